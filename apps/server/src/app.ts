@@ -1,0 +1,90 @@
+/**
+ * The HTTP application: Fastify with schema validation on every route (TypeBox → JSON Schema, also
+ * served as OpenAPI 3.1), one error handler, actor resolution before every /api route, and each
+ * module's routes.
+ */
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import cookie from '@fastify/cookie';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import path from 'node:path';
+import { sql } from 'kysely';
+import type { AppContext } from './platform/context.ts';
+import { installErrorHandler } from './platform/http/errors.ts';
+import { resolveActor } from './platform/http/auth.ts';
+import { createMetrics } from './platform/http/metrics.ts';
+import { identityRoutes } from './modules/identity/identity.routes.ts';
+import { vaultRoutes } from './modules/vault/vault.routes.ts';
+import { auditRoutes } from './modules/audit/audit.routes.ts';
+
+export type AppOptions = { secureCookies: boolean; trustProxy: boolean; dataDir: string; logger?: boolean };
+
+/** JSON bodies are small; imports stream separately with their own limit. */
+export const JSON_BODY_LIMIT = 1024 * 1024;
+
+export async function buildApp(ctx: AppContext, options: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: ctx.logger as unknown as FastifyBaseLogger,
+    trustProxy: options.trustProxy,
+    bodyLimit: JSON_BODY_LIMIT,
+    // Unknown properties are rejected (not silently dropped) and types are not coerced in bodies.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
+    requestIdHeader: false,
+    genReqId: () => crypto.randomUUID(),
+  }).withTypeProvider<TypeBoxTypeProvider>() as unknown as FastifyInstance;
+
+  installErrorHandler(app);
+  await app.register(cookie);
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'Mamori API', version: '0.1.0', description: 'Mamori (守り) personal-data protection platform' },
+      components: {
+        securitySchemes: {
+          session: { type: 'apiKey', in: 'cookie', name: 'mamori_session' },
+          token: { type: 'http', scheme: 'bearer' },
+        },
+      },
+      security: [{ session: [] }, { token: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  // Import uploads arrive as raw streams (CSV, TSV, JSON Lines); the route spools them to disk.
+  for (const type of ['text/csv', 'text/tab-separated-values', 'application/x-ndjson', 'application/jsonl', 'application/octet-stream']) {
+    app.addContentTypeParser(type, (_req, payload, done) => done(null, payload));
+  }
+
+  const metrics = createMetrics(app);
+
+  app.addHook('onRequest', async (request) => {
+    request.actor = null;
+    request.sessionHash = null;
+    const url = request.url;
+    if (!url.startsWith('/api/') || url === '/api/auth/login') return;
+    await resolveActor(ctx, request);
+  });
+  app.addHook('onSend', async (_request, reply, payload) => {
+    // API responses may carry personal data: never cache them anywhere.
+    void reply.header('cache-control', 'no-store');
+    void reply.header('x-content-type-options', 'nosniff');
+    void reply.header('referrer-policy', 'no-referrer');
+    return payload;
+  });
+
+  app.get('/healthz', { schema: { hide: true } }, async () => {
+    await sql`SELECT 1`.execute(ctx.db);
+    return { status: 'ok' };
+  });
+  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
+    void reply.header('content-type', metrics.contentType);
+    return metrics.render();
+  });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  await app.register(identityRoutes(ctx, { secureCookies: options.secureCookies }));
+  await app.register(vaultRoutes(ctx, { spoolDir: path.join(options.dataDir, 'spool') }));
+  await app.register(auditRoutes(ctx));
+  return app;
+}

@@ -1,0 +1,202 @@
+/** The `mamori` command. Every command works with or without a server running on the data folder. */
+import { Command } from 'commander';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { loadConfig } from '../config/config.ts';
+import { serve } from '../main.ts';
+import { openContext } from '../platform/bootstrap.ts';
+import { rotateKeyringFile } from '../platform/crypto/keyring.ts';
+import { createLogger } from '../platform/logger.ts';
+import { isAppError } from '../platform/errors.ts';
+import { seed } from '../platform/seed.ts';
+import { identity } from '../modules/identity/index.ts';
+import { importRecords, rewrapAllDatasetKeys } from '../modules/vault/index.ts';
+import { parseImport, type ImportFormat } from '../modules/vault/vault.import-parse.ts';
+import { sequenceAll } from '../modules/audit/index.ts';
+import { searchAuditEvents } from '../modules/audit/audit.query.ts';
+import { createProgressBar } from './progress.ts';
+import { api, resolveTarget, runningServer } from './target.ts';
+
+const program = new Command();
+program.name('mamori').description('Mamori (守り) — personal-data protection platform').showHelpAfterError();
+
+function formatOf(file: string, given?: string): ImportFormat {
+  if (given === 'csv' || given === 'tsv' || given === 'jsonl') return given;
+  if (given) throw new Error('--format must be csv, tsv or jsonl');
+  if (/\.tsv$/i.test(file)) return 'tsv';
+  if (/\.(jsonl|ndjson)$/i.test(file)) return 'jsonl';
+  return 'csv';
+}
+
+program.command('serve').description('Start the server (what `npm start` runs)').action(async () => {
+  await serve(loadConfig());
+});
+
+program.command('init').description('Create the organisation, the administrator and (demo mode) the demo data, without serving').action(async () => {
+  const config = loadConfig();
+  if (await runningServer(config)) throw new Error('The server is running and has initialised this data folder already.');
+  const ctx = await openContext(config, { logger: createLogger('warn') });
+  const bar = createProgressBar('demo contacts');
+  const r = await seed(ctx, { demo: config.demo, demoContacts: config.demoContacts, onProgress: (d, t) => bar.update(d, t) });
+  bar.stop();
+  if (!r.created) process.stdout.write('Already initialised.\n');
+  for (const c of r.credentials) process.stdout.write(`${c.login}\t${c.password}\t${c.description}\n`);
+  await ctx.database.close();
+});
+
+program
+  .command('import')
+  .description('Import a CSV (UTF-8 / BOM / Shift_JIS), TSV or JSON Lines file into a dataset: all rows or none')
+  .argument('<dataset>')
+  .argument('<file>')
+  .option('--format <format>', 'csv | tsv | jsonl (default: from the file name)')
+  .action(async (dataset: string, file: string, opts: { format?: string }) => {
+    const config = loadConfig();
+    const format = formatOf(file, opts.format);
+    const size = (await stat(file)).size;
+    const target = await resolveTarget(config);
+    const bar = createProgressBar(`import ${dataset}`, 'bytes');
+    const started = Date.now();
+    if (target.mode === 'online') {
+      let sent = 0;
+      const stream = createReadStream(file).on('data', (c) => bar.update((sent += c.length), size));
+      const r = await api<{ imported: number }>(target, 'POST', `/api/datasets/${encodeURIComponent(dataset)}/import?format=${format}`, Readable.toWeb(stream), { 'content-type': 'application/octet-stream' });
+      bar.stop();
+      process.stdout.write(`imported ${r.imported} rows in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+      return;
+    }
+    try {
+      let pass = 0;
+      let bytes = 0;
+      const r = await importRecords(target.ctx, target.actor, dataset, () => {
+        pass++;
+        bytes = 0;
+        return parseImport(createReadStream(file), format, { onBytes: (n) => bar.update((bytes += n) + (pass - 1) * size, 2 * size) });
+      });
+      bar.stop();
+      const secs = (Date.now() - started) / 1000;
+      process.stdout.write(`imported ${r.imported} rows in ${secs.toFixed(1)} s (${Math.round(r.imported / secs)} rows/s)\n`);
+    } finally {
+      bar.stop();
+      await sequenceAll(target.ctx.db, target.ctx.clock);
+      await target.close();
+    }
+  });
+
+const audit = program.command('audit').description('The audit log');
+audit
+  .command('tail')
+  .description('Print the newest audit events (JSON Lines)')
+  .option('-n, --lines <n>', 'how many', '20')
+  .option('--action <action>', 'only this action')
+  .option('--decision <decision>', 'allow | deny')
+  .action(async (opts: { lines: string; action?: string; decision?: string }) => {
+    const config = loadConfig();
+    const limit = Math.min(Math.max(Number(opts.lines) || 20, 1), 500);
+    const target = await resolveTarget(config);
+    let events: unknown[];
+    if (target.mode === 'online') {
+      const q = new URLSearchParams({ limit: String(limit), ...(opts.action ? { action: opts.action } : {}), ...(opts.decision ? { decision: opts.decision } : {}) });
+      events = (await api<{ events: unknown[] }>(target, 'GET', `/api/audit/events?${q}`)).events;
+    } else {
+      try {
+        events = (await searchAuditEvents(target.ctx, target.actor, {
+          limit, ...(opts.action ? { action: opts.action } : {}), ...(opts.decision === 'allow' || opts.decision === 'deny' ? { decision: opts.decision } : {}),
+        })).events;
+      } finally {
+        await target.close();
+      }
+    }
+    for (const e of events.reverse()) process.stdout.write(`${JSON.stringify(e)}\n`);
+  });
+
+const token = program.command('token').description('API tokens for services and the CLI');
+token
+  .command('create')
+  .description('Issue an API token to a user; printed once')
+  .requiredOption('--user <login>', 'the user (or service account) the token acts as')
+  .requiredOption('--name <name>', 'what the token is for')
+  .option('--days <days>', 'expiry in days', '90')
+  .action(async (opts: { user: string; name: string; days: string }) => {
+    const config = loadConfig();
+    const target = await resolveTarget(config);
+    const expiresAt = new Date(Date.now() + Number(opts.days) * 86_400_000);
+    if (target.mode === 'online') {
+      const users = await api<{ users: { id: string; login: string }[] }>(target, 'GET', '/api/users?limit=500');
+      const u = users.users.find((x) => x.login === opts.user);
+      if (!u) throw new Error('No such user.');
+      const r = await api<{ token: string }>(target, 'POST', '/api/tokens', JSON.stringify({ userId: u.id, name: opts.name, expiresAt: expiresAt.toISOString() }), { 'content-type': 'application/json' });
+      process.stdout.write(`${r.token}\n`);
+      return;
+    }
+    try {
+      const u = await identity.findUserByLogin(target.ctx, opts.user);
+      if (!u) throw new Error('No such user.');
+      const r = await identity.createApiToken(target.ctx, target.actor, { userId: u.id, name: opts.name, expiresAt });
+      process.stdout.write(`${r.token}\n`);
+    } finally {
+      await sequenceAll(target.ctx.db, target.ctx.clock);
+      await target.close();
+    }
+  });
+
+program
+  .command('user-status')
+  .description('Set a user active, suspended or retired (retiring revokes every session and token at once)')
+  .argument('<login>')
+  .argument('<status>', 'active | suspended | retired')
+  .option('--reason <reason>', 'why', '')
+  .action(async (loginName: string, status: string, opts: { reason: string }) => {
+    if (!['active', 'suspended', 'retired'].includes(status)) throw new Error('status must be active, suspended or retired');
+    const config = loadConfig();
+    const target = await resolveTarget(config);
+    if (target.mode === 'online') {
+      const users = await api<{ users: { id: string; login: string }[] }>(target, 'GET', '/api/users?limit=500');
+      const u = users.users.find((x) => x.login === loginName);
+      if (!u) throw new Error('No such user.');
+      await api(target, 'POST', `/api/users/${u.id}/status`, JSON.stringify({ status, reason: opts.reason }), { 'content-type': 'application/json' });
+    } else {
+      try {
+        const u = await identity.findUserByLogin(target.ctx, loginName);
+        if (!u) throw new Error('No such user.');
+        await identity.setUserStatus(target.ctx, target.actor, u.id, status as 'active', opts.reason);
+      } finally {
+        await sequenceAll(target.ctx.db, target.ctx.clock);
+        await target.close();
+      }
+    }
+    process.stdout.write(`${loginName}: ${status}\n`);
+  });
+
+const keys = program.command('keys').description('Encryption keys');
+keys
+  .command('rotate')
+  .description('Add a new master key to the keyring file and re-wrap every dataset key under it')
+  .action(async () => {
+    const config = loadConfig();
+    if (await runningServer(config)) throw new Error('Stop the server first: the running server holds the keyring in memory (see docs/adr/0002).');
+    if (config.masterKeyBase64) throw new Error('The master key comes from MAMORI_MASTER_KEY: rotate it in your secret store.');
+    await rotateKeyringFile(config.masterKeyFile, new Date());
+    const target = await resolveTarget(config);
+    if (target.mode !== 'offline') throw new Error('unreachable');
+    try {
+      const r = await rewrapAllDatasetKeys(target.ctx, target.actor);
+      process.stdout.write(`new master key ${target.ctx.keyring.activeId}; ${r.rewrapped} dataset keys re-wrapped\n`);
+    } finally {
+      await sequenceAll(target.ctx.db, target.ctx.clock);
+      await target.close();
+    }
+  });
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  if (isAppError(err)) {
+    process.stderr.write(`mamori: ${err.code}: ${err.message}\n`);
+    if (err.details) process.stderr.write(`${JSON.stringify(err.details, null, 2)}\n`);
+  } else {
+    const e = err as Error & { details?: unknown };
+    process.stderr.write(`mamori: ${e.message}\n`);
+    if (e.details) process.stderr.write(`${JSON.stringify(e.details, null, 2)}\n`);
+  }
+  process.exitCode = 1;
+});

@@ -1,0 +1,62 @@
+/**
+ * `mamori serve` (what `npm start` runs): config → context (keys, database, migrations) → first-run
+ * seed → HTTP app → listen; the audit sequencer runs beside it.
+ */
+import { writeFile, rm, mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import type { Config } from './config/config.ts';
+import { buildApp } from './app.ts';
+import { openContext } from './platform/bootstrap.ts';
+import { seed } from './platform/seed.ts';
+import { startSequencer } from './jobs/sequencer.ts';
+import { createProgressBar } from './cli/progress.ts';
+
+export const SERVER_FILE = 'server.json';
+
+export async function serve(config: Config): Promise<void> {
+  await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+  const ctx = await openContext(config);
+  const bar = createProgressBar('デモデータ / demo contacts');
+  const seeded = await seed(ctx, { demo: config.demo, demoContacts: config.demoContacts, onProgress: (done, total) => bar.update(done, total) });
+  bar.stop();
+  if (seeded.created) printCredentials(seeded.credentials, config);
+
+  const app = await buildApp(ctx, { secureCookies: config.secureCookies, trustProxy: config.trustProxy, dataDir: config.dataDir });
+  const sequencer = startSequencer(ctx);
+  await app.listen({ port: config.port, host: config.host });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
+  // Lets `mamori` commands find the running server (the embedded database belongs to this process).
+  const serverFile = path.join(config.dataDir, SERVER_FILE);
+  await writeFile(serverFile, JSON.stringify({ pid: process.pid, url, startedAt: new Date().toISOString() }), { mode: 0o600 });
+  process.stdout.write(`Mamori listening on ${url}\n`);
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    ctx.logger.info({ signal }, 'shutting down');
+    await app.close();
+    await sequencer.stop();
+    await ctx.database.close();
+    await rm(serverFile, { force: true });
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop('SIGINT'));
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+}
+
+function printCredentials(creds: { login: string; password: string; description: string }[], config: Config): void {
+  const lines = [
+    '',
+    '初回起動: 以下のワンタイムパスワードは一度だけ表示されます。初回ログイン時に変更が必要です。',
+    'First start: these one-time passwords are shown once; each must be changed at first login.',
+    '',
+    ...creds.map((c) => `  ${c.login.padEnd(10)} ${c.password}   ${c.description}`),
+    '',
+    config.demo ? 'Demo data is synthetic: no real people. Set MAMORI_DEMO=false for an empty organisation.' : '',
+    '',
+  ];
+  process.stdout.write(lines.join('\n'));
+}

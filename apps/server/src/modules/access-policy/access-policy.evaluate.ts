@@ -1,0 +1,189 @@
+/**
+ * The policy engine: a pure function from (actor, action, resource, purpose, time) to a decision
+ * with a reason people can read. Deny by default; a deny rule overrides any allow (dispatch workers
+ * never see personal-level fields, whatever grants, groups or roles say).
+ */
+import { isPersonalLevel, type Action, type Role } from '@mamori/contracts';
+import type { GrantView } from '../identity/index.ts';
+import type { Decision, FieldVisibility, PolicyRequest } from './access-policy.types.ts';
+
+const NONE: ReadonlyMap<string, FieldVisibility> = new Map();
+
+function deny(rule: string, ja: string, en: string): Decision {
+  return { effect: 'deny', rule, reason: { ja, en }, visible: NONE, grantIds: [] };
+}
+
+function allow(rule: string, ja: string, en: string, visible: ReadonlyMap<string, FieldVisibility> = NONE, grantIds: readonly string[] = []): Decision {
+  return { effect: 'allow', rule, reason: { ja, en }, visible, grantIds };
+}
+
+/** Operator actions and the roles that may perform them. Personal-data actions are not here. */
+const ROLE_RULES: Partial<Record<Action, readonly Role[]>> = {
+  'user.create': ['administrator', 'hr'],
+  'user.update': ['administrator', 'hr'],
+  'user.read': ['administrator', 'hr', 'cpo', 'auditor', 'security_center', 'data_owner'],
+  'user.status.change': ['administrator', 'hr'],
+  'token.create': ['administrator'],
+  'token.revoke': ['administrator'],
+  'session.revoke': ['administrator', 'security_center'],
+  'dataset.create': ['administrator', 'cpo'],
+  'dataset.key.rotate': ['administrator'],
+  'grant.read': ['cpo', 'auditor', 'security_center', 'data_owner', 'administrator'],
+  'audit.read': ['auditor', 'security_center', 'cpo'],
+  'ledger.read': ['cpo', 'auditor', 'security_center', 'data_owner'],
+};
+
+/** What the local operator (offline CLI on the server's own data folder) may do: never read personal data. */
+const SYSTEM_ACTIONS: ReadonlySet<Action> = new Set([
+  'user.create',
+  'user.update',
+  'user.read',
+  'user.status.change',
+  'token.create',
+  'token.revoke',
+  'session.revoke',
+  'dataset.create',
+  'dataset.read',
+  'dataset.key.rotate',
+  'grant.read',
+  'audit.read',
+  'ledger.read',
+  'record.import',
+]);
+
+const AUTH_ACTIONS: ReadonlySet<Action> = new Set(['auth.login', 'auth.logout', 'auth.password.change', 'auth.mfa.enroll', 'auth.mfa.verify']);
+
+const RECORD_READS: ReadonlySet<Action> = new Set(['record.search', 'record.read', 'record.unmask']);
+const RECORD_WRITES: ReadonlySet<Action> = new Set(['record.create', 'record.update', 'record.delete', 'record.import']);
+
+function activeGrants(grants: readonly GrantView[], datasetId: string, now: Date): GrantView[] {
+  const t = now.getTime();
+  return grants.filter(
+    (g) => g.status === 'active' && g.datasetId === datasetId && g.validFrom.getTime() <= t && t < g.validUntil.getTime(),
+  );
+}
+
+export function evaluate(req: PolicyRequest): Decision {
+  const { actor, action } = req;
+
+  if (actor.status !== 'active') {
+    return deny('actor.inactive', '利用者が有効ではありません（退職または停止）。', 'The user is not active (retired or suspended).');
+  }
+  if (AUTH_ACTIONS.has(action)) {
+    return allow('auth.self', '本人の認証操作です。', 'Authentication of oneself.');
+  }
+  if (actor.passwordChangeRequired) {
+    return deny('actor.password_change_required', '初期パスワードの変更が必要です。', 'The one-time password must be changed first.');
+  }
+
+  if (actor.kind === 'system') {
+    return SYSTEM_ACTIONS.has(action)
+      ? allow('system.operator', 'サーバー運用者のローカル操作です。', 'Local operator command on the server.')
+      : deny('system.no_personal_data', '運用者コマンドは個人データを閲覧できません。', 'Operator commands cannot read personal data.');
+  }
+
+  const personalRequested = req.dataset
+    ? (req.fields ?? []).some((f) => {
+        const field = req.dataset!.fields.find((x) => x.name === f);
+        return field !== undefined && isPersonalLevel(field.classification);
+      })
+    : false;
+
+  if (RECORD_READS.has(action) || RECORD_WRITES.has(action)) {
+    return evaluateRecordAction(req, personalRequested);
+  }
+
+  if (action === 'dataset.read') {
+    return allow('dataset.metadata', 'データセットの定義（項目名と分類）は全員が参照できます。', 'Dataset definitions (field names and classes) are visible to all users.');
+  }
+
+  if (action === 'grant.create' || action === 'grant.revoke') {
+    if (!actor.mfa) return mfaRequired();
+    if (actor.roles.includes('cpo')) return allow('grant.cpo', 'CPOは取扱者を指定できます。', 'The CPO may designate handlers.');
+    if (actor.roles.includes('data_owner') && req.dataset && req.dataset.ownerUserId === actor.userId) {
+      return allow('grant.owner', 'データオーナーは自分のデータセットの取扱者を指定できます。', 'A data owner may designate handlers of their own dataset.');
+    }
+    return deny('grant.not_owner', '取扱者の指定はデータセットのオーナーまたはCPOのみが行えます。', 'Only the dataset owner or the CPO may designate handlers.');
+  }
+
+  const roles = ROLE_RULES[action];
+  if (roles) {
+    if (!actor.roles.some((r) => roles.includes(r))) {
+      return deny('role.missing', `この操作には次のいずれかの役割が必要です: ${roles.join(', ')}`, `This action needs one of the roles: ${roles.join(', ')}`);
+    }
+    if (!actor.mfa) return mfaRequired();
+    return allow('role.allowed', '役割により許可されています。', 'Allowed by role.');
+  }
+  return deny('default.deny', '許可する規則がありません（既定で拒否）。', 'No rule allows this (deny by default).');
+}
+
+function mfaRequired(): Decision {
+  return deny('mfa.required', '多要素認証（TOTP）が必要です。', 'Multi-factor authentication (TOTP) is required.');
+}
+
+function evaluateRecordAction(req: PolicyRequest, personalRequested: boolean): Decision {
+  const { actor, action, dataset, now } = req;
+  if (!dataset) return deny('dataset.required', 'データセットが指定されていません。', 'No dataset given.');
+  const isDispatch = actor.employmentType === 'dispatch';
+  const classOf = new Map(dataset.fields.map((f) => [f.name, f.classification]));
+
+  // Deny overrides: a dispatch worker asking for a personal-level field is refused outright.
+  if (isDispatch && personalRequested) {
+    return deny('dispatch.no_personal', '派遣社員は個人情報を取り扱えません。', 'Dispatch workers cannot handle personal data.');
+  }
+
+  const isRead = RECORD_READS.has(action);
+  const purpose = req.purpose ?? null;
+  if (isRead) {
+    if (!purpose) return deny('purpose.required', '利用目的の指定が必要です。', 'A purpose of use is required.');
+    if (!dataset.purposes.includes(purpose)) {
+      return deny('purpose.not_registered', 'この利用目的はデータセットに登録されていません。', 'This purpose is not registered for the dataset.');
+    }
+  }
+
+  let grants = activeGrants(actor.grants, dataset.id, now);
+  if (isRead) grants = grants.filter((g) => g.purposes.includes(purpose!));
+  else grants = grants.filter((g) => g.canWrite);
+  if (grants.length === 0) {
+    return isRead
+      ? deny('grant.none', 'この利用目的でこのデータセットを取り扱う指定（取扱者登録）がありません。', 'You are not designated to handle this dataset for this purpose.')
+      : deny('grant.no_write', 'このデータセットへの書き込み権限がありません。', 'You have no write grant on this dataset.');
+  }
+  const grantIds = grants.map((g) => g.id);
+
+  const granted = new Set<string>();
+  const unmaskable = new Set<string>();
+  for (const g of grants) {
+    for (const f of g.fields) granted.add(f);
+    for (const f of g.unmaskFields) unmaskable.add(f);
+  }
+  const visible = new Map<string, FieldVisibility>();
+  for (const f of dataset.fields) {
+    if (!granted.has(f.name)) continue;
+    const personal = isPersonalLevel(f.classification);
+    if (personal && isDispatch) continue; // deny overrides allow, also for fields granted by a group
+    visible.set(f.name, personal ? 'masked' : 'plain');
+  }
+  const needsMfa = [...visible.entries()].some(([, v]) => v === 'masked') || personalRequested;
+  if (needsMfa && !actor.mfa && actor.kind === 'user') return mfaRequired();
+
+  if (action === 'record.unmask') {
+    const field = req.fields?.[0];
+    const cls = field === undefined ? undefined : classOf.get(field);
+    if (field === undefined || cls === undefined) return deny('field.unknown', '項目が存在しません。', 'No such field.');
+    if (!isPersonalLevel(cls)) return deny('field.not_personal', '個人情報ではない項目はマスクされていません。', 'Only personal fields are masked.');
+    if (!unmaskable.has(field) || !visible.has(field)) {
+      return deny('grant.no_unmask', 'この項目のマスク解除は許可されていません。', 'Unmasking this field is not granted to you.');
+    }
+    return allow('grant.unmask', '取扱者登録により、この項目のマスク解除が許可されています。', 'Your handler grant allows unmasking this field.', new Map([[field, 'plain']]), grantIds);
+  }
+
+  if (!isRead) {
+    const missing = (req.fields ?? []).filter((f) => !granted.has(f));
+    if (missing.length > 0) {
+      return deny('grant.field_missing', `次の項目への書き込み権限がありません: ${missing.join(', ')}`, `No write grant for the fields: ${missing.join(', ')}`);
+    }
+    return allow('grant.write', '書き込み権限のある取扱者です。', 'Designated handler with write access.', visible, grantIds);
+  }
+  return allow('grant.read', '取扱者登録と利用目的により許可されています。', 'Allowed by your handler grant for this purpose.', visible, grantIds);
+}

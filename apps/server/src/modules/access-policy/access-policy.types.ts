@@ -1,0 +1,36 @@
+import type { Action, Classification } from '@mamori/contracts';
+import type { Actor } from '../identity/index.ts';
+
+export type FieldPolicyView = { name: string; classification: Classification };
+
+export type DatasetPolicyView = {
+  id: string;
+  ownerUserId: string;
+  purposes: readonly string[];
+  fields: readonly FieldPolicyView[];
+};
+
+export type PolicyRequest = {
+  actor: Actor;
+  action: Action;
+  now: Date;
+  /** Present for every action on a dataset or its records. */
+  dataset?: DatasetPolicyView;
+  /** Fields the request reads, unmasks or writes (for unmask: exactly one). */
+  fields?: readonly string[];
+  purpose?: string | null;
+};
+
+/** How a field appears in a response: in clear, masked, or not at all (absent from the map). */
+export type FieldVisibility = 'plain' | 'masked';
+
+export type Decision = {
+  effect: 'allow' | 'deny';
+  /** Stable identifier of the rule that decided: audited and shown to people. */
+  rule: string;
+  reason: { ja: string; en: string };
+  /** For reads: each visible field and how it is shown. */
+  visible: ReadonlyMap<string, FieldVisibility>;
+  /** Grants the decision relied on (audited). */
+  grantIds: readonly string[];
+};

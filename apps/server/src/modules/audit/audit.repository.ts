@@ -1,0 +1,89 @@
+import { sql } from 'kysely';
+import type { Executor } from '../../platform/db/database.ts';
+
+export type AuditFilter = {
+  actorUserId?: string;
+  action?: string;
+  datasetId?: string;
+  recordId?: string;
+  decision?: 'allow' | 'deny';
+  from?: Date;
+  to?: Date;
+  /** Keyset paging: events with id < before. */
+  before?: number;
+  limit: number;
+};
+
+export type AuditRow = { id: number; log_index: number | null; at: Date; payload: string };
+
+export function auditRepository(db: Executor) {
+  return {
+    async append(payload: string): Promise<number> {
+      const row = await db.insertInto('audit_events').values({ payload }).returning('id').executeTakeFirstOrThrow();
+      return row.id;
+    },
+
+    async list(f: AuditFilter): Promise<AuditRow[]> {
+      let q = db.selectFrom('audit_events').select(['id', 'log_index', 'at', 'payload']);
+      if (f.actorUserId) q = q.where('actor_user_id', '=', f.actorUserId);
+      if (f.action) q = q.where('action', '=', f.action);
+      if (f.datasetId) q = q.where('dataset_id', '=', f.datasetId);
+      if (f.recordId) q = q.where(sql<boolean>`record_ids @> ARRAY[${f.recordId}]::uuid[]`);
+      if (f.decision) q = q.where('decision', '=', f.decision);
+      if (f.from) q = q.where('at', '>=', f.from);
+      if (f.to) q = q.where('at', '<', f.to);
+      if (f.before !== undefined) q = q.where('id', '<', f.before);
+      return q.orderBy('id', 'desc').limit(f.limit).execute();
+    },
+
+    async after(id: number, limit: number): Promise<AuditRow[]> {
+      return db.selectFrom('audit_events').select(['id', 'log_index', 'at', 'payload']).where('id', '>', id).orderBy('id').limit(limit).execute();
+    },
+
+    async count(): Promise<number> {
+      const r = await sql<{ n: number }>`SELECT count(*)::int AS n FROM audit_events`.execute(db);
+      return r.rows[0]?.n ?? 0;
+    },
+
+    // --- sequencer ---
+
+    async tryLockSequencer(): Promise<boolean> {
+      const r = await sql<{ ok: boolean }>`SELECT pg_try_advisory_xact_lock(7285002) AS ok`.execute(db);
+      return r.rows[0]?.ok === true;
+    },
+
+    async treeState(): Promise<{ tree_size: number; compact: Buffer[]; root_hash: Buffer } | undefined> {
+      return db.selectFrom('audit_tree_state').select(['tree_size', 'compact', 'root_hash']).where('id', '=', 1).forUpdate().executeTakeFirst();
+    },
+
+    async pending(limit: number): Promise<{ id: number; payload: string }[]> {
+      return db.selectFrom('audit_events').select(['id', 'payload']).where('log_index', 'is', null).orderBy('id').limit(limit).execute();
+    },
+
+    async integrate(ids: number[], indexes: number[], hashes: Buffer[]): Promise<void> {
+      await sql`
+        UPDATE audit_events AS a SET log_index = v.idx, leaf_hash = v.h
+        FROM (SELECT unnest(${ids}::bigint[]) AS id, unnest(${indexes}::bigint[]) AS idx, unnest(${hashes}::bytea[]) AS h) AS v
+        WHERE a.id = v.id`.execute(db);
+    },
+
+    async saveTreeState(size: number, compact: Buffer[], root: Buffer, at: Date): Promise<void> {
+      await sql`
+        INSERT INTO audit_tree_state (id, tree_size, compact, root_hash, updated_at)
+        VALUES (1, ${size}, ${compact}::bytea[], ${root}, ${at})
+        ON CONFLICT (id) DO UPDATE SET tree_size = EXCLUDED.tree_size, compact = EXCLUDED.compact,
+          root_hash = EXCLUDED.root_hash, updated_at = EXCLUDED.updated_at`.execute(db);
+    },
+
+    async integratedLeaves(fromIndex: number, limit: number): Promise<{ log_index: number; payload: string; leaf_hash: Buffer }[]> {
+      const rows = await db
+        .selectFrom('audit_events')
+        .select(['log_index', 'payload', 'leaf_hash'])
+        .where('log_index', '>=', fromIndex)
+        .orderBy('log_index')
+        .limit(limit)
+        .execute();
+      return rows as { log_index: number; payload: string; leaf_hash: Buffer }[];
+    },
+  };
+}

@@ -1,0 +1,39 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { AppContext } from '../../platform/context.ts';
+import { requireActor } from '../../platform/http/auth.ts';
+import { searchAuditEvents } from './audit.query.ts';
+
+export function auditRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    app.get('/api/audit/events', {
+      schema: {
+        tags: ['audit'],
+        querystring: Type.Object({
+          actor: Type.Optional(Type.String({ format: 'uuid' })),
+          action: Type.Optional(Type.String({ maxLength: 64 })),
+          dataset: Type.Optional(Type.String({ format: 'uuid' })),
+          record: Type.Optional(Type.String({ format: 'uuid' })),
+          decision: Type.Optional(Type.Union([Type.Literal('allow'), Type.Literal('deny')])),
+          from: Type.Optional(Type.String({ format: 'date-time' })),
+          to: Type.Optional(Type.String({ format: 'date-time' })),
+          before: Type.Optional(Type.Integer({ minimum: 1 })),
+          limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500 })),
+        }, { additionalProperties: false }),
+      },
+    }, async (request) => {
+      const q = request.query;
+      return searchAuditEvents(ctx, requireActor(request), {
+        ...(q.actor ? { actorUserId: q.actor } : {}),
+        ...(q.action ? { action: q.action } : {}),
+        ...(q.dataset ? { datasetId: q.dataset } : {}),
+        ...(q.record ? { recordId: q.record } : {}),
+        ...(q.decision ? { decision: q.decision } : {}),
+        ...(q.from ? { from: new Date(q.from) } : {}),
+        ...(q.to ? { to: new Date(q.to) } : {}),
+        ...(q.before ? { before: q.before } : {}),
+        limit: q.limit ?? 100,
+      });
+    });
+  };
+}

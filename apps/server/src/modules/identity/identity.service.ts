@@ -1,0 +1,368 @@
+/**
+ * Identity: users, password login with lockout, TOTP, server-side sessions, API tokens, and the
+ * status changes (suspend, retire) that revoke every credential in the same transaction.
+ */
+import type { EmploymentType, Role, UserStatus } from '@mamori/contracts';
+import { randomBytes } from 'node:crypto';
+import { AppError } from '../../platform/errors.ts';
+import type { AppContext } from '../../platform/context.ts';
+import { hashPassword, validatePasswordStrength, verifyPassword } from '../../platform/crypto/password.ts';
+import { hashToken, newOpaqueToken } from '../../platform/crypto/tokens.ts';
+import { generateTotpSecret, totpUri, verifyTotp } from '../../platform/crypto/totp.ts';
+import { openSystemSecret, sealSystemSecret } from '../../platform/crypto/system-seal.ts';
+import { newId, type UserId } from '../../platform/ids.ts';
+import { appendAudit, appendAuditAlone } from '../audit/index.ts';
+import { authorize } from '../access-policy/index.ts';
+import { actorFromRow, anonymousActor } from './identity.actor.ts';
+import { identityRepository } from './identity.repository.ts';
+import type { Actor, Terminal, UserView } from './identity.types.ts';
+
+export const LOCKOUT_THRESHOLD = 5;
+const LOCKOUT_MAX_MS = 60 * 60 * 1000;
+/** A valid argon2id hash of a random password: verifying against it keeps unknown logins as slow as known ones. */
+let dummyHash: Promise<string> | null = null;
+
+export function lockoutDuration(failures: number): number {
+  if (failures < LOCKOUT_THRESHOLD) return 0;
+  return Math.min(60_000 * 2 ** (failures - LOCKOUT_THRESHOLD), LOCKOUT_MAX_MS);
+}
+
+type UserRow = NonNullable<Awaited<ReturnType<ReturnType<typeof identityRepository>['userById']>>>;
+
+function toView(u: UserRow, roles: string[], groupIds: string[]): UserView {
+  return {
+    id: u.id,
+    login: u.login,
+    displayName: u.display_name,
+    email: u.email,
+    kind: u.kind,
+    employmentType: u.employment_type as EmploymentType,
+    departmentId: u.department_id,
+    supervisorId: u.supervisor_id,
+    status: u.status as UserStatus,
+    roles: roles as Role[],
+    groupIds,
+    mfaEnrolled: u.totp_enrolled_at !== null,
+    passwordChangeRequired: u.password_change_required,
+    createdAt: new Date(u.created_at).toISOString(),
+    updatedAt: new Date(u.updated_at).toISOString(),
+    version: u.version,
+  };
+}
+
+export function sessionRefOf(sessionHash: Buffer): string {
+  return sessionHash.subarray(0, 6).toString('hex');
+}
+
+// ---------------------------------------------------------------- credentials → actor
+
+export type ResolvedSession = { actor: Actor; csrfToken: string; sessionHash: Buffer };
+
+export async function resolveSession(ctx: AppContext, token: string, terminal: Terminal, requestId: string | null): Promise<ResolvedSession> {
+  const hash = hashToken(token);
+  const repo = identityRepository(ctx.db);
+  const row = await repo.sessionActor(hash);
+  const now = ctx.clock.now();
+  if (!row) throw new AppError('auth.required', 'Sign in first.');
+  if (row.revoked_at || row.status !== 'active') {
+    throw new AppError('auth.session_revoked', 'This session has ended (signed out, revoked or the account is no longer active).');
+  }
+  const idleLimit = new Date(row.last_seen_at).getTime() + ctx.settings.sessionIdleMinutes * 60_000;
+  if (now.getTime() >= new Date(row.expires_at).getTime() || now.getTime() >= idleLimit) {
+    throw new AppError('auth.session_revoked', 'This session has expired. Sign in again.');
+  }
+  // Refresh the idle timer at most once a minute: a write per request would halve read throughput.
+  if (now.getTime() - new Date(row.last_seen_at).getTime() > 60_000) await repo.touchSession(hash, now);
+  const actor = actorFromRow(row, { sessionRef: sessionRefOf(hash), tokenId: null, mfa: row.mfa_at !== null, terminal, requestId });
+  return { actor, csrfToken: row.csrf_token, sessionHash: hash };
+}
+
+export async function resolveApiToken(ctx: AppContext, token: string, terminal: Terminal, requestId: string | null): Promise<Actor> {
+  const row = await identityRepository(ctx.db).tokenActor(hashToken(token));
+  const now = ctx.clock.now();
+  if (!row) throw new AppError('auth.required', 'Unknown API token.');
+  if (row.token_revoked_at || row.status !== 'active' || (row.token_expires_at && now >= new Date(row.token_expires_at))) {
+    throw new AppError('auth.session_revoked', 'This API token has been revoked or has expired.');
+  }
+  // A token is issued by an administrator with MFA to a registered account: it stands as a second factor.
+  return actorFromRow(row, { sessionRef: null, tokenId: row.token_id, mfa: true, terminal, requestId });
+}
+
+// ---------------------------------------------------------------- login / logout / password / MFA
+
+export type LoginResult = { token: string; csrfToken: string; user: UserView; mfaRequired: boolean };
+
+export async function login(ctx: AppContext, loginName: string, password: string, terminal: Terminal, requestId: string | null): Promise<LoginResult> {
+  const repo = identityRepository(ctx.db);
+  const now = ctx.clock.now();
+  const user = await repo.userByLogin(loginName);
+  if (!user || user.kind !== 'person' || !user.password_hash) {
+    dummyHash ??= hashPassword(randomBytes(24).toString('base64'));
+    await verifyPassword(await dummyHash, password);
+    await appendAuditAlone(ctx.db, ctx.clock, anonymousActor(terminal, requestId), {
+      action: 'auth.login', decision: 'deny', rule: 'auth.unknown_login', reason: 'Unknown login', result: 'denied',
+    });
+    throw new AppError('auth.invalid_credentials', 'The login or password is wrong.');
+  }
+  const actor = anonymousActor(terminal, requestId, user.id);
+  if (user.locked_until && now < new Date(user.locked_until)) {
+    const retryAfterSeconds = Math.ceil((new Date(user.locked_until).getTime() - now.getTime()) / 1000);
+    await appendAuditAlone(ctx.db, ctx.clock, actor, { action: 'auth.login', decision: 'deny', rule: 'auth.locked', reason: 'Account temporarily locked', result: 'denied' });
+    throw new AppError('auth.locked', 'Too many failed attempts: the account is locked for a while.', { retryAfterSeconds });
+  }
+  const ok = await verifyPassword(user.password_hash, password);
+  if (!ok || user.status !== 'active') {
+    await ctx.db.transaction().execute(async (tx) => {
+      if (!ok) {
+        const failures = user.failed_logins + 1;
+        const lockMs = lockoutDuration(failures);
+        await tx.updateTable('users').set({ failed_logins: failures, locked_until: lockMs > 0 ? new Date(now.getTime() + lockMs) : null }).where('id', '=', user.id).execute();
+      }
+      await appendAudit(tx, ctx.clock, actor, {
+        action: 'auth.login', decision: 'deny', rule: ok ? 'actor.inactive' : 'auth.bad_password', reason: ok ? 'User not active' : 'Wrong password', result: 'denied',
+        details: { failures: ok ? user.failed_logins : user.failed_logins + 1 },
+      });
+    });
+    throw new AppError('auth.invalid_credentials', 'The login or password is wrong.');
+  }
+  const token = newOpaqueToken('mms');
+  const hash = hashToken(token);
+  const csrfToken = randomBytes(24).toString('base64url');
+  await ctx.db.transaction().execute(async (tx) => {
+    await tx.updateTable('users').set({ failed_logins: 0, locked_until: null }).where('id', '=', user.id).execute();
+    await tx.insertInto('sessions').values({
+      id: hash, user_id: user.id, csrf_token: csrfToken, created_at: now, last_seen_at: now,
+      expires_at: new Date(now.getTime() + ctx.settings.sessionAbsoluteHours * 3_600_000),
+      mfa_at: null, ip: terminal.ip, user_agent: terminal.userAgent, terminal_id: terminal.deviceId, revoked_at: null, revoked_reason: null,
+    }).execute();
+    await appendAudit(tx, ctx.clock, { ...actor, sessionRef: sessionRefOf(hash) }, {
+      action: 'auth.login', decision: 'allow', rule: 'auth.password', reason: 'Password verified', result: 'ok',
+    });
+  });
+  const view = toView(user, await repo.rolesOf(user.id), await repo.groupsOf(user.id));
+  return { token, csrfToken, user: view, mfaRequired: true };
+}
+
+export async function logout(ctx: AppContext, actor: Actor, sessionHash: Buffer): Promise<void> {
+  await ctx.db.transaction().execute(async (tx) => {
+    await tx.updateTable('sessions').set({ revoked_at: ctx.clock.now(), revoked_reason: 'logout' }).where('id', '=', sessionHash).execute();
+    await appendAudit(tx, ctx.clock, actor, { action: 'auth.logout', decision: 'allow', rule: 'auth.self', reason: 'Signed out', result: 'ok' });
+  });
+}
+
+export async function changePassword(ctx: AppContext, actor: Actor, current: string, next: string): Promise<void> {
+  if (!actor.userId) throw new AppError('auth.required', 'Sign in first.');
+  const weak = validatePasswordStrength(next);
+  if (weak) throw new AppError(weak, weak === 'password.too_short' ? 'The new password must be at least 12 characters.' : 'The new password is too long.');
+  const user = await identityRepository(ctx.db).userById(actor.userId);
+  if (!user?.password_hash || !(await verifyPassword(user.password_hash, current))) {
+    await appendAuditAlone(ctx.db, ctx.clock, actor, { action: 'auth.password.change', decision: 'deny', rule: 'auth.bad_password', reason: 'Current password wrong', result: 'denied' });
+    throw new AppError('auth.invalid_credentials', 'The current password is wrong.');
+  }
+  if (await verifyPassword(user.password_hash, next)) throw new AppError('password.reused', 'Choose a password different from the current one.');
+  const hash = await hashPassword(next);
+  await ctx.db.transaction().execute(async (tx) => {
+    await tx.updateTable('users').set({ password_hash: hash, password_change_required: false, updated_at: ctx.clock.now() }).where('id', '=', user.id).execute();
+    await appendAudit(tx, ctx.clock, actor, { action: 'auth.password.change', decision: 'allow', rule: 'auth.self', reason: 'Password changed', result: 'ok' });
+  });
+}
+
+export async function beginTotpEnrollment(ctx: AppContext, actor: Actor): Promise<{ secret: string; uri: string }> {
+  if (!actor.userId || actor.kind !== 'user') throw new AppError('auth.required', 'Sign in first.');
+  const user = await identityRepository(ctx.db).userById(actor.userId);
+  if (!user) throw new AppError('auth.required', 'Sign in first.');
+  if (user.totp_enrolled_at) throw new AppError('auth.mfa_already_enrolled', 'An authenticator is already registered.');
+  const secret = generateTotpSecret();
+  const sealed = sealSystemSecret(ctx.keyring, 'totp', Buffer.from(secret, 'utf8'), user.id);
+  await ctx.db.transaction().execute(async (tx) => {
+    await tx.updateTable('users').set({ totp_secret_sealed: sealed, totp_last_step: null }).where('id', '=', user.id).execute();
+    await appendAudit(tx, ctx.clock, actor, { action: 'auth.mfa.enroll', decision: 'allow', rule: 'auth.self', reason: 'TOTP enrolment started', result: 'ok' });
+  });
+  return { secret, uri: totpUri(secret, user.login) };
+}
+
+/** Verifies a TOTP code and marks the session as MFA-verified (completing enrolment on first use). */
+export async function verifyTotpForSession(ctx: AppContext, actor: Actor, sessionHash: Buffer, code: string): Promise<void> {
+  if (!actor.userId) throw new AppError('auth.required', 'Sign in first.');
+  const user = await identityRepository(ctx.db).userById(actor.userId);
+  if (!user?.totp_secret_sealed) throw new AppError('auth.mfa_invalid', 'Register an authenticator first.');
+  const secret = openSystemSecret(ctx.keyring, 'totp', user.totp_secret_sealed, user.id).toString('utf8');
+  const now = ctx.clock.now();
+  const result = verifyTotp(secret, code, now, user.totp_last_step);
+  if (!result.ok) {
+    await appendAuditAlone(ctx.db, ctx.clock, actor, { action: 'auth.mfa.verify', decision: 'deny', rule: 'auth.bad_totp', reason: 'Wrong or reused code', result: 'denied' });
+    throw new AppError('auth.mfa_invalid', 'The code is wrong or was already used.');
+  }
+  await ctx.db.transaction().execute(async (tx) => {
+    await tx.updateTable('users').set({ totp_last_step: result.step, totp_enrolled_at: user.totp_enrolled_at ?? now }).where('id', '=', user.id).execute();
+    await tx.updateTable('sessions').set({ mfa_at: now }).where('id', '=', sessionHash).execute();
+    await appendAudit(tx, ctx.clock, actor, { action: 'auth.mfa.verify', decision: 'allow', rule: 'auth.totp', reason: user.totp_enrolled_at ? 'TOTP verified' : 'TOTP enrolled and verified', result: 'ok' });
+  });
+}
+
+// ---------------------------------------------------------------- user administration
+
+export type CreateUserInput = {
+  login: string;
+  displayName: string;
+  email?: string | null;
+  kind?: 'person' | 'service';
+  employmentType: EmploymentType;
+  departmentId?: string | null;
+  supervisorId?: string | null;
+  roles?: Role[];
+  groupIds?: string[];
+  /** Omitted → a one-time password is generated and returned once; change forced at first login. */
+  password?: string;
+};
+
+export async function createUser(ctx: AppContext, actor: Actor, input: CreateUserInput): Promise<{ user: UserView; oneTimePassword: string | null }> {
+  await authorize(ctx, { actor, action: 'user.create' });
+  const repo = identityRepository(ctx.db);
+  if (await repo.userByLogin(input.login)) throw new AppError('user.exists', 'A user with this login already exists.');
+  if (input.supervisorId && !(await repo.userById(input.supervisorId))) throw new AppError('request.invalid', 'The supervisor does not exist.', { field: 'supervisorId' });
+  const kind = input.kind ?? 'person';
+  let oneTimePassword: string | null = null;
+  let passwordHash: string | null = null;
+  if (kind === 'person') {
+    if (input.password !== undefined) {
+      const weak = validatePasswordStrength(input.password);
+      if (weak) throw new AppError(weak, 'The password must be 12 to 256 characters.');
+      passwordHash = await hashPassword(input.password);
+    } else {
+      oneTimePassword = randomBytes(12).toString('base64url');
+      passwordHash = await hashPassword(oneTimePassword);
+    }
+  }
+  const now = ctx.clock.now();
+  const id = newId<'UserId'>();
+  await ctx.db.transaction().execute(async (tx) => {
+    await tx.insertInto('users').values({
+      id, login: input.login, display_name: input.displayName, email: input.email ?? null, kind,
+      employment_type: input.employmentType, department_id: input.departmentId ?? null, supervisor_id: input.supervisorId ?? null,
+      status: 'active', status_changed_at: now, password_hash: passwordHash, password_change_required: oneTimePassword !== null,
+      totp_secret_sealed: null, totp_enrolled_at: null, totp_last_step: null, locked_until: null, created_at: now, updated_at: now,
+    }).execute();
+    const r = identityRepository(tx);
+    await r.setRoles(id, input.roles ?? [], now);
+    await r.setGroups(id, input.groupIds ?? []);
+    await appendAudit(tx, ctx.clock, actor, {
+      action: 'user.create', decision: 'allow', rule: 'role.allowed', reason: 'User created', result: 'ok', subjectUserId: id,
+      details: { employmentType: input.employmentType, roles: input.roles ?? [], kind },
+    });
+  });
+  return { user: (await getUser(ctx, actor, id, { skipAuth: true }))!, oneTimePassword };
+}
+
+export type UpdateUserInput = Partial<Pick<CreateUserInput, 'displayName' | 'email' | 'employmentType' | 'departmentId' | 'supervisorId' | 'roles' | 'groupIds'>> & { version?: number };
+
+export async function updateUser(ctx: AppContext, actor: Actor, id: string, patch: UpdateUserInput): Promise<UserView> {
+  await authorize(ctx, { actor, action: 'user.update' }, { subjectUserId: id });
+  const repo = identityRepository(ctx.db);
+  const user = await repo.userById(id);
+  if (!user) throw new AppError('not_found', 'No such user.');
+  if (patch.version !== undefined && patch.version !== user.version) throw new AppError('conflict', 'The user was changed meanwhile; reload and try again.');
+  if (patch.supervisorId === id) throw new AppError('request.invalid', 'A user cannot supervise themselves.', { field: 'supervisorId' });
+  const now = ctx.clock.now();
+  await ctx.db.transaction().execute(async (tx) => {
+    await tx.updateTable('users').set({
+      ...(patch.displayName !== undefined ? { display_name: patch.displayName } : {}),
+      ...(patch.email !== undefined ? { email: patch.email } : {}),
+      ...(patch.employmentType !== undefined ? { employment_type: patch.employmentType } : {}),
+      ...(patch.departmentId !== undefined ? { department_id: patch.departmentId } : {}),
+      ...(patch.supervisorId !== undefined ? { supervisor_id: patch.supervisorId } : {}),
+      updated_at: now,
+      version: user.version + 1,
+    }).where('id', '=', id).execute();
+    const r = identityRepository(tx);
+    if (patch.roles) await r.setRoles(id, patch.roles, now);
+    if (patch.groupIds) await r.setGroups(id, patch.groupIds);
+    // Becoming a dispatch worker suspends every grant naming personal-level fields at once (deny would
+    // apply anyway at evaluation; suspension makes the register itself truthful).
+    let suspended = 0;
+    if (patch.employmentType === 'dispatch' && user.employment_type !== 'dispatch') {
+      const res = await tx.updateTable('grants').set({ status: 'suspended' }).where('subject_type', '=', 'user').where('subject_id', '=', id).where('status', '=', 'active').executeTakeFirst();
+      suspended = Number(res.numUpdatedRows);
+    }
+    await appendAudit(tx, ctx.clock, actor, {
+      action: 'user.update', decision: 'allow', rule: 'role.allowed', reason: 'User updated', result: 'ok', subjectUserId: id,
+      details: { changed: Object.keys(patch).filter((k) => k !== 'version'), grantsSuspended: suspended },
+    });
+  });
+  return (await getUser(ctx, actor, id, { skipAuth: true }))!;
+}
+
+/** Suspending or retiring revokes every session and API token in the same transaction. */
+export async function setUserStatus(ctx: AppContext, actor: Actor, id: string, status: UserStatus, reason: string): Promise<UserView> {
+  await authorize(ctx, { actor, action: 'user.status.change' }, { subjectUserId: id });
+  if (actor.userId === id && status !== 'active') throw new AppError('request.invalid', 'You cannot retire or suspend yourself.');
+  const user = await identityRepository(ctx.db).userById(id);
+  if (!user) throw new AppError('not_found', 'No such user.');
+  const now = ctx.clock.now();
+  await ctx.db.transaction().execute(async (tx) => {
+    await tx.updateTable('users').set({ status, status_changed_at: now, updated_at: now, version: user.version + 1 }).where('id', '=', id).execute();
+    let revoked = { sessions: 0, tokens: 0 };
+    let grants = 0;
+    if (status !== 'active') revoked = await identityRepository(tx).revokeAllCredentials(id, now, `user.${status}`);
+    if (status === 'retired') {
+      const res = await tx.updateTable('grants').set({ status: 'revoked', revoked_at: now, revoked_by: actor.userId }).where('subject_type', '=', 'user').where('subject_id', '=', id).where('status', '!=', 'revoked').executeTakeFirst();
+      grants = Number(res.numUpdatedRows);
+    }
+    await appendAudit(tx, ctx.clock, actor, {
+      action: 'user.status.change', decision: 'allow', rule: 'role.allowed', reason: reason.slice(0, 500) || `Status set to ${status}`, result: 'ok', subjectUserId: id,
+      details: { from: user.status, to: status, sessionsRevoked: revoked.sessions, tokensRevoked: revoked.tokens, grantsRevoked: grants },
+    });
+  });
+  return (await getUser(ctx, actor, id, { skipAuth: true }))!;
+}
+
+export async function getUser(ctx: AppContext, actor: Actor, id: string, opts: { skipAuth?: boolean } = {}): Promise<UserView | null> {
+  if (!opts.skipAuth && actor.userId !== id) await authorize(ctx, { actor, action: 'user.read' }, { subjectUserId: id });
+  const repo = identityRepository(ctx.db);
+  const u = await repo.userById(id);
+  if (!u) return null;
+  return toView(u, await repo.rolesOf(id), await repo.groupsOf(id));
+}
+
+export async function listUsers(ctx: AppContext, actor: Actor, limit: number, offset: number): Promise<UserView[]> {
+  await authorize(ctx, { actor, action: 'user.read' });
+  const repo = identityRepository(ctx.db);
+  const rows = await repo.listUsers(limit, offset);
+  return Promise.all(rows.map(async (u) => toView(u, await repo.rolesOf(u.id), await repo.groupsOf(u.id))));
+}
+
+export async function findUserByLogin(ctx: AppContext, loginName: string): Promise<UserView | null> {
+  const repo = identityRepository(ctx.db);
+  const u = await repo.userByLogin(loginName);
+  return u ? toView(u, await repo.rolesOf(u.id), await repo.groupsOf(u.id)) : null;
+}
+
+// ---------------------------------------------------------------- API tokens
+
+export async function createApiToken(ctx: AppContext, actor: Actor, input: { userId: string; name: string; expiresAt?: Date | null }): Promise<{ id: string; token: string }> {
+  await authorize(ctx, { actor, action: 'token.create' }, { subjectUserId: input.userId });
+  const user = await identityRepository(ctx.db).userById(input.userId);
+  if (!user || user.status !== 'active') throw new AppError('user.not_active', 'Tokens can only be issued to active users.');
+  const token = newOpaqueToken('mmt');
+  const id = newId<'TokenId'>();
+  const now = ctx.clock.now();
+  await ctx.db.transaction().execute(async (tx) => {
+    await tx.insertInto('api_tokens').values({
+      id, user_id: input.userId, name: input.name, token_hash: hashToken(token), created_at: now, created_by: actor.userId,
+      expires_at: input.expiresAt ?? null, revoked_at: null, last_used_at: null,
+    }).execute();
+    await appendAudit(tx, ctx.clock, actor, { action: 'token.create', decision: 'allow', rule: 'role.allowed', reason: 'API token issued', result: 'ok', subjectUserId: input.userId, details: { tokenId: id } });
+  });
+  return { id, token };
+}
+
+export async function revokeApiToken(ctx: AppContext, actor: Actor, tokenId: string): Promise<void> {
+  await authorize(ctx, { actor, action: 'token.revoke' });
+  await ctx.db.transaction().execute(async (tx) => {
+    const res = await tx.updateTable('api_tokens').set({ revoked_at: ctx.clock.now() }).where('id', '=', tokenId).where('revoked_at', 'is', null).executeTakeFirst();
+    if (Number(res.numUpdatedRows) === 0) throw new AppError('not_found', 'No such live token.');
+    await appendAudit(tx, ctx.clock, actor, { action: 'token.revoke', decision: 'allow', rule: 'role.allowed', reason: 'API token revoked', result: 'ok', details: { tokenId } });
+  });
+}
+
+export type { UserId };

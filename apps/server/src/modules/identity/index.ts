@@ -1,0 +1,5 @@
+export type { Actor, GrantView, Terminal, UserView } from './identity.types.ts';
+export { systemActor, asUserId } from './identity.types.ts';
+export { anonymousActor } from './identity.actor.ts';
+export * as identity from './identity.service.ts';
+export { LOCKOUT_THRESHOLD, lockoutDuration, sessionRefOf, type CreateUserInput, type UpdateUserInput, type LoginResult, type ResolvedSession } from './identity.service.ts';

@@ -1,0 +1,6 @@
+export { createDataset, getDataset, listDatasets, loadDataset, rewrapAllDatasetKeys, forgetDataset, type CreateDatasetInput, type LoadedDataset } from './vault.datasets.ts';
+export { createGrant, listGrants, revokeGrant, type CreateGrantInput } from './vault.grants.ts';
+export { createRecord, deleteRecord, readRecord, searchRecords, unmaskField, updateRecord, MAX_PAGE_SIZE } from './vault.records.ts';
+export { importRecords, type ImportProgress, type ImportResult } from './vault.import.ts';
+export { buildLedger } from './vault.ledger.ts';
+export type { DatasetView, DatasetField, RecordView, SearchCriterion, GrantRecord } from './vault.types.ts';

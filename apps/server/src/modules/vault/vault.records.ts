@@ -1,0 +1,161 @@
+/**
+ * Records: audited, policy-checked, masked reads and searches; explicit unmasking of one field;
+ * writes. Every path goes through `authorize` and leaves exactly one audit event in the same
+ * statement or transaction as its effect.
+ */
+import type { AppContext } from '../../platform/context.ts';
+import { AppError } from '../../platform/errors.ts';
+import { isUuid, newId } from '../../platform/ids.ts';
+import type { Actor } from '../identity/index.ts';
+import { authorize, type Decision } from '../access-policy/index.ts';
+import { appendAudit, buildAuditPayload } from '../audit/index.ts';
+import { decodePersonal, encodeRecord, maskValue, termFor, validateValue } from './vault.codec.ts';
+import { loadDataset, type LoadedDataset } from './vault.datasets.ts';
+import { vaultRepository, type RecordRow } from './vault.repository.ts';
+import type { RecordView, SearchCriterion } from './vault.types.ts';
+
+export const MAX_PAGE_SIZE = 100;
+
+function shape(ds: LoadedDataset, decision: Decision, row: RecordRow): RecordView {
+  const needsPersonal = [...decision.visible.values()].includes('masked');
+  const personal = needsPersonal ? decodePersonal(ds.keys, ds.view.id, row.id, row.sealed, row.key_id) : {};
+  const values: Record<string, string> = {};
+  const masked: string[] = [];
+  for (const [name, how] of decision.visible) {
+    const field = ds.fieldByName.get(name)!;
+    const v = how === 'masked' ? personal[name] : row.public[name];
+    if (v === undefined) continue;
+    if (how === 'masked') {
+      values[name] = maskValue(field, v);
+      masked.push(name);
+    } else values[name] = v;
+  }
+  return { id: row.id, version: row.version, updatedAt: new Date(row.updated_at).toISOString(), values, masked };
+}
+
+export type SearchInput = { purpose: string; criteria: SearchCriterion[]; after?: string | null; limit?: number };
+export type SearchResult = { records: RecordView[]; next: string | null };
+
+export async function searchRecords(ctx: AppContext, actor: Actor, datasetName: string, input: SearchInput): Promise<SearchResult> {
+  const ds = await loadDataset(ctx, datasetName);
+  const limit = Math.min(Math.max(input.limit ?? 50, 1), MAX_PAGE_SIZE);
+  const searchedFields = input.criteria.map((c) => c.field);
+  const decision = await authorize(ctx, { actor, action: 'record.search', dataset: ds.policy, purpose: input.purpose }, { fields: searchedFields });
+  const criteria = input.criteria.map((c) => {
+    const field = ds.fieldByName.get(c.field);
+    // Searching by a field you may not see would be an oracle on its values.
+    if (!field || !decision.visible.has(c.field)) throw new AppError('request.invalid', 'You cannot search by this field.', { field: c.field });
+    const term = termFor(field, ds.keys, c.op, c.value);
+    if (!term) throw new AppError('request.invalid', `This field does not support ${c.op} search.`, { field: c.field });
+    return { field: c.field, op: c.op, term };
+  });
+  if (input.after && !isUuid(input.after)) throw new AppError('request.invalid', 'Bad cursor.', { field: 'after' });
+  const template = buildAuditPayload(actor, ctx.clock.now(), {
+    action: 'record.search', decision: 'allow', rule: decision.rule, reason: decision.reason.en, result: 'ok',
+    datasetId: ds.view.id, fields: [...decision.visible.keys()], purpose: input.purpose, grantIds: decision.grantIds,
+    details: { criteria: input.criteria.map((c) => ({ field: c.field, op: c.op })) },
+  }, { records: true });
+  const { rows, hasMore } = await vaultRepository(ctx.db).searchAudited(ds.view.id, criteria, input.after ?? null, limit, template);
+  const records = rows.map((r) => shape(ds, decision, r));
+  return { records, next: hasMore ? (records.at(-1)?.id ?? null) : null };
+}
+
+export async function readRecord(ctx: AppContext, actor: Actor, datasetName: string, recordId: string, purpose: string): Promise<RecordView> {
+  const ds = await loadDataset(ctx, datasetName);
+  const decision = await authorize(ctx, { actor, action: 'record.read', dataset: ds.policy, purpose }, { recordIds: isUuid(recordId) ? [recordId] : [] });
+  if (!isUuid(recordId)) throw new AppError('not_found', 'No such record.');
+  const template = buildAuditPayload(actor, ctx.clock.now(), {
+    action: 'record.read', decision: 'allow', rule: decision.rule, reason: decision.reason.en, result: 'ok',
+    datasetId: ds.view.id, recordIds: [recordId], fields: [...decision.visible.keys()], purpose, grantIds: decision.grantIds,
+  }, { result: true });
+  const row = await vaultRepository(ctx.db).readAudited(ds.view.id, recordId, template);
+  if (!row) throw new AppError('not_found', 'No such record.');
+  return shape(ds, decision, row);
+}
+
+export async function unmaskField(ctx: AppContext, actor: Actor, datasetName: string, recordId: string, field: string, purpose: string): Promise<{ field: string; value: string | null }> {
+  const ds = await loadDataset(ctx, datasetName);
+  const ids = isUuid(recordId) ? [recordId] : [];
+  const decision = await authorize(ctx, { actor, action: 'record.unmask', dataset: ds.policy, purpose, fields: [field] }, { recordIds: ids });
+  if (!isUuid(recordId)) throw new AppError('not_found', 'No such record.');
+  const template = buildAuditPayload(actor, ctx.clock.now(), {
+    action: 'record.unmask', decision: 'allow', rule: decision.rule, reason: decision.reason.en, result: 'ok',
+    datasetId: ds.view.id, recordIds: [recordId], fields: [field], purpose, grantIds: decision.grantIds,
+  }, { result: true });
+  const row = await vaultRepository(ctx.db).readAudited(ds.view.id, recordId, template);
+  if (!row) throw new AppError('not_found', 'No such record.');
+  const personal = decodePersonal(ds.keys, ds.view.id, row.id, row.sealed, row.key_id);
+  return { field, value: personal[field] ?? null };
+}
+
+/** Validates values against the dataset: unknown fields and bad values are named, never echoed. */
+export function checkValues(ds: LoadedDataset, values: Record<string, string>): { field: string; problem: string }[] {
+  const problems: { field: string; problem: string }[] = [];
+  for (const [name, v] of Object.entries(values)) {
+    const f = ds.fieldByName.get(name);
+    if (!f) problems.push({ field: name, problem: 'unknown field' });
+    else if (typeof v !== 'string') problems.push({ field: name, problem: 'not a string' });
+    else if (v !== '') {
+      const p = validateValue(f, v);
+      if (p) problems.push({ field: name, problem: p });
+    }
+  }
+  return problems;
+}
+
+export async function createRecord(ctx: AppContext, actor: Actor, datasetName: string, values: Record<string, string>): Promise<{ id: string }> {
+  const ds = await loadDataset(ctx, datasetName);
+  const fields = Object.keys(values);
+  const decision = await authorize(ctx, { actor, action: 'record.create', dataset: ds.policy, fields });
+  const problems = checkValues(ds, values);
+  if (problems.length > 0) throw new AppError('record.invalid', 'Some values are not valid.', { problems });
+  const id = newId<'RecordId'>();
+  const enc = encodeRecord(ds.view, ds.keys, id, values);
+  await ctx.db.transaction().execute(async (tx) => {
+    await vaultRepository(tx).insertRecords(ds.view.id, [{ id, ...enc }], ctx.clock.now());
+    await appendAudit(tx, ctx.clock, actor, {
+      action: 'record.create', decision: 'allow', rule: decision.rule, reason: decision.reason.en, result: 'ok',
+      datasetId: ds.view.id, recordIds: [id], fields, grantIds: decision.grantIds,
+    });
+  });
+  return { id };
+}
+
+export async function updateRecord(ctx: AppContext, actor: Actor, datasetName: string, recordId: string, values: Record<string, string>, expectedVersion?: number): Promise<{ id: string; version: number }> {
+  const ds = await loadDataset(ctx, datasetName);
+  const fields = Object.keys(values);
+  const decision = await authorize(ctx, { actor, action: 'record.update', dataset: ds.policy, fields }, { recordIds: isUuid(recordId) ? [recordId] : [] });
+  if (!isUuid(recordId)) throw new AppError('not_found', 'No such record.');
+  const problems = checkValues(ds, values);
+  if (problems.length > 0) throw new AppError('record.invalid', 'Some values are not valid.', { problems });
+  return ctx.db.transaction().execute(async (tx) => {
+    const repo = vaultRepository(tx);
+    const row = await repo.recordForUpdate(ds.view.id, recordId);
+    if (!row) throw new AppError('not_found', 'No such record.');
+    if (expectedVersion !== undefined && expectedVersion !== row.version) throw new AppError('conflict', 'The record was changed meanwhile; reload and try again.');
+    // Merge: fields not named keep their value; an empty string clears a field.
+    const current = { ...row.public, ...decodePersonal(ds.keys, ds.view.id, row.id, row.sealed, row.key_id) };
+    const merged = { ...current, ...values };
+    const enc = encodeRecord(ds.view, ds.keys, recordId, merged);
+    await repo.updateRecord(ds.view.id, { id: recordId, ...enc }, row.version, ctx.clock.now());
+    await appendAudit(tx, ctx.clock, actor, {
+      action: 'record.update', decision: 'allow', rule: decision.rule, reason: decision.reason.en, result: 'ok',
+      datasetId: ds.view.id, recordIds: [recordId], fields, grantIds: decision.grantIds,
+    });
+    return { id: recordId, version: row.version + 1 };
+  });
+}
+
+export async function deleteRecord(ctx: AppContext, actor: Actor, datasetName: string, recordId: string): Promise<void> {
+  const ds = await loadDataset(ctx, datasetName);
+  const decision = await authorize(ctx, { actor, action: 'record.delete', dataset: ds.policy, fields: [] }, { recordIds: isUuid(recordId) ? [recordId] : [] });
+  if (!isUuid(recordId)) throw new AppError('not_found', 'No such record.');
+  await ctx.db.transaction().execute(async (tx) => {
+    const deleted = await vaultRepository(tx).deleteRecord(ds.view.id, recordId);
+    if (!deleted) throw new AppError('not_found', 'No such record.');
+    await appendAudit(tx, ctx.clock, actor, {
+      action: 'record.delete', decision: 'allow', rule: decision.rule, reason: decision.reason.en, result: 'ok',
+      datasetId: ds.view.id, recordIds: [recordId], grantIds: decision.grantIds,
+    });
+  });
+}

@@ -1,0 +1,137 @@
+import { sql } from 'kysely';
+import type { Executor } from '../../platform/db/database.ts';
+import type { KeyRow } from './vault.keys.ts';
+import type { DatasetField } from './vault.types.ts';
+
+export type RecordRow = { id: string; public: Record<string, string>; sealed: Buffer | null; key_id: string | null; version: number; updated_at: Date };
+
+export type EncodedRow = { id: string; public: string; sealed: Buffer | null; keyId: string | null; terms: { field: string; term: Buffer }[] };
+
+const PREFIX_END = Buffer.from([0xff]);
+
+export function vaultRepository(db: Executor) {
+  return {
+    async datasetByName(name: string) {
+      return db.selectFrom('datasets').selectAll().where('name', '=', name).executeTakeFirst();
+    },
+    async datasetById(id: string) {
+      return db.selectFrom('datasets').selectAll().where('id', '=', id).executeTakeFirst();
+    },
+    async listDatasets() {
+      return db.selectFrom('datasets').selectAll().orderBy('name').execute();
+    },
+    async fieldsOf(datasetId: string) {
+      return db.selectFrom('dataset_fields').selectAll().where('dataset_id', '=', datasetId).orderBy('position').execute();
+    },
+    async keysOf(datasetId: string): Promise<KeyRow[]> {
+      return db.selectFrom('dataset_keys').select(['key_id', 'purpose', 'master_key_id', 'wrapped', 'active']).where('dataset_id', '=', datasetId).execute();
+    },
+    async insertFields(datasetId: string, fields: readonly DatasetField[]): Promise<void> {
+      await db.insertInto('dataset_fields').values(fields.map((f) => ({
+        dataset_id: datasetId, name: f.name, position: f.position, label_ja: f.labelJa, label_en: f.labelEn,
+        classification: f.classification, kind: f.kind, search: f.search,
+      }))).execute();
+    },
+
+    /**
+     * One statement: read the record and append its audit event. The event's result (ok / not_found)
+     * is filled in by the database, so the read and its record are one atomic unit and one round trip.
+     */
+    async readAudited(datasetId: string, recordId: string, payloadTemplate: string): Promise<RecordRow | undefined> {
+      const r = await sql<RecordRow>`
+        WITH r AS (
+          SELECT id, public, sealed, key_id, version, updated_at FROM records WHERE id = ${recordId} AND dataset_id = ${datasetId}
+        ), a AS (
+          INSERT INTO audit_events (payload)
+          SELECT replace(${payloadTemplate}::text, '"__MAMORI_RESULT__"', CASE WHEN EXISTS (SELECT 1 FROM r) THEN '"ok"' ELSE '"not_found"' END)
+          RETURNING id
+        )
+        SELECT r.* FROM r, (SELECT count(*) FROM a) AS audited`.execute(db);
+      return r.rows[0];
+    },
+
+    /** Search and audit in one statement; the event lists exactly the record ids returned. */
+    async searchAudited(
+      datasetId: string,
+      criteria: { field: string; op: 'exact' | 'prefix'; term: Buffer }[],
+      after: string | null,
+      limit: number,
+      payloadTemplate: string,
+    ): Promise<{ rows: RecordRow[]; hasMore: boolean }> {
+      const conds = criteria.map((c) =>
+        c.op === 'exact'
+          ? sql`AND rec.id IN (SELECT record_id FROM record_terms WHERE dataset_id = ${datasetId} AND field = ${c.field} AND term = ${c.term})`
+          : sql`AND rec.id IN (SELECT record_id FROM record_terms WHERE dataset_id = ${datasetId} AND field = ${c.field} AND term >= ${c.term} AND term < ${Buffer.concat([c.term, PREFIX_END])})`,
+      );
+      const r = await sql<RecordRow & { audited: number }>`
+        WITH r AS MATERIALIZED (
+          SELECT rec.id, rec.public, rec.sealed, rec.key_id, rec.version, rec.updated_at
+          FROM records rec
+          WHERE rec.dataset_id = ${datasetId} ${sql.join(conds, sql` `)}
+            ${after ? sql`AND rec.id > ${after}` : sql``}
+          ORDER BY rec.id
+          LIMIT ${limit + 1}
+        ), shown AS (
+          SELECT id FROM r ORDER BY id LIMIT ${limit}
+        ), a AS (
+          INSERT INTO audit_events (payload)
+          SELECT replace(${payloadTemplate}::text, '"__MAMORI_RECORDS__"', COALESCE((SELECT json_agg(id ORDER BY id)::text FROM shown), '[]'))
+          RETURNING id
+        )
+        SELECT r.*, (SELECT count(*)::int FROM a) AS audited FROM r ORDER BY r.id`.execute(db);
+      const rows = r.rows;
+      if (rows.length === 0) {
+        // The audit CTE still ran: data-modifying CTEs execute exactly once whatever the outer query reads.
+        return { rows: [], hasMore: false };
+      }
+      return { rows: rows.slice(0, limit), hasMore: rows.length > limit };
+    },
+
+    async recordForUpdate(datasetId: string, recordId: string): Promise<RecordRow | undefined> {
+      return db.selectFrom('records').select(['id', 'public', 'sealed', 'key_id', 'version', 'updated_at']).where('id', '=', recordId).where('dataset_id', '=', datasetId).forUpdate().executeTakeFirst();
+    },
+
+    async insertRecords(datasetId: string, rows: readonly EncodedRow[], at: Date): Promise<void> {
+      if (rows.length === 0) return;
+      await sql`
+        INSERT INTO records (id, dataset_id, public, sealed, key_id, created_at, updated_at)
+        SELECT u.id, ${datasetId}::uuid, u.pub::jsonb, u.sealed, u.key_id, ${at}::timestamptz, ${at}::timestamptz
+        FROM unnest(${rows.map((r) => r.id)}::uuid[], ${rows.map((r) => r.public)}::text[], ${rows.map((r) => r.sealed)}::bytea[], ${rows.map((r) => r.keyId)}::text[])
+          AS u(id, pub, sealed, key_id)`.execute(db);
+      const tf: string[] = [];
+      const tt: Buffer[] = [];
+      const tr: string[] = [];
+      for (const r of rows) {
+        for (const t of r.terms) {
+          tf.push(t.field);
+          tt.push(t.term);
+          tr.push(r.id);
+        }
+      }
+      if (tf.length > 0) {
+        await sql`
+          INSERT INTO record_terms (dataset_id, field, term, record_id)
+          SELECT ${datasetId}::uuid, u.f, u.t, u.r FROM unnest(${tf}::text[], ${tt}::bytea[], ${tr}::uuid[]) AS u(f, t, r)`.execute(db);
+      }
+    },
+
+    async updateRecord(datasetId: string, row: EncodedRow, version: number, at: Date): Promise<void> {
+      await db.updateTable('records').set({ public: row.public, sealed: row.sealed, key_id: row.keyId, updated_at: at, version: version + 1 }).where('id', '=', row.id).where('dataset_id', '=', datasetId).execute();
+      await db.deleteFrom('record_terms').where('record_id', '=', row.id).execute();
+      if (row.terms.length > 0) {
+        await db.insertInto('record_terms').values(row.terms.map((t) => ({ dataset_id: datasetId, field: t.field, term: t.term, record_id: row.id }))).execute();
+      }
+    },
+
+    async deleteRecord(datasetId: string, recordId: string): Promise<boolean> {
+      await db.deleteFrom('record_terms').where('record_id', '=', recordId).execute();
+      const r = await db.deleteFrom('records').where('id', '=', recordId).where('dataset_id', '=', datasetId).executeTakeFirst();
+      return Number(r.numDeletedRows) > 0;
+    },
+
+    async countRecords(datasetId: string): Promise<number> {
+      const r = await sql<{ n: number }>`SELECT count(*)::int AS n FROM records WHERE dataset_id = ${datasetId}`.execute(db);
+      return r.rows[0]?.n ?? 0;
+    },
+  };
+}

@@ -1,0 +1,34 @@
+/**
+ * Start-up shared by the server and the offline CLI: the master keyring (created on first embedded
+ * run, required in production), the database (migrated), the logger, and the AppContext.
+ */
+import path from 'node:path';
+import type { Config } from '../config/config.ts';
+import { systemClock, type Clock } from './clock.ts';
+import type { AppContext } from './context.ts';
+import { keyringFromBase64, openOrCreateKeyringFile, readKeyringFile, type MasterKeyring } from './crypto/keyring.ts';
+import { openDatabase } from './db/database.ts';
+import { migrate } from './db/migrate.ts';
+import { createLogger, type Logger } from './logger.ts';
+
+export async function loadKeyring(config: Config, now: Date): Promise<MasterKeyring> {
+  if (config.masterKeyBase64) return keyringFromBase64(config.masterKeyBase64);
+  // Embedded mode creates its key on first run (mode 0600); production (DATABASE_URL) must be given one.
+  return config.databaseUrl ? readKeyringFile(config.masterKeyFile) : openOrCreateKeyringFile(config.masterKeyFile, now);
+}
+
+export async function openContext(config: Config, opts: { logger?: Logger; clock?: Clock; poolSize?: number } = {}): Promise<AppContext> {
+  const clock = opts.clock ?? systemClock;
+  const logger = opts.logger ?? createLogger(config.logLevel);
+  const keyring = await loadKeyring(config, clock.now());
+  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: path.join(config.dataDir, 'pgdata'), ...(opts.poolSize ? { poolSize: opts.poolSize } : {}) });
+  await migrate(database);
+  return {
+    database,
+    db: database.db,
+    clock,
+    keyring,
+    logger,
+    settings: { sessionIdleMinutes: config.sessionIdleMinutes, sessionAbsoluteHours: config.sessionAbsoluteHours },
+  };
+}

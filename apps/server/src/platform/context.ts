@@ -1,0 +1,22 @@
+/**
+ * What every service needs, built once at start-up and passed explicitly (no globals): the database,
+ * the clock, the master keyring, the logger and the configuration.
+ */
+import type { Kysely } from 'kysely';
+import type { Clock } from './clock.ts';
+import type { MasterKeyring } from './crypto/keyring.ts';
+import type { Database } from './db/database.ts';
+import type { DB } from './db/schema.ts';
+import type { Logger } from './logger.ts';
+
+export type AppContext = {
+  database: Database;
+  db: Kysely<DB>;
+  clock: Clock;
+  keyring: MasterKeyring;
+  logger: Logger;
+  settings: {
+    sessionIdleMinutes: number;
+    sessionAbsoluteHours: number;
+  };
+};

@@ -1,0 +1,51 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import fc from 'fast-check';
+import { blindIndex, deriveFieldKey } from './blind-index.ts';
+
+const INDEX_KEY = Buffer.alloc(32, 7);
+// Computed once from the v1 definition (HKDF-SHA256 info 'mamori/blind-index/v1/phone', HMAC-SHA256/128).
+const PINNED_FIELD_KEY = '39ac183e23d1b609fd9c1a304f9da08d98ae6ca511e0f68b675c637a390ad4f1';
+const PINNED_TOKEN = 'e9e26be76b78899923dc82768f416721';
+
+void test('same field and value give the same 16-byte token', () => {
+  const k = deriveFieldKey(INDEX_KEY, 'phone');
+  const t = blindIndex(k, '0312345678');
+  assert.equal(t.length, 16);
+  assert.deepEqual(blindIndex(deriveFieldKey(INDEX_KEY, 'phone'), '0312345678'), t);
+});
+
+void test('equal values in different fields give different tokens', () => {
+  const phone = blindIndex(deriveFieldKey(INDEX_KEY, 'phone'), '0312345678');
+  const fax = blindIndex(deriveFieldKey(INDEX_KEY, 'fax'), '0312345678');
+  assert.notDeepEqual(phone, fax);
+});
+
+void test('different index keys give different tokens', () => {
+  const a = blindIndex(deriveFieldKey(INDEX_KEY, 'name'), '山田太郎');
+  const b = blindIndex(deriveFieldKey(randomBytes(32), 'name'), '山田太郎');
+  assert.notDeepEqual(a, b);
+});
+
+void test('distinct values give distinct tokens (property)', () => {
+  const k = deriveFieldKey(INDEX_KEY, 'email');
+  fc.assert(
+    fc.property(fc.string(), fc.string(), (a, b) => {
+      fc.pre(a !== b);
+      assert.notDeepEqual(blindIndex(k, a), blindIndex(k, b));
+    }),
+  );
+});
+
+void test('derivation is pinned: stored indexes stay searchable across releases', () => {
+  // If the HKDF info string, hash or truncation changes, every stored index silently stops
+  // matching. These vectors were computed once from the v1 definition.
+  assert.equal(deriveFieldKey(INDEX_KEY, 'phone').toString('hex'), PINNED_FIELD_KEY);
+  assert.equal(blindIndex(deriveFieldKey(INDEX_KEY, 'phone'), '0312345678').toString('hex'), PINNED_TOKEN);
+});
+
+void test('rejects short index keys and empty field names', () => {
+  assert.throws(() => deriveFieldKey(Buffer.alloc(16), 'phone'), { message: /^crypto\.bad_key/ });
+  assert.throws(() => deriveFieldKey(INDEX_KEY, ''), { message: /^crypto\.bad_field_name/ });
+});

@@ -1,0 +1,54 @@
+/**
+ * The closed set of error codes Mamori answers with, and their HTTP status.
+ * Codes are stable API: clients (web console, CLI, integrations) switch on them.
+ * Messages never carry personal data; `details` carries only field names, line numbers, ids.
+ */
+export const ERROR_STATUS = {
+  'request.invalid': 400,
+  'request.malformed_json': 400,
+  'request.too_large': 413,
+  'request.unsupported_media_type': 415,
+  'auth.required': 401,
+  'auth.invalid_credentials': 401,
+  'auth.locked': 429,
+  'auth.session_revoked': 401,
+  'auth.password_change_required': 403,
+  'auth.mfa_required': 403,
+  'auth.mfa_invalid': 401,
+  'auth.mfa_already_enrolled': 409,
+  'auth.csrf': 403,
+  'password.too_short': 400,
+  'password.too_long': 400,
+  'password.reused': 400,
+  'policy.denied': 403,
+  'policy.purpose_required': 400,
+  'policy.dispatch_worker': 403,
+  'not_found': 404,
+  'conflict': 409,
+  'user.exists': 409,
+  'user.not_active': 409,
+  'dataset.exists': 409,
+  'dataset.invalid_field': 400,
+  'grant.invalid': 400,
+  'grant.dispatch_worker': 403,
+  'record.invalid': 400,
+  'import.invalid': 422,
+  'import.invalid_encoding': 422,
+  'import.malformed_row': 422,
+  'import.field_too_long': 422,
+  'import.no_header': 422,
+  'import.duplicate_header': 422,
+  'server.busy': 503,
+  'internal': 500,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+export function isErrorCode(code: string): code is ErrorCode {
+  return Object.hasOwn(ERROR_STATUS, code);
+}
+
+/** Wire shape of every error response. */
+export type ErrorBody = {
+  error: { code: ErrorCode; message: string; requestId?: string; details?: unknown };
+};

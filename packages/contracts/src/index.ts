@@ -1,0 +1,3 @@
+export * from './errors.ts';
+export * from './actions.ts';
+export * from './domain.ts';

@@ -106,7 +106,7 @@ export function detectEncoding(head: Uint8Array): TextEncodingName {
     return 'utf-8';
   } catch {
     const valid = new TextDecoder('utf-8').decode(head.subarray(0, validUtf8PrefixLength(head)), { stream: true });
-    return /[^\x00-\x7f]/.test(valid) ? 'utf-8' : 'shift_jis';
+    return /\P{ASCII}/u.test(valid) ? 'utf-8' : 'shift_jis';
   }
 }
 

@@ -1,0 +1,79 @@
+// Shared set-up for benches that need a Mamori context on PostgreSQL: a fresh database on the
+// server of DATABASE_URL (an admin URL; `npm run bench` provides one), a random master key, a temp
+// data folder, and the AppContext opened exactly as `mamori serve` opens it (config → openContext).
+// Everything is dropped by close().
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { loadConfig, type Config } from '../apps/server/src/config/config.ts';
+import { openContext } from '../apps/server/src/platform/bootstrap.ts';
+import type { AppContext } from '../apps/server/src/platform/context.ts';
+import { createLogger } from '../apps/server/src/platform/logger.ts';
+
+export type BenchContext = {
+  ctx: AppContext;
+  config: Config;
+  /** URL of the bench database (not the admin URL). */
+  url: string;
+  dataDir: string;
+  close(): Promise<void>;
+};
+
+/** Progress and diagnostics go to stderr: stdout ends with the JSON result line. */
+export function log(message: string): void {
+  process.stderr.write(`${message}\n`);
+}
+
+async function admin<T>(adminUrl: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const c = new pg.Client({ connectionString: adminUrl });
+  await c.connect();
+  try {
+    return await fn(c);
+  } finally {
+    await c.end();
+  }
+}
+
+export async function openBenchContext(opts: { poolSize?: number; logLevel?: string } = {}): Promise<BenchContext> {
+  const adminUrl = process.env.DATABASE_URL;
+  if (!adminUrl) throw new Error('DATABASE_URL is not set: run benches with `npm run bench -- <name>`');
+  const name = `bench_${randomBytes(6).toString('hex')}`;
+  await admin(adminUrl, (c) => c.query(`CREATE DATABASE ${name}`));
+  const u = new URL(adminUrl);
+  u.pathname = `/${name}`;
+  const url = u.toString();
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'mamori-bench-'));
+  let ctx: AppContext | null = null;
+  const drop = async () => {
+    if (ctx) await ctx.database.close();
+    await admin(adminUrl, (c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+    await rm(dataDir, { recursive: true, force: true });
+  };
+  try {
+    const logLevel = opts.logLevel ?? 'warn';
+    const config = loadConfig(
+      { DATABASE_URL: url, MAMORI_MASTER_KEY: randomBytes(32).toString('base64'), MAMORI_DATA_DIR: dataDir, LOG_LEVEL: logLevel },
+      dataDir,
+    );
+    ctx = await openContext(config, { logger: createLogger(logLevel, process.stderr), ...(opts.poolSize ? { poolSize: opts.poolSize } : {}) });
+    return { ctx, config, url, dataDir, close: drop };
+  } catch (err) {
+    await drop().catch(() => undefined);
+    throw err;
+  }
+}
+
+/** Parses "1000000", "1_000_000" or "1,000,000"; the fallback when absent. */
+export function intArg(raw: string | undefined, fallback: number, name: string): number {
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw.replace(/[_,]/g, ''));
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer, got ${raw}`);
+  return n;
+}
+
+export function round(n: number, digits = 1): number {
+  const f = 10 ** digits;
+  return Math.round(n * f) / f;
+}

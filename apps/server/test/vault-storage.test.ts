@@ -1,0 +1,117 @@
+/**
+ * Storage proofs: encryption at rest (the raw tables hold no plaintext of personal fields), the
+ * all-or-nothing import, encodings, and the audit sequencer's Merkle log.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Readable } from 'node:stream';
+import iconv from 'iconv-lite';
+import { sql } from 'kysely';
+import { systemActor } from '../src/modules/identity/index.ts';
+import { importRecords } from '../src/modules/vault/index.ts';
+import { parseImport, type ImportFormat } from '../src/modules/vault/vault.import-parse.ts';
+import { leafHash, merkleRoot, sequenceAll } from '../src/modules/audit/index.ts';
+import { AppError } from '../src/platform/errors.ts';
+import { startTestApp, type TestApp } from './support/app.ts';
+
+let t: TestApp;
+const operator = systemActor({ ip: '127.0.0.1', userAgent: 'test', deviceId: null });
+const HEADER = 'corporate_number,company_name,prefecture,person_name,person_name_kana,email,direct_phone,mobile_phone';
+
+function rowsOf(bytes: Uint8Array, format: ImportFormat = 'csv') {
+  return () => parseImport(Readable.from([bytes]), format, {});
+}
+
+async function countRecords(): Promise<number> {
+  return (await sql<{ n: number }>`SELECT count(*)::int AS n FROM records`.execute(t.ctx.db)).rows[0]!.n;
+}
+
+before(async () => {
+  t = await startTestApp({ demoContacts: 0 });
+});
+after(async () => t.close());
+
+describe('encryption at rest', () => {
+  test('raw table bytes hold no plaintext name, phone or e-mail of an imported record', async () => {
+    const csv = `${HEADER}\n7000012050002,守り試験株式会社,東京都,蒼井 澄香,アオイ スミカ,sumika.aoi@mamori-test.example.jp,03-9876-5432,090-8765-4321\n`;
+    const r = await importRecords(t.ctx, operator, 'contacts', rowsOf(Buffer.from(csv)));
+    assert.equal(r.imported, 1);
+    const dump = await sql<{ t: string }>`
+      SELECT string_agg(x, ' ') AS t FROM (
+        SELECT r::text AS x FROM records r
+        UNION ALL SELECT rt::text FROM record_terms rt
+        UNION ALL SELECT a::text FROM audit_events a
+        UNION ALL SELECT encode(sealed, 'escape') FROM records WHERE sealed IS NOT NULL) s`.execute(t.ctx.db);
+    const raw = dump.rows[0]!.t;
+    assert.ok(raw.includes('守り試験株式会社'), 'public fields are stored in clear (sanity check of the dump)');
+    for (const secret of ['蒼井', '澄香', 'アオイ', 'スミカ', 'sumika', 'mamori-test.example.jp', '9876', '8765-4321', '0398765432', '09087654321']) {
+      assert.ok(!raw.includes(secret), `plaintext ${secret} found in the raw tables`);
+    }
+    // The blind-indexed search still finds it.
+    const hex = Buffer.from('sumika.aoi@mamori-test.example.jp').toString('hex');
+    assert.ok(!raw.toLowerCase().includes(hex), 'not even as hex');
+  });
+});
+
+describe('import', () => {
+  test('one bad line in the middle: nothing is imported and the report names the line and field', async () => {
+    const before = await countRecords();
+    const lines = [HEADER];
+    for (let i = 0; i < 40; i++) lines.push(`7000012050002,会社${i},東京都,山田 太郎${i},ヤマダ タロウ,taro${i}@example.co.jp,03-1234-${String(1000 + i)},090-1234-${String(5000 + i)}`);
+    lines[21] = '7000012050002,会社X,東京都,山田 花子,ヤマダ ハナコ,not-an-email,03-1234-5678,090-1234-5678';
+    await assert.rejects(importRecords(t.ctx, operator, 'contacts', rowsOf(Buffer.from(lines.join('\n')))), (e: unknown) => {
+      assert.ok(e instanceof AppError);
+      assert.equal(e.code, 'import.invalid');
+      const d = e.details as { problems: { line: number; field?: string; problem: string }[] };
+      assert.deepEqual(d.problems.map((p) => [p.line, p.field]), [[22, 'email']]);
+      assert.ok(!JSON.stringify(e.details).includes('not-an-email'), 'the bad value is not echoed');
+      return true;
+    });
+    assert.equal(await countRecords(), before);
+  });
+
+  test('a malformed CSV row (unclosed quote) also imports nothing', async () => {
+    const before = await countRecords();
+    const csv = `${HEADER}\n7000012050002,会社,東京都,山田 太郎,ヤマダ タロウ,a@example.jp,03-1234-5678,090-1234-5678\n7000012050002,"会社,東京都\n`;
+    await assert.rejects(importRecords(t.ctx, operator, 'contacts', rowsOf(Buffer.from(csv))), (e: unknown) => e instanceof AppError && e.code === 'import.invalid');
+    assert.equal(await countRecords(), before);
+  });
+
+  test('Shift_JIS (CP932), UTF-8 with BOM, TSV and JSON Lines import the same rows', async () => {
+    const csv = `${HEADER}\n7000012050002,髙橋商事株式会社,大阪府,髙橋 一郎,タカハシ イチロウ,ichiro@takahashi.example.jp,06-1111-2222,080-3333-4444\n`;
+    const variants: [Uint8Array, ImportFormat][] = [
+      [iconv.encode(csv, 'Shift_JIS'), 'csv'],
+      [Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(csv)]), 'csv'],
+      [Buffer.from(csv.replaceAll(',', '\t')), 'tsv'],
+      [Buffer.from(JSON.stringify(Object.fromEntries(HEADER.split(',').map((h, i) => [h, csv.split('\n')[1]!.split(',')[i]]))) + '\n'), 'jsonl'],
+    ];
+    for (const [bytes, format] of variants) {
+      const before = await countRecords();
+      const r = await importRecords(t.ctx, operator, 'contacts', rowsOf(bytes, format));
+      assert.equal(r.imported, 1, format);
+      assert.equal(await countRecords(), before + 1);
+      const row = (await sql<{ public: Record<string, string> }>`SELECT public FROM records WHERE id = ${r.firstId}`.execute(t.ctx.db)).rows[0]!;
+      assert.equal(row.public.company_name, '髙橋商事株式会社', format);
+    }
+  });
+});
+
+describe('audit sequencer', () => {
+  test('integrates every event with contiguous indexes and the RFC 6962 root of their bytes', async () => {
+    const seq = await sequenceAll(t.ctx.db, t.clock);
+    const rows = (await sql<{ log_index: number; payload: string; leaf_hash: Buffer }>`SELECT log_index, payload, leaf_hash FROM audit_events ORDER BY log_index`.execute(t.ctx.db)).rows;
+    assert.ok(rows.length > 5);
+    assert.equal(seq.treeSize, rows.length);
+    rows.forEach((r, i) => {
+      assert.equal(Number(r.log_index), i);
+      assert.deepEqual(Buffer.from(r.leaf_hash), leafHash(Buffer.from(r.payload, 'utf8')));
+    });
+    assert.deepEqual(seq.root, merkleRoot(rows.map((r) => leafHash(Buffer.from(r.payload, 'utf8')))));
+    const pending = (await sql<{ n: number }>`SELECT count(*)::int AS n FROM audit_events WHERE log_index IS NULL`.execute(t.ctx.db)).rows[0]!.n;
+    assert.equal(pending, 0);
+  });
+
+  test('the searchable columns are generated from the hashed bytes and cannot be set apart from them', async () => {
+    await assert.rejects(sql`UPDATE audit_events SET action = 'forged' WHERE log_index = 0`.execute(t.ctx.db));
+  });
+});

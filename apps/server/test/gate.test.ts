@@ -10,6 +10,8 @@ import { PURPOSE, signIn, startTestApp, type Session, type TestApp } from './sup
 
 let t: TestApp;
 let handler: Session;
+let cpo: Session;
+let hr: Session;
 let firstId: string;
 
 async function auditCount(): Promise<number> {
@@ -25,6 +27,8 @@ async function lastEvent(): Promise<any> {
 before(async () => {
   t = await startTestApp({ demoContacts: 300 });
   handler = await signIn(t, 'handler');
+  cpo = await signIn(t, 'cpo');
+  hr = await signIn(t, 'hr');
   const r = await handler.request('POST', '/api/datasets/contacts/records/search', { purpose: PURPOSE, criteria: [], limit: 5 });
   firstId = r.json.records[0].id;
 });
@@ -41,7 +45,6 @@ describe('login and MFA', () => {
   test('personal data needs TOTP: without it the read is refused with auth.mfa_required', async () => {
     const s = await signIn(t, 'arubaito', { changePassword: true, mfa: false });
     // arubaito has no grant: give one so that only MFA stands in the way.
-    const cpo = await signIn(t, 'cpo');
     const users = await cpo.request('GET', '/api/users?limit=100');
     assert.equal(users.status, 200);
     const u = users.json.users.find((x: any) => x.login === 'arubaito');
@@ -186,15 +189,25 @@ describe('masked reads and unmasking', () => {
 
 describe('dispatch workers', () => {
   test('a grant of personal fields to a dispatch worker is refused when made', async () => {
-    const cpo = await signIn(t, 'secops'); // security center: cannot grant at all
     const users = await cpo.request('GET', '/api/users?limit=100');
     const haken = users.json.users.find((x: any) => x.login === 'haken');
-    const denied = await cpo.request('POST', '/api/datasets/contacts/grants', {
-      subjectType: 'user', subjectId: haken.id, fields: ['person_name'], purposes: [PURPOSE], validUntil: '2027-01-31T00:00:00Z', reason: 'test',
-    });
-    assert.equal(denied.status, 403);
-    const owner = await signIn(t, 'auditor'); // no grant rights either
-    assert.equal((await owner.request('POST', '/api/datasets/contacts/grants', { subjectType: 'user', subjectId: haken.id, fields: ['person_name'], purposes: [PURPOSE], validUntil: '2027-01-31T00:00:00Z', reason: 'x' })).status, 403);
+    const body = { subjectType: 'user', subjectId: haken.id, fields: ['company_name', 'person_name'], purposes: [PURPOSE], validUntil: '2027-01-31T00:00:00Z', reason: 'test' };
+    // Even the CPO, who may grant, cannot grant a dispatch worker a personal field.
+    const refused = await cpo.request('POST', '/api/datasets/contacts/grants', body);
+    assert.equal(refused.status, 403);
+    assert.equal(refused.json.error.code, 'grant.dispatch_worker');
+    const e = await lastEvent();
+    assert.equal(e.action, 'grant.create');
+    assert.equal(e.decision, 'deny');
+    assert.equal(e.rule, 'dispatch.no_personal');
+    // Company fields alone are fine.
+    const ok = await cpo.request('POST', '/api/datasets/contacts/grants', { ...body, fields: ['company_name', 'prefecture'] });
+    assert.equal(ok.status, 201);
+    // Someone without grant rights (security center) is refused before the dispatch check.
+    const secops = await signIn(t, 'secops');
+    const noRights = await secops.request('POST', '/api/datasets/contacts/grants', { ...body, fields: ['company_name'] });
+    assert.equal(noRights.status, 403);
+    assert.equal(noRights.json.error.details.rule, 'grant.not_owner');
   });
 
   test('a dispatch worker sees company fields and no personal field, even through a group grant', async () => {
@@ -205,6 +218,18 @@ describe('dispatch workers', () => {
       assert.ok('company_name' in rec.values);
       for (const f of ['person_name', 'person_name_kana', 'email', 'direct_phone', 'mobile_phone']) assert.ok(!(f in rec.values), f);
     }
+    // A group grant naming every personal field, with the dispatch worker as a member, changes nothing.
+    const users = await cpo.request('GET', '/api/users?limit=100');
+    const hakenUser = users.json.users.find((x: any) => x.login === 'haken');
+    const group = await hr.request('POST', '/api/groups', { name: '営業二課', memberIds: [hakenUser.id] });
+    assert.equal(group.status, 201, JSON.stringify(group.json));
+    const g = await cpo.request('POST', '/api/datasets/contacts/grants', {
+      subjectType: 'group', subjectId: group.json.group.id, fields: ['company_name', 'person_name', 'email', 'mobile_phone'], unmaskFields: ['person_name'],
+      purposes: [PURPOSE], validUntil: '2027-01-31T00:00:00Z', reason: 'group grant',
+    });
+    assert.equal(g.status, 201, JSON.stringify(g.json));
+    const again = await haken.request('POST', '/api/datasets/contacts/records/search', { purpose: PURPOSE, criteria: [], limit: 5 });
+    for (const rec of again.json.records) for (const f of ['person_name', 'email', 'mobile_phone']) assert.ok(!(f in rec.values), f);
     const u = await haken.request('POST', `/api/datasets/contacts/records/${firstId}/unmask`, { field: 'person_name', purpose: PURPOSE });
     assert.equal(u.status, 403);
     assert.equal(u.json.error.code, 'policy.dispatch_worker');
@@ -214,7 +239,6 @@ describe('dispatch workers', () => {
 describe('retirement', () => {
   test("a retired user's live session and API token are refused on the very next request", async () => {
     const victim = await signIn(t, 'itaku');
-    const hr = await signIn(t, 'hr');
     const admin = await signIn(t, 'admin');
     const users = await admin.request('GET', '/api/users?limit=100');
     const itaku = users.json.users.find((x: any) => x.login === 'itaku');

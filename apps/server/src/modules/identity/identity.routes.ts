@@ -109,6 +109,12 @@ export function identityRoutes(ctx: AppContext, opts: { secureCookies: boolean }
       },
     }, async (request) => ({ user: await identity.setUserStatus(ctx, requireActor(request), request.params.id, request.body.status, request.body.reason) }));
 
+    app.get('/api/groups', { schema: { tags: ['users'] } }, async (request) => ({ groups: await identity.listGroups(ctx, requireActor(request)) }));
+
+    app.post('/api/groups', {
+      schema: { tags: ['users'], body: Type.Object({ name: Type.String({ minLength: 1, maxLength: 100 }), memberIds: Type.Optional(Type.Array(Uuid, { maxItems: 10_000, uniqueItems: true })) }, { additionalProperties: false }) },
+    }, async (request, reply) => reply.status(201).send({ group: await identity.createGroup(ctx, requireActor(request), request.body.name, request.body.memberIds ?? []) }));
+
     app.post('/api/tokens', {
       schema: {
         tags: ['users'],

@@ -366,3 +366,31 @@ export async function revokeApiToken(ctx: AppContext, actor: Actor, tokenId: str
 }
 
 export type { UserId };
+
+// ---------------------------------------------------------------- groups
+
+export type GroupView = { id: string; name: string; memberIds: string[] };
+
+export async function createGroup(ctx: AppContext, actor: Actor, name: string, memberIds: string[] = []): Promise<GroupView> {
+  await authorize(ctx, { actor, action: 'user.update' });
+  const exists = await ctx.db.selectFrom('groups').select('id').where('name', '=', name).executeTakeFirst();
+  if (exists) throw new AppError('conflict', 'A group with this name exists.');
+  const id = newId<'GroupId'>();
+  await ctx.db.transaction().execute(async (tx) => {
+    await tx.insertInto('groups').values({ id, name, created_at: ctx.clock.now() }).execute();
+    if (memberIds.length > 0) {
+      const found = await tx.selectFrom('users').select('id').where('id', 'in', memberIds).execute();
+      if (found.length !== new Set(memberIds).size) throw new AppError('request.invalid', 'Unknown member.', { field: 'memberIds' });
+      await tx.insertInto('group_members').values([...new Set(memberIds)].map((user_id) => ({ group_id: id, user_id }))).execute();
+    }
+    await appendAudit(tx, ctx.clock, actor, { action: 'user.update', decision: 'allow', rule: 'role.allowed', reason: 'Group created', result: 'ok', details: { groupId: id, members: memberIds.length } });
+  });
+  return { id, name, memberIds: [...new Set(memberIds)] };
+}
+
+export async function listGroups(ctx: AppContext, actor: Actor): Promise<GroupView[]> {
+  await authorize(ctx, { actor, action: 'user.read' });
+  const groups = await ctx.db.selectFrom('groups').select(['id', 'name']).orderBy('name').execute();
+  const members = await ctx.db.selectFrom('group_members').select(['group_id', 'user_id']).execute();
+  return groups.map((g) => ({ ...g, memberIds: members.filter((m) => m.group_id === g.id).map((m) => m.user_id) }));
+}

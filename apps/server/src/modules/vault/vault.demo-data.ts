@@ -117,6 +117,11 @@ function pad(n: number, width: number): string {
   return String(n).padStart(width, '0');
 }
 
+/** Four zero-padded digits; the hot path of phone numbers, cheaper than padStart. */
+function digits4(rand: Rand): string {
+  return String(10_000 + int(rand, 10_000)).slice(1);
+}
+
 // ---------------------------------------------------------------------------------------------
 // People. Tables are "漢字:カナ:romaji" lists, ordered roughly by real frequency.
 
@@ -178,6 +183,42 @@ const FEMALE_GIVEN = readings(`
 沙織:サオリ:saori 理恵:リエ:rie 奈々:ナナ:nana 真理子:マリコ:mariko 綾香:アヤカ:ayaka
 由紀:ユキ:yuki 純子:ジュンコ:junko
 `);
+
+const GIVEN = [...MALE_GIVEN, ...FEMALE_GIVEN];
+
+/**
+ * Everything derived from a (surname, given name) pair, built once: the display strings and the
+ * email local parts. Local parts are interned to small integers because the per-company
+ * uniqueness check runs 100,000 times and integer keys hash far faster than fresh strings.
+ * Interning also makes homophones share a slot (斎藤/斉藤 → saito), so they still get suffixes.
+ */
+const EMAIL_STYLES = 3; // taro.yamada, t.yamada, yamada.taro
+const PAIRS = SURNAMES.length * GIVEN.length;
+const PERSON_NAMES: string[] = [];
+const PERSON_KANAS: string[] = [];
+const LOCAL_PART_IDS = new Int32Array(EMAIL_STYLES * PAIRS);
+const LOCAL_PARTS: string[] = [];
+{
+  const ids = new Map<string, number>();
+  const intern = (local: string): number => {
+    let id = ids.get(local);
+    if (id === undefined) {
+      id = LOCAL_PARTS.push(local) - 1;
+      ids.set(local, id);
+    }
+    return id;
+  };
+  SURNAMES.forEach((family, f) => {
+    GIVEN.forEach((given, g) => {
+      const pair = f * GIVEN.length + g;
+      PERSON_NAMES[pair] = `${family.kanji} ${given.kanji}`;
+      PERSON_KANAS[pair] = `${family.kana} ${given.kana}`;
+      LOCAL_PART_IDS[pair] = intern(`${given.romaji}.${family.romaji}`);
+      LOCAL_PART_IDS[PAIRS + pair] = intern(`${given.romaji.charAt(0)}.${family.romaji}`);
+      LOCAL_PART_IDS[2 * PAIRS + pair] = intern(`${family.romaji}.${given.romaji}`);
+    });
+  });
+}
 
 // ---------------------------------------------------------------------------------------------
 // Companies
@@ -495,21 +536,24 @@ const DEPARTMENTS = new Weighted<string>([
   ['広報部', 2], ['カスタマーサポート部', 3], ['事業開発部', 3], ['物流部', 2], ['研究開発部', 3],
 ]);
 
-/** Blank = staff without a title, the most common case. `board` titles usually carry no 部署. */
-const TITLES = new Weighted<{ title: string; board: boolean }>([
-  [{ title: '代表取締役', board: true }, 2],
-  [{ title: '代表取締役社長', board: true }, 1.5],
-  [{ title: '取締役', board: true }, 3],
-  [{ title: '常務取締役', board: true }, 1],
-  [{ title: '執行役員', board: true }, 2],
-  [{ title: '部長', board: false }, 9],
-  [{ title: '次長', board: false }, 4],
-  [{ title: '課長', board: false }, 12],
-  [{ title: '係長', board: false }, 7],
-  [{ title: '主任', board: false }, 10],
-  [{ title: 'マネージャー', board: false }, 4],
-  [{ title: 'チームリーダー', board: false }, 3],
-  [{ title: '', board: false }, 40],
+/**
+ * Blank = staff without a title, the most common case. `withDepartment` is the share of holders
+ * listed under a 部署: representatives never are, other officers often head a division.
+ */
+const TITLES = new Weighted<{ title: string; withDepartment: number }>([
+  [{ title: '代表取締役', withDepartment: 0 }, 2],
+  [{ title: '代表取締役社長', withDepartment: 0 }, 1.5],
+  [{ title: '取締役', withDepartment: 0.4 }, 3],
+  [{ title: '常務取締役', withDepartment: 0.3 }, 1],
+  [{ title: '執行役員', withDepartment: 0.6 }, 2],
+  [{ title: '部長', withDepartment: 1 }, 9],
+  [{ title: '次長', withDepartment: 1 }, 4],
+  [{ title: '課長', withDepartment: 1 }, 12],
+  [{ title: '係長', withDepartment: 1 }, 7],
+  [{ title: '主任', withDepartment: 1 }, 10],
+  [{ title: 'マネージャー', withDepartment: 1 }, 4],
+  [{ title: 'チームリーダー', withDepartment: 1 }, 3],
+  [{ title: '', withDepartment: 1 }, 40],
 ]);
 
 const MOBILE_PREFIXES = new Weighted<string>([['090', 50], ['080', 35], ['070', 15]]);
@@ -526,8 +570,8 @@ type Company = {
   /** Offices have one exchange, so the company's direct lines share their middle digits. */
   exchange: string;
   domain: string;
-  /** Email local parts handed out so far, with how many times each was used. */
-  localParts: Map<string, number>;
+  /** Interned email local parts handed out so far, with how many times each was used. */
+  localParts: Map<number, number>;
 };
 
 /** Japanese fixed-line numbers have ten digits: area code + exchange + four subscriber digits. */
@@ -632,23 +676,20 @@ export function* generateDemoContacts(count: number, seed: number): Generator<De
   for (let i = 0; i < count; i++) {
     // Skewed pick: a few large companies with hundreds of contacts, a long tail of small ones.
     const company = companies[Math.floor(companies.length * rand() ** 1.5)] as Company;
-    const family = pickSkewed(rand, SURNAMES, 1.3);
-    const given = rand() < 0.62 ? pick(rand, MALE_GIVEN) : pick(rand, FEMALE_GIVEN);
-    const { title, board } = TITLES.pick(rand);
-    const department = board && rand() < 0.7 ? '' : DEPARTMENTS.pick(rand);
+    const family = Math.floor(SURNAMES.length * rand() ** 1.3); // skewed like pickSkewed
+    const given = rand() < 0.62 ? int(rand, MALE_GIVEN.length) : MALE_GIVEN.length + int(rand, FEMALE_GIVEN.length);
+    const pair = family * GIVEN.length + given;
+    const { title, withDepartment } = TITLES.pick(rand);
+    const department = withDepartment === 1 || rand() < withDepartment ? DEPARTMENTS.pick(rand) : '';
 
     const style = rand();
-    const local =
-      style < 0.75
-        ? `${given.romaji}.${family.romaji}`
-        : style < 0.85
-          ? `${given.romaji.charAt(0)}.${family.romaji}`
-          : `${family.romaji}.${given.romaji}`;
+    const localId = LOCAL_PART_IDS[(style < 0.75 ? 0 : style < 0.85 ? 1 : 2) * PAIRS + pair] as number;
     // Domains are unique per company, so a per-company count of each local part keeps emails
     // unique; a digit suffix cannot collide with another local part, which never contains digits.
-    const used = (company.localParts.get(local) ?? 0) + 1;
-    company.localParts.set(local, used);
-    const email = `${used === 1 ? local : local + String(used)}@${company.domain}`;
+    const used = (company.localParts.get(localId) ?? 0) + 1;
+    company.localParts.set(localId, used);
+    const local = LOCAL_PARTS[localId] as string;
+    const email = used === 1 ? `${local}@${company.domain}` : `${local}${used}@${company.domain}`;
 
     yield {
       corporate_number: company.corporateNumber,
@@ -659,11 +700,11 @@ export function* generateDemoContacts(count: number, seed: number): Generator<De
       office_postal_code: company.postal,
       department,
       title,
-      person_name: `${family.kanji} ${given.kanji}`,
-      person_name_kana: `${family.kana} ${given.kana}`,
+      person_name: PERSON_NAMES[pair] as string,
+      person_name_kana: PERSON_KANAS[pair] as string,
       email,
-      direct_phone: `${company.areaCode}-${company.exchange}-${pad(int(rand, 10_000), 4)}`,
-      mobile_phone: `${MOBILE_PREFIXES.pick(rand)}-${1000 + int(rand, 9000)}-${pad(int(rand, 10_000), 4)}`,
+      direct_phone: `${company.areaCode}-${company.exchange}-${digits4(rand)}`,
+      mobile_phone: `${MOBILE_PREFIXES.pick(rand)}-${1000 + int(rand, 9000)}-${digits4(rand)}`,
     };
   }
 }

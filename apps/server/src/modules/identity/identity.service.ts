@@ -84,8 +84,9 @@ export async function resolveApiToken(ctx: AppContext, token: string, terminal: 
   if (row.token_revoked_at || row.status !== 'active' || (row.token_expires_at && now >= new Date(row.token_expires_at))) {
     throw new AppError('auth.session_revoked', 'This API token has been revoked or has expired.');
   }
-  // A token is issued by an administrator with MFA to a registered account: it stands as a second factor.
-  return actorFromRow(row, { sessionRef: null, tokenId: row.token_id, mfa: true, terminal, requestId });
+  // A token is issued by an administrator with MFA to a registered account: it stands as a second
+  // factor, and it is a credential of its own, so the one-time *password* rule does not apply to it.
+  return { ...actorFromRow(row, { sessionRef: null, tokenId: row.token_id, mfa: true, terminal, requestId }), passwordChangeRequired: false };
 }
 
 // ---------------------------------------------------------------- login / logout / password / MFA

@@ -61,6 +61,7 @@ export async function buildApp(ctx: AppContext, options: AppOptions): Promise<Fa
   app.addHook('onRequest', async (request) => {
     request.actor = null;
     request.sessionHash = null;
+    request.csrfToken = null;
     const url = request.url;
     if (!url.startsWith('/api/') || url === '/api/auth/login') return;
     await resolveActor(ctx, request);

@@ -34,7 +34,8 @@ export function identityRoutes(ctx: AppContext, opts: { secureCookies: boolean }
     app.get('/api/auth/me', { schema: { tags: ['auth'] } }, async (request) => {
       const actor = requireActor(request);
       const user = actor.userId ? await identity.getUser(ctx, actor, actor.userId, { skipAuth: true }) : null;
-      return { user, mfa: actor.mfa, grants: actor.grants };
+      // The console keeps the CSRF token in memory only; after a reload it asks again here (same-origin GET).
+      return { user, mfa: actor.mfa, grants: actor.grants, csrfToken: request.csrfToken ?? null };
     });
 
     app.post('/api/auth/password', {
@@ -108,6 +109,12 @@ export function identityRoutes(ctx: AppContext, opts: { secureCookies: boolean }
         body: Type.Object({ status: Type.Union(USER_STATUSES.map((s) => Type.Literal(s))), reason: Type.String({ maxLength: 500 }) }, { additionalProperties: false }),
       },
     }, async (request) => ({ user: await identity.setUserStatus(ctx, requireActor(request), request.params.id, request.body.status, request.body.reason) }));
+
+    app.get('/api/departments', { schema: { tags: ['users'] } }, async (request) => ({ departments: await identity.listDepartments(ctx, requireActor(request)) }));
+
+    app.post('/api/departments', {
+      schema: { tags: ['users'], body: Type.Object({ name: Type.String({ minLength: 1, maxLength: 100 }) }, { additionalProperties: false }) },
+    }, async (request, reply) => reply.status(201).send({ department: await identity.createDepartment(ctx, requireActor(request), request.body.name) }));
 
     app.get('/api/groups', { schema: { tags: ['users'] } }, async (request) => ({ groups: await identity.listGroups(ctx, requireActor(request)) }));
 

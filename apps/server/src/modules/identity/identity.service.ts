@@ -395,3 +395,21 @@ export async function listGroups(ctx: AppContext, actor: Actor): Promise<GroupVi
   const members = await ctx.db.selectFrom('group_members').select(['group_id', 'user_id']).execute();
   return groups.map((g) => ({ ...g, memberIds: members.filter((m) => m.group_id === g.id).map((m) => m.user_id) }));
 }
+
+// ---------------------------------------------------------------- departments
+
+export async function listDepartments(ctx: AppContext, actor: Actor): Promise<{ id: string; name: string }[]> {
+  await authorize(ctx, { actor, action: 'user.read' });
+  return ctx.db.selectFrom('departments').select(['id', 'name']).orderBy('name').execute();
+}
+
+export async function createDepartment(ctx: AppContext, actor: Actor, name: string): Promise<{ id: string; name: string }> {
+  await authorize(ctx, { actor, action: 'user.update' });
+  if (await ctx.db.selectFrom('departments').select('id').where('name', '=', name).executeTakeFirst()) throw new AppError('conflict', 'A department with this name exists.');
+  const id = newId<'DepartmentId'>();
+  await ctx.db.transaction().execute(async (tx) => {
+    await tx.insertInto('departments').values({ id, name, created_at: ctx.clock.now() }).execute();
+    await appendAudit(tx, ctx.clock, actor, { action: 'user.update', decision: 'allow', rule: 'role.allowed', reason: 'Department created', result: 'ok', details: { departmentId: id } });
+  });
+  return { id, name };
+}

@@ -14,6 +14,7 @@ declare module 'fastify' {
   interface FastifyRequest {
     actor: Actor | null;
     sessionHash: Buffer | null;
+    csrfToken: string | null;
   }
 }
 
@@ -48,6 +49,7 @@ export async function resolveActor(ctx: AppContext, request: FastifyRequest): Pr
   }
   request.actor = s.actor;
   request.sessionHash = s.sessionHash;
+  request.csrfToken = s.csrfToken;
   return s.actor;
 }
 

@@ -2,7 +2,7 @@
  * Ids are UUIDv7 (time-ordered, so B-tree inserts stay local) and branded per entity so that
  * a RecordId cannot be passed where a UserId is expected.
  */
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 
 declare const brand: unique symbol;
 export type Brand<T, B extends string> = T & { readonly [brand]: B };
@@ -18,6 +18,18 @@ export type TokenId = Brand<string, 'TokenId'>;
 
 let lastMs = 0;
 let seq = 0;
+// Random bytes are drawn from a pool: one randomFillSync per 256 ids instead of one per id (imports mint millions).
+const POOL = Buffer.alloc(16 * 256);
+let poolOffset = POOL.length;
+function random16(): Buffer {
+  if (poolOffset >= POOL.length) {
+    randomFillSync(POOL);
+    poolOffset = 0;
+  }
+  const b = Buffer.from(POOL.subarray(poolOffset, poolOffset + 16));
+  poolOffset += 16;
+  return b;
+}
 
 /** RFC 9562 UUIDv7 with a 12-bit monotonic counter in rand_a for ids minted in the same millisecond. */
 export function uuidv7(now: number = Date.now()): string {
@@ -29,7 +41,7 @@ export function uuidv7(now: number = Date.now()): string {
     lastMs = now;
     seq = 0;
   }
-  const b = randomBytes(16);
+  const b = random16();
   b.writeUIntBE(now, 0, 6);
   b[6] = 0x70 | (seq >> 8);
   b[7] = seq & 0xff;

@@ -13,10 +13,10 @@ import { encodeRecord } from './vault.codec.ts';
 import { loadDataset } from './vault.datasets.ts';
 import { ImportParseError, type ImportRow } from './vault.import-parse.ts';
 import { checkValues } from './vault.records.ts';
-import { vaultRepository, type EncodedRow } from './vault.repository.ts';
+import { copyRecords, type EncodedRow } from './vault.repository.ts';
 
 export const MAX_REPORTED_PROBLEMS = 100;
-const BATCH = 2000;
+const BATCH = 5000;
 
 export type ImportProgress = { phase: 'validate' | 'write'; rows: number };
 export type ImportProblem = { line: number; field?: string; problem: string };
@@ -68,8 +68,7 @@ export async function importRecords(
   let imported = 0;
   let firstId: string | null = null;
   let lastId: string | null = null;
-  await ctx.db.transaction().execute(async (tx) => {
-    const repo = vaultRepository(tx);
+  await ctx.database.bulkTransaction(async (bulk) => {
     let batch: EncodedRow[] = [];
     for await (const row of openRows()) {
       const id = newId<'RecordId'>();
@@ -77,16 +76,16 @@ export async function importRecords(
       lastId = id;
       batch.push({ id, ...encodeRecord(ds.view, ds.keys, id, row.values) });
       if (batch.length >= BATCH) {
-        await repo.insertRecords(ds.view.id, batch, now);
+        await copyRecords(bulk, ds.view.id, batch, now);
         imported += batch.length;
         batch = [];
         onProgress({ phase: 'write', rows: imported });
       }
     }
-    await repo.insertRecords(ds.view.id, batch, now);
+    await copyRecords(bulk, ds.view.id, batch, now);
     imported += batch.length;
     if (imported !== rows) throw new AppError('import.invalid', 'The source changed between validation and writing; nothing was imported.');
-    await appendAudit(tx, ctx.clock, actor, {
+    await appendAudit(bulk.executor, ctx.clock, actor, {
       action: 'record.import', decision: 'allow', rule: decision.rule, reason: decision.reason.en, result: 'ok',
       datasetId: ds.view.id, fields, grantIds: decision.grantIds,
       // Ids are UUIDv7 minted in order: the range names every imported record without listing a million ids.

@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { Executor } from '../../platform/db/database.ts';
+import type { BulkTransaction, Executor } from '../../platform/db/database.ts';
 import type { KeyRow } from './vault.keys.ts';
 import type { DatasetField } from './vault.types.ts';
 
@@ -8,6 +8,28 @@ export type RecordRow = { id: string; public: Record<string, string>; sealed: Bu
 export type EncodedRow = { id: string; public: string; sealed: Buffer | null; keyId: string | null; terms: { field: string; term: Buffer }[] };
 
 const PREFIX_END = Buffer.from([0xff]);
+
+/** CSV for COPY: an unquoted empty field is NULL, everything else is quoted. */
+function csvField(v: string | null): string {
+  return v === null ? '' : `"${v.replaceAll('"', '""')}"`;
+}
+function byteaField(b: Buffer | null): string {
+  return b === null ? '' : `\\x${b.toString('hex')}`;
+}
+
+/** Bulk load of encoded rows (imports): two COPYs in the caller's bulk transaction. */
+export async function copyRecords(bulk: BulkTransaction, datasetId: string, rows: readonly EncodedRow[], at: Date): Promise<void> {
+  if (rows.length === 0) return;
+  const ts = at.toISOString();
+  let rec = '';
+  let terms = '';
+  for (const r of rows) {
+    rec += `${r.id},${datasetId},${csvField(r.public)},${byteaField(r.sealed)},${csvField(r.keyId)},${ts},${ts}\n`;
+    for (const t of r.terms) terms += `${datasetId},${csvField(t.field)},${byteaField(t.term)},${r.id}\n`;
+  }
+  await bulk.copyCsv('records', ['id', 'dataset_id', 'public', 'sealed', 'key_id', 'created_at', 'updated_at'], rec);
+  if (terms) await bulk.copyCsv('record_terms', ['dataset_id', 'field', 'term', 'record_id'], terms);
+}
 
 export function vaultRepository(db: Executor) {
   return {

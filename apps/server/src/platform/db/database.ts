@@ -6,6 +6,9 @@
 import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect, type Transaction } from 'kysely';
 import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { DB } from './schema.ts';
 
 export type Engine = 'pglite' | 'postgres';
@@ -15,10 +18,28 @@ export type Database = {
   readonly engine: Engine;
   /** A raw `pg` pool for COPY streams and LISTEN/NOTIFY (postgres engine only). */
   readonly pool: pg.Pool | null;
+  bulkTransaction<T>(fn: (bulk: BulkTransaction) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 };
 
+const IDENT = /^[a-z_][a-z0-9_]*$/;
+function copySql(table: string, columns: readonly string[], source: string): string {
+  for (const name of [table, ...columns]) if (!IDENT.test(name)) throw new Error(`bad identifier for COPY: ${name}`);
+  return `COPY ${table} (${columns.join(', ')}) FROM ${source} (FORMAT csv)`;
+}
+
 export type Executor = Kysely<DB> | Transaction<DB>;
+
+/**
+ * A transaction that can also bulk-load with COPY (imports): PostgreSQL's COPY FROM STDIN through the
+ * transaction's own connection, PGlite's COPY FROM '/dev/blob'. `executor` runs ordinary statements
+ * (the audit append among them) in the same transaction.
+ */
+export type BulkTransaction = {
+  executor: Executor;
+  /** Loads rows given as CSV text (RFC 4180, no header) into `table (columns)`. */
+  copyCsv(table: string, columns: readonly string[], csv: string): Promise<void>;
+};
 
 type PgLikeResult = { rows: unknown[]; rowCount: number; command: string };
 
@@ -89,10 +110,44 @@ export async function openDatabase(options: OpenOptions): Promise<Database> {
     // A broken idle connection must not crash the process; the next checkout reconnects.
     pool.on('error', () => undefined);
     const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
-    return { db, engine: 'postgres', pool, close: () => db.destroy() };
+    const bulkTransaction = async <T>(fn: (bulk: BulkTransaction) => Promise<T>): Promise<T> => {
+      const client = await pool.connect();
+      // A Kysely bound to this one connection, so its statements run inside the transaction opened here.
+      const single = { connect: async () => Object.assign(client, { release: () => undefined }), end: async () => undefined };
+      const executor = new Kysely<DB>({ dialect: new PostgresDialect({ pool: single as unknown as pg.Pool }) });
+      const release = client.release.bind(client);
+      try {
+        await client.query('BEGIN');
+        const result = await fn({
+          executor,
+          async copyCsv(table, columns, csv) {
+            const stream = client.query(copyFrom(copySql(table, columns, 'STDIN')));
+            await pipeline(Readable.from([Buffer.from(csv, 'utf8')]), stream);
+          },
+        });
+        await client.query('COMMIT');
+        return result;
+      } catch (e) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw e;
+      } finally {
+        release();
+      }
+    };
+    return { db, engine: 'postgres', pool, bulkTransaction, close: () => db.destroy() };
   }
   const pglite = await PGlite.create(options.dataDir ?? undefined);
   const pool = new PGlitePool(pglite);
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool: pool as unknown as pg.Pool }) });
-  return { db, engine: 'pglite', pool: null, close: () => db.destroy() };
+  const bulkTransaction = <T>(fn: (bulk: BulkTransaction) => Promise<T>): Promise<T> =>
+    db.transaction().execute((tx) =>
+      fn({
+        executor: tx,
+        // The transaction holds PGlite's only session (see PGlitePool), so a direct COPY runs inside it.
+        async copyCsv(table, columns, csv) {
+          await pglite.query(copySql(table, columns, "'/dev/blob'"), [], { blob: new Blob([csv]) });
+        },
+      }),
+    );
+  return { db, engine: 'pglite', pool: null, bulkTransaction, close: () => db.destroy() };
 }

@@ -1,0 +1,119 @@
+/**
+ * The web console (apps/web, built to apps/web/dist) served at `/`, same origin as the API, and the
+ * security headers every response carries.
+ *
+ * - Hashed assets (`/assets/*`) are cached for a year (immutable); `index.html` never (`no-store`),
+ *   so a new build is picked up on the next load.
+ * - Any other GET that is not the API, the API docs or a file name falls back to `index.html`: the
+ *   console routes on the client (`/records`, `/audit`, …).
+ * - A strict Content-Security-Policy: scripts only from this origin (the console has no inline
+ *   script), no framing, no plugins. The Swagger UI page under /docs gets its own, slightly wider
+ *   policy (its stylesheets and images), scoped to /docs only.
+ */
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import fastifyStatic from '@fastify/static';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** Where `npm run build -w @mamori/web` writes the console. */
+export const DEFAULT_WEB_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../../web/dist');
+
+export const CONSOLE_CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  // Mantine writes its theme variables into <style> elements at run time.
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "font-src 'self'",
+  "frame-ancestors 'none'",
+  "base-uri 'none'",
+  "form-action 'self'",
+  "object-src 'none'",
+].join('; ');
+
+/** Swagger UI (/docs): its own scripts and styles from this origin, inline styles, data: images; nothing external. */
+export const DOCS_CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "font-src 'self' data:",
+  "frame-ancestors 'none'",
+  "base-uri 'none'",
+  "form-action 'self'",
+  "object-src 'none'",
+].join('; ');
+
+const PERMISSIONS_POLICY = 'camera=(), microphone=(), geolocation=(), payment=(), usb=(), serial=(), bluetooth=()';
+
+const pathOf = (request: FastifyRequest) => request.url.split('?', 1)[0] ?? '/';
+const isDocs = (p: string) => p === '/docs' || p.startsWith('/docs/');
+
+/** Security headers on every response (API, console, docs, errors). */
+export function installSecurityHeaders(app: FastifyInstance, opts: { hsts: boolean }): void {
+  app.addHook('onSend', async (request, reply, payload) => {
+    void reply.header('content-security-policy', isDocs(pathOf(request)) ? DOCS_CSP : CONSOLE_CSP);
+    void reply.header('x-frame-options', 'DENY');
+    void reply.header('x-content-type-options', 'nosniff');
+    void reply.header('referrer-policy', 'no-referrer');
+    void reply.header('permissions-policy', PERMISSIONS_POLICY);
+    void reply.header('cross-origin-opener-policy', 'same-origin');
+    void reply.header('cross-origin-resource-policy', 'same-origin');
+    if (opts.hsts) void reply.header('strict-transport-security', 'max-age=31536000; includeSubDomains');
+    return payload;
+  });
+}
+
+const LONG_CACHE = 'public, max-age=31536000, immutable';
+const SHORT_CACHE = 'public, max-age=3600';
+
+function cacheControlFor(p: string): string {
+  if (p.startsWith('/assets/')) return LONG_CACHE;
+  if (p === '/' || p.endsWith('.html') || !/\.[a-z0-9]+$/i.test(p)) return 'no-store';
+  return SHORT_CACHE;
+}
+
+/** Paths the console never answers with index.html: the API, its docs, and anything that names a file. */
+function isConsoleRoute(p: string): boolean {
+  if (p === '/api' || p.startsWith('/api/') || isDocs(p)) return false;
+  return !/\/[^/]*\.[a-z0-9]+$/i.test(p);
+}
+
+/**
+ * Serves the built console from `webDir`. Registered after the API routes. When the console has
+ * not been built the server still runs (API only) and says once how to build it.
+ */
+export function webConsole(opts: { webDir?: string } = {}): FastifyPluginAsync {
+  const root = opts.webDir ?? DEFAULT_WEB_DIR;
+  return async (app) => {
+    if (!existsSync(path.join(root, 'index.html'))) {
+      app.log.warn(`web console not built (${root} is missing): run \`npm run build\` (or \`npm start\`, which builds it) to serve it at /; the API works without it`);
+      return;
+    }
+    // Runs after the application-wide hook that marks every response `no-store`: static files get
+    // their own policy. Only routes of this plugin (the files and the fallback) pass here; added
+    // before the static plugin so that its routes inherit it.
+    app.addHook('onSend', async (request, reply: FastifyReply, payload) => {
+      if (reply.statusCode < 400) void reply.header('cache-control', cacheControlFor(pathOf(request)));
+      return payload;
+    });
+    await app.register(fastifyStatic, {
+      root,
+      prefix: '/',
+      wildcard: false, // files are listed once at start; unknown paths fall through to the SPA fallback below
+      index: 'index.html',
+      cacheControl: false, // set below, per path
+      etag: true,
+      lastModified: true,
+      dotfiles: 'deny',
+      decorateReply: true,
+    });
+    app.get('/*', { schema: { hide: true } }, async (request, reply) => {
+      if (!isConsoleRoute(pathOf(request))) return reply.callNotFound();
+      return reply.type('text/html; charset=utf-8').sendFile('index.html', root, { cacheControl: false });
+    });
+  };
+}

@@ -10,7 +10,7 @@ import { sql } from 'kysely';
 import { systemActor } from '../src/modules/identity/index.ts';
 import { importRecords } from '../src/modules/vault/index.ts';
 import { parseImport, type ImportFormat } from '../src/modules/vault/vault.import-parse.ts';
-import { leafHash, merkleRoot, sequenceAll } from '../src/modules/audit/index.ts';
+import { integrateAll, leafHash, merkleRoot } from '../src/modules/audit/index.ts';
 import { AppError } from '../src/platform/errors.ts';
 import { startTestApp, type TestApp } from './support/app.ts';
 
@@ -98,7 +98,7 @@ describe('import', () => {
 
 describe('audit sequencer', () => {
   test('integrates every event with contiguous indexes and the RFC 6962 root of their bytes', async () => {
-    const seq = await sequenceAll(t.ctx.db, t.clock);
+    const seq = await integrateAll(t.ctx);
     const rows = (await sql<{ log_index: number; payload: string; leaf_hash: Buffer }>`SELECT log_index, payload, leaf_hash FROM audit_events ORDER BY log_index`.execute(t.ctx.db)).rows;
     assert.ok(rows.length > 5);
     assert.equal(seq.treeSize, rows.length);

@@ -13,7 +13,7 @@ import { seed } from '../platform/seed.ts';
 import { identity } from '../modules/identity/index.ts';
 import { importRecords, rewrapAllDatasetKeys } from '../modules/vault/index.ts';
 import { parseImport, type ImportFormat } from '../modules/vault/vault.import-parse.ts';
-import { sequenceAll } from '../modules/audit/index.ts';
+import { integrateAll } from '../modules/audit/index.ts';
 import { searchAuditEvents } from '../modules/audit/audit.query.ts';
 import { createProgressBar } from './progress.ts';
 import { api, resolveTarget, runningServer } from './target.ts';
@@ -79,7 +79,7 @@ program
       process.stdout.write(`imported ${r.imported} rows in ${secs.toFixed(1)} s (${Math.round(r.imported / secs)} rows/s)\n`);
     } finally {
       bar.stop();
-      await sequenceAll(target.ctx.db, target.ctx.clock);
+      await integrateAll(target.ctx);
       await target.close();
     }
   });
@@ -136,7 +136,7 @@ token
       const r = await identity.createApiToken(target.ctx, target.actor, { userId: u.id, name: opts.name, expiresAt });
       process.stdout.write(`${r.token}\n`);
     } finally {
-      await sequenceAll(target.ctx.db, target.ctx.clock);
+      await integrateAll(target.ctx);
       await target.close();
     }
   });
@@ -162,7 +162,7 @@ program
         if (!u) throw new Error('No such user.');
         await identity.setUserStatus(target.ctx, target.actor, u.id, status as 'active', opts.reason);
       } finally {
-        await sequenceAll(target.ctx.db, target.ctx.clock);
+        await integrateAll(target.ctx);
         await target.close();
       }
     }
@@ -184,7 +184,7 @@ keys
       const r = await rewrapAllDatasetKeys(target.ctx, target.actor);
       process.stdout.write(`new master key ${target.ctx.keyring.activeId}; ${r.rewrapped} dataset keys re-wrapped\n`);
     } finally {
-      await sequenceAll(target.ctx.db, target.ctx.clock);
+      await integrateAll(target.ctx);
       await target.close();
     }
   });

@@ -19,7 +19,8 @@ test('PORT and MAMORI_DATA_DIR change the port and the folder', () => {
 
 test('production (DATABASE_URL) refuses to start without a master key: there is no default secret', () => {
   assert.throws(() => loadConfig({ DATABASE_URL: 'postgres://db/mamori' }, '/srv'), ConfigError);
-  const withKey = loadConfig({ DATABASE_URL: 'postgres://db/mamori', MAMORI_MASTER_KEY: Buffer.alloc(32, 7).toString('base64') }, '/srv');
+  assert.throws(() => loadConfig({ DATABASE_URL: 'postgres://db/mamori', MAMORI_MASTER_KEY: Buffer.alloc(32, 7).toString('base64') }, '/srv'), /MAMORI_LOG_KEY_FILE/);
+  const withKey = loadConfig({ DATABASE_URL: 'postgres://db/mamori', MAMORI_MASTER_KEY: Buffer.alloc(32, 7).toString('base64'), MAMORI_LOG_KEY_FILE: '/etc/mamori/log.json' }, '/srv');
   assert.equal(withKey.demo, false, 'production does not seed demo data unless asked');
 });
 

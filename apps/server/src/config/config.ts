@@ -24,6 +24,13 @@ export type Config = {
   /** Set when the server sits behind TLS (directly or via a proxy): cookies get `Secure`. */
   secureCookies: boolean;
   trustProxy: boolean;
+  /** Ed25519 key that signs audit checkpoints (embedded mode creates it, mode 0600). */
+  logKeyFile: string;
+  /** The log's origin line in checkpoints. */
+  auditOrigin: string;
+  /** Witness destinations outside the database: append-only files and HTTP endpoints. */
+  witnessFiles: string[];
+  witnessUrls: string[];
   /** API token the `mamori` CLI acts with (MAMORI_TOKEN). */
   cliToken: string | null;
 };
@@ -56,7 +63,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
       'DATABASE_URL is set (production mode): set MAMORI_MASTER_KEY (base64, 32 bytes) or MAMORI_MASTER_KEY_FILE; Mamori has no default key',
     );
   }
+  if (databaseUrl && !env.MAMORI_LOG_KEY_FILE) {
+    throw new ConfigError('DATABASE_URL is set (production mode): set MAMORI_LOG_KEY_FILE, the Ed25519 key that signs audit checkpoints');
+  }
+  const list = (v: string | undefined) => (v ? v.split(',').map((x) => x.trim()).filter(Boolean) : []);
   return {
+    logKeyFile: path.resolve(cwd, env.MAMORI_LOG_KEY_FILE || path.join(dataDir, 'keys', 'log-signing.json')),
+    auditOrigin: env.MAMORI_AUDIT_ORIGIN || 'mamori.local/audit',
+    witnessFiles: env.MAMORI_AUDIT_WITNESS_FILES !== undefined ? list(env.MAMORI_AUDIT_WITNESS_FILES).map((f) => path.resolve(cwd, f)) : databaseUrl ? [] : [path.join(dataDir, 'witness', 'checkpoints.log')],
+    witnessUrls: list(env.MAMORI_AUDIT_WITNESS_URLS),
     port: int(env, 'PORT', 3000, 0, 65535),
     host: env.HOST || '127.0.0.1',
     dataDir,

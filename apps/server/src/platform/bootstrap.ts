@@ -10,6 +10,8 @@ import { keyringFromBase64, openOrCreateKeyringFile, readKeyringFile, type Maste
 import { openDatabase } from './db/database.ts';
 import { migrate } from './db/migrate.ts';
 import { createLogger, type Logger } from './logger.ts';
+import { openOrCreateSigningKey, readSigningKey } from './crypto/signing-key.ts';
+import { fileWitness, httpWitness } from '../modules/audit/audit.witness.ts';
 
 export async function loadKeyring(config: Config, now: Date): Promise<MasterKeyring> {
   if (config.masterKeyBase64) return keyringFromBase64(config.masterKeyBase64);
@@ -23,7 +25,9 @@ export async function openContext(config: Config, opts: { logger?: Logger; clock
   const keyring = await loadKeyring(config, clock.now());
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: path.join(config.dataDir, 'pgdata'), ...(opts.poolSize ? { poolSize: opts.poolSize } : {}) });
   await migrate(database);
+  const key = config.databaseUrl ? await readSigningKey(config.logKeyFile) : await openOrCreateSigningKey(config.logKeyFile, config.auditOrigin);
   return {
+    auditLog: { key, origin: config.auditOrigin, witnesses: [...config.witnessFiles.map(fileWitness), ...config.witnessUrls.map(httpWitness)] },
     database,
     db: database.db,
     clock,

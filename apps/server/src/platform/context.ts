@@ -8,6 +8,14 @@ import type { MasterKeyring } from './crypto/keyring.ts';
 import type { Database } from './db/database.ts';
 import type { DB } from './db/schema.ts';
 import type { Logger } from './logger.ts';
+import type { SigningKey } from './crypto/signing-key.ts';
+
+/** What the audit log needs beyond the database: its signing key, its origin and its witnesses. */
+export type AuditLogSettings = {
+  key: SigningKey;
+  origin: string;
+  witnesses: readonly { name: string; publish(note: string): Promise<void>; read?(): Promise<string[]> }[];
+};
 
 export type AppContext = {
   database: Database;
@@ -15,6 +23,7 @@ export type AppContext = {
   clock: Clock;
   keyring: MasterKeyring;
   logger: Logger;
+  auditLog: AuditLogSettings;
   settings: {
     sessionIdleMinutes: number;
     sessionAbsoluteHours: number;

@@ -11,6 +11,8 @@ import { buildApp } from '../../src/app.ts';
 import { ManualClock } from '../../src/platform/clock.ts';
 import type { AppContext } from '../../src/platform/context.ts';
 import { createKeyringFile } from '../../src/platform/crypto/keyring.ts';
+import { ephemeralSigningKey } from '../../src/platform/crypto/signing-key.ts';
+import { fileWitness } from '../../src/modules/audit/audit.witness.ts';
 import { currentTotp } from '../../src/platform/crypto/totp.ts';
 import { createLogger } from '../../src/platform/logger.ts';
 import { seed } from '../../src/platform/seed.ts';
@@ -22,6 +24,7 @@ export type TestApp = {
   app: FastifyInstance;
   database: TestDatabase;
   passwords: Map<string, string>;
+  dir: string;
   close(): Promise<void>;
 };
 
@@ -38,13 +41,14 @@ export async function startTestApp(opts: { demoContacts?: number } = {}): Promis
     clock,
     keyring,
     logger: createLogger('silent'),
+    auditLog: { key: ephemeralSigningKey('mamori.test/audit'), origin: 'mamori.test/audit', witnesses: [fileWitness(path.join(dir, 'witness', 'checkpoints.log'))] },
     settings: { sessionIdleMinutes: 30, sessionAbsoluteHours: 12 },
   };
   const seeded = await seed(ctx, { demo: true, demoContacts: opts.demoContacts ?? 300 });
   const app = await buildApp(ctx, { secureCookies: false, trustProxy: false, dataDir: dir });
   await app.ready();
   return {
-    ctx, clock, app, database,
+    ctx, clock, app, database, dir,
     passwords: new Map(seeded.credentials.map((c) => [c.login, c.password])),
     async close() {
       await app.close();

@@ -521,11 +521,11 @@ void test('property: generated inclusion and consistency proofs verify against m
         const leaves = Array.from({ length: n }, (_, x) => leafHash(Buffer.from([salt, x & 0xff, x >> 8])));
         const root = merkleRoot(leaves);
         const path = inclusionPath(m, leaves);
-        assert.ok(verifyInclusion(m, n, leaves[m]!, path, root));
+        assert.ok(verifyInclusion(m, n, leaves[m]!, path, root), `inclusion of ${m} in ${n}`);
         for (let x = 0; x < path.length; x++) assert.equal(verifyInclusion(m, n, leaves[m]!, flipBit(path, x, 1), root), false);
         const old = merkleRoot(leaves.slice(0, s1));
         const proof = consistencyProof(s1, leaves);
-        assert.ok(verifyConsistency(s1, n, proof, old, root));
+        assert.ok(verifyConsistency(s1, n, proof, old, root), `consistency ${s1} -> ${n}`);
         for (let x = 0; x < proof.length; x++) assert.equal(verifyConsistency(s1, n, flipBit(proof, x, 1), old, root), false);
         if (s1 > 0 && s1 < n) assert.equal(verifyConsistency(s1, n, proof, SOME_HASH, root), false, 'wrong old root');
       },

@@ -31,6 +31,27 @@ export function appendToCompactRange(range: Buffer[], size: number, leaf: Buffer
   return out;
 }
 
+export type TreeNode = { level: number; idx: number; hash: Buffer };
+
+/**
+ * Appends one leaf like appendToCompactRange and also reports the perfect subtrees it completes
+ * (level ≥ 1), which the sequencer stores so that proofs never re-read old leaves.
+ */
+export function appendWithNodes(range: Buffer[], size: number, leaf: Buffer, completed: TreeNode[]): Buffer[] {
+  const out = range.slice();
+  let h = leaf;
+  let n = size;
+  let level = 0;
+  while (n % 2 === 1) {
+    h = nodeHash(out.pop()!, h);
+    n = Math.floor(n / 2);
+    level += 1;
+    completed.push({ level, idx: Math.floor(size / 2 ** level), hash: h });
+  }
+  out.push(h);
+  return out;
+}
+
 /** The RFC 6962 root hash of the tree that the compact range describes. */
 export function rootFromCompactRange(range: readonly Buffer[]): Buffer {
   if (range.length === 0) return EMPTY_ROOT;

@@ -75,6 +75,38 @@ export function auditRepository(db: Executor) {
           root_hash = EXCLUDED.root_hash, updated_at = EXCLUDED.updated_at`.execute(db);
     },
 
+    async insertNodes(nodes: readonly { level: number; idx: number; hash: Buffer }[]): Promise<void> {
+      if (nodes.length === 0) return;
+      await sql`
+        INSERT INTO audit_tree_nodes (level, idx, hash)
+        SELECT * FROM unnest(${nodes.map((n) => n.level)}::smallint[], ${nodes.map((n) => n.idx)}::bigint[], ${nodes.map((n) => n.hash)}::bytea[])`.execute(db);
+    },
+
+    async node(level: number, idx: number): Promise<Buffer | undefined> {
+      if (level === 0) {
+        const r = await db.selectFrom('audit_events').select('leaf_hash').where('log_index', '=', idx).executeTakeFirst();
+        return r?.leaf_hash ?? undefined;
+      }
+      const r = await db.selectFrom('audit_tree_nodes').select('hash').where('level', '=', level).where('idx', '=', idx).executeTakeFirst();
+      return r?.hash;
+    },
+
+    async latestCheckpoint(): Promise<{ tree_size: number; root_hash: Buffer; note: string; created_at: Date } | undefined> {
+      return db.selectFrom('audit_checkpoints').select(['tree_size', 'root_hash', 'note', 'created_at']).orderBy('tree_size', 'desc').limit(1).executeTakeFirst();
+    },
+
+    async checkpointAt(size: number): Promise<{ tree_size: number; root_hash: Buffer; note: string } | undefined> {
+      return db.selectFrom('audit_checkpoints').select(['tree_size', 'root_hash', 'note']).where('tree_size', '=', size).executeTakeFirst();
+    },
+
+    async checkpoints(): Promise<{ tree_size: number; root_hash: Buffer; note: string }[]> {
+      return db.selectFrom('audit_checkpoints').select(['tree_size', 'root_hash', 'note']).orderBy('tree_size').execute();
+    },
+
+    async insertCheckpoint(size: number, root: Buffer, note: string, at: Date): Promise<void> {
+      await db.insertInto('audit_checkpoints').values({ tree_size: size, root_hash: root, note, created_at: at }).onConflict((oc) => oc.column('tree_size').doNothing()).execute();
+    },
+
     async integratedLeaves(fromIndex: number, limit: number): Promise<{ log_index: number; payload: string; leaf_hash: Buffer }[]> {
       const rows = await db
         .selectFrom('audit_events')

@@ -135,5 +135,7 @@ export interface DB {
     log_index: number | null;
     leaf_hash: Buffer | null;
   };
+  audit_tree_nodes: { level: number; idx: number; hash: Buffer };
+  audit_checkpoints: { tree_size: number; root_hash: Buffer; note: string; created_at: Timestamp };
   audit_tree_state: { id: number; tree_size: number; compact: Buffer[]; root_hash: Buffer; updated_at: Timestamp };
 }

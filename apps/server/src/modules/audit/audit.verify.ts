@@ -1,0 +1,134 @@
+/**
+ * Independent verification of the audit log: re-hashes every integrated event from its stored bytes
+ * (never trusting stored hashes), rebuilds the RFC 6962 tree, checks every checkpoint's signature and
+ * that the rebuilt root at its size equals the signed root — which proves each checkpoint consistent
+ * with every earlier one — and does the same for the witness copies held outside the database.
+ * Reports the first problem with its log index and kind.
+ */
+import type { KeyObject } from 'node:crypto';
+import { sql } from 'kysely';
+import type { Executor } from '../../platform/db/database.ts';
+import { verifyCheckpointNote } from './audit.checkpoint.ts';
+import { appendWithNodes, leafHash, rootFromCompactRange, type TreeNode } from './audit.merkle.ts';
+
+export type ProblemKind = 'altered' | 'missing' | 'reordered' | 'truncated' | 'bad_signature';
+export type VerifyProblem = { kind: ProblemKind; index: number; detail: string };
+export type VerifyReport = {
+  ok: boolean;
+  treeSize: number;
+  rootHash: string;
+  checkpoints: number;
+  witnessCheckpoints: number;
+  problem: VerifyProblem | null;
+};
+
+export type VerifyOptions = {
+  key: { name: string; publicKey: KeyObject; publicRaw: Buffer };
+  witnesses: readonly { name: string; read?(): Promise<string[]> }[];
+  onProgress?: (done: number, total: number) => void;
+  batch?: number;
+};
+
+type Signed = { size: number; root: Buffer; source: string };
+
+export async function verifyAuditLog(db: Executor, opts: VerifyOptions): Promise<VerifyReport> {
+  const { key } = opts;
+  const report = (problem: VerifyProblem | null, treeSize: number, root: Buffer, cps: number, wcps: number): VerifyReport => ({
+    ok: problem === null, treeSize, rootHash: root.toString('base64'), checkpoints: cps, witnessCheckpoints: wcps, problem,
+  });
+
+  // 1. Signatures of the stored checkpoints and of every witness copy.
+  const stored = (await sql<{ tree_size: number; note: string }>`SELECT tree_size, note FROM audit_checkpoints ORDER BY tree_size`.execute(db)).rows;
+  const expected = new Map<number, Signed>();
+  let firstBad: VerifyProblem | null = null;
+  const consider = (note: string, source: string, claimedSize: number | null) => {
+    const r = verifyCheckpointNote(note, key.name, key.publicKey, key.publicRaw);
+    if (!r.ok) {
+      const size = claimedSize ?? Number(note.split('\n')[1] ?? -1);
+      if (!firstBad || size < firstBad.index) firstBad = { kind: 'bad_signature', index: size, detail: `checkpoint of size ${size} from ${source}: ${r.reason}` };
+      return;
+    }
+    if (claimedSize !== null && r.checkpoint.size !== claimedSize) {
+      if (!firstBad || claimedSize < firstBad.index) firstBad = { kind: 'bad_signature', index: claimedSize, detail: `stored checkpoint row ${claimedSize} holds a note for size ${r.checkpoint.size}` };
+      return;
+    }
+    const prior = expected.get(r.checkpoint.size);
+    if (prior && !prior.root.equals(r.checkpoint.root)) {
+      if (!firstBad || r.checkpoint.size < firstBad.index) firstBad = { kind: 'altered', index: r.checkpoint.size, detail: `two validly signed checkpoints of size ${r.checkpoint.size} disagree (${prior.source}, ${source})` };
+      return;
+    }
+    expected.set(r.checkpoint.size, { size: r.checkpoint.size, root: r.checkpoint.root, source });
+  };
+  for (const c of stored) consider(c.note, 'database', Number(c.tree_size));
+  let witnessCount = 0;
+  for (const w of opts.witnesses) {
+    if (!w.read) continue;
+    for (const note of await w.read()) {
+      witnessCount++;
+      consider(note, w.name, null);
+    }
+  }
+
+  // 2. Re-hash and rebuild from the stored bytes.
+  const total = Number((await sql<{ n: number }>`SELECT count(*)::int AS n FROM audit_events WHERE log_index IS NOT NULL`.execute(db)).rows[0]?.n ?? 0);
+  const batch = opts.batch ?? 20_000;
+  let compact: Buffer[] = [];
+  let size = 0;
+  let lastId = -1;
+  const scratch: TreeNode[] = [];
+  let problem: VerifyProblem | null = null;
+  const checkpointSizes = [...expected.keys()].sort((a, b) => a - b);
+  let nextCp = 0;
+  outer: for (;;) {
+    const rows = (await sql<{ id: number; log_index: number; payload: string; leaf_hash: Buffer }>`
+      SELECT id, log_index, payload, leaf_hash FROM audit_events
+      WHERE log_index >= ${size} ORDER BY log_index LIMIT ${batch}`.execute(db)).rows;
+    if (rows.length === 0) break;
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i]!;
+      const index = Number(row.log_index);
+      if (index !== size) {
+        problem = { kind: 'missing', index: size, detail: `no event at index ${size} (next stored index is ${index})` };
+        break outer;
+      }
+      const h = leafHash(Buffer.from(row.payload, 'utf8'));
+      if (!h.equals(row.leaf_hash)) {
+        // A payload whose hash is stored at a neighbour's index was moved, not edited.
+        const twin = rows.findIndex((r) => r.leaf_hash.equals(h));
+        problem = twin >= 0
+          ? { kind: 'reordered', index: Math.min(index, Number(rows[twin]!.log_index)), detail: `events at ${index} and ${Number(rows[twin]!.log_index)} were swapped` }
+          : { kind: 'altered', index, detail: `the bytes of event ${index} do not hash to its leaf` };
+        break outer;
+      }
+      if (Number(row.id) < lastId) {
+        problem = { kind: 'reordered', index, detail: `event ${index} was appended before event ${index - 1}` };
+        break outer;
+      }
+      lastId = Number(row.id);
+      compact = appendWithNodes(compact, size, h, scratch);
+      scratch.length = 0;
+      size += 1;
+      while (nextCp < checkpointSizes.length && checkpointSizes[nextCp]! <= size) {
+        const cpSize = checkpointSizes[nextCp]!;
+        if (cpSize === size) {
+          const want = expected.get(cpSize)!;
+          if (!rootFromCompactRange(compact).equals(want.root)) {
+            problem = { kind: 'altered', index: size - 1, detail: `the rebuilt root at size ${size} differs from the signed checkpoint (${want.source}): an event at or before index ${size - 1} was changed together with its stored hash` };
+            break outer;
+          }
+        }
+        nextCp++;
+      }
+    }
+    opts.onProgress?.(size, total);
+  }
+  const root = rootFromCompactRange(compact);
+  const bad = firstBad as VerifyProblem | null;
+  if (bad && (!problem || bad.index < problem.index)) problem = bad;
+  const largest = checkpointSizes.at(-1) ?? 0;
+  if (!problem && largest > size) {
+    const src = expected.get(largest)!.source;
+    problem = { kind: 'truncated', index: size, detail: `the log ends at ${size} events but a signed checkpoint (${src}) covers ${largest}` };
+  }
+  return report(problem, size, root, stored.length, witnessCount);
+}

@@ -233,6 +233,10 @@ describe('dispatch workers', () => {
     const u = await haken.request('POST', `/api/datasets/contacts/records/${firstId}/unmask`, { field: 'person_name', purpose: PURPOSE });
     assert.equal(u.status, 403);
     assert.equal(u.json.error.code, 'policy.dispatch_worker');
+    // Deleting a record touches its personal fields too.
+    const d = await haken.request('DELETE', `/api/datasets/contacts/records/${firstId}`);
+    assert.equal(d.status, 403);
+    assert.equal(d.json.error.code, 'policy.dispatch_worker');
   });
 });
 

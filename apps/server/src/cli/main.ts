@@ -15,6 +15,8 @@ import { importRecords, rewrapAllDatasetKeys } from '../modules/vault/index.ts';
 import { parseImport, type ImportFormat } from '../modules/vault/vault.import-parse.ts';
 import { integrateAll } from '../modules/audit/index.ts';
 import { searchAuditEvents } from '../modules/audit/audit.query.ts';
+import { proveConsistency, proveInclusion, verifyLog } from '../modules/audit/audit.log.ts';
+import type { VerifyReport } from '../modules/audit/audit.verify.ts';
 import { createProgressBar } from './progress.ts';
 import { api, resolveTarget, runningServer } from './target.ts';
 
@@ -109,6 +111,74 @@ audit
       }
     }
     for (const e of events.reverse()) process.stdout.write(`${JSON.stringify(e)}\n`);
+  });
+
+audit
+  .command('verify')
+  .description('Re-hash every event from its stored bytes, rebuild the Merkle tree, check every checkpoint and witness copy')
+  .option('--json', 'print the report as JSON')
+  .action(async (opts: { json?: boolean }) => {
+    const config = loadConfig();
+    const target = await resolveTarget(config);
+    let report: VerifyReport;
+    if (target.mode === 'online') {
+      report = (await api<{ report: VerifyReport }>(target, 'POST', '/api/audit/verify')).report;
+    } else {
+      const bar = createProgressBar('audit verify', 'events');
+      try {
+        report = await verifyLog(target.ctx, target.actor, (d, t) => bar.update(d, t));
+      } finally {
+        bar.stop();
+        await integrateAll(target.ctx);
+        await target.close();
+      }
+    }
+    if (opts.json) process.stdout.write(`${JSON.stringify(report)}\n`);
+    else if (report.ok) process.stdout.write(`OK: ${report.treeSize} events, ${report.checkpoints} checkpoints, ${report.witnessCheckpoints} witness copies; root ${report.rootHash}\n`);
+    else process.stdout.write(`TAMPERED: ${report.problem!.kind} at index ${report.problem!.index}: ${report.problem!.detail}\n`);
+    if (!report.ok) process.exitCode = 2;
+  });
+
+audit
+  .command('proof')
+  .description('Inclusion proof of the event at a log index (against the latest checkpoint, or --size)')
+  .argument('<index>')
+  .option('--size <size>', 'checkpoint tree size')
+  .action(async (index: string, opts: { size?: string }) => {
+    const config = loadConfig();
+    const target = await resolveTarget(config);
+    const size = opts.size === undefined ? undefined : Number(opts.size);
+    if (target.mode === 'online') {
+      const q = new URLSearchParams({ index, ...(size ? { size: String(size) } : {}) });
+      process.stdout.write(`${JSON.stringify(await api(target, 'GET', `/api/audit/proofs/inclusion?${q}`), null, 2)}\n`);
+      return;
+    }
+    try {
+      process.stdout.write(`${JSON.stringify(await proveInclusion(target.ctx, target.actor, Number(index), size), null, 2)}\n`);
+    } finally {
+      await integrateAll(target.ctx);
+      await target.close();
+    }
+  });
+
+audit
+  .command('consistency')
+  .description('Consistency proof between two checkpoints')
+  .argument('<from>')
+  .argument('<to>')
+  .action(async (from: string, to: string) => {
+    const config = loadConfig();
+    const target = await resolveTarget(config);
+    if (target.mode === 'online') {
+      process.stdout.write(`${JSON.stringify(await api(target, 'GET', `/api/audit/proofs/consistency?from=${Number(from)}&to=${Number(to)}`), null, 2)}\n`);
+      return;
+    }
+    try {
+      process.stdout.write(`${JSON.stringify(await proveConsistency(target.ctx, target.actor, Number(from), Number(to)), null, 2)}\n`);
+    } finally {
+      await integrateAll(target.ctx);
+      await target.close();
+    }
   });
 
 const token = program.command('token').description('API tokens for services and the CLI');

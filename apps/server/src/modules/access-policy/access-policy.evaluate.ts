@@ -155,7 +155,8 @@ function evaluateRecordAction(req: PolicyRequest, personalRequested: boolean): D
   const unmaskable = new Set<string>();
   for (const g of grants) {
     for (const f of g.fields) granted.add(f);
-    for (const f of g.unmaskFields) unmaskable.add(f);
+    // Unmasking rests on one grant naming the field both to see and to unmask.
+    for (const f of g.unmaskFields) if (g.fields.includes(f)) unmaskable.add(f);
   }
   const visible = new Map<string, FieldVisibility>();
   for (const f of dataset.fields) {
@@ -165,7 +166,8 @@ function evaluateRecordAction(req: PolicyRequest, personalRequested: boolean): D
     visible.set(f.name, personal ? 'masked' : 'plain');
   }
   const needsMfa = [...visible.entries()].some(([, v]) => v === 'masked') || personalRequested;
-  if (needsMfa && !actor.mfa && actor.kind === 'user') return mfaRequired();
+  // API tokens carry mfa (issued by an MFA-verified administrator); sessions need a TOTP verification.
+  if (needsMfa && !actor.mfa) return mfaRequired();
 
   if (action === 'record.unmask') {
     const field = req.fields?.[0];

@@ -3,9 +3,26 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { AppContext } from '../../platform/context.ts';
 import { requireActor } from '../../platform/http/auth.ts';
 import { searchAuditEvents } from './audit.query.ts';
+import { latestCheckpoint, proveConsistency, proveInclusion, recordHistory, verifyLog } from './audit.log.ts';
 
 export function auditRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
   return async (app) => {
+    app.get('/api/audit/checkpoint', { schema: { tags: ['audit'] } }, async (request) => ({ checkpoint: await latestCheckpoint(ctx, requireActor(request)) }));
+
+    app.get('/api/audit/proofs/inclusion', {
+      schema: { tags: ['audit'], querystring: Type.Object({ index: Type.Integer({ minimum: 0 }), size: Type.Optional(Type.Integer({ minimum: 1 })) }, { additionalProperties: false }) },
+    }, async (request) => proveInclusion(ctx, requireActor(request), request.query.index, request.query.size));
+
+    app.get('/api/audit/proofs/consistency', {
+      schema: { tags: ['audit'], querystring: Type.Object({ from: Type.Integer({ minimum: 1 }), to: Type.Integer({ minimum: 1 }) }, { additionalProperties: false }) },
+    }, async (request) => proveConsistency(ctx, requireActor(request), request.query.from, request.query.to));
+
+    app.post('/api/audit/verify', { schema: { tags: ['audit'] } }, async (request) => ({ report: await verifyLog(ctx, requireActor(request)) }));
+
+    app.get('/api/audit/records/:id/history', {
+      schema: { tags: ['audit'], params: Type.Object({ id: Type.String({ format: 'uuid' }) }) },
+    }, async (request) => recordHistory(ctx, requireActor(request), request.params.id));
+
     app.get('/api/audit/events', {
       schema: {
         tags: ['audit'],

@@ -148,7 +148,10 @@ export async function updateRecord(ctx: AppContext, actor: Actor, datasetName: s
 
 export async function deleteRecord(ctx: AppContext, actor: Actor, datasetName: string, recordId: string): Promise<void> {
   const ds = await loadDataset(ctx, datasetName);
-  const decision = await authorize(ctx, { actor, action: 'record.delete', dataset: ds.policy, fields: [] }, { recordIds: isUuid(recordId) ? [recordId] : [] });
+  // Deleting a record touches every field of it: the write grant must cover them all, and a dispatch
+  // worker cannot delete records of a dataset that holds personal data.
+  const fields = ds.view.fields.map((f) => f.name);
+  const decision = await authorize(ctx, { actor, action: 'record.delete', dataset: ds.policy, fields }, { recordIds: isUuid(recordId) ? [recordId] : [] });
   if (!isUuid(recordId)) throw new AppError('not_found', 'No such record.');
   await ctx.db.transaction().execute(async (tx) => {
     const deleted = await vaultRepository(tx).deleteRecord(ds.view.id, recordId);

@@ -1,0 +1,554 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { ACTIONS, CLASSIFICATIONS, EMPLOYMENT_TYPES, ROLES, isPersonalLevel, type Action, type Classification, type Role } from '@mamori/contracts';
+import type { GrantId } from '../../platform/ids.ts';
+import { asUserId, systemActor, type Actor, type GrantView } from '../identity/identity.types.ts';
+import { evaluate } from './access-policy.evaluate.ts';
+import type { DatasetPolicyView, Decision, PolicyRequest } from './access-policy.types.ts';
+
+// ---------------------------------------------------------------------------------------------
+// Fixtures
+// ---------------------------------------------------------------------------------------------
+
+const NOW = new Date('2025-04-01T09:00:00.000Z');
+const T = NOW.getTime();
+const DAY = 86_400_000;
+const TERMINAL = { ip: '192.0.2.10', userAgent: 'test', deviceId: null };
+
+/** Customers dataset: two non-personal fields and one field of each personal level. */
+const DATASET: DatasetPolicyView = {
+  id: 'ds-customers',
+  ownerUserId: 'u-owner',
+  purposes: ['support', 'billing'],
+  fields: [
+    { name: 'member_no', classification: 'internal' },
+    { name: 'city', classification: 'public' },
+    { name: 'name', classification: 'personal' },
+    { name: 'phone', classification: 'confidential' },
+    { name: 'health', classification: 'special_care' },
+  ],
+};
+
+function grant(over: Partial<GrantView> = {}): GrantView {
+  return {
+    id: 'g-support' as GrantId,
+    datasetId: DATASET.id,
+    fields: ['member_no', 'city', 'name', 'phone'],
+    unmaskFields: ['phone'],
+    purposes: ['support'],
+    canWrite: false,
+    validFrom: new Date(T - DAY),
+    validUntil: new Date(T + DAY),
+    status: 'active',
+    ...over,
+  };
+}
+
+function actor(over: Partial<Actor> = {}): Actor {
+  return {
+    kind: 'user',
+    userId: asUserId('u-alice'),
+    login: 'alice',
+    employmentType: 'employee',
+    status: 'active',
+    roles: ['handler'],
+    groupIds: [],
+    sessionRef: 'sess1234',
+    tokenId: null,
+    mfa: true,
+    passwordChangeRequired: false,
+    terminal: TERMINAL,
+    requestId: null,
+    grants: [grant()],
+    ...over,
+  };
+}
+
+function run(over: Partial<PolicyRequest> & Pick<PolicyRequest, 'action'>): Decision {
+  return evaluate({ actor: actor(), now: NOW, dataset: DATASET, purpose: 'support', ...over });
+}
+
+const visibleOf = (d: Decision): Record<string, string> => Object.fromEntries(d.visible);
+
+function assertAllow(d: Decision, rule: string): void {
+  assert.equal(d.effect, 'allow', `expected allow (${rule}), got deny by ${d.rule}`);
+  assert.equal(d.rule, rule);
+}
+
+function assertDeny(d: Decision, rule: string): void {
+  assert.equal(d.effect, 'deny', `expected deny (${rule}), got allow by ${d.rule}`);
+  assert.equal(d.rule, rule);
+  assert.equal(d.visible.size, 0, 'a deny shows no field');
+  assert.equal(d.grantIds.length, 0, 'a deny relies on no grant');
+  assert.ok(d.reason.ja.length > 0 && d.reason.en.length > 0, 'a deny has a readable reason in both languages');
+}
+
+const READS = ['record.search', 'record.read', 'record.unmask'] as const;
+const AUTH = ACTIONS.filter((a) => a.startsWith('auth.'));
+
+// ---------------------------------------------------------------------------------------------
+// Purpose and grant rules for reads
+// ---------------------------------------------------------------------------------------------
+
+void test('baseline: a designated handler reads with a registered purpose; personal fields masked, others plain', () => {
+  const d = run({ action: 'record.read' });
+  assertAllow(d, 'grant.read');
+  assert.deepEqual(visibleOf(d), { member_no: 'plain', city: 'plain', name: 'masked', phone: 'masked' });
+  assert.deepEqual(d.grantIds, ['g-support']);
+});
+
+void test('purpose required: search, read and unmask without a purpose (missing, null or empty) are denied', () => {
+  for (const action of READS) {
+    const fields = action === 'record.unmask' ? { fields: ['phone'] } : {};
+    assertAllow(run({ action, ...fields }), action === 'record.unmask' ? 'grant.unmask' : 'grant.read');
+    assertDeny(evaluate({ actor: actor(), now: NOW, dataset: DATASET, action, ...fields }), 'purpose.required');
+    assertDeny(run({ action, purpose: null, ...fields }), 'purpose.required');
+    assertDeny(run({ action, purpose: '', ...fields }), 'purpose.required');
+  }
+});
+
+void test('unregistered purpose: a purpose the dataset does not list is denied even when a grant names it', () => {
+  const a = actor({ grants: [grant({ purposes: ['support', 'marketing'] })] });
+  for (const action of READS) {
+    const fields = action === 'record.unmask' ? { fields: ['phone'] } : {};
+    assertDeny(run({ actor: a, action, purpose: 'marketing', ...fields }), 'purpose.not_registered');
+  }
+});
+
+void test('no grant: no grants, a grant on another dataset, or a grant for another purpose are all denied', () => {
+  for (const grants of [[], [grant({ datasetId: 'ds-other' })], [grant({ purposes: ['billing'] })]]) {
+    for (const action of READS) {
+      const fields = action === 'record.unmask' ? { fields: ['phone'] } : {};
+      assertDeny(run({ actor: actor({ grants }), action, ...fields }), 'grant.none');
+    }
+  }
+  // The billing grant is used for billing, and only its own fields show.
+  const d = run({ actor: actor({ grants: [grant({ id: 'g-billing' as GrantId, purposes: ['billing'], fields: ['member_no'] })] }), action: 'record.read', purpose: 'billing' });
+  assertAllow(d, 'grant.read');
+  assert.deepEqual(visibleOf(d), { member_no: 'plain' });
+  assert.deepEqual(d.grantIds, ['g-billing']);
+});
+
+void test('expired grant: validity is [validFrom, validUntil) around now', () => {
+  const at = (validFrom: number, validUntil: number): Decision =>
+    run({ actor: actor({ grants: [grant({ validFrom: new Date(validFrom), validUntil: new Date(validUntil) })] }), action: 'record.read' });
+  assertDeny(at(T - 2 * DAY, T - DAY), 'grant.none'); // long expired
+  assertDeny(at(T - DAY, T - 1), 'grant.none'); // expired a millisecond ago
+  assertDeny(at(T - DAY, T), 'grant.none'); // validUntil is exclusive
+  assertDeny(at(T + 1, T + DAY), 'grant.none'); // not yet valid
+  assertAllow(at(T, T + DAY), 'grant.read'); // validFrom is inclusive
+  assertAllow(at(T - DAY, T + 1), 'grant.read');
+  // An expired grant does not contribute fields or unmask rights next to a valid one.
+  const mixed = actor({
+    grants: [grant({ id: 'g-old' as GrantId, fields: ['health'], unmaskFields: ['health'], validUntil: new Date(T - 1) }), grant()],
+  });
+  const d = run({ actor: mixed, action: 'record.read' });
+  assertAllow(d, 'grant.read');
+  assert.equal(d.visible.has('health'), false);
+  assert.deepEqual(d.grantIds, ['g-support']);
+  assertDeny(run({ actor: mixed, action: 'record.unmask', fields: ['health'] }), 'grant.no_unmask');
+});
+
+void test('suspended grant: suspended and revoked grants are ignored', () => {
+  for (const status of ['suspended', 'revoked'] as const) {
+    assertDeny(run({ actor: actor({ grants: [grant({ status })] }), action: 'record.read' }), 'grant.none');
+    assertDeny(run({ actor: actor({ grants: [grant({ status, canWrite: true })] }), action: 'record.create', fields: ['city'] }), 'grant.no_write');
+  }
+});
+
+// ---------------------------------------------------------------------------------------------
+// MFA
+// ---------------------------------------------------------------------------------------------
+
+void test('MFA required when masked personal fields would be shown, or personal fields are asked for', () => {
+  const noMfa = actor({ mfa: false });
+  assertDeny(run({ actor: noMfa, action: 'record.read' }), 'mfa.required');
+  assertDeny(run({ actor: noMfa, action: 'record.search' }), 'mfa.required');
+  assertDeny(run({ actor: noMfa, action: 'record.unmask', fields: ['phone'] }), 'mfa.required');
+  // Writing a personal field needs MFA even when the write grant itself covers only that field.
+  const writer = actor({ mfa: false, grants: [grant({ fields: ['city', 'name'], canWrite: true })] });
+  assertDeny(run({ actor: writer, action: 'record.update', fields: ['name'] }), 'mfa.required');
+  // Asking for a personal field needs MFA even when no personal field would be shown.
+  const plainOnly = actor({ mfa: false, grants: [grant({ fields: ['member_no', 'city'] })] });
+  assertAllow(run({ actor: plainOnly, action: 'record.search' }), 'grant.read');
+  assertDeny(run({ actor: plainOnly, action: 'record.search', fields: ['health'] }), 'mfa.required');
+});
+
+void test('MFA not required for a read that shows only non-personal fields', () => {
+  const d = run({ actor: actor({ mfa: false, grants: [grant({ fields: ['member_no', 'city'] })] }), action: 'record.read' });
+  assertAllow(d, 'grant.read');
+  assert.deepEqual(visibleOf(d), { member_no: 'plain', city: 'plain' });
+});
+
+void test('MFA not required for a dispatch worker: their personal grants are dropped, the rest is shown plain', () => {
+  const temp = actor({ employmentType: 'dispatch', mfa: false, grants: [grant({ fields: ['member_no', 'city', 'name', 'phone', 'health'] })] });
+  const d = run({ actor: temp, action: 'record.read' });
+  assertAllow(d, 'grant.read');
+  assert.deepEqual(visibleOf(d), { member_no: 'plain', city: 'plain' });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Dispatch workers (deny overrides allow)
+// ---------------------------------------------------------------------------------------------
+
+void test('dispatch worker: asking for any personal-level field is denied outright, whatever the grants', () => {
+  const temp = actor({ employmentType: 'dispatch', roles: [...ROLES], grants: [grant({ fields: DATASET.fields.map((f) => f.name), unmaskFields: ['name', 'phone', 'health'], canWrite: true })] });
+  for (const field of ['name', 'phone', 'health']) {
+    for (const action of ['record.search', 'record.read', 'record.unmask', 'record.create', 'record.update', 'record.import'] as const) {
+      assertDeny(run({ actor: temp, action, fields: [field] }), 'dispatch.no_personal');
+    }
+  }
+  // The same grants make a direct employee's unmask succeed.
+  assertAllow(run({ actor: actor({ grants: temp.grants }), action: 'record.unmask', fields: ['health'] }), 'grant.unmask');
+  // Non-personal writes by the dispatch worker are fine.
+  assertAllow(run({ actor: temp, action: 'record.update', fields: ['city'] }), 'grant.write');
+});
+
+// ---------------------------------------------------------------------------------------------
+// Unmask
+// ---------------------------------------------------------------------------------------------
+
+void test('unmask allowed only for a granted personal field listed in unmaskFields; shows exactly that field in plain', () => {
+  const d = run({ action: 'record.unmask', fields: ['phone'] });
+  assertAllow(d, 'grant.unmask');
+  assert.deepEqual(visibleOf(d), { phone: 'plain' });
+  assert.deepEqual(d.grantIds, ['g-support']);
+
+  assertDeny(run({ action: 'record.unmask', fields: ['name'] }), 'grant.no_unmask'); // granted, masked, not unmaskable
+  assertDeny(run({ action: 'record.unmask', fields: ['health'] }), 'grant.no_unmask'); // not granted at all
+  // In unmaskFields but not among the grant's fields: still not visible, so not unmaskable.
+  assertDeny(run({ actor: actor({ grants: [grant({ fields: ['city'], unmaskFields: ['phone'] })] }), action: 'record.unmask', fields: ['phone'] }), 'grant.no_unmask');
+  // unmaskFields of a grant for another purpose do not count.
+  const two = actor({ grants: [grant({ unmaskFields: [] }), grant({ id: 'g-billing' as GrantId, purposes: ['billing'], unmaskFields: ['name'] })] });
+  assertDeny(run({ actor: two, action: 'record.unmask', fields: ['name'] }), 'grant.no_unmask');
+  assertAllow(run({ actor: two, action: 'record.unmask', fields: ['name'], purpose: 'billing' }), 'grant.unmask');
+});
+
+void test('unmask of a non-personal, unknown or missing field is denied', () => {
+  const a = actor({ grants: [grant({ unmaskFields: ['city', 'phone'] })] });
+  assertDeny(run({ actor: a, action: 'record.unmask', fields: ['city'] }), 'field.not_personal');
+  assertDeny(run({ actor: a, action: 'record.unmask', fields: ['nope'] }), 'field.unknown');
+  assertDeny(run({ actor: a, action: 'record.unmask', fields: [] }), 'field.unknown');
+  assertDeny(run({ actor: a, action: 'record.unmask' }), 'field.unknown');
+});
+
+// ---------------------------------------------------------------------------------------------
+// Writes
+// ---------------------------------------------------------------------------------------------
+
+void test('write needs a canWrite grant: read-only grants do not allow create, update, delete or import', () => {
+  for (const action of ['record.create', 'record.update', 'record.delete', 'record.import'] as const) {
+    assertDeny(run({ action, fields: ['city'] }), 'grant.no_write');
+    const d = run({ actor: actor({ grants: [grant({ canWrite: true })] }), action, fields: ['city'] });
+    assertAllow(d, 'grant.write');
+    assert.deepEqual(d.grantIds, ['g-support']);
+  }
+});
+
+void test('write needs every written field granted by a write grant', () => {
+  const a = actor({ grants: [grant({ id: 'g-write' as GrantId, fields: ['city', 'name'], canWrite: true }), grant({ id: 'g-read' as GrantId, fields: ['phone'] })] });
+  assertAllow(run({ actor: a, action: 'record.create', fields: ['city', 'name'] }), 'grant.write');
+  const missing = run({ actor: a, action: 'record.create', fields: ['city', 'member_no'] });
+  assertDeny(missing, 'grant.field_missing');
+  assert.match(missing.reason.en, /member_no/);
+  // 'phone' is granted only by the read-only grant: that does not make it writable.
+  assertDeny(run({ actor: a, action: 'record.update', fields: ['phone'] }), 'grant.field_missing');
+  assertDeny(run({ actor: a, action: 'record.import', fields: ['city', 'phone'] }), 'grant.field_missing');
+});
+
+void test('writes do not need a purpose; record actions need a dataset', () => {
+  const w = actor({ grants: [grant({ canWrite: true })] });
+  assertAllow(run({ actor: w, action: 'record.create', fields: ['city'], purpose: null }), 'grant.write');
+  assertDeny(evaluate({ actor: w, now: NOW, action: 'record.create', fields: ['city'] }), 'dataset.required');
+  assertDeny(evaluate({ actor: w, now: NOW, action: 'record.read', purpose: 'support' }), 'dataset.required');
+});
+
+// ---------------------------------------------------------------------------------------------
+// Roles
+// ---------------------------------------------------------------------------------------------
+
+void test('user.create needs the administrator or hr role AND MFA', () => {
+  for (const role of ROLES) {
+    const d = evaluate({ actor: actor({ roles: [role] }), action: 'user.create', now: NOW });
+    if (role === 'administrator' || role === 'hr') assertAllow(d, 'role.allowed');
+    else assertDeny(d, 'role.missing');
+  }
+  assertDeny(evaluate({ actor: actor({ roles: ['administrator'], mfa: false }), action: 'user.create', now: NOW }), 'mfa.required');
+  assertDeny(evaluate({ actor: actor({ roles: ['hr'], mfa: false }), action: 'user.create', now: NOW }), 'mfa.required');
+  assertDeny(evaluate({ actor: actor({ roles: [] }), action: 'user.create', now: NOW }), 'role.missing');
+});
+
+void test('other operator actions follow their role lists (token.create administrator only; audit.read not for administrator)', () => {
+  const can = (roles: Role[], action: Action): boolean => evaluate({ actor: actor({ roles }), action, now: NOW }).effect === 'allow';
+  assert.equal(can(['administrator'], 'token.create'), true);
+  assert.equal(can(['hr', 'cpo', 'security_center'], 'token.create'), false);
+  assert.equal(can(['administrator'], 'audit.read'), false);
+  assert.equal(can(['auditor'], 'audit.read'), true);
+  assert.equal(can(['security_center'], 'session.revoke'), true);
+  assert.equal(can(['handler'], 'ledger.read'), false);
+  assert.equal(can(['handler', 'transmission_approver', 'cio'], 'user.read'), false);
+  // Dataset definitions are readable by everyone, without MFA.
+  assertAllow(evaluate({ actor: actor({ roles: [], mfa: false }), action: 'dataset.read', now: NOW }), 'dataset.metadata');
+});
+
+// ---------------------------------------------------------------------------------------------
+// Designating handlers
+// ---------------------------------------------------------------------------------------------
+
+void test('grant.create / grant.revoke: allowed for the CPO and for the data owner of this dataset', () => {
+  for (const action of ['grant.create', 'grant.revoke'] as const) {
+    assertAllow(run({ actor: actor({ roles: ['cpo'] }), action }), 'grant.cpo');
+    assertAllow(run({ actor: actor({ userId: asUserId('u-owner'), roles: ['data_owner'] }), action }), 'grant.owner');
+  }
+});
+
+void test('grant.create / grant.revoke: denied for an administrator who is neither, an owner without the role, another dataset\'s owner, or without MFA', () => {
+  for (const action of ['grant.create', 'grant.revoke'] as const) {
+    assertDeny(run({ actor: actor({ roles: ['administrator', 'hr', 'security_center', 'auditor'] }), action }), 'grant.not_owner');
+    assertDeny(run({ actor: actor({ userId: asUserId('u-owner'), roles: ['administrator'] }), action }), 'grant.not_owner');
+    assertDeny(run({ actor: actor({ roles: ['data_owner'] }), action }), 'grant.not_owner');
+    assertDeny(evaluate({ actor: actor({ userId: asUserId('u-owner'), roles: ['data_owner'] }), action, now: NOW }), 'grant.not_owner');
+    assertDeny(run({ actor: actor({ roles: ['cpo'], mfa: false }), action }), 'mfa.required');
+    assertDeny(run({ actor: actor({ userId: asUserId('u-owner'), roles: ['data_owner'], mfa: false }), action }), 'mfa.required');
+  }
+});
+
+// ---------------------------------------------------------------------------------------------
+// System actor, password change, inactive actors
+// ---------------------------------------------------------------------------------------------
+
+void test('system actor (local operator) may import records and read the audit log, but never read records', () => {
+  const sys: Actor = { ...systemActor(TERMINAL), grants: [grant({ canWrite: true, fields: DATASET.fields.map((f) => f.name) })] };
+  for (const action of ['record.search', 'record.read', 'record.unmask', 'record.create', 'record.update', 'record.delete'] as const) {
+    assertDeny(run({ actor: sys, action, fields: ['phone'] }), 'system.no_personal_data');
+  }
+  assertDeny(run({ actor: sys, action: 'grant.create' }), 'system.no_personal_data');
+  assertAllow(run({ actor: sys, action: 'record.import', fields: ['city', 'name'] }), 'system.operator');
+  assertAllow(evaluate({ actor: sys, action: 'audit.read', now: NOW }), 'system.operator');
+  assertAllow(evaluate({ actor: sys, action: 'user.create', now: NOW }), 'system.operator');
+  assert.equal(run({ actor: sys, action: 'record.import' }).visible.size, 0, 'the operator is never shown fields');
+});
+
+void test('password change required: everything except auth.* is denied', () => {
+  const a = actor({ passwordChangeRequired: true, roles: [...ROLES], userId: asUserId('u-owner'), grants: [grant({ canWrite: true })] });
+  for (const action of ACTIONS) {
+    const d = run({ actor: a, action, fields: action === 'record.unmask' ? ['phone'] : ['city'] });
+    if (action.startsWith('auth.')) assertAllow(d, 'auth.self');
+    else assertDeny(d, 'actor.password_change_required');
+  }
+  assert.ok(AUTH.length >= 5, 'the auth.* actions were exercised');
+});
+
+void test('inactive actors (suspended, retired) are denied every action, authentication included', () => {
+  for (const status of ['suspended', 'retired'] as const) {
+    for (const a of [actor({ status, roles: [...ROLES], userId: asUserId('u-owner'), grants: [grant({ canWrite: true })] }), { ...systemActor(TERMINAL), status }]) {
+      for (const action of ACTIONS) assertDeny(run({ actor: a, action, fields: ['phone'] }), 'actor.inactive');
+    }
+  }
+});
+
+// ---------------------------------------------------------------------------------------------
+// Properties
+// ---------------------------------------------------------------------------------------------
+
+const FIELD_POOL = ['f_a', 'f_b', 'f_c', 'f_d'] as const;
+const PURPOSE_POOL = ['support', 'billing', 'marketing'] as const;
+const RECORD_ACTIONS = ['record.search', 'record.read', 'record.unmask', 'record.create', 'record.update', 'record.import'] as const;
+const weighted = <V>(often: fc.Arbitrary<V>, rarely: fc.Arbitrary<V>, odds = 4): fc.Arbitrary<V> =>
+  fc.oneof({ arbitrary: often, weight: odds }, { arbitrary: rarely, weight: 1 });
+
+// Validity windows around now, mostly (not always) covering it, with the boundaries included.
+const arbFrom = weighted(fc.constantFrom(-10 * DAY, -DAY, -1, 0), fc.constantFrom(1, DAY), 8);
+const arbUntil = weighted(fc.constantFrom(1, DAY, 10 * DAY), fc.constantFrom(-DAY, -1, 0), 8);
+
+const arbDataset: fc.Arbitrary<DatasetPolicyView> = fc.record({
+  id: fc.constant('ds-1'),
+  ownerUserId: fc.constantFrom('u-1', 'u-2'),
+  purposes: weighted(fc.subarray<string>([...PURPOSE_POOL], { minLength: 1 }), fc.constant<string[]>([]), 9),
+  fields: fc
+    .subarray([...FIELD_POOL], { minLength: 1 })
+    .chain((names) => fc.tuple(...names.map((name) => fc.record({ name: fc.constant(name), classification: fc.constantFrom<Classification>(...CLASSIFICATIONS) })))),
+});
+
+/** Grants; their purposes usually (not always) include the purpose the request will give. */
+function arbGrant(purpose: string | null): fc.Arbitrary<GrantView> {
+  return fc
+    .record({
+      id: fc.constantFrom('g1', 'g2', 'g3', 'g4').map((s) => s as GrantId),
+      datasetId: weighted(fc.constant('ds-1'), fc.constant('ds-2'), 8),
+      fields: fc.subarray([...FIELD_POOL, 'f_ghost']),
+      // Often every field the grant names is unmaskable; otherwise an unrelated set.
+      unmaskFields: fc.oneof(fc.constant('same' as const), fc.subarray([...FIELD_POOL])),
+      purposes: weighted(
+        fc.subarray([...PURPOSE_POOL]).map((ps) => (purpose ? [...new Set([...ps, purpose])] : ps)),
+        fc.subarray([...PURPOSE_POOL]),
+        4,
+      ),
+      canWrite: fc.boolean(),
+      from: arbFrom,
+      until: arbUntil,
+      status: weighted(fc.constant('active' as const), fc.constantFrom('suspended' as const, 'revoked' as const), 6),
+    })
+    .map(({ from, until, unmaskFields, ...g }) => ({
+      ...g,
+      unmaskFields: unmaskFields === 'same' ? g.fields : unmaskFields,
+      validFrom: new Date(T + from),
+      validUntil: new Date(T + until),
+    }));
+}
+
+function arbActor(purpose: string | null): fc.Arbitrary<Actor> {
+  return fc
+    .record({
+      kind: fc.constantFrom('user' as const, 'service' as const),
+      userId: fc.constantFrom('u-1', 'u-2'),
+      employmentType: fc.constantFrom(...EMPLOYMENT_TYPES),
+      status: weighted(fc.constant('active' as const), fc.constantFrom('suspended' as const, 'retired' as const), 8),
+      roles: fc.subarray([...ROLES]),
+      groupIds: fc.array(fc.constantFrom('grp-a', 'grp-b', 'grp-c'), { maxLength: 3 }),
+      mfa: fc.boolean(),
+      passwordChangeRequired: weighted(fc.constant(false), fc.constant(true), 9),
+      grants: weighted(fc.array(arbGrant(purpose), { minLength: 1, maxLength: 4 }), fc.constant<GrantView[]>([]), 6),
+    })
+    .map(({ userId, ...a }) => actor({ ...a, userId: asUserId(userId) }));
+}
+
+// Requests: the purpose is usually one the dataset registers; unmask usually names one field of the
+// dataset; reads usually name no field (as the record service calls them), writes name some.
+const arbCase = arbDataset.chain((dataset) => {
+  const names = dataset.fields.map((f) => f.name);
+  const someFields = fc.subarray([...FIELD_POOL, 'f_ghost'], { maxLength: 3 });
+  const arbPurpose = weighted(
+    dataset.purposes.length > 0 ? fc.constantFrom(...dataset.purposes) : fc.constant('support'),
+    fc.constantFrom<string | null>(...PURPOSE_POOL, '', null),
+    5,
+  );
+  return arbPurpose.chain((purpose) =>
+    fc
+      .record({
+        actor: arbActor(purpose),
+        dataset: fc.constant(dataset),
+        action: fc.constantFrom(...RECORD_ACTIONS),
+        purpose: fc.constant(purpose),
+        readFields: weighted(fc.constant(undefined), someFields, 2),
+        unmaskFields: weighted(fc.constantFrom(...names).map((f) => [f]), someFields, 6),
+        writeFields: weighted(someFields, fc.constant(undefined), 4),
+      })
+      .map(({ readFields, unmaskFields, writeFields, ...c }) => ({
+        ...c,
+        fields: c.action === 'record.unmask' ? unmaskFields : c.action === 'record.search' || c.action === 'record.read' ? readFields : writeFields,
+      })),
+  );
+});
+
+/** Grants that make a read legitimate: active, on this dataset, valid now, naming the purpose. */
+function readGrants(a: Actor, ds: DatasetPolicyView, purpose: string | null): GrantView[] {
+  return a.grants.filter(
+    (g) => g.status === 'active' && g.datasetId === ds.id && g.validFrom.getTime() <= T && T < g.validUntil.getTime() && purpose !== null && g.purposes.includes(purpose),
+  );
+}
+
+void test('property: policy invariants over random actors, datasets, grants and record requests (3000 runs)', () => {
+  const seen = { dispatchAllowWithFields: 0, dispatchPersonalGranted: 0, readAllow: 0, unmaskAllow: 0, masked: 0, writeAllow: 0, inactive: 0 };
+  fc.assert(
+    fc.property(arbCase, ({ actor: a, dataset: ds, action, fields, purpose }) => {
+      const req: PolicyRequest = { actor: a, action, now: NOW, dataset: ds, purpose, ...(fields ? { fields } : {}) };
+      const d = evaluate(req);
+      const classOf = new Map(ds.fields.map((f) => [f.name, f.classification]));
+      const personal = (f: string): boolean => {
+        const c = classOf.get(f);
+        return c !== undefined && isPersonalLevel(c);
+      };
+      const isRead = action === 'record.search' || action === 'record.read' || action === 'record.unmask';
+
+      // Deny decisions carry nothing.
+      if (d.effect === 'deny') {
+        assert.equal(d.visible.size, 0);
+        assert.equal(d.grantIds.length, 0);
+      }
+
+      // Inactive actors are always denied.
+      if (a.status !== 'active') {
+        seen.inactive++;
+        assert.equal(d.effect, 'deny');
+        assert.equal(d.rule, 'actor.inactive');
+        return;
+      }
+      if (a.passwordChangeRequired) assert.equal(d.effect, 'deny');
+
+      // Dispatch workers never see a personal-level field, plain or masked, and never unmask.
+      if (a.employmentType === 'dispatch') {
+        for (const f of d.visible.keys()) assert.equal(personal(f), false, `dispatch worker shown personal field ${f}`);
+        if (action === 'record.unmask') assert.equal(d.effect, 'deny');
+        if (d.effect === 'allow' && d.visible.size > 0) seen.dispatchAllowWithFields++;
+        if (d.effect === 'allow' && readGrants(a, ds, purpose).some((g) => g.fields.some(personal))) seen.dispatchPersonalGranted++;
+      }
+
+      // 'plain' for a personal-level field only as the answer to an unmask of exactly that field.
+      for (const [f, v] of d.visible) {
+        if (v === 'plain' && personal(f)) {
+          assert.equal(action, 'record.unmask');
+          assert.deepEqual([...d.visible.keys()], [f]);
+          assert.equal(fields?.[0], f);
+        }
+        if (v === 'masked') {
+          assert.ok(personal(f), `non-personal field ${f} masked`);
+          seen.masked++;
+        }
+      }
+
+      if (d.effect !== 'allow') return;
+
+      // A human user without MFA is never shown or handed personal data.
+      if (a.kind === 'user' && !a.mfa) {
+        assert.ok(![...d.visible.values()].includes('masked'), 'masked personal field shown without MFA');
+        assert.ok(!(fields ?? []).some(personal), 'personal field requested without MFA');
+      }
+
+      if (isRead) {
+        // An allowed read rests on an active, unexpired grant on this dataset for a registered purpose,
+        // and shows only fields those grants name; the decision cites exactly those grants.
+        assert.ok(purpose !== null && purpose !== '' && ds.purposes.includes(purpose), 'purpose registered');
+        const ok = readGrants(a, ds, purpose);
+        assert.ok(ok.length > 0, 'allowed read without a valid grant for the purpose');
+        assert.deepEqual([...d.grantIds].sort(), ok.map((g) => g.id).sort());
+        for (const f of d.visible.keys()) assert.ok(ok.some((g) => g.fields.includes(f)), `field ${f} shown without a grant`);
+        if (action === 'record.unmask') {
+          const f = fields![0]!;
+          assert.ok(personal(f), `unmask of non-personal field ${f}`);
+          assert.ok(ok.some((g) => g.unmaskFields.includes(f)), 'unmask without unmaskFields');
+          seen.unmaskAllow++;
+        } else seen.readAllow++;
+      } else {
+        // An allowed write rests on active, unexpired write grants that cover every written field.
+        const ok = a.grants.filter((g) => g.status === 'active' && g.datasetId === ds.id && g.validFrom.getTime() <= T && T < g.validUntil.getTime() && g.canWrite);
+        assert.ok(ok.length > 0, 'allowed write without a write grant');
+        for (const f of fields ?? []) assert.ok(ok.some((g) => g.fields.includes(f)), `write of ${f} without a write grant on it`);
+        if (a.employmentType === 'dispatch') assert.ok(!(fields ?? []).some(personal), 'dispatch worker wrote a personal field');
+        seen.writeAllow++;
+      }
+    }),
+    { numRuns: 3000 },
+  );
+  // The generators must actually reach the interesting cases, or the invariants above prove nothing.
+  for (const [k, n] of Object.entries(seen)) assert.ok(n >= 10, `too few cases of ${k}: ${n} (${JSON.stringify(seen)})`);
+});
+
+void test('property: inactive actors are denied every action (all actions, any kind, 2000 runs)', () => {
+  fc.assert(
+    fc.property(
+      arbActor('support'),
+      fc.constantFrom('suspended' as const, 'retired' as const),
+      fc.constantFrom(...ACTIONS),
+      fc.constantFrom('user' as const, 'service' as const, 'system' as const),
+      arbDataset,
+      (a, status, action, kind, ds) => {
+        const d = evaluate({ actor: { ...a, status, kind }, action, now: NOW, dataset: ds, purpose: ds.purposes[0] ?? null });
+        assert.equal(d.effect, 'deny');
+        assert.equal(d.rule, 'actor.inactive');
+      },
+    ),
+    { numRuns: 2000 },
+  );
+});

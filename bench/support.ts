@@ -1,15 +1,18 @@
 // Shared set-up for benches that need a Mamori context on PostgreSQL: a fresh database on the
-// server of DATABASE_URL (an admin URL; `npm run bench` provides one), a random master key, a temp
-// data folder, and the AppContext opened exactly as `mamori serve` opens it (config → openContext).
-// Everything is dropped by close().
+// server of DATABASE_URL (an admin URL; `npm run bench` provides one), a random master key, a fresh
+// audit-checkpoint signing key, a temp data folder, and the AppContext opened exactly as
+// `mamori serve` opens it (loadConfig → openContext). close() drops all of it.
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { sql, type Kysely } from 'kysely';
 import pg from 'pg';
 import { loadConfig, type Config } from '../apps/server/src/config/config.ts';
 import { openContext } from '../apps/server/src/platform/bootstrap.ts';
+import { openOrCreateSigningKey } from '../apps/server/src/platform/crypto/signing-key.ts';
 import type { AppContext } from '../apps/server/src/platform/context.ts';
+import type { DB } from '../apps/server/src/platform/db/schema.ts';
 import { createLogger } from '../apps/server/src/platform/logger.ts';
 
 export type BenchContext = {
@@ -53,8 +56,12 @@ export async function openBenchContext(opts: { poolSize?: number; logLevel?: str
   };
   try {
     const logLevel = opts.logLevel ?? 'warn';
+    // Production mode (DATABASE_URL) needs both keys given: a random master key, and a fresh
+    // checkpoint-signing key file.
+    const logKeyFile = path.join(dataDir, 'keys', 'log-signing.json');
+    await openOrCreateSigningKey(logKeyFile, 'mamori.bench/audit');
     const config = loadConfig(
-      { DATABASE_URL: url, MAMORI_MASTER_KEY: randomBytes(32).toString('base64'), MAMORI_DATA_DIR: dataDir, LOG_LEVEL: logLevel },
+      { DATABASE_URL: url, MAMORI_MASTER_KEY: randomBytes(32).toString('base64'), MAMORI_LOG_KEY_FILE: logKeyFile, MAMORI_DATA_DIR: dataDir, LOG_LEVEL: logLevel },
       dataDir,
     );
     ctx = await openContext(config, { logger: createLogger(logLevel, process.stderr), ...(opts.poolSize ? { poolSize: opts.poolSize } : {}) });
@@ -77,3 +84,31 @@ export function round(n: number, digits = 1): number {
   const f = 10 ** digits;
   return Math.round(n * f) / f;
 }
+
+// ---------------------------------------------------------------------------------------------
+// CPU accounting. The machines are shared and noisy: CPU time per operation is steadier than a rate.
+
+/** CPU milliseconds used so far, by pid, by every process of the PostgreSQL server (same host only), or null. */
+export async function postgresCpuMs(db: Kysely<DB>): Promise<Map<number, number> | null> {
+  try {
+    const pids = (await sql<{ pid: number }>`SELECT pid FROM pg_stat_activity`.execute(db)).rows.map((r) => r.pid);
+    const out = new Map<number, number>();
+    for (const pid of pids) {
+      const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => null);
+      if (!stat) continue;
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(pid, ((Number(f[11]) + Number(f[12])) * 1000) / 100); // utime + stime, at USER_HZ = 100
+    }
+    return out.size > 0 ? out : null;
+  } catch {
+    return null;
+  }
+}
+
+export function cpuDelta(before: Map<number, number> | null, after: Map<number, number> | null): number | null {
+  if (!before || !after) return null;
+  let ms = 0;
+  for (const [pid, t] of after) ms += t - (before.get(pid) ?? 0);
+  return ms;
+}
+

@@ -1,0 +1,137 @@
+// `npm run bench -- import [rows]`   (default 1,000,000; "200000", "200_000" and "200,000" all work)
+//
+// Imports a synthetic contacts CSV (writeDemoCsv) two ways on the same PostgreSQL, same run:
+//   baseline  bare `COPY records_baseline FROM STDIN (FORMAT csv, HEADER)` into a plain table with
+//             one text column per CSV column (no keys, no indexes, no encryption);
+//   Mamori    importRecords() as the local operator (system actor) into the seeded `contacts`
+//             dataset: parse + validate every row (pass 1), then parse again, encrypt personal
+//             fields, compute blind indexes and write records + search terms in one transaction
+//             (pass 2), audited.
+// Both are timed end to end from the same file on disk (already in the page cache for both).
+//
+// Environment knobs: BENCH_POOL (default 20 as in production).
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { pipeline } from 'node:stream/promises';
+import { sql } from 'kysely';
+import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { sequenceAll } from '../apps/server/src/modules/audit/index.ts';
+import { systemActor } from '../apps/server/src/modules/identity/index.ts';
+import { importRecords, type ImportProgress } from '../apps/server/src/modules/vault/index.ts';
+import { DEMO_CONTACT_FIELDS, writeDemoCsv } from '../apps/server/src/modules/vault/vault.demo-data.ts';
+import { parseImport } from '../apps/server/src/modules/vault/vault.import-parse.ts';
+import { seed } from '../apps/server/src/platform/seed.ts';
+import { printResult } from './lib.ts';
+import { cpuDelta, intArg, log, openBenchContext, postgresCpuMs, round } from './support.ts';
+
+const ROWS = intArg(process.argv[2], 1_000_000, 'rows');
+const POOL = intArg(process.env.BENCH_POOL, 20, 'BENCH_POOL');
+const SEED = 42;
+
+function rate(rows: number, ms: number): number {
+  return (rows / ms) * 1000;
+}
+
+async function main(): Promise<void> {
+  log(`import: ${ROWS} rows`);
+  const bench = await openBenchContext({ poolSize: POOL });
+  const { ctx } = bench;
+  try {
+    const file = path.join(bench.dataDir, 'contacts.csv');
+    let t0 = performance.now();
+    await writeDemoCsv(file, ROWS, SEED);
+    const size = (await stat(file)).size;
+    log(`wrote ${file}: ${round(size / 1024 / 1024)} MiB in ${round((performance.now() - t0) / 1000, 1)} s`);
+    await seed(ctx, { demo: true, demoContacts: 0 });
+
+    // ------------------------------------------------------------------ baseline: bare COPY
+    const columns = DEMO_CONTACT_FIELDS.map((f) => f.name);
+    const client = new pg.Client({ connectionString: bench.url });
+    await client.connect();
+    let copyMs: number;
+    let copyPgMs: number | null;
+    try {
+      await client.query(`CREATE TABLE records_baseline (${columns.map((c) => `${c} text`).join(', ')})`);
+      const pg0 = await postgresCpuMs(ctx.db);
+      t0 = performance.now();
+      await pipeline(createReadStream(file), client.query(copyFrom('COPY records_baseline FROM STDIN (FORMAT csv, HEADER)')));
+      copyMs = performance.now() - t0;
+      copyPgMs = cpuDelta(pg0, await postgresCpuMs(ctx.db));
+      const n = Number((await client.query('SELECT count(*) AS n FROM records_baseline')).rows[0].n);
+      if (n !== ROWS) throw new Error(`COPY loaded ${n} rows, expected ${ROWS}`);
+      log(`baseline COPY: ${ROWS} rows in ${round(copyMs / 1000, 2)} s = ${Math.round(rate(ROWS, copyMs))} rows/s (postgres CPU ${copyPgMs === null ? '?' : round(copyPgMs / 1000, 1)} s)`);
+      await client.query('DROP TABLE records_baseline');
+      await client.query('CHECKPOINT');
+    } finally {
+      await client.end();
+    }
+
+    // ------------------------------------------------------------------ Mamori importRecords
+    const actor = systemActor({ ip: null, userAgent: 'mamori-bench', deviceId: null });
+    const marks: { phase: ImportProgress['phase']; rows: number; at: number }[] = [];
+    let lastLog = 0;
+    let lastPhase = '';
+    const onProgress = (p: ImportProgress) => {
+      const at = performance.now();
+      marks.push({ ...p, at });
+      if (at - lastLog > 5000 || p.phase !== lastPhase) {
+        lastLog = at;
+        lastPhase = p.phase;
+        log(`  ${p.phase}: ${p.rows} rows (${round((at - t0) / 1000, 1)} s)`);
+      }
+    };
+    const pg0 = await postgresCpuMs(ctx.db);
+    const cpu0 = process.cpuUsage();
+    t0 = performance.now();
+    const result = await importRecords(ctx, actor, 'contacts', () => parseImport(createReadStream(file), 'csv', {}), onProgress);
+    const mamoriMs = performance.now() - t0;
+    const cpu = process.cpuUsage(cpu0);
+    const mamoriPgMs = cpuDelta(pg0, await postgresCpuMs(ctx.db));
+    if (result.imported !== ROWS) throw new Error(`imported ${result.imported} rows, expected ${ROWS}`);
+    const validated = marks.filter((m) => m.phase === 'validate').at(-1)?.at ?? t0;
+    const validateMs = validated - t0;
+    const writeMs = mamoriMs - validateMs;
+    log(
+      `Mamori import: ${ROWS} rows in ${round(mamoriMs / 1000, 2)} s = ${Math.round(rate(ROWS, mamoriMs))} rows/s ` +
+        `(pass 1 parse + validate ${round(validateMs / 1000, 2)} s; pass 2 parse + encrypt + write ${round(writeMs / 1000, 2)} s; ` +
+        `CPU: node ${round((cpu.user + cpu.system) / 1e6, 1)} s, postgres ${mamoriPgMs === null ? '?' : round(mamoriPgMs / 1000, 1)} s)`,
+    );
+
+    // Sanity: everything landed, with search terms, and the import is on the audit record.
+    const counts = await sql<{ records: number; terms: number; audited: number }>`
+      SELECT (SELECT count(*)::int FROM records) AS records, (SELECT count(*)::int FROM record_terms) AS terms,
+             (SELECT count(*)::int FROM audit_events WHERE action = 'record.import' AND decision = 'allow') AS audited`.execute(ctx.db);
+    const c = counts.rows[0]!;
+    log(`stored: ${c.records} records, ${c.terms} search terms, ${c.audited} import audit event(s)`);
+    if (c.records !== ROWS || c.audited !== 1) throw new Error('the import did not store what it reported');
+    await sequenceAll(ctx.db, ctx.clock, ctx.auditLog);
+
+    const value = rate(ROWS, mamoriMs);
+    const baseline = rate(ROWS, copyMs);
+    printResult({
+      bench: 'import',
+      value: Math.round(value),
+      unit: 'rows/s',
+      baseline: Math.round(baseline),
+      ratio: round(value / baseline, 3),
+      extra: {
+        rows: ROWS,
+        mamori_s: round(mamoriMs / 1000, 2),
+        copy_s: round(copyMs / 1000, 2),
+        validate_s: round(validateMs / 1000, 2),
+        write_s: round(writeMs / 1000, 2),
+        node_cpu_s: round((cpu.user + cpu.system) / 1e6, 1),
+        postgres_cpu_s: mamoriPgMs === null ? null : round(mamoriPgMs / 1000, 1),
+        copy_postgres_cpu_s: copyPgMs === null ? null : round(copyPgMs / 1000, 1),
+        file_mib: round(size / 1024 / 1024, 1),
+      },
+    });
+  } finally {
+    await bench.close();
+  }
+}
+
+await main();

@@ -14,11 +14,19 @@ import type { AppContext } from './platform/context.ts';
 import { installErrorHandler } from './platform/http/errors.ts';
 import { resolveActor } from './platform/http/auth.ts';
 import { createMetrics } from './platform/http/metrics.ts';
+import { installSecurityHeaders, webConsole } from './platform/http/static.ts';
 import { identityRoutes } from './modules/identity/identity.routes.ts';
 import { vaultRoutes } from './modules/vault/vault.routes.ts';
 import { auditRoutes } from './modules/audit/audit.routes.ts';
 
-export type AppOptions = { secureCookies: boolean; trustProxy: boolean; dataDir: string; logger?: boolean };
+export type AppOptions = {
+  secureCookies: boolean;
+  trustProxy: boolean;
+  dataDir: string;
+  logger?: boolean;
+  /** The built web console (default apps/web/dist); served at `/` when present. */
+  webDir?: string;
+};
 
 /** JSON bodies are small; imports stream separately with their own limit. */
 export const JSON_BODY_LIMIT = 1024 * 1024;
@@ -73,6 +81,7 @@ export async function buildApp(ctx: AppContext, options: AppOptions): Promise<Fa
     void reply.header('referrer-policy', 'no-referrer');
     return payload;
   });
+  installSecurityHeaders(app, { hsts: options.secureCookies });
 
   app.get('/healthz', { schema: { hide: true } }, async () => {
     await sql`SELECT 1`.execute(ctx.db);
@@ -87,5 +96,7 @@ export async function buildApp(ctx: AppContext, options: AppOptions): Promise<Fa
   await app.register(identityRoutes(ctx, { secureCookies: options.secureCookies }));
   await app.register(vaultRoutes(ctx, { spoolDir: path.join(options.dataDir, 'spool') }));
   await app.register(auditRoutes(ctx));
+  // Last: the console's SPA fallback must not shadow any API route.
+  await app.register(webConsole(options.webDir ? { webDir: options.webDir } : {}));
   return app;
 }

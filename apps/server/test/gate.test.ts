@@ -265,6 +265,27 @@ describe('retirement', () => {
   });
 });
 
+describe('revocation by another node', () => {
+  test('a cached token revoked directly in the database is refused on its very next read, and the attempt is audited', async () => {
+    const { identity, systemActor } = await import('../src/modules/identity/index.ts');
+    const users = await cpo.request('GET', '/api/users?limit=100');
+    const h = users.json.users.find((x: any) => x.login === 'handler');
+    const { token, id } = await identity.createApiToken(t.ctx, systemActor({ ip: null, userAgent: null, deviceId: null }), { userId: h.id, name: 'node-b' });
+    const read = () => t.app.inject({ method: 'GET', url: `/api/datasets/contacts/records/${firstId}?purpose=${encodeURIComponent(PURPOSE)}`, headers: { authorization: `Bearer ${token}` } });
+    assert.equal((await read()).statusCode, 200);
+    assert.equal((await read()).statusCode, 200); // now served from the actor cache
+    // Another node revokes it: this process hears nothing.
+    await sql`UPDATE api_tokens SET revoked_at = now() WHERE id = ${id}`.execute(t.ctx.db);
+    const refused = await read();
+    assert.equal(refused.statusCode, 401);
+    assert.equal(refused.json().error.code, 'auth.session_revoked');
+    const e = await lastEvent();
+    assert.equal(e.action, 'record.read');
+    assert.equal(e.result, 'revoked');
+    assert.equal((await read()).statusCode, 401);
+  });
+});
+
 describe('bad input', () => {
   test('malformed JSON, unknown fields, wrong types and oversize bodies get stable 4xx codes', async () => {
     const headers = { cookie: `mamori_session=${handler.cookie}`, 'x-csrf-token': handler.csrf, 'content-type': 'application/json' };

@@ -1,6 +1,6 @@
 import type { Action } from '@mamori/contracts';
 
-export type AuditResult = 'ok' | 'denied' | 'not_found' | 'error' | 'invalid';
+export type AuditResult = 'ok' | 'denied' | 'not_found' | 'error' | 'invalid' | 'revoked';
 
 /** What a service tells the audit log about one operation. Never values of personal fields. */
 export type AuditEventInput = {

@@ -14,7 +14,8 @@ import { newId, type UserId } from '../../platform/ids.ts';
 import { appendAudit, appendAuditAlone } from '../audit/index.ts';
 import { authorize } from '../access-policy/index.ts';
 import { actorFromRow, anonymousActor } from './identity.actor.ts';
-import { identityRepository } from './identity.repository.ts';
+import { identityRepository, type SessionActorRow } from './identity.repository.ts';
+import { actorCacheEpoch, cachedActorRow, forgetCredential, invalidateActors, rememberActorRow } from './identity.cache.ts';
 import type { Actor, Terminal, UserView } from './identity.types.ts';
 
 export const LOCKOUT_THRESHOLD = 5;
@@ -60,33 +61,53 @@ export type ResolvedSession = { actor: Actor; csrfToken: string; sessionHash: Bu
 
 export async function resolveSession(ctx: AppContext, token: string, terminal: Terminal, requestId: string | null): Promise<ResolvedSession> {
   const hash = hashToken(token);
-  const repo = identityRepository(ctx.db);
-  const row = await repo.sessionActor(hash);
+  const key = `s:${hash.toString('hex')}`;
   const now = ctx.clock.now();
+  const repo = identityRepository(ctx.db);
+  let row = cachedActorRow<SessionActorRow>(ctx, key, now.getTime());
+  if (!row) {
+    const epoch = actorCacheEpoch(ctx);
+    row = await repo.sessionActor(hash);
+    if (row && !row.revoked_at && row.status === 'active') rememberActorRow(ctx, key, row, epoch, now.getTime());
+  }
   if (!row) throw new AppError('auth.required', 'Sign in first.');
   if (row.revoked_at || row.status !== 'active') {
     throw new AppError('auth.session_revoked', 'This session has ended (signed out, revoked or the account is no longer active).');
   }
   const idleLimit = new Date(row.last_seen_at).getTime() + ctx.settings.sessionIdleMinutes * 60_000;
   if (now.getTime() >= new Date(row.expires_at).getTime() || now.getTime() >= idleLimit) {
+    forgetCredential(ctx, key);
     throw new AppError('auth.session_revoked', 'This session has expired. Sign in again.');
   }
   // Refresh the idle timer at most once a minute: a write per request would halve read throughput.
-  if (now.getTime() - new Date(row.last_seen_at).getTime() > 60_000) await repo.touchSession(hash, now);
+  if (now.getTime() - new Date(row.last_seen_at).getTime() > 60_000) {
+    await repo.touchSession(hash, now);
+    row.last_seen_at = now;
+  }
   const actor = actorFromRow(row, { sessionRef: sessionRefOf(hash), tokenId: null, mfa: row.mfa_at !== null, terminal, requestId });
-  return { actor, csrfToken: row.csrf_token, sessionHash: hash };
+  return { actor: { ...actor, credential: { kind: 'session', hash } }, csrfToken: row.csrf_token, sessionHash: hash };
 }
 
 export async function resolveApiToken(ctx: AppContext, token: string, terminal: Terminal, requestId: string | null): Promise<Actor> {
-  const row = await identityRepository(ctx.db).tokenActor(hashToken(token));
+  const hash = hashToken(token);
+  const key = `t:${hash.toString('hex')}`;
   const now = ctx.clock.now();
+  type TokenRow = NonNullable<Awaited<ReturnType<ReturnType<typeof identityRepository>['tokenActor']>>>;
+  let row = cachedActorRow<TokenRow>(ctx, key, now.getTime());
+  if (!row) {
+    const epoch = actorCacheEpoch(ctx);
+    row = await identityRepository(ctx.db).tokenActor(hash);
+    if (row && !row.token_revoked_at && row.status === 'active') rememberActorRow(ctx, key, row, epoch, now.getTime());
+  }
   if (!row) throw new AppError('auth.required', 'Unknown API token.');
   if (row.token_revoked_at || row.status !== 'active' || (row.token_expires_at && now >= new Date(row.token_expires_at))) {
+    forgetCredential(ctx, key);
     throw new AppError('auth.session_revoked', 'This API token has been revoked or has expired.');
   }
   // A token is issued by an administrator with MFA to a registered account: it stands as a second
   // factor, and it is a credential of its own, so the one-time *password* rule does not apply to it.
-  return { ...actorFromRow(row, { sessionRef: null, tokenId: row.token_id, mfa: true, terminal, requestId }), passwordChangeRequired: false };
+  const actor = actorFromRow(row, { sessionRef: null, tokenId: row.token_id, mfa: true, terminal, requestId });
+  return { ...actor, passwordChangeRequired: false, credential: { kind: 'token', hash } };
 }
 
 // ---------------------------------------------------------------- login / logout / password / MFA
@@ -149,6 +170,7 @@ export async function logout(ctx: AppContext, actor: Actor, sessionHash: Buffer)
     await tx.updateTable('sessions').set({ revoked_at: ctx.clock.now(), revoked_reason: 'logout' }).where('id', '=', sessionHash).execute();
     await appendAudit(tx, ctx.clock, actor, { action: 'auth.logout', decision: 'allow', rule: 'auth.self', reason: 'Signed out', result: 'ok' });
   });
+  invalidateActors(ctx);
 }
 
 export async function changePassword(ctx: AppContext, actor: Actor, current: string, next: string): Promise<void> {
@@ -166,6 +188,7 @@ export async function changePassword(ctx: AppContext, actor: Actor, current: str
     await tx.updateTable('users').set({ password_hash: hash, password_change_required: false, updated_at: ctx.clock.now() }).where('id', '=', user.id).execute();
     await appendAudit(tx, ctx.clock, actor, { action: 'auth.password.change', decision: 'allow', rule: 'auth.self', reason: 'Password changed', result: 'ok' });
   });
+  invalidateActors(ctx);
 }
 
 export async function beginTotpEnrollment(ctx: AppContext, actor: Actor): Promise<{ secret: string; uri: string }> {
@@ -199,6 +222,7 @@ export async function verifyTotpForSession(ctx: AppContext, actor: Actor, sessio
     await tx.updateTable('sessions').set({ mfa_at: now }).where('id', '=', sessionHash).execute();
     await appendAudit(tx, ctx.clock, actor, { action: 'auth.mfa.verify', decision: 'allow', rule: 'auth.totp', reason: user.totp_enrolled_at ? 'TOTP verified' : 'TOTP enrolled and verified', result: 'ok' });
   });
+  invalidateActors(ctx);
 }
 
 // ---------------------------------------------------------------- user administration
@@ -290,6 +314,7 @@ export async function updateUser(ctx: AppContext, actor: Actor, id: string, patc
       details: { changed: Object.keys(patch).filter((k) => k !== 'version'), grantsSuspended: suspended },
     });
   });
+  invalidateActors(ctx);
   return (await getUser(ctx, actor, id, { skipAuth: true }))!;
 }
 
@@ -314,6 +339,7 @@ export async function setUserStatus(ctx: AppContext, actor: Actor, id: string, s
       details: { from: user.status, to: status, sessionsRevoked: revoked.sessions, tokensRevoked: revoked.tokens, grantsRevoked: grants },
     });
   });
+  invalidateActors(ctx);
   return (await getUser(ctx, actor, id, { skipAuth: true }))!;
 }
 
@@ -364,6 +390,7 @@ export async function revokeApiToken(ctx: AppContext, actor: Actor, tokenId: str
     if (Number(res.numUpdatedRows) === 0) throw new AppError('not_found', 'No such live token.');
     await appendAudit(tx, ctx.clock, actor, { action: 'token.revoke', decision: 'allow', rule: 'role.allowed', reason: 'API token revoked', result: 'ok', details: { tokenId } });
   });
+  invalidateActors(ctx);
 }
 
 export type { UserId };
@@ -386,6 +413,7 @@ export async function createGroup(ctx: AppContext, actor: Actor, name: string, m
     }
     await appendAudit(tx, ctx.clock, actor, { action: 'user.update', decision: 'allow', rule: 'role.allowed', reason: 'Group created', result: 'ok', details: { groupId: id, members: memberIds.length } });
   });
+  invalidateActors(ctx);
   return { id, name, memberIds: [...new Set(memberIds)] };
 }
 

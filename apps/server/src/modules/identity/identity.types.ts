@@ -37,6 +37,8 @@ export type Actor = {
   terminal: Terminal;
   requestId: string | null;
   grants: readonly GrantView[];
+  /** The credential behind the request, re-checked inside personal-data read statements. */
+  credential?: { kind: 'session' | 'token'; hash: Buffer };
 };
 
 export type UserView = {

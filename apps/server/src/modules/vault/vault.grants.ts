@@ -7,7 +7,7 @@ import { isPersonalLevel } from '@mamori/contracts';
 import type { AppContext } from '../../platform/context.ts';
 import { AppError } from '../../platform/errors.ts';
 import { isUuid, newId } from '../../platform/ids.ts';
-import type { Actor } from '../identity/index.ts';
+import { invalidateActors, type Actor } from '../identity/index.ts';
 import { authorize } from '../access-policy/index.ts';
 import { appendAudit, appendAuditAlone } from '../audit/index.ts';
 import { loadDataset } from './vault.datasets.ts';
@@ -89,6 +89,7 @@ export async function createGrant(ctx: AppContext, actor: Actor, datasetName: st
       details: { grantId: id, subjectType: input.subjectType, subjectId: input.subjectId, unmaskFields: unmask, purposes: input.purposes, canWrite: input.canWrite ?? false, validUntil: input.validUntil.toISOString() },
     });
   });
+  invalidateActors(ctx);
   const row = await ctx.db.selectFrom('grants').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
   return toRecord(row);
 }
@@ -108,6 +109,7 @@ export async function revokeGrant(ctx: AppContext, actor: Actor, grantId: string
       subjectUserId: g.subject_type === 'user' ? g.subject_id : null, details: { grantId },
     });
   });
+  invalidateActors(ctx);
 }
 
 export async function listGrants(ctx: AppContext, actor: Actor, datasetName: string | null): Promise<GrantRecord[]> {

@@ -6,7 +6,7 @@
 import type { AppContext } from '../../platform/context.ts';
 import { AppError } from '../../platform/errors.ts';
 import { isUuid, newId } from '../../platform/ids.ts';
-import type { Actor } from '../identity/index.ts';
+import { invalidateActors, type Actor } from '../identity/index.ts';
 import { authorize, type Decision } from '../access-policy/index.ts';
 import { appendAudit, buildAuditPayload } from '../audit/index.ts';
 import { decodePersonal, encodeRecord, maskValue, termFor, validateValue } from './vault.codec.ts';
@@ -15,6 +15,12 @@ import { vaultRepository, type RecordRow } from './vault.repository.ts';
 import type { RecordView, SearchCriterion } from './vault.types.ts';
 
 export const MAX_PAGE_SIZE = 100;
+
+/** The credential was revoked after this process cached it (e.g. by another node): drop it and refuse. */
+function revoked(ctx: AppContext): AppError {
+  invalidateActors(ctx);
+  return new AppError('auth.session_revoked', 'This session or token has been revoked.');
+}
 
 function shape(ds: LoadedDataset, decision: Decision, row: RecordRow): RecordView {
   const needsPersonal = [...decision.visible.values()].includes('masked');
@@ -54,8 +60,9 @@ export async function searchRecords(ctx: AppContext, actor: Actor, datasetName: 
     action: 'record.search', decision: 'allow', rule: decision.rule, reason: decision.reason.en, result: 'ok',
     datasetId: ds.view.id, fields: [...decision.visible.keys()], purpose: input.purpose, grantIds: decision.grantIds,
     details: { criteria: input.criteria.map((c) => ({ field: c.field, op: c.op })) },
-  }, { records: true });
-  const { rows, hasMore } = await vaultRepository(ctx.db).searchAudited(ds.view.id, criteria, input.after ?? null, limit, template);
+  }, { records: true, result: true });
+  const { live, rows, hasMore } = await vaultRepository(ctx.db).searchAudited(ds.view.id, criteria, input.after ?? null, limit, template, actor.credential);
+  if (!live) throw revoked(ctx);
   const records = rows.map((r) => shape(ds, decision, r));
   return { records, next: hasMore ? (records.at(-1)?.id ?? null) : null };
 }
@@ -68,7 +75,8 @@ export async function readRecord(ctx: AppContext, actor: Actor, datasetName: str
     action: 'record.read', decision: 'allow', rule: decision.rule, reason: decision.reason.en, result: 'ok',
     datasetId: ds.view.id, recordIds: [recordId], fields: [...decision.visible.keys()], purpose, grantIds: decision.grantIds,
   }, { result: true });
-  const row = await vaultRepository(ctx.db).readAudited(ds.view.id, recordId, template);
+  const { live, row } = await vaultRepository(ctx.db).readAudited(ds.view.id, recordId, template, actor.credential);
+  if (!live) throw revoked(ctx);
   if (!row) throw new AppError('not_found', 'No such record.');
   return shape(ds, decision, row);
 }
@@ -82,7 +90,8 @@ export async function unmaskField(ctx: AppContext, actor: Actor, datasetName: st
     action: 'record.unmask', decision: 'allow', rule: decision.rule, reason: decision.reason.en, result: 'ok',
     datasetId: ds.view.id, recordIds: [recordId], fields: [field], purpose, grantIds: decision.grantIds,
   }, { result: true });
-  const row = await vaultRepository(ctx.db).readAudited(ds.view.id, recordId, template);
+  const { live, row } = await vaultRepository(ctx.db).readAudited(ds.view.id, recordId, template, actor.credential);
+  if (!live) throw revoked(ctx);
   if (!row) throw new AppError('not_found', 'No such record.');
   const personal = decodePersonal(ds.keys, ds.view.id, row.id, row.sealed, row.key_id);
   return { field, value: personal[field] ?? null };

@@ -5,6 +5,16 @@ import type { DatasetField } from './vault.types.ts';
 
 export type RecordRow = { id: string; public: Record<string, string>; sealed: Buffer | null; key_id: string | null; version: number; updated_at: Date };
 
+export type Credential = { kind: 'session' | 'token'; hash: Buffer } | undefined;
+
+/** The credential is still live (not revoked, its user active), checked inside the read statement. */
+function liveCondition(credential: Credential) {
+  if (!credential) return sql<boolean>`true`;
+  return credential.kind === 'session'
+    ? sql<boolean>`EXISTS (SELECT 1 FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = ${credential.hash} AND s.revoked_at IS NULL AND u.status = 'active')`
+    : sql<boolean>`EXISTS (SELECT 1 FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ${credential.hash} AND t.revoked_at IS NULL AND u.status = 'active')`;
+}
+
 export type EncodedRow = { id: string; public: string; sealed: Buffer | null; keyId: string | null; terms: { field: string; term: Buffer }[] };
 
 const PREFIX_END = Buffer.from([0xff]);
@@ -59,17 +69,21 @@ export function vaultRepository(db: Executor) {
      * One statement: read the record and append its audit event. The event's result (ok / not_found)
      * is filled in by the database, so the read and its record are one atomic unit and one round trip.
      */
-    async readAudited(datasetId: string, recordId: string, payloadTemplate: string): Promise<RecordRow | undefined> {
-      const r = await sql<RecordRow>`
-        WITH r AS (
-          SELECT id, public, sealed, key_id, version, updated_at FROM records WHERE id = ${recordId} AND dataset_id = ${datasetId}
+    async readAudited(datasetId: string, recordId: string, payloadTemplate: string, credential: Credential): Promise<{ live: boolean; row: RecordRow | undefined }> {
+      const r = await sql<RecordRow & { live: boolean }>`
+        WITH live AS (SELECT ${liveCondition(credential)} AS ok),
+        r AS (
+          SELECT id, public, sealed, key_id, version, updated_at FROM records
+          WHERE id = ${recordId} AND dataset_id = ${datasetId} AND (SELECT ok FROM live)
         ), a AS (
           INSERT INTO audit_events (payload)
-          SELECT replace(${payloadTemplate}::text, '"__MAMORI_RESULT__"', CASE WHEN EXISTS (SELECT 1 FROM r) THEN '"ok"' ELSE '"not_found"' END)
+          SELECT replace(${payloadTemplate}::text, '"__MAMORI_RESULT__"',
+            CASE WHEN NOT (SELECT ok FROM live) THEN '"revoked"' WHEN EXISTS (SELECT 1 FROM r) THEN '"ok"' ELSE '"not_found"' END)
           RETURNING id
         )
-        SELECT r.* FROM r, (SELECT count(*) FROM a) AS audited`.execute(db);
-      return r.rows[0];
+        SELECT (SELECT ok FROM live) AS live, r.* FROM (SELECT count(*) FROM a) AS audited LEFT JOIN r ON true`.execute(db);
+      const first = r.rows[0];
+      return { live: first?.live === true, row: first && first.id ? first : undefined };
     },
 
     /** Search and audit in one statement; the event lists exactly the record ids returned. */
@@ -79,17 +93,19 @@ export function vaultRepository(db: Executor) {
       after: string | null,
       limit: number,
       payloadTemplate: string,
-    ): Promise<{ rows: RecordRow[]; hasMore: boolean }> {
+      credential: Credential,
+    ): Promise<{ live: boolean; rows: RecordRow[]; hasMore: boolean }> {
       const conds = criteria.map((c) =>
         c.op === 'exact'
           ? sql`AND rec.id IN (SELECT record_id FROM record_terms WHERE dataset_id = ${datasetId} AND field = ${c.field} AND term = ${c.term})`
           : sql`AND rec.id IN (SELECT record_id FROM record_terms WHERE dataset_id = ${datasetId} AND field = ${c.field} AND term >= ${c.term} AND term < ${Buffer.concat([c.term, PREFIX_END])})`,
       );
-      const r = await sql<RecordRow & { audited: number }>`
-        WITH r AS MATERIALIZED (
+      const r = await sql<RecordRow & { live: boolean }>`
+        WITH live AS (SELECT ${liveCondition(credential)} AS ok),
+        r AS MATERIALIZED (
           SELECT rec.id, rec.public, rec.sealed, rec.key_id, rec.version, rec.updated_at
           FROM records rec
-          WHERE rec.dataset_id = ${datasetId} ${sql.join(conds, sql` `)}
+          WHERE rec.dataset_id = ${datasetId} AND (SELECT ok FROM live) ${sql.join(conds, sql` `)}
             ${after ? sql`AND rec.id > ${after}` : sql``}
           ORDER BY rec.id
           LIMIT ${limit + 1}
@@ -97,16 +113,15 @@ export function vaultRepository(db: Executor) {
           SELECT id FROM r ORDER BY id LIMIT ${limit}
         ), a AS (
           INSERT INTO audit_events (payload)
-          SELECT replace(${payloadTemplate}::text, '"__MAMORI_RECORDS__"', COALESCE((SELECT json_agg(id ORDER BY id)::text FROM shown), '[]'))
+          SELECT replace(replace(${payloadTemplate}::text, '"__MAMORI_RECORDS__"', COALESCE((SELECT json_agg(id ORDER BY id)::text FROM shown), '[]')),
+            '"__MAMORI_RESULT__"', CASE WHEN (SELECT ok FROM live) THEN '"ok"' ELSE '"revoked"' END)
           RETURNING id
         )
-        SELECT r.*, (SELECT count(*)::int FROM a) AS audited FROM r ORDER BY r.id`.execute(db);
-      const rows = r.rows;
-      if (rows.length === 0) {
-        // The audit CTE still ran: data-modifying CTEs execute exactly once whatever the outer query reads.
-        return { rows: [], hasMore: false };
-      }
-      return { rows: rows.slice(0, limit), hasMore: rows.length > limit };
+        SELECT (SELECT ok FROM live) AS live, r.* FROM (SELECT count(*) FROM a) AS audited LEFT JOIN r ON true ORDER BY r.id`.execute(db);
+      // The audit CTE always runs: data-modifying CTEs execute exactly once whatever the outer query reads.
+      const live = r.rows[0]?.live === true;
+      const rows = r.rows.filter((x) => x.id);
+      return { live, rows: rows.slice(0, limit), hasMore: rows.length > limit };
     },
 
     async recordForUpdate(datasetId: string, recordId: string): Promise<RecordRow | undefined> {

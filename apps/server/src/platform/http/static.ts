@@ -13,6 +13,7 @@
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import fastifyStatic from '@fastify/static';
 import { existsSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -82,38 +83,53 @@ function isConsoleRoute(p: string): boolean {
   return !/\/[^/]*\.[a-z0-9]+$/i.test(p);
 }
 
+function decodePath(p: string): string | null {
+  try {
+    return decodeURIComponent(p);
+  } catch {
+    return null;
+  }
+}
+
+/** The file a URL path names inside root (relative to it), or null: no traversal, no directories, no dot-files. */
+async function fileUnder(root: string, p: string): Promise<string | null> {
+  if (p.includes('\0') || p.split('/').some((seg) => seg.startsWith('.'))) return null;
+  const abs = path.resolve(root, `.${p}`);
+  if (abs === root || !abs.startsWith(root + path.sep)) return null;
+  try {
+    return (await stat(abs)).isFile() ? path.relative(root, abs) : null;
+  } catch {
+    return null;
+  }
+}
+
 /**
  * Serves the built console from `webDir`. Registered after the API routes. When the console has
  * not been built the server still runs (API only) and says once how to build it.
  */
 export function webConsole(opts: { webDir?: string } = {}): FastifyPluginAsync {
-  const root = opts.webDir ?? DEFAULT_WEB_DIR;
+  const root = path.resolve(opts.webDir ?? DEFAULT_WEB_DIR);
   return async (app) => {
     if (!existsSync(path.join(root, 'index.html'))) {
       app.log.warn(`web console not built (${root} is missing): run \`npm run build\` (or \`npm start\`, which builds it) to serve it at /; the API works without it`);
       return;
     }
     // Runs after the application-wide hook that marks every response `no-store`: static files get
-    // their own policy. Only routes of this plugin (the files and the fallback) pass here; added
-    // before the static plugin so that its routes inherit it.
+    // their own policy. Only the route of this plugin (files and the fallback) passes here.
     app.addHook('onSend', async (request, reply: FastifyReply, payload) => {
       if (reply.statusCode < 400) void reply.header('cache-control', cacheControlFor(pathOf(request)));
       return payload;
     });
-    await app.register(fastifyStatic, {
-      root,
-      prefix: '/',
-      wildcard: false, // files are listed once at start; unknown paths fall through to the SPA fallback below
-      index: 'index.html',
-      cacheControl: false, // set below, per path
-      etag: true,
-      lastModified: true,
-      dotfiles: 'deny',
-      decorateReply: true,
-    });
+    // `serve: false`: only `reply.sendFile` (with `send`'s path checks). Files are looked up per
+    // request, so a rebuilt console is served without a restart.
+    await app.register(fastifyStatic, { root, serve: false, decorateReply: true });
+    const sendOptions = { cacheControl: false, etag: true, lastModified: true, dotfiles: 'deny' as const, index: false as const };
     app.get('/*', { schema: { hide: true } }, async (request, reply) => {
-      if (!isConsoleRoute(pathOf(request))) return reply.callNotFound();
-      return reply.type('text/html; charset=utf-8').sendFile('index.html', root, { cacheControl: false });
+      const p = decodePath(pathOf(request));
+      const file = p === null ? null : await fileUnder(root, p);
+      if (file) return reply.sendFile(file, root, sendOptions);
+      if (p === null || !isConsoleRoute(p)) return reply.callNotFound();
+      return reply.type('text/html; charset=utf-8').sendFile('index.html', root, sendOptions);
     });
   };
 }

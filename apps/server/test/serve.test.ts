@@ -85,6 +85,10 @@ test('first start, restart, and the CLI offline and through the server', { timeo
   assert.equal(events.length, 5);
   assert.equal(events.at(-1)!.event.action, 'token.create');
 
+  // Offline verification of the whole log against its checkpoints and the witness file.
+  const { stdout: verified } = await run(process.execPath, [BIN, 'audit', 'verify'], { env: env() });
+  assert.match(verified, /^OK: \d+ events, \d+ checkpoints, \d+ witness copies/);
+
   // Offline import as the operator: one bad line → nothing, and the line is named.
   const csv = path.join(dir, 'in.csv');
   await writeFile(csv, 'company_name,prefecture,person_name,email\n守り商事,東京都,山田 太郎,taro@example.jp\n守り商事,東京都,山田 花子,not-mail\n');

@@ -265,6 +265,36 @@ describe('retirement', () => {
   });
 });
 
+describe('import through the API', () => {
+  test('a CSV upload is all or nothing: a bad line is named with 422 and nothing is written; a good file is imported', async () => {
+    const users = await cpo.request('GET', '/api/users?limit=100');
+    const h = users.json.users.find((x: any) => x.login === 'handler');
+    const g = await cpo.request('POST', '/api/datasets/contacts/grants', {
+      subjectType: 'user', subjectId: h.id, fields: ['company_name', 'prefecture', 'person_name', 'email'], purposes: ['データ整備'], canWrite: true,
+      validUntil: '2027-01-31T00:00:00Z', reason: 'import test',
+    });
+    assert.equal(g.status, 201, JSON.stringify(g.json));
+    const upload = (csv: string) => t.app.inject({
+      method: 'POST', url: '/api/datasets/contacts/import?format=csv',
+      headers: { cookie: `mamori_session=${handler.cookie}`, 'x-csrf-token': handler.csrf, 'content-type': 'text/csv' }, payload: csv,
+    });
+    const count = async () => (await sql<{ n: number }>`SELECT count(*)::int AS n FROM records`.execute(t.ctx.db)).rows[0]!.n;
+    const before = await count();
+    const bad = await upload('company_name,prefecture,person_name,email\n守り商事,東京都,山田 太郎,taro@example.jp\n守り商事,東京都,山田 花子,hanako-at-example\n');
+    assert.equal(bad.statusCode, 422);
+    assert.equal(bad.json().error.code, 'import.invalid');
+    assert.deepEqual(bad.json().error.details.problems.map((p: any) => [p.line, p.field]), [[3, 'email']]);
+    assert.equal(await count(), before);
+    const denied = await upload('company_name,mobile_phone\n守り商事,090-1234-5678\n');
+    assert.equal(denied.statusCode, 403, 'mobile_phone is not in the write grant');
+    assert.equal(await count(), before);
+    const ok = await upload('company_name,prefecture,person_name,email\n守り商事,東京都,山田 太郎,taro@example.jp\n守り物産,大阪府,佐藤 花子,hanako@example.jp\n');
+    assert.equal(ok.statusCode, 200, ok.body);
+    assert.equal(ok.json().imported, 2);
+    assert.equal(await count(), before + 2);
+  });
+});
+
 describe('revocation by another node', () => {
   test('a cached token revoked directly in the database is refused on its very next read, and the attempt is audited', async () => {
     const { identity, systemActor } = await import('../src/modules/identity/index.ts');
@@ -316,10 +346,22 @@ describe('bad input', () => {
   });
 
   test('invalid record values are named by field, never echoed, and nothing is written', async () => {
+    // (the import test above gave the handler a write grant on company_name, prefecture, person_name, email)
     const before = await auditCount();
-    const r = await handler.request('POST', '/api/datasets/contacts/records', { values: { email: 'secret-value-not-an-email' } });
-    assert.equal(r.status, 403); // the demo handler has no write grant: denied first, and audited
-    assert.equal(await auditCount(), before + 1);
+    const records = async () => (await sql<{ n: number }>`SELECT count(*)::int AS n FROM records`.execute(t.ctx.db)).rows[0]!.n;
+    const beforeRecords = await records();
+    const r = await handler.request('POST', '/api/datasets/contacts/records', { values: { company_name: '守り商事', email: 'secret-value-not-an-email' } });
+    assert.equal(r.status, 400);
+    assert.equal(r.json.error.code, 'record.invalid');
+    assert.deepEqual(r.json.error.details.problems.map((p: any) => p.field), ['email']);
     assert.ok(!JSON.stringify(r.json).includes('secret-value'));
+    assert.equal(await auditCount(), before);
+    assert.equal(await records(), beforeRecords);
+    const ok = await handler.request('POST', '/api/datasets/contacts/records', { values: { company_name: '守り商事', email: 'valid@example.jp' } });
+    assert.equal(ok.status, 201);
+    assert.equal(await auditCount(), before + 1);
+    const denied = await handler.request('POST', '/api/datasets/contacts/records', { values: { mobile_phone: '090-1111-2222' } });
+    assert.equal(denied.status, 403);
+    assert.equal(denied.json.error.details.rule, 'grant.field_missing');
   });
 });

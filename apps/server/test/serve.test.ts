@@ -2,6 +2,8 @@
  * Black-box: the real `mamori` command in child processes — first start prints the one-time
  * passwords once and listens; a restart keeps everything; CLI commands work offline (opening the
  * data folder) and online (through the running server with MAMORI_TOKEN).
+ * With DATABASE_URL (the PostgreSQL stage of CI) the same command runs on a fresh database there,
+ * in production mode: key files made by `mamori keys init`, demo data asked for explicitly.
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,15 +13,25 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
 
 const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../bin/mamori.mjs');
 const run = promisify(execFile);
 let dir = '';
 const children: ChildProcess[] = [];
+const ADMIN_URL = process.env.DATABASE_URL;
+let databaseUrl: string | null = null;
 
 function env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const e: NodeJS.ProcessEnv = { ...process.env, MAMORI_DATA_DIR: dir, PORT: '0', MAMORI_DEMO_CONTACTS: '150', LOG_LEVEL: 'warn', ...extra };
-  delete e.DATABASE_URL; // the embedded mode is what `npm start` runs
+  delete e.DATABASE_URL;
+  if (databaseUrl) {
+    Object.assign(e, {
+      DATABASE_URL: databaseUrl, MAMORI_DEMO: 'true', MAMORI_MASTER_KEY_FILE: path.join(dir, 'secrets', 'master.json'),
+      MAMORI_LOG_KEY_FILE: path.join(dir, 'secrets', 'log.json'), MAMORI_AUDIT_WITNESS_FILES: path.join(dir, 'witness.log'),
+    });
+  }
   return e;
 }
 
@@ -52,10 +64,30 @@ async function stop(child: ChildProcess): Promise<void> {
 after(async () => {
   for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
   if (dir) await rm(dir, { recursive: true, force: true });
+  if (databaseUrl && ADMIN_URL) {
+    const admin = new pg.Client({ connectionString: ADMIN_URL });
+    await admin.connect();
+    await admin.query(`DROP DATABASE IF EXISTS ${new URL(databaseUrl).pathname.slice(1)} WITH (FORCE)`);
+    await admin.end();
+  }
 });
 
 test('first start, restart, and the CLI offline and through the server', { timeout: 300_000 }, async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'mamori-serve-'));
+  if (ADMIN_URL) {
+    const name = `mamori_serve_${randomBytes(5).toString('hex')}`;
+    const admin = new pg.Client({ connectionString: ADMIN_URL });
+    await admin.connect();
+    await admin.query(`CREATE DATABASE ${name}`);
+    await admin.end();
+    const u = new URL(ADMIN_URL);
+    u.pathname = `/${name}`;
+    databaseUrl = u.toString();
+    // Production mode has no default secrets: without key files the server refuses to start.
+    await assert.rejects(run(process.execPath, [BIN, 'serve'], { env: env() }), /MAMORI_MASTER_KEY|ENOENT|keyfile/);
+    const { stdout } = await run(process.execPath, [BIN, 'keys', 'init', '--master', env().MAMORI_MASTER_KEY_FILE!, '--log', env().MAMORI_LOG_KEY_FILE!], { env: env() });
+    assert.match(stdout, /master keyring/);
+  }
 
   // First start: seeds, prints one-time passwords once, listens, serves health, OpenAPI and metrics.
   const first = await start();
@@ -73,8 +105,14 @@ test('first start, restart, and the CLI offline and through the server', { timeo
   assert.match(cookie, /HttpOnly/i);
   assert.match(cookie, /SameSite=Strict/i);
 
-  // While it runs, a CLI command without a token is told to use one (the embedded database is the server's).
-  await assert.rejects(run(process.execPath, [BIN, 'audit', 'tail'], { env: env() }), /MAMORI_TOKEN/);
+  if (databaseUrl) {
+    // On PostgreSQL the CLI opens the database itself, next to the running server.
+    const { stdout } = await run(process.execPath, [BIN, 'audit', 'tail', '-n', '2'], { env: env() });
+    assert.equal(stdout.trim().split('\n').length, 2);
+  } else {
+    // While it runs, a CLI command without a token is told to use one (the embedded database is the server's).
+    await assert.rejects(run(process.execPath, [BIN, 'audit', 'tail'], { env: env() }), /MAMORI_TOKEN/);
+  }
   await stop(first.child);
 
   // Offline: the local operator issues a token for the auditor and reads the log.

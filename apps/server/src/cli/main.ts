@@ -6,7 +6,8 @@ import { Readable } from 'node:stream';
 import { loadConfig } from '../config/config.ts';
 import { serve } from '../main.ts';
 import { openContext } from '../platform/bootstrap.ts';
-import { rotateKeyringFile } from '../platform/crypto/keyring.ts';
+import { createKeyringFile, rotateKeyringFile } from '../platform/crypto/keyring.ts';
+import { openOrCreateSigningKey } from '../platform/crypto/signing-key.ts';
 import { createLogger } from '../platform/logger.ts';
 import { isAppError } from '../platform/errors.ts';
 import { seed } from '../platform/seed.ts';
@@ -240,6 +241,21 @@ program
   });
 
 const keys = program.command('keys').description('Encryption keys');
+keys
+  .command('init')
+  .description('Create the master keyring and the audit signing key files (mode 0600) for production')
+  .option('--master <file>', 'keyring file (default: MAMORI_MASTER_KEY_FILE or data/keys/master.json)')
+  .option('--log <file>', 'audit signing key file (default: MAMORI_LOG_KEY_FILE or data/keys/log-signing.json)')
+  .action(async (opts: { master?: string; log?: string }) => {
+    const config = loadConfig({ ...process.env, DATABASE_URL: '' });
+    const masterFile = opts.master ?? config.masterKeyFile;
+    const logFile = opts.log ?? config.logKeyFile;
+    const ring = await createKeyringFile(masterFile, new Date());
+    const key = await openOrCreateSigningKey(logFile, config.auditOrigin);
+    process.stdout.write(`master keyring ${masterFile} (${ring.activeId})\naudit signing key ${logFile} (${key.name})\n`);
+    process.stdout.write('Keep both files secret and backed up: without the master key the encrypted data cannot be read.\n');
+  });
+
 keys
   .command('rotate')
   .description('Add a new master key to the keyring file and re-wrap every dataset key under it')

@@ -3,13 +3,14 @@
  * (never trusting stored hashes), rebuilds the RFC 6962 tree, checks every checkpoint's signature and
  * that the rebuilt root at its size equals the signed root — which proves each checkpoint consistent
  * with every earlier one — and does the same for the witness copies held outside the database.
- * Reports the first problem with its log index and kind.
+ * Reports the first problem with its log index and kind. Leaf hashing runs on a worker per core.
  */
 import type { KeyObject } from 'node:crypto';
 import { sql } from 'kysely';
 import type { Executor } from '../../platform/db/database.ts';
 import { verifyCheckpointNote } from './audit.checkpoint.ts';
-import { appendWithNodes, leafHash, rootFromCompactRange, type TreeNode } from './audit.merkle.ts';
+import { appendWithNodes, rootFromCompactRange, type TreeNode } from './audit.merkle.ts';
+import { createLeafHashPool } from '../../platform/workers/hash-pool.ts';
 
 export type ProblemKind = 'altered' | 'missing' | 'reordered' | 'truncated' | 'bad_signature';
 export type VerifyProblem = { kind: ProblemKind; index: number; detail: string };
@@ -79,48 +80,60 @@ export async function verifyAuditLog(db: Executor, opts: VerifyOptions): Promise
   let problem: VerifyProblem | null = null;
   const checkpointSizes = [...expected.keys()].sort((a, b) => a - b);
   let nextCp = 0;
-  outer: for (;;) {
-    const rows = (await sql<{ id: number; log_index: number; payload: string; leaf_hash: Buffer }>`
-      SELECT id, log_index, payload, leaf_hash FROM audit_events
-      WHERE log_index >= ${size} ORDER BY log_index LIMIT ${batch}`.execute(db)).rows;
-    if (rows.length === 0) break;
-    for (let i = 0; i < rows.length; i++) {
-      const row = rows[i]!;
-      const index = Number(row.log_index);
-      if (index !== size) {
-        problem = { kind: 'missing', index: size, detail: `no event at index ${size} (next stored index is ${index})` };
-        break outer;
-      }
-      const h = leafHash(Buffer.from(row.payload, 'utf8'));
-      if (!h.equals(row.leaf_hash)) {
-        // A payload whose hash is stored at a neighbour's index was moved, not edited.
-        const twin = rows.findIndex((r) => r.leaf_hash.equals(h));
-        problem = twin >= 0
-          ? { kind: 'reordered', index: Math.min(index, Number(rows[twin]!.log_index)), detail: `events at ${index} and ${Number(rows[twin]!.log_index)} were swapped` }
-          : { kind: 'altered', index, detail: `the bytes of event ${index} do not hash to its leaf` };
-        break outer;
-      }
-      if (Number(row.id) < lastId) {
-        problem = { kind: 'reordered', index, detail: `event ${index} was appended before event ${index - 1}` };
-        break outer;
-      }
-      lastId = Number(row.id);
-      compact = appendWithNodes(compact, size, h, scratch);
-      scratch.length = 0;
-      size += 1;
-      while (nextCp < checkpointSizes.length && checkpointSizes[nextCp]! <= size) {
-        const cpSize = checkpointSizes[nextCp]!;
-        if (cpSize === size) {
-          const want = expected.get(cpSize)!;
-          if (!rootFromCompactRange(compact).equals(want.root)) {
-            problem = { kind: 'altered', index: size - 1, detail: `the rebuilt root at size ${size} differs from the signed checkpoint (${want.source}): an event at or before index ${size - 1} was changed together with its stored hash` };
-            break outer;
-          }
+  type Row = { id: number; log_index: number; payload: string; leaf_hash: Buffer };
+  const fetch = (from: number) =>
+    sql<Row>`SELECT id, log_index, payload, leaf_hash FROM audit_events WHERE log_index >= ${from} ORDER BY log_index LIMIT ${batch}`.execute(db).then((r) => r.rows);
+  // Pipeline: while the workers hash batch k, the database already reads batch k + 1.
+  const pool = createLeafHashPool();
+  try {
+    let rows = await fetch(0);
+    outer: while (rows.length > 0) {
+      const hashing = pool.hash(rows.map((r) => r.payload));
+      const lastIndex = Number(rows.at(-1)!.log_index);
+      const upcoming = fetch(lastIndex + 1);
+      upcoming.catch(() => undefined); // awaited below unless a problem ends the walk first
+      const hashes = await hashing;
+      for (let i = 0; i < rows.length; i++) {
+        const row = rows[i]!;
+        const index = Number(row.log_index);
+        if (index !== size) {
+          problem = { kind: 'missing', index: size, detail: `no event at index ${size} (next stored index is ${index})` };
+          break outer;
         }
-        nextCp++;
+        const h = hashes[i]!;
+        if (!h.equals(row.leaf_hash)) {
+          // A payload whose hash is stored at a neighbour's index was moved, not edited.
+          const twin = rows.findIndex((r) => r.leaf_hash.equals(h));
+          problem = twin >= 0
+            ? { kind: 'reordered', index: Math.min(index, Number(rows[twin]!.log_index)), detail: `events at ${index} and ${Number(rows[twin]!.log_index)} were swapped` }
+            : { kind: 'altered', index, detail: `the bytes of event ${index} do not hash to its leaf` };
+          break outer;
+        }
+        if (Number(row.id) < lastId) {
+          problem = { kind: 'reordered', index, detail: `event ${index} was appended before event ${index - 1}` };
+          break outer;
+        }
+        lastId = Number(row.id);
+        compact = appendWithNodes(compact, size, h, scratch);
+        scratch.length = 0;
+        size += 1;
+        while (nextCp < checkpointSizes.length && checkpointSizes[nextCp]! <= size) {
+          const cpSize = checkpointSizes[nextCp]!;
+          if (cpSize === size) {
+            const want = expected.get(cpSize)!;
+            if (!rootFromCompactRange(compact).equals(want.root)) {
+              problem = { kind: 'altered', index: size - 1, detail: `the rebuilt root at size ${size} differs from the signed checkpoint (${want.source}): an event at or before index ${size - 1} was changed together with its stored hash` };
+              break outer;
+            }
+          }
+          nextCp++;
+        }
       }
+      opts.onProgress?.(size, total);
+      rows = await upcoming;
     }
-    opts.onProgress?.(size, total);
+  } finally {
+    await pool.close();
   }
   const root = rootFromCompactRange(compact);
   const bad = firstBad as VerifyProblem | null;

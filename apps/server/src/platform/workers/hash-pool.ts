@@ -9,7 +9,8 @@ export type LeafHashPool = { hash(payloads: string[]): Promise<Buffer[]>; close(
 
 export function createLeafHashPool(size = Math.max(1, availableParallelism())): LeafHashPool {
   const url = new URL('./leaf-hash.worker.mjs', import.meta.url);
-  const workers = Array.from({ length: size }, () => new Worker(url));
+  // The worker is plain JS: start it without the parent's loaders (tsx would add seconds per worker).
+  const workers = Array.from({ length: size }, () => new Worker(url, { execArgv: [] }));
   const pending = new Map<number, (hashes: Buffer[]) => void>();
   let next = 0;
   for (const w of workers) {

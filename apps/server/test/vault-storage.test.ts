@@ -9,10 +9,11 @@ import iconv from 'iconv-lite';
 import { sql } from 'kysely';
 import { systemActor } from '../src/modules/identity/index.ts';
 import { importRecords } from '../src/modules/vault/index.ts';
+import { DEMO_CONTACT_FIELDS } from '../src/modules/vault/vault.demo-data.ts';
 import { parseImport, type ImportFormat } from '../src/modules/vault/vault.import-parse.ts';
 import { integrateAll, leafHash, merkleRoot } from '../src/modules/audit/index.ts';
 import { AppError } from '../src/platform/errors.ts';
-import { startTestApp, type TestApp } from './support/app.ts';
+import { signIn, startTestApp, type TestApp } from './support/app.ts';
 
 let t: TestApp;
 const operator = systemActor({ ip: '127.0.0.1', userAgent: 'test', deviceId: null });
@@ -93,6 +94,48 @@ describe('import', () => {
       const row = (await sql<{ public: Record<string, string> }>`SELECT public FROM records WHERE id = ${r.firstId}`.execute(t.ctx.db)).rows[0]!;
       assert.equal(row.public.company_name, '髙橋商事株式会社', format);
     }
+  });
+});
+
+describe('search terms follow updates and deletes', () => {
+  test('an updated e-mail is found by its new value only; a deleted record leaves no terms', async () => {
+    const cpo = await signIn(t, 'cpo');
+    const handler = await signIn(t, 'handler');
+    const users = await cpo.request('GET', '/api/users?limit=100');
+    const h = users.json.users.find((x: { login: string }) => x.login === 'handler');
+    const purpose = 'データ整備';
+    const g = await cpo.request('POST', '/api/datasets/contacts/grants', {
+      subjectType: 'user', subjectId: h.id, fields: DEMO_CONTACT_FIELDS.map((f) => f.name), purposes: [purpose], canWrite: true,
+      validUntil: '2027-01-31T00:00:00Z', reason: 'terms test',
+    });
+    assert.equal(g.status, 201, JSON.stringify(g.json));
+    const find = async (email: string) => {
+      const r = await handler.request('POST', '/api/datasets/contacts/records/search', { purpose, criteria: [{ field: 'email', op: 'exact', value: email }] });
+      assert.equal(r.status, 200, JSON.stringify(r.json));
+      return (r.json.records as { id: string }[]).map((x) => x.id);
+    };
+    const terms = async (id: string) => (await sql<{ n: number }>`SELECT count(*)::int AS n FROM record_terms WHERE record_id = ${id}`.execute(t.ctx.db)).rows[0]!.n;
+
+    const created = await handler.request('POST', '/api/datasets/contacts/records', { values: { company_name: '守り検索株式会社', prefecture: '東京都', person_name: '森 一葉', email: 'kazuha.mori@old.example.jp' } });
+    assert.equal(created.status, 201, JSON.stringify(created.json));
+    const id = created.json.id as string;
+    assert.deepEqual(await find('Kazuha.Mori@old.example.jp'), [id]);
+    const termsBefore = await terms(id);
+
+    const updated = await handler.request('PATCH', `/api/datasets/contacts/records/${id}`, { values: { email: 'kazuha.mori@new.example.jp' } });
+    assert.equal(updated.status, 200, JSON.stringify(updated.json));
+    assert.deepEqual(await find('kazuha.mori@old.example.jp'), [], 'the old e-mail no longer finds the record');
+    assert.deepEqual(await find('kazuha.mori@new.example.jp'), [id]);
+    assert.equal(await terms(id), termsBefore, 'the old term was replaced, not added to');
+
+    const cleared = await handler.request('PATCH', `/api/datasets/contacts/records/${id}`, { values: { email: '' } });
+    assert.equal(cleared.status, 200, JSON.stringify(cleared.json));
+    assert.deepEqual(await find('kazuha.mori@new.example.jp'), []);
+    assert.equal(await terms(id), termsBefore - 1);
+
+    const deleted = await handler.request('DELETE', `/api/datasets/contacts/records/${id}`);
+    assert.ok(deleted.status === 200 || deleted.status === 204, JSON.stringify(deleted.json));
+    assert.equal(await terms(id), 0, 'deleting a record removes all of its terms');
   });
 });
 

@@ -28,7 +28,8 @@ export function maskKindOf(kind: FieldKind): MaskKind {
 
 /** Why a value is not acceptable for its field; null when it is. Never echoes the value. */
 export function validateValue(field: DatasetField, raw: string): string | null {
-  if ([...raw].length > MAX_VALUE_LENGTH) return `too long (max ${MAX_VALUE_LENGTH} characters)`;
+  // Code points never outnumber UTF-16 units: count them only when the string could be too long.
+  if (raw.length > MAX_VALUE_LENGTH && [...raw].length > MAX_VALUE_LENGTH) return `too long (max ${MAX_VALUE_LENGTH} characters)`;
   // eslint-disable-next-line no-control-regex -- rejecting control characters is the point of this check
   if (/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(raw)) return 'contains control characters';
   const v = raw.normalize('NFKC').trim();
@@ -50,41 +51,65 @@ export function validateValue(field: DatasetField, raw: string): string | null {
   }
 }
 
+export type RecordTerm = { field: string; term: Buffer };
+
 export type EncodedRecord = {
   public: string;
   sealed: Buffer | null;
   keyId: string | null;
-  terms: { field: string; term: Buffer }[];
+  terms: RecordTerm[];
 };
 
 export function aadFor(datasetId: string, recordId: string): Buffer {
   return Buffer.from(`mamori/record/v1/${datasetId}/${recordId}`, 'utf8');
 }
 
+function termOf(field: DatasetField, keys: DatasetKeys, isPersonal: boolean, v: string): RecordTerm | null {
+  if (field.search === 'exact') {
+    const n = normalizeForIndex(searchKindOf(field.kind), v);
+    return { field: field.name, term: isPersonal ? blindIndex(keys.fieldKey(field.name), n) : Buffer.from(n, 'utf8') };
+  }
+  if (field.search === 'prefix' && !isPersonal) return { field: field.name, term: Buffer.from(normalizePrefix(v), 'utf8') };
+  return null;
+}
+
 export function encodeRecord(dataset: DatasetView, keys: DatasetKeys, recordId: string, values: Record<string, string>): EncodedRecord {
   const pub: Record<string, string> = {};
   const personal: Record<string, string> = {};
-  const terms: { field: string; term: Buffer }[] = [];
+  let hasPersonal = false;
+  const terms: RecordTerm[] = [];
   for (const f of dataset.fields) {
     const v = values[f.name];
     if (v === undefined || v === '') continue;
     const isPersonal = isPersonalLevel(f.classification);
-    if (isPersonal) personal[f.name] = v;
-    else pub[f.name] = v;
-    if (f.search === 'exact') {
-      const n = normalizeForIndex(searchKindOf(f.kind), v);
-      terms.push({ field: f.name, term: isPersonal ? blindIndex(keys.fieldKey(f.name), n) : Buffer.from(n, 'utf8') });
-    } else if (f.search === 'prefix' && !isPersonal) {
-      terms.push({ field: f.name, term: Buffer.from(normalizePrefix(v), 'utf8') });
-    }
+    if (isPersonal) {
+      personal[f.name] = v;
+      hasPersonal = true;
+    } else pub[f.name] = v;
+    const t = termOf(f, keys, isPersonal, v);
+    if (t) terms.push(t);
   }
-  const hasPersonal = Object.keys(personal).length > 0;
   return {
     public: JSON.stringify(pub),
     sealed: hasPersonal ? seal(keys.activeDataKey, Buffer.from(JSON.stringify(personal), 'utf8'), aadFor(dataset.id, recordId)) : null,
     keyId: hasPersonal ? keys.activeDataKeyId : null,
     terms,
   };
+}
+
+/**
+ * The search terms of a record's values: exactly what encodeRecord stored for them (same fields, same
+ * normalisation), so an update or delete can remove a record's terms by value instead of by record id.
+ */
+export function termsOf(dataset: DatasetView, keys: DatasetKeys, values: Record<string, string>): RecordTerm[] {
+  const terms: RecordTerm[] = [];
+  for (const f of dataset.fields) {
+    const v = values[f.name];
+    if (v === undefined || v === '') continue;
+    const t = termOf(f, keys, isPersonalLevel(f.classification), v);
+    if (t) terms.push(t);
+  }
+  return terms;
 }
 
 export function decodePersonal(keys: DatasetKeys, datasetId: string, recordId: string, sealed: Buffer | null, keyId: string | null): Record<string, string> {

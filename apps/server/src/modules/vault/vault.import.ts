@@ -1,7 +1,8 @@
 /**
  * All-or-nothing import. Pass 1 reads the whole source and validates every row, collecting a report
- * of bad lines (nothing is written); pass 2 re-reads it and writes every row in ONE transaction, in
- * batches, with progress. A failure anywhere in pass 2 rolls everything back.
+ * of bad lines (nothing is written); pass 2 re-reads it and writes every row in ONE transaction,
+ * streaming the encoded rows to the database as they are produced, with progress. A failure anywhere
+ * in pass 2 rolls everything back.
  */
 import type { AppContext } from '../../platform/context.ts';
 import { AppError } from '../../platform/errors.ts';
@@ -13,10 +14,10 @@ import { encodeRecord } from './vault.codec.ts';
 import { loadDataset } from './vault.datasets.ts';
 import { ImportParseError, type ImportRow } from './vault.import-parse.ts';
 import { checkValues } from './vault.records.ts';
-import { copyRecords, type EncodedRow } from './vault.repository.ts';
+import { RecordLoader } from './vault.repository.ts';
 
 export const MAX_REPORTED_PROBLEMS = 100;
-const BATCH = 5000;
+const PROGRESS_EVERY = 5000;
 
 export type ImportProgress = { phase: 'validate' | 'write'; rows: number };
 export type ImportProblem = { line: number; field?: string; problem: string };
@@ -63,28 +64,22 @@ export async function importRecords(
   }
   const decision = await authorize(ctx, { actor, action: 'record.import', dataset: ds.policy, fields });
 
-  // Pass 2: one transaction.
-  const now = ctx.clock.now();
+  // Pass 2: one transaction, written as it is read (see RecordLoader).
   let imported = 0;
   let firstId: string | null = null;
   let lastId: string | null = null;
   await ctx.database.bulkTransaction(async (bulk) => {
-    let batch: EncodedRow[] = [];
+    const loader = await RecordLoader.open(bulk, ds.view.id, ctx.clock.now());
     for await (const row of openRows()) {
       const id = newId<'RecordId'>();
       firstId ??= id;
       lastId = id;
-      batch.push({ id, ...encodeRecord(ds.view, ds.keys, id, row.values) });
-      if (batch.length >= BATCH) {
-        await copyRecords(bulk, ds.view.id, batch, now);
-        imported += batch.length;
-        batch = [];
-        onProgress({ phase: 'write', rows: imported });
-      }
+      await loader.add(id, encodeRecord(ds.view, ds.keys, id, row.values));
+      imported++;
+      if (imported % PROGRESS_EVERY === 0) onProgress({ phase: 'write', rows: imported });
     }
-    await copyRecords(bulk, ds.view.id, batch, now);
-    imported += batch.length;
     if (imported !== rows) throw new AppError('import.invalid', 'The source changed between validation and writing; nothing was imported.');
+    await loader.finish();
     await appendAudit(bulk.executor, ctx.clock, actor, {
       action: 'record.import', decision: 'allow', rule: decision.rule, reason: decision.reason.en, result: 'ok',
       datasetId: ds.view.id, fields, grantIds: decision.grantIds,

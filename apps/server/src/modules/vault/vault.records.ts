@@ -9,7 +9,7 @@ import { isUuid, newId } from '../../platform/ids.ts';
 import { invalidateActors, type Actor } from '../identity/index.ts';
 import { authorize, type Decision } from '../access-policy/index.ts';
 import { appendAudit, buildAuditPayload } from '../audit/index.ts';
-import { decodePersonal, encodeRecord, maskValue, termFor, validateValue } from './vault.codec.ts';
+import { decodePersonal, encodeRecord, maskValue, termFor, termsOf, validateValue } from './vault.codec.ts';
 import { loadDataset, type LoadedDataset } from './vault.datasets.ts';
 import { vaultRepository, type RecordRow } from './vault.repository.ts';
 import type { RecordView, SearchCriterion } from './vault.types.ts';
@@ -146,7 +146,7 @@ export async function updateRecord(ctx: AppContext, actor: Actor, datasetName: s
     const current = { ...row.public, ...decodePersonal(ds.keys, ds.view.id, row.id, row.sealed, row.key_id) };
     const merged = { ...current, ...values };
     const enc = encodeRecord(ds.view, ds.keys, recordId, merged);
-    await repo.updateRecord(ds.view.id, { id: recordId, ...enc }, row.version, ctx.clock.now());
+    await repo.updateRecord(ds.view.id, { id: recordId, ...enc }, termsOf(ds.view, ds.keys, current), row.version, ctx.clock.now());
     await appendAudit(tx, ctx.clock, actor, {
       action: 'record.update', decision: 'allow', rule: decision.rule, reason: decision.reason.en, result: 'ok',
       datasetId: ds.view.id, recordIds: [recordId], fields, grantIds: decision.grantIds,
@@ -163,8 +163,12 @@ export async function deleteRecord(ctx: AppContext, actor: Actor, datasetName: s
   const decision = await authorize(ctx, { actor, action: 'record.delete', dataset: ds.policy, fields }, { recordIds: isUuid(recordId) ? [recordId] : [] });
   if (!isUuid(recordId)) throw new AppError('not_found', 'No such record.');
   await ctx.db.transaction().execute(async (tx) => {
-    const deleted = await vaultRepository(tx).deleteRecord(ds.view.id, recordId);
-    if (!deleted) throw new AppError('not_found', 'No such record.');
+    const repo = vaultRepository(tx);
+    const row = await repo.recordForUpdate(ds.view.id, recordId);
+    if (!row) throw new AppError('not_found', 'No such record.');
+    // Its search terms are found by value (see the repository): recompute them from the stored values.
+    const terms = termsOf(ds.view, ds.keys, { ...row.public, ...decodePersonal(ds.keys, ds.view.id, row.id, row.sealed, row.key_id) });
+    if (!(await repo.deleteRecord(ds.view.id, recordId, terms))) throw new AppError('not_found', 'No such record.');
     await appendAudit(tx, ctx.clock, actor, {
       action: 'record.delete', decision: 'allow', rule: decision.rule, reason: decision.reason.en, result: 'ok',
       datasetId: ds.view.id, recordIds: [recordId], grantIds: decision.grantIds,

@@ -7,8 +7,8 @@ import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect, type Transaction } from 'kysely';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import type { Writable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import type { DB } from './schema.ts';
 
 export type Engine = 'pglite' | 'postgres';
@@ -34,12 +34,44 @@ export type Executor = Kysely<DB> | Transaction<DB>;
  * A transaction that can also bulk-load with COPY (imports): PostgreSQL's COPY FROM STDIN through the
  * transaction's own connection, PGlite's COPY FROM '/dev/blob'. `executor` runs ordinary statements
  * (the audit append among them) in the same transaction.
+ *
+ * `openCopy` and `queue` are pipelined: they are sent in call order without waiting for earlier ones
+ * to finish, so the caller can prepare the next rows while the database loads the previous ones.
+ * The transaction waits for all of them (and fails if one failed) before it commits.
  */
 export type BulkTransaction = {
   executor: Executor;
   /** Loads rows given as CSV text (RFC 4180, no header) into `table (columns)`. */
   copyCsv(table: string, columns: readonly string[], csv: string): Promise<void>;
+  /**
+   * Opens a COPY of CSV rows into `table (columns)`. On PostgreSQL the bytes stream to the server as
+   * they are written (with backpressure: `write` resolves when more may be written); PGlite has no
+   * streaming COPY, so there the bytes are kept and loaded at `end`.
+   */
+  openCopy(table: string, columns: readonly string[]): CopyWriter;
+  /** Sends one statement after everything opened or queued before it, without waiting for it. */
+  queue(statement: string, params?: readonly unknown[]): Promise<void>;
 };
+
+export type CopyWriter = {
+  /** Adds CSV bytes (whole rows or not). Resolves at once, or once the stream can take more. */
+  write(chunk: Buffer): Promise<void>;
+  /** Ends the COPY; settles when its rows are loaded. May be awaited later (the transaction does). */
+  end(): Promise<void>;
+};
+
+/** Tracks the pipelined operations of a bulk transaction: none may reject unobserved. */
+class Pending {
+  private readonly ops: Promise<unknown>[] = [];
+  add<T>(p: Promise<T>): Promise<T> {
+    p.catch(() => undefined);
+    this.ops.push(p);
+    return p;
+  }
+  async all(): Promise<void> {
+    while (this.ops.length > 0) await Promise.all(this.ops.splice(0));
+  }
+}
 
 type PgLikeResult = { rows: unknown[]; rowCount: number; command: string };
 
@@ -116,22 +148,86 @@ export async function openDatabase(options: OpenOptions): Promise<Database> {
       const single = { connect: async () => Object.assign(client, { release: () => undefined }), end: async () => undefined };
       const executor = new Kysely<DB>({ dialect: new PostgresDialect({ pool: single as unknown as pg.Pool }) });
       const release = client.release.bind(client);
+      const pending = new Pending();
+      const streams = new Set<Writable>();
+      // Pipelined operations run one after another on this connection, in call order (pg's own
+      // queue of concurrent client.query calls is deprecated). After a failure nothing more starts.
+      let tail: Promise<unknown> = Promise.resolve();
+      let failed: unknown = null;
+      const enqueue = <R>(start: () => Promise<R>): Promise<R> => {
+        const run = tail.then(() => {
+          if (failed !== null) throw failed;
+          return start();
+        });
+        tail = run.catch((e: unknown) => (failed ??= e));
+        return pending.add(run);
+      };
+      const openStream = (table: string, columns: readonly string[]): { stream: Writable; done: Promise<void> } => {
+        // The stream buffers what is written (corked) until its turn comes and the server accepts
+        // the COPY; a large buffer lets the caller prepare a batch while earlier operations run.
+        const stream = copyFrom(copySql(table, columns, 'STDIN'), { highWaterMark: 16 << 20 });
+        streams.add(stream);
+        const done = enqueue(() => {
+          client.query(stream);
+          return finished(stream);
+        });
+        void done.then(() => streams.delete(stream), () => undefined);
+        return { stream, done };
+      };
+      let broken: Error | null = null;
       try {
         await client.query('BEGIN');
         const result = await fn({
           executor,
           async copyCsv(table, columns, csv) {
-            const stream = client.query(copyFrom(copySql(table, columns, 'STDIN')));
-            await pipeline(Readable.from([Buffer.from(csv, 'utf8')]), stream);
+            const { stream, done } = openStream(table, columns);
+            stream.end(Buffer.from(csv, 'utf8'));
+            await done;
+          },
+          openCopy(table, columns) {
+            const { stream, done } = openStream(table, columns);
+            return {
+              write(chunk) {
+                if (stream.write(chunk)) return Promise.resolve();
+                // Whichever comes first: room in the buffer, or the COPY failing (or never starting).
+                return new Promise<void>((resolve, reject) => {
+                  const onDrain = () => resolve();
+                  stream.once('drain', onDrain);
+                  done.then(
+                    () => resolve(),
+                    (e: unknown) => {
+                      stream.off('drain', onDrain);
+                      reject(e as Error);
+                    },
+                  );
+                });
+              },
+              end() {
+                stream.end();
+                return done;
+              },
+            };
+          },
+          queue(statement, params = []) {
+            return enqueue(() => client.query(statement, params as unknown[]).then(() => undefined));
           },
         });
+        await pending.all();
         await client.query('COMMIT');
         return result;
       } catch (e) {
-        await client.query('ROLLBACK').catch(() => undefined);
+        failed ??= e;
+        if (streams.size > 0) {
+          // A COPY still open holds the connection in COPY mode, so a ROLLBACK would queue behind it
+          // forever: drop the connection instead (the server rolls the transaction back).
+          broken = e instanceof Error ? e : new Error(String(e));
+          for (const s of streams) s.destroy(broken);
+        } else {
+          await client.query('ROLLBACK').catch((err: unknown) => (broken = err as Error));
+        }
         throw e;
       } finally {
-        release();
+        release(broken ?? undefined);
       }
     };
     return { db, engine: 'postgres', pool, bulkTransaction, close: () => db.destroy() };
@@ -140,14 +236,35 @@ export async function openDatabase(options: OpenOptions): Promise<Database> {
   const pool = new PGlitePool(pglite);
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool: pool as unknown as pg.Pool }) });
   const bulkTransaction = <T>(fn: (bulk: BulkTransaction) => Promise<T>): Promise<T> =>
-    db.transaction().execute((tx) =>
-      fn({
+    db.transaction().execute(async (tx) => {
+      // The transaction holds PGlite's only session (see PGlitePool), so direct statements and COPYs
+      // run inside it, in call order.
+      const pending = new Pending();
+      const copy = (table: string, columns: readonly string[], data: Blob) =>
+        pglite.query(copySql(table, columns, "'/dev/blob'"), [], { blob: data }).then(() => undefined);
+      const result = await fn({
         executor: tx,
-        // The transaction holds PGlite's only session (see PGlitePool), so a direct COPY runs inside it.
         async copyCsv(table, columns, csv) {
-          await pglite.query(copySql(table, columns, "'/dev/blob'"), [], { blob: new Blob([csv]) });
+          await copy(table, columns, new Blob([csv]));
         },
-      }),
-    );
+        openCopy(table, columns) {
+          const parts: Buffer[] = [];
+          return {
+            write(chunk) {
+              parts.push(chunk);
+              return Promise.resolve();
+            },
+            end() {
+              return pending.add(copy(table, columns, new Blob(parts)));
+            },
+          };
+        },
+        queue(statement, params = []) {
+          return pending.add(pglite.query(statement, params as unknown[]).then(() => undefined));
+        },
+      });
+      await pending.all();
+      return result;
+    });
   return { db, engine: 'pglite', pool: null, bulkTransaction, close: () => db.destroy() };
 }

@@ -6,7 +6,8 @@
 //   filter                  run only test files whose path contains this substring (any of them)
 //   --pg                    run against a real PostgreSQL: uses DATABASE_URL if already set,
 //                           else starts a throwaway server (scripts/pg-temp.mjs) and stops it after
-//   --e2e                   run e2e/**/*.test.ts instead of the unit/module tests
+//   --e2e                   run e2e/**/*.test.ts instead of the unit/module tests (builds the web
+//                           console first when apps/web/dist is missing or stale)
 //   --summary-file <path>   also write {"passed":N,"failed":N,"skipped":N} there (for .ci/run)
 //   --concurrency <n>       test files run at once (default 2; 1 with --e2e)
 //   --test-*=<value>        passed through to node (e.g. --test-name-pattern=vault)
@@ -154,6 +155,19 @@ async function main() {
     }
   } else if (!opts.e2e && env.DATABASE_URL) {
     console.log('run-tests: DATABASE_URL is set, so database tests use that PostgreSQL (unset it for embedded PGlite)');
+  }
+
+  if (opts.e2e) {
+    // e2e drives the built console: build it first when it is missing or older than its sources.
+    try {
+      const { ensureWebBuilt } = await import('./web-build.mjs');
+      ensureWebBuilt({ log: (s) => console.log(`run-tests: ${s}`) });
+    } catch (err) {
+      console.error(`run-tests: ${err instanceof Error ? err.message : err}`);
+      counts.failed = 1;
+      notes.push('the web console did not build; no e2e test ran');
+      return finish();
+    }
   }
 
   const concurrency = opts.concurrency ?? (opts.e2e ? 1 : 2);

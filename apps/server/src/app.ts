@@ -12,7 +12,7 @@ import path from 'node:path';
 import { sql } from 'kysely';
 import type { AppContext } from './platform/context.ts';
 import { installErrorHandler } from './platform/http/errors.ts';
-import { resolveActor } from './platform/http/auth.ts';
+import { SESSION_COOKIE, resolveActor } from './platform/http/auth.ts';
 import { createMetrics } from './platform/http/metrics.ts';
 import { installSecurityHeaders, webConsole } from './platform/http/static.ts';
 import { identityRoutes } from './modules/identity/identity.routes.ts';
@@ -72,6 +72,8 @@ export async function buildApp(ctx: AppContext, options: AppOptions): Promise<Fa
     request.csrfToken = null;
     const url = request.url;
     if (!url.startsWith('/api/') || url === '/api/auth/login') return;
+    // "Am I signed in?" without any credential is a question, not an error: the console asks it first.
+    if (url === '/api/auth/me' && request.method === 'GET' && !request.headers.authorization && !request.cookies?.[SESSION_COOKIE]) return;
     await resolveActor(ctx, request);
   });
   app.addHook('onSend', async (_request, reply, payload) => {

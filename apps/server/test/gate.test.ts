@@ -365,3 +365,15 @@ describe('bad input', () => {
     assert.equal(denied.json.error.details.rule, 'grant.field_missing');
   });
 });
+
+describe('session check', () => {
+  test('GET /api/auth/me without any credential answers "not signed in" (200, user null); a revoked cookie still gets 401', async () => {
+    const anon = await t.app.inject({ method: 'GET', url: '/api/auth/me' });
+    assert.equal(anon.statusCode, 200);
+    assert.deepEqual(anon.json(), { user: null, mfa: false, grants: [], csrfToken: null });
+    const bogus = await t.app.inject({ method: 'GET', url: '/api/auth/me', headers: { cookie: 'mamori_session=mms_not-a-session' } });
+    assert.equal(bogus.statusCode, 401);
+    const other = await t.app.inject({ method: 'GET', url: '/api/users' });
+    assert.equal(other.statusCode, 401);
+  });
+});

@@ -32,7 +32,8 @@ export function identityRoutes(ctx: AppContext, opts: { secureCookies: boolean }
     });
 
     app.get('/api/auth/me', { schema: { tags: ['auth'] } }, async (request) => {
-      const actor = requireActor(request);
+      if (!request.actor) return { user: null, mfa: false, grants: [], csrfToken: null };
+      const actor = request.actor;
       const user = actor.userId ? await identity.getUser(ctx, actor, actor.userId, { skipAuth: true }) : null;
       // The console keeps the CSRF token in memory only; after a reload it asks again here (same-origin GET).
       return { user, mfa: actor.mfa, grants: actor.grants, csrfToken: request.csrfToken ?? null };

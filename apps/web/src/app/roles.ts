@@ -1,0 +1,16 @@
+/**
+ * Which screens and buttons to offer. These mirror the server's rules (access-policy) only to avoid
+ * showing what would be refused; the server decides every request on its own.
+ */
+import type { Role } from '@mamori/contracts';
+import type { DatasetView, UserView } from '../lib/types.ts';
+
+const any = (user: UserView, roles: readonly Role[]) => user.roles.some((r) => roles.includes(r));
+
+export const canReadUsers = (u: UserView) => any(u, ['administrator', 'hr', 'cpo', 'auditor', 'security_center', 'data_owner']);
+export const canManageUsers = (u: UserView) => any(u, ['administrator', 'hr']);
+export const canCreateDataset = (u: UserView) => any(u, ['administrator', 'cpo']);
+export const canReadGrants = (u: UserView) => any(u, ['cpo', 'auditor', 'security_center', 'data_owner', 'administrator']);
+export const canReadAudit = (u: UserView) => any(u, ['auditor', 'security_center', 'cpo']);
+export const canGrant = (u: UserView, ds: DatasetView | undefined) =>
+  any(u, ['cpo']) || (ds !== undefined && any(u, ['data_owner']) && ds.ownerUserId === u.id);

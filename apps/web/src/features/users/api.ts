@@ -1,0 +1,17 @@
+import type { EmploymentType, Role, UserStatus } from '@mamori/contracts';
+import { api } from '../../lib/api.ts';
+import type { UserView } from '../../lib/types.ts';
+
+export type CreateUserInput = {
+  login: string;
+  displayName: string;
+  email?: string | null;
+  employmentType: EmploymentType;
+  departmentId?: string | null;
+  supervisorId?: string | null;
+  roles?: Role[];
+};
+
+export const createUser = (input: CreateUserInput) => api.post<{ user: UserView; oneTimePassword: string }>('/api/users', input);
+export const setUserStatus = (id: string, status: UserStatus, reason: string) =>
+  api.post<{ user: UserView }>(`/api/users/${encodeURIComponent(id)}/status`, { status, reason });

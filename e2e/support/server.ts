@@ -1,0 +1,64 @@
+/**
+ * The real server for end-to-end tests: `mamori serve` in a child process on a fresh data folder
+ * (embedded PGlite), a random port, and the built console. Parses the listen line and the
+ * one-time passwords from stdout.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const BIN = path.join(ROOT, 'apps/server/bin/mamori.mjs');
+
+export type RunningServer = {
+  url: string;
+  passwords: Map<string, string>;
+  output(): string;
+  stop(): Promise<void>;
+};
+
+export async function startServer(opts: { contacts?: number } = {}): Promise<RunningServer> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'mamori-e2e-'));
+  const env: NodeJS.ProcessEnv = { ...process.env, MAMORI_DATA_DIR: dir, PORT: '0', MAMORI_DEMO_CONTACTS: String(opts.contacts ?? 300), LOG_LEVEL: 'warn' };
+  delete env.DATABASE_URL; // the embedded mode, as `npm start` runs it
+  const child: ChildProcess = spawn(process.execPath, [BIN, 'serve'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${out}`)), 180_000);
+    const check = () => {
+      const m = /Mamori listening on (http:\/\/[\d.]+:\d+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        child.stdout!.off('data', check);
+        resolve(m[1]!);
+      }
+    };
+    child.stdout!.on('data', check);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited with ${code}:\n${out}`));
+    });
+  });
+  const passwords = new Map<string, string>();
+  for (const m of out.matchAll(/^ {2}([a-z]+) +(\S+) {3}/gm)) passwords.set(m[1]!, m[2]!);
+  if (!passwords.has('admin')) throw new Error(`no one-time passwords in the output:\n${out}`);
+  return {
+    url,
+    passwords,
+    output: () => out,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+        await exited;
+        clearTimeout(timer);
+      }
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}

@@ -377,3 +377,26 @@ describe('session check', () => {
     assert.equal(other.statusCode, 401);
   });
 });
+
+describe('grant expiry', () => {
+  test('a grant can be shortened (not extended, not into the past), and a passed end denies at once', async () => {
+    const users = await cpo.request('GET', '/api/users?limit=100');
+    const h = users.json.users.find((x: any) => x.login === 'handler');
+    const grants = await cpo.request('GET', '/api/datasets/contacts/grants');
+    const g = grants.json.grants.find((x: any) => x.subjectId === h.id && x.purposes.includes('営業活動') && x.status === 'active');
+    const later = await cpo.request('POST', `/api/grants/${g.id}/expire`, { validUntil: '2030-01-01T00:00:00Z', reason: 'x' });
+    assert.equal(later.status, 400);
+    const past = await cpo.request('POST', `/api/grants/${g.id}/expire`, { validUntil: '2020-01-01T00:00:00Z', reason: 'x' });
+    assert.equal(past.status, 400);
+    const soon = new Date(t.clock.now().getTime() + 60_000).toISOString();
+    const ok = await cpo.request('POST', `/api/grants/${g.id}/expire`, { validUntil: soon, reason: '異動のため' });
+    assert.equal(ok.status, 200, JSON.stringify(ok.json));
+    assert.equal(ok.json.grant.validUntil, soon);
+    const url = `/api/datasets/contacts/records/${firstId}?purpose=${encodeURIComponent(PURPOSE)}`;
+    assert.equal((await handler.request('GET', url)).status, 200);
+    t.clock.advance(61_000);
+    const after = await handler.request('GET', url);
+    assert.equal(after.status, 403);
+    assert.equal(after.json.error.details.rule, 'grant.none');
+  });
+});

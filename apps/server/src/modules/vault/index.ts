@@ -1,5 +1,5 @@
 export { createDataset, getDataset, listDatasets, loadDataset, rewrapAllDatasetKeys, forgetDataset, type CreateDatasetInput, type LoadedDataset } from './vault.datasets.ts';
-export { createGrant, listGrants, revokeGrant, type CreateGrantInput } from './vault.grants.ts';
+export { createGrant, expireGrant, listGrants, revokeGrant, type CreateGrantInput } from './vault.grants.ts';
 export { createRecord, deleteRecord, readRecord, searchRecords, unmaskField, updateRecord, MAX_PAGE_SIZE } from './vault.records.ts';
 export { importRecords, type ImportProgress, type ImportResult } from './vault.import.ts';
 export { buildLedger } from './vault.ledger.ts';

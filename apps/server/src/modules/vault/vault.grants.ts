@@ -112,6 +112,29 @@ export async function revokeGrant(ctx: AppContext, actor: Actor, grantId: string
   invalidateActors(ctx);
 }
 
+/** Brings a grant's end forward (never later than it was, never before now): "expire on date X". */
+export async function expireGrant(ctx: AppContext, actor: Actor, grantId: string, validUntil: Date, reason: string): Promise<GrantRecord> {
+  if (!isUuid(grantId)) throw new AppError('not_found', 'No such grant.');
+  const g = await ctx.db.selectFrom('grants').selectAll().where('id', '=', grantId).executeTakeFirst();
+  if (!g) throw new AppError('not_found', 'No such grant.');
+  const d = await vaultRepository(ctx.db).datasetById(g.dataset_id);
+  const ds = await loadDataset(ctx, d!.name);
+  const decision = await authorize(ctx, { actor, action: 'grant.revoke', dataset: ds.policy });
+  const now = ctx.clock.now();
+  if (g.status === 'revoked') throw new AppError('conflict', 'The grant is already revoked.');
+  if (validUntil.getTime() < now.getTime()) throw new AppError('grant.invalid', 'The new end cannot be in the past; revoke to end it now.', { field: 'validUntil' });
+  if (validUntil.getTime() > new Date(g.valid_until).getTime()) throw new AppError('grant.invalid', 'A grant can only be shortened; make a new grant to extend it.', { field: 'validUntil' });
+  await ctx.db.transaction().execute(async (tx) => {
+    await tx.updateTable('grants').set({ valid_until: validUntil }).where('id', '=', grantId).execute();
+    await appendAudit(tx, ctx.clock, actor, {
+      action: 'grant.revoke', decision: 'allow', rule: decision.rule, reason: reason.slice(0, 500) || 'Grant end brought forward', result: 'ok', datasetId: ds.view.id,
+      subjectUserId: g.subject_type === 'user' ? g.subject_id : null, details: { grantId, validUntil: validUntil.toISOString(), previousValidUntil: new Date(g.valid_until).toISOString() },
+    });
+  });
+  invalidateActors(ctx);
+  return toRecord((await ctx.db.selectFrom('grants').selectAll().where('id', '=', grantId).executeTakeFirstOrThrow()));
+}
+
 export async function listGrants(ctx: AppContext, actor: Actor, datasetName: string | null): Promise<GrantRecord[]> {
   const ds = datasetName ? await loadDataset(ctx, datasetName) : null;
   await authorize(ctx, { actor, action: 'grant.read', ...(ds ? { dataset: ds.policy } : {}) });

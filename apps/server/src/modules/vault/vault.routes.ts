@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import type { AppContext } from '../../platform/context.ts';
 import { requireActor } from '../../platform/http/auth.ts';
 import { createDataset, getDataset, listDatasets } from './vault.datasets.ts';
-import { createGrant, listGrants, revokeGrant } from './vault.grants.ts';
+import { createGrant, expireGrant, listGrants, revokeGrant } from './vault.grants.ts';
 import { importRecords } from './vault.import.ts';
 import { parseImport, type ImportFormat } from './vault.import-parse.ts';
 import { buildLedger } from './vault.ledger.ts';
@@ -89,6 +89,14 @@ export function vaultRoutes(ctx: AppContext, opts: { spoolDir: string }): Fastif
       await revokeGrant(ctx, requireActor(request), request.params.id, request.body.reason);
       return { ok: true };
     });
+
+    app.post('/api/grants/:id/expire', {
+      schema: {
+        tags: ['grants'],
+        params: Type.Object({ id: Uuid }),
+        body: Type.Object({ validUntil: Type.String({ format: 'date-time' }), reason: Type.String({ maxLength: 500 }) }, { additionalProperties: false }),
+      },
+    }, async (request) => ({ grant: await expireGrant(ctx, requireActor(request), request.params.id, new Date(request.body.validUntil), request.body.reason) }));
 
     // Searches are POSTed: search values are personal data and must never appear in URLs or access logs.
     app.post('/api/datasets/:name/records/search', {

@@ -11,7 +11,7 @@ import { authorize, type Decision } from '../access-policy/index.ts';
 import { appendAudit, buildAuditPayload } from '../audit/index.ts';
 import { decodePersonal, encodeRecord, maskValue, termFor, termsOf, validateValue } from './vault.codec.ts';
 import { loadDataset, type LoadedDataset } from './vault.datasets.ts';
-import { vaultRepository, type RecordRow } from './vault.repository.ts';
+import { readAuditedPrepared, vaultRepository, type RecordRow } from './vault.repository.ts';
 import type { RecordView, SearchCriterion } from './vault.types.ts';
 
 export const MAX_PAGE_SIZE = 100;
@@ -75,7 +75,7 @@ export async function readRecord(ctx: AppContext, actor: Actor, datasetName: str
     action: 'record.read', decision: 'allow', rule: decision.rule, reason: decision.reason.en, result: 'ok',
     datasetId: ds.view.id, recordIds: [recordId], fields: [...decision.visible.keys()], purpose, grantIds: decision.grantIds,
   }, { result: true });
-  const { live, row } = await vaultRepository(ctx.db).readAudited(ds.view.id, recordId, template, actor.credential);
+  const { live, row } = await readAuditedPrepared(ctx.database, ds.view.id, recordId, template, actor.credential);
   if (!live) throw revoked(ctx);
   if (!row) throw new AppError('not_found', 'No such record.');
   return shape(ds, decision, row);
@@ -90,7 +90,7 @@ export async function unmaskField(ctx: AppContext, actor: Actor, datasetName: st
     action: 'record.unmask', decision: 'allow', rule: decision.rule, reason: decision.reason.en, result: 'ok',
     datasetId: ds.view.id, recordIds: [recordId], fields: [field], purpose, grantIds: decision.grantIds,
   }, { result: true });
-  const { live, row } = await vaultRepository(ctx.db).readAudited(ds.view.id, recordId, template, actor.credential);
+  const { live, row } = await readAuditedPrepared(ctx.database, ds.view.id, recordId, template, actor.credential);
   if (!live) throw revoked(ctx);
   if (!row) throw new AppError('not_found', 'No such record.');
   const personal = decodePersonal(ds.keys, ds.view.id, row.id, row.sealed, row.key_id);

@@ -4,7 +4,7 @@
  * int8 arrives as number and bytea as Buffer on either engine.
  */
 import { PGlite } from '@electric-sql/pglite';
-import { Kysely, PostgresDialect, type Transaction } from 'kysely';
+import { CompiledQuery, Kysely, PostgresDialect, type Transaction } from 'kysely';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { Writable } from 'node:stream';
@@ -19,6 +19,11 @@ export type Database = {
   /** A raw `pg` pool for COPY streams and LISTEN/NOTIFY (postgres engine only). */
   readonly pool: pg.Pool | null;
   bulkTransaction<T>(fn: (bulk: BulkTransaction) => Promise<T>): Promise<T>;
+  /**
+   * Runs a hot statement outside any transaction as a named prepared statement on PostgreSQL (planned
+   * once per connection instead of on every call); on PGlite it is an ordinary parameterised query.
+   */
+  prepared<R>(name: string, text: string, values: unknown[]): Promise<R[]>;
   close(): Promise<void>;
 };
 
@@ -230,7 +235,8 @@ export async function openDatabase(options: OpenOptions): Promise<Database> {
         release(broken ?? undefined);
       }
     };
-    return { db, engine: 'postgres', pool, bulkTransaction, close: () => db.destroy() };
+    const prepared = async <R>(name: string, text: string, values: unknown[]): Promise<R[]> => (await pool.query({ name, text, values })).rows as R[];
+    return { db, engine: 'postgres', pool, bulkTransaction, prepared, close: () => db.destroy() };
   }
   const pglite = await PGlite.create(options.dataDir ?? undefined);
   const pool = new PGlitePool(pglite);
@@ -266,5 +272,6 @@ export async function openDatabase(options: OpenOptions): Promise<Database> {
       await pending.all();
       return result;
     });
-  return { db, engine: 'pglite', pool: null, bulkTransaction, close: () => db.destroy() };
+  const prepared = async <R>(_name: string, text: string, values: unknown[]): Promise<R[]> => (await db.executeQuery<R>(CompiledQuery.raw(text, values))).rows;
+  return { db, engine: 'pglite', pool: null, bulkTransaction, prepared, close: () => db.destroy() };
 }

@@ -1,22 +1,25 @@
 /**
  * Administration in a real browser: the handler register will not let a dispatch worker be given
  * personal fields and says why; HR retires a user after a confirmation that says what retirement
- * revokes, and that user's open console is sent to the login screen on the next click. Also the
+ * revokes, and that user's open console is sent to the login screen on the next click; HR adds
+ * departments and groups and edits a user; the CPO brings a grant's end forward. Also the
  * headers and the SPA fallback of the server, and the API docs page under its own CSP.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser } from 'playwright-core';
 import { launchBrowser, openPage, screenshot, unexpectedErrors } from './support/browser.ts';
-import { firstSignIn } from './support/console.ts';
+import { signInner } from './support/console.ts';
 import { startServer, type RunningServer } from './support/server.ts';
 
 let server: RunningServer;
 let browser: Browser;
+let signInAs: ReturnType<typeof signInner>;
 
 before(async () => {
   server = await startServer({ contacts: 100 });
   browser = await launchBrowser();
+  signInAs = signInner(server.passwords);
 });
 
 after(async () => {
@@ -26,7 +29,7 @@ after(async () => {
 
 test('the CPO designates handlers (never personal fields for a dispatch worker, and the form says why) and creates a dataset', { timeout: 180_000 }, async () => {
   const { context, page, log } = await openPage(browser, server.url);
-  await firstSignIn(page, 'cpo', server.passwords.get('cpo')!);
+  await signInAs(page, 'cpo');
   await page.getByRole('link', { name: '取扱者登録' }).click();
   const grants = page.getByTestId('grants-table');
   await grants.waitFor();
@@ -114,11 +117,11 @@ test('the CPO designates handlers (never personal fields for a dispatch worker, 
 
 test('a user retired by HR is sent to the login screen, with the reason, on their next click', { timeout: 180_000 }, async () => {
   const itaku = await openPage(browser, server.url);
-  await firstSignIn(itaku.page, 'itaku', server.passwords.get('itaku')!);
+  await signInAs(itaku.page, 'itaku');
   await itaku.page.getByTestId('no-grant').waitFor(); // no handler grant: the records screen says whom to ask
 
   const hr = await openPage(browser, server.url);
-  await firstSignIn(hr.page, 'hr', server.passwords.get('hr')!);
+  await signInAs(hr.page, 'hr');
   await hr.page.getByRole('link', { name: '利用者管理' }).click();
   await hr.page.getByTestId('users-table').waitFor();
   await screenshot(hr.page, '15-users');
@@ -169,6 +172,106 @@ test('a user retired by HR is sent to the login screen, with the reason, on thei
   assert.deepEqual(unexpectedErrors(itaku.log, [/status of 401 \(Unauthorized\)/]), []);
   await hr.context.close();
   await itaku.context.close();
+});
+
+test('HR adds a department and a group, then edits a user (a change to dispatch worker warns first); the list shows the new values after a reload', { timeout: 180_000 }, async () => {
+  const { context, page, log } = await openPage(browser, server.url);
+  await signInAs(page, 'hr');
+
+  // Departments and groups: what the user form picks from.
+  await page.getByRole('link', { name: '部署・グループ' }).click();
+  const departments = page.getByTestId('departments-table');
+  await departments.waitFor();
+  assert.match((await departments.textContent()) ?? '', /営業部/);
+  await page.getByLabel(/^部署名/).fill('法務部');
+  await page.getByRole('button', { name: '部署を追加' }).click();
+  await departments.getByText('法務部', { exact: true }).waitFor();
+  await page.getByLabel(/^グループ名/).fill('契約審査チーム');
+  await page.getByRole('textbox', { name: 'メンバー' }).click();
+  await page.getByRole('option', { name: /伊藤 大輔 \(handler\)/ }).click();
+  await page.keyboard.press('Escape');
+  await page.getByRole('button', { name: 'グループを追加' }).click();
+  const group = page.locator('tr[data-group="契約審査チーム"]');
+  await group.waitFor();
+  assert.match((await group.textContent()) ?? '', /伊藤 大輔/);
+  await screenshot(page, '19-departments-groups');
+
+  // Edit komon: the new department is offered; a change to 派遣社員 warns and needs a confirmation.
+  await page.getByRole('link', { name: '利用者管理' }).click();
+  await page.getByTestId('users-table').waitFor();
+  await page.getByRole('button', { name: 'komon を編集する' }).click();
+  const edit = page.getByRole('dialog');
+  assert.equal(await edit.getByRole('textbox', { name: '部署', exact: true }).inputValue(), '経営企画部');
+  await edit.getByRole('textbox', { name: '雇用区分', exact: true }).click();
+  await page.getByRole('option', { name: '派遣社員' }).click();
+  const warning = edit.getByTestId('dispatch-change-warning');
+  await warning.waitFor();
+  assert.match((await warning.textContent()) ?? '', /直接付与された取扱者登録はすべて停止/);
+  const save = edit.getByRole('button', { name: '保存する' });
+  assert.equal(await save.isDisabled(), true, 'saving a change to dispatch worker needs the confirmation');
+  await edit.getByRole('checkbox', { name: '取扱者登録が停止されることを確認しました' }).check();
+  assert.equal(await save.isEnabled(), true);
+  await screenshot(page, '20-user-edit-dispatch-warning');
+  await edit.getByRole('textbox', { name: '雇用区分', exact: true }).click();
+  await page.getByRole('option', { name: '顧問' }).click();
+  await warning.waitFor({ state: 'detached' });
+
+  await edit.getByRole('textbox', { name: '部署', exact: true }).click();
+  await page.getByRole('option', { name: '法務部' }).click();
+  await edit.getByRole('textbox', { name: '役割', exact: true }).click();
+  await page.getByRole('option', { name: '監査責任者' }).click();
+  await page.keyboard.press('Escape');
+  await edit.getByRole('textbox', { name: 'グループ', exact: true }).click();
+  await page.getByRole('option', { name: '契約審査チーム' }).click();
+  await page.keyboard.press('Escape');
+  await save.click();
+  await edit.waitFor({ state: 'detached' });
+
+  await page.reload();
+  const row = page.locator('tr[data-login="komon"]');
+  await row.waitFor();
+  assert.match((await row.textContent()) ?? '', /中村 誠.*顧問.*法務部.*監査責任者/);
+  await page.getByRole('button', { name: 'komon を編集する' }).click();
+  const again = page.getByRole('dialog');
+  assert.equal(await again.getByRole('textbox', { name: '部署', exact: true }).inputValue(), '法務部');
+  await again.getByText('契約審査チーム').waitFor();
+  await again.getByRole('button', { name: 'キャンセル' }).click();
+
+  assert.deepEqual(unexpectedErrors(log), []);
+  await context.close();
+});
+
+test('the CPO brings a grant\'s end forward (the server refuses a later end, and the form shows why); the register shows the new end', { timeout: 180_000 }, async () => {
+  const { context, page, log } = await openPage(browser, server.url);
+  await signInAs(page, 'cpo');
+  await page.getByRole('link', { name: '取扱者登録' }).click();
+  const row = page.locator('[data-testid="grants-table"] tr', { hasText: 'デモ: 営業担当' });
+  await row.waitFor();
+  await row.getByRole('button', { name: '期限を早める' }).click();
+  const dialog = page.getByRole('dialog');
+  const until = dialog.getByLabel(/^新しい有効期限/);
+  await dialog.getByLabel(/^理由/).fill('担当替えに伴う短縮');
+
+  // Later than the current end: the server refuses and its words are shown.
+  const later = new Date(Date.now() + 300 * 86_400_000 + 9 * 3_600_000).toISOString().slice(0, 10);
+  await until.fill(`${later}T12:00`);
+  await dialog.getByRole('button', { name: '有効期限を変更する' }).click();
+  await dialog.getByRole('alert').getByText('取扱者登録の内容に誤りがあります').waitFor();
+  assert.match((await dialog.getByTestId('server-message').textContent()) ?? '', /can only be shortened/);
+
+  // Tomorrow 18:00 in Japan (the browser runs in London).
+  const tomorrow = new Date(Date.now() + 33 * 3_600_000).toISOString().slice(0, 10);
+  await until.fill(`${tomorrow}T18:00`);
+  const [y, m, d] = tomorrow.split('-').map(Number);
+  assert.equal(await dialog.getByTestId('expire-preview').textContent(), `新しい有効期限: ${y}年${m}月${d}日 18:00（日本時間）`);
+  await screenshot(page, '21-grant-expire');
+  await dialog.getByRole('button', { name: '有効期限を変更する' }).click();
+  await dialog.waitFor({ state: 'detached' });
+  await row.getByTestId('grant-period').getByText(`${y}年${m}月${d}日 18:00`, { exact: false }).waitFor();
+  assert.match((await row.textContent()) ?? '', /有効/);
+
+  assert.deepEqual(unexpectedErrors(log, [/status of 400 \(Bad Request\)/]), []);
+  await context.close();
 });
 
 test('every response carries the security headers; the console routes fall back to index.html', async () => {

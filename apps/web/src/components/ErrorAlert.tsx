@@ -2,10 +2,11 @@
 import { Alert, Button, Code, Group, Stack, Text } from '@mantine/core';
 import { IconAlertTriangle } from '@tabler/icons-react';
 import { useTranslation } from 'react-i18next';
-import { describeError } from '../lib/errors.ts';
+import { ApiError, describeError } from '../lib/errors.ts';
 import { useLang } from '../i18n/index.ts';
 
-export function ErrorAlert({ error, onRetry, compact }: { error: unknown; onRetry?: () => void; compact?: boolean }) {
+/** `showMessage`: also show the server's own message (validation refusals whose words say what to change). */
+export function ErrorAlert({ error, onRetry, compact, showMessage }: { error: unknown; onRetry?: () => void; compact?: boolean; showMessage?: boolean }) {
   const { t } = useTranslation();
   const lang = useLang();
   if (!error) return null;
@@ -14,6 +15,11 @@ export function ErrorAlert({ error, onRetry, compact }: { error: unknown; onRetr
     <Alert color="red" variant="light" role="alert" icon={<IconAlertTriangle size={18} aria-hidden />} title={t(`${v.key}.title`)} p={compact ? 'xs' : 'sm'}>
       <Stack gap={4}>
         <Text size="sm">{t(`${v.key}.action`, { seconds: v.retryAfterSeconds ?? 0 })}</Text>
+        {showMessage && !v.reason && error instanceof ApiError && error.message && (
+          <Text size="sm" data-testid="server-message">
+            <Text span fw={700}>{t('errors.messageLabel')}</Text> {error.message}
+          </Text>
+        )}
         {v.reason && (
           <Text size="sm">
             <Text span fw={700}>{t('errors.reasonLabel')}</Text> {v.reason}

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { addDays, formatDate, formatDateTime, jstDay, jstDayToIso } from './format.ts';
+import { addDays, formatDate, formatDateTime, isJstMidnight, jstDateTimeInput, jstDateTimeToIso, jstDay, jstDayToIso } from './format.ts';
 
 test('date-times are shown in JST with 年月日, whatever the instant zone', () => {
   // 15:30 UTC is 00:30 the next day in Japan.
@@ -25,4 +25,15 @@ test('a day picked in a date input is that day in Japan', () => {
   assert.equal(jstDayToIso('25/11/2026'), null);
   assert.equal(jstDay('2026-11-24T15:00:00.000Z'), '2026-11-25');
   assert.equal(addDays('2026-12-31', 1), '2027-01-01');
+});
+
+test('a date and time picked in a datetime-local input is that time in Japan', () => {
+  assert.equal(jstDateTimeToIso('2026-11-25T18:30'), '2026-11-25T09:30:00.000Z');
+  assert.equal(jstDateTimeToIso('2026-11-25T00:00'), '2026-11-24T15:00:00.000Z');
+  assert.equal(jstDateTimeToIso('2026-11-25T24:00'), null);
+  assert.equal(jstDateTimeToIso('2026-02-30T10:00'), null);
+  assert.equal(jstDateTimeToIso(''), null);
+  assert.equal(jstDateTimeInput('2026-11-25T09:30:00.000Z'), '2026-11-25T18:30');
+  assert.equal(isJstMidnight('2026-11-24T15:00:00.000Z'), true);
+  assert.equal(isJstMidnight('2026-11-25T09:30:00.000Z'), false);
 });

@@ -79,3 +79,26 @@ export function addDays(day: string, days: number): string {
   if (!iso) return day;
   return jstDay(new Date(new Date(iso).getTime() + days * 86_400_000));
 }
+
+/** An instant as a `datetime-local` input shows it in Japan: YYYY-MM-DDTHH:mm (JST). */
+export function jstDateTimeInput(value: string | Date): string {
+  const d = toDate(value);
+  if (!d) return '';
+  const p = partsOf(d, DEFAULT_TIME_ZONE);
+  return `${p.year}-${p.month}-${p.day}T${p.hour}:${p.minute}`;
+}
+
+/** A `datetime-local` value (YYYY-MM-DDTHH:mm, read as Japan time whatever the browser's zone) as an ISO instant. */
+export function jstDateTimeToIso(value: string): string | null {
+  const m = /^(\d{4}-\d{2}-\d{2})T(\d{2}):(\d{2})(?::\d{2})?$/.exec(value.trim());
+  if (!m) return null;
+  const start = jstDayToIso(m[1]!);
+  const [h, min] = [Number(m[2]), Number(m[3])];
+  if (!start || h > 23 || min > 59) return null;
+  return new Date(new Date(start).getTime() + (h * 60 + min) * 60_000).toISOString();
+}
+
+/** Whether an instant falls on midnight in Japan (a whole-day boundary). */
+export function isJstMidnight(value: string | Date): boolean {
+  return jstDateTimeInput(value).endsWith('T00:00');
+}

@@ -12,10 +12,11 @@ import { Empty, Loading } from '../../components/states.tsx';
 import { canGrant, canReadUsers } from '../../app/roles.ts';
 import { useMe } from '../../app/session.tsx';
 import { useLang } from '../../i18n/index.ts';
-import { formatDate } from '../../lib/format.ts';
+import { formatDate, formatDateTime, isJstMidnight } from '../../lib/format.ts';
 import { byId, useDatasets, useGroups, useUsers } from '../../lib/queries.ts';
 import type { GrantRecord } from '../../lib/types.ts';
 import { listGrants, revokeGrant } from './api.ts';
+import { ExpireGrantModal } from './ExpireGrantModal.tsx';
 import { GrantForm } from './GrantForm.tsx';
 import { GRANT_STATE_COLORS, grantState } from './logic.ts';
 
@@ -31,6 +32,7 @@ export default function GrantsPage() {
   const [showEnded, setShowEnded] = useState(false);
   const [creating, setCreating] = useState(false);
   const [revoking, setRevoking] = useState<GrantRecord | null>(null);
+  const [expiring, setExpiring] = useState<GrantRecord | null>(null);
   const [reason, setReason] = useState('');
   const list = useMemo(() => datasets.data ?? [], [datasets.data]);
   const ds = list.find((d) => d.name === chosen) ?? list[0];
@@ -62,6 +64,13 @@ export default function GrantsPage() {
       })}
     </Group>
   );
+  const subjectName = (g: GrantRecord) => {
+    if (g.subjectType === 'group') return `${t('grants.subjectType.group')}: ${groupMap.get(g.subjectId)?.name ?? g.subjectId.slice(0, 8)}`;
+    const u = userMap.get(g.subjectId);
+    return u ? userLabel(u) : g.subjectId.slice(0, 8);
+  };
+  // A whole-day end shows as a date; an end brought forward to a time of day shows that time too.
+  const untilText = (iso: string) => (isJstMidnight(iso) ? formatDate(iso, lang) : formatDateTime(iso, lang, { seconds: false }));
   const subjectCell = (g: GrantRecord) => {
     if (g.subjectType === 'group') return <>{t('grants.subjectType.group')}: {groupMap.get(g.subjectId)?.name ?? <Code fz="xs">{g.subjectId.slice(0, 8)}</Code>}</>;
     const u = userMap.get(g.subjectId);
@@ -118,13 +127,16 @@ export default function GrantsPage() {
                       <Table.Td maw={220}>{g.unmaskFields.length ? fieldList(g.unmaskFields) : <Text span size="xs" c="dimmed">—</Text>}</Table.Td>
                       <Table.Td className="nowrap">{g.purposes.join(t('common.listSeparator'))}</Table.Td>
                       <Table.Td className="nowrap">{g.canWrite ? t('common.yes') : t('common.no')}</Table.Td>
-                      <Table.Td className="nowrap">{formatDate(g.validFrom, lang)} – {formatDate(g.validUntil, lang)}</Table.Td>
+                      <Table.Td className="nowrap" data-testid="grant-period">{formatDate(g.validFrom, lang)} – {untilText(g.validUntil)}</Table.Td>
                       <Table.Td><Badge color={GRANT_STATE_COLORS[state]} variant={state === 'active' ? 'light' : 'filled'}>{t(`grants.state.${state}`)}</Badge></Table.Td>
                       <Table.Td maw={200}><Tooltip label={g.reason} disabled={g.reason.length < 20} multiline w={300}><Text size="xs" truncate>{g.reason}</Text></Tooltip></Table.Td>
                       <Table.Td className="nowrap">{by ? by.displayName : g.grantedBy ? <Code fz="xs">{g.grantedBy.slice(0, 8)}</Code> : '—'}</Table.Td>
-                      <Table.Td>
+                      <Table.Td className="nowrap">
                         {canGrant(me.user, ds) && state !== 'revoked' && (
-                          <Button size="compact-xs" variant="light" color="red" onClick={() => setRevoking(g)}>{t('grants.revoke')}</Button>
+                          <Group gap={4} wrap="nowrap">
+                            {state === 'active' && <Button size="compact-xs" variant="subtle" color="orange" onClick={() => setExpiring(g)}>{t('grants.expire.open')}</Button>}
+                            <Button size="compact-xs" variant="light" color="red" onClick={() => setRevoking(g)}>{t('grants.revoke')}</Button>
+                          </Group>
                         )}
                       </Table.Td>
                     </Table.Tr>
@@ -136,6 +148,7 @@ export default function GrantsPage() {
         )}
       </Paper>
       {creating && <GrantForm dataset={ds} users={users.data ?? []} groups={groups.data ?? []} onClose={() => setCreating(false)} />}
+      {expiring && <ExpireGrantModal grant={expiring} subject={subjectName(expiring)} onClose={() => setExpiring(null)} />}
       {revoking && (
         <Modal opened onClose={() => { setRevoking(null); revoke.reset(); }} title={<Text fw={700}>{t('grants.revokeTitle')}</Text>} closeButtonProps={{ 'aria-label': t('common.close') }}>
           <form onSubmit={(e) => { e.preventDefault(); revoke.mutate(); }}>

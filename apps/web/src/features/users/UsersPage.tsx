@@ -1,4 +1,4 @@
-/** Users: who they are, employment type, department, supervisor, roles, MFA, status; create and retire. */
+/** Users: who they are, employment type, department, supervisor, roles, MFA, status; create, edit and retire. */
 import { useMemo, useState } from 'react';
 import { Badge, Button, Group, Paper, SegmentedControl, Stack, Table, Text, TextInput } from '@mantine/core';
 import { IconSearch, IconUserPlus } from '@tabler/icons-react';
@@ -11,9 +11,10 @@ import { canManageUsers } from '../../app/roles.ts';
 import { useMe } from '../../app/session.tsx';
 import { useLang } from '../../i18n/index.ts';
 import { formatDate } from '../../lib/format.ts';
-import { byId, useDepartments, useUsers } from '../../lib/queries.ts';
+import { byId, useDepartments, useGroups, useUsers } from '../../lib/queries.ts';
 import type { UserView } from '../../lib/types.ts';
 import { CreateUserModal } from './CreateUserModal.tsx';
+import { EditUserModal } from './EditUserModal.tsx';
 import { StatusDialog } from './StatusDialog.tsx';
 
 export default function UsersPage() {
@@ -22,9 +23,11 @@ export default function UsersPage() {
   const me = useMe();
   const users = useUsers(true);
   const departments = useDepartments(true);
+  const groups = useGroups(true);
   const [filter, setFilter] = useState('');
   const [show, setShow] = useState<'active' | 'all'>('active');
   const [creating, setCreating] = useState(false);
+  const [editing, setEditing] = useState<string | null>(null);
   const [changing, setChanging] = useState<{ user: UserView; to: UserStatus } | null>(null);
   const manage = canManageUsers(me.user);
 
@@ -90,16 +93,21 @@ export default function UsersPage() {
                       <Table.Td className="nowrap">{formatDate(u.createdAt, lang)}</Table.Td>
                       {manage && (
                         <Table.Td className="nowrap">
-                          {!self && u.status !== 'retired' && (
-                            <Group gap={4} wrap="nowrap">
-                              {u.status === 'active' ? (
-                                <Button size="compact-xs" variant="subtle" color="yellow.9" onClick={() => setChanging({ user: u, to: 'suspended' })} aria-label={t('users.action.suspendUser', { user: u.login })}>{t('users.action.suspend')}</Button>
-                              ) : (
-                                <Button size="compact-xs" variant="subtle" onClick={() => setChanging({ user: u, to: 'active' })} aria-label={t('users.action.reactivateUser', { user: u.login })}>{t('users.action.reactivate')}</Button>
-                              )}
-                              <Button size="compact-xs" variant="light" color="red" onClick={() => setChanging({ user: u, to: 'retired' })} aria-label={t('users.action.retireUser', { user: u.login })}>{t('users.action.retire')}</Button>
-                            </Group>
-                          )}
+                          <Group gap={4} wrap="nowrap">
+                            {u.status !== 'retired' && (
+                              <Button size="compact-xs" variant="subtle" onClick={() => setEditing(u.id)} aria-label={t('users.action.editUser', { user: u.login })}>{t('users.action.edit')}</Button>
+                            )}
+                            {!self && u.status !== 'retired' && (
+                              <>
+                                {u.status === 'active' ? (
+                                  <Button size="compact-xs" variant="subtle" color="yellow.9" onClick={() => setChanging({ user: u, to: 'suspended' })} aria-label={t('users.action.suspendUser', { user: u.login })}>{t('users.action.suspend')}</Button>
+                                ) : (
+                                  <Button size="compact-xs" variant="subtle" onClick={() => setChanging({ user: u, to: 'active' })} aria-label={t('users.action.reactivateUser', { user: u.login })}>{t('users.action.reactivate')}</Button>
+                                )}
+                                <Button size="compact-xs" variant="light" color="red" onClick={() => setChanging({ user: u, to: 'retired' })} aria-label={t('users.action.retireUser', { user: u.login })}>{t('users.action.retire')}</Button>
+                              </>
+                            )}
+                          </Group>
                         </Table.Td>
                       )}
                     </Table.Tr>
@@ -111,6 +119,7 @@ export default function UsersPage() {
         )}
       </Paper>
       {creating && <CreateUserModal users={list} departments={departments.data ?? []} onClose={() => setCreating(false)} />}
+      {editing && <EditUserModal userId={editing} users={list} departments={departments.data ?? []} groups={groups.data ?? []} onClose={() => setEditing(null)} />}
       {changing && <StatusDialog user={changing.user} to={changing.to} onClose={() => setChanging(null)} />}
     </Stack>
   );

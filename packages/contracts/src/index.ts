@@ -1,3 +1,4 @@
 export * from './errors.ts';
 export * from './actions.ts';
 export * from './domain.ts';
+export * from './views.ts';

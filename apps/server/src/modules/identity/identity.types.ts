@@ -41,24 +41,7 @@ export type Actor = {
   credential?: { kind: 'session' | 'token'; hash: Buffer };
 };
 
-export type UserView = {
-  id: string;
-  login: string;
-  displayName: string;
-  email: string | null;
-  kind: 'person' | 'service';
-  employmentType: EmploymentType;
-  departmentId: string | null;
-  supervisorId: string | null;
-  status: UserStatus;
-  roles: Role[];
-  groupIds: string[];
-  mfaEnrolled: boolean;
-  passwordChangeRequired: boolean;
-  createdAt: string;
-  updatedAt: string;
-  version: number;
-};
+export type { UserView } from '@mamori/contracts';
 
 export function systemActor(terminal: Terminal, requestId: string | null = null): Actor {
   return {

@@ -1,0 +1,68 @@
+/** Response shapes of the API, shared by the server (which produces them) and the console and CLI. */
+import type { Classification, EmploymentType, FieldKind, Role, SearchMode, UserStatus } from './domain.ts';
+
+export type UserView = {
+  id: string;
+  login: string;
+  displayName: string;
+  email: string | null;
+  kind: 'person' | 'service';
+  employmentType: EmploymentType;
+  departmentId: string | null;
+  supervisorId: string | null;
+  status: UserStatus;
+  roles: Role[];
+  groupIds: string[];
+  mfaEnrolled: boolean;
+  passwordChangeRequired: boolean;
+  createdAt: string;
+  updatedAt: string;
+  version: number;
+};
+
+export type DatasetField = {
+  name: string;
+  position: number;
+  labelJa: string;
+  labelEn: string;
+  classification: Classification;
+  kind: FieldKind;
+  search: SearchMode;
+};
+
+export type DatasetView = {
+  id: string;
+  name: string;
+  labelJa: string;
+  labelEn: string;
+  description: string;
+  ownerUserId: string;
+  departmentId: string | null;
+  purposes: string[];
+  source: string;
+  storageLocation: string;
+  vdiOnly: boolean;
+  fields: DatasetField[];
+  createdAt: string;
+  version: number;
+};
+
+/** A record as a caller may see it: every value shown is either in clear or masked (listed in `masked`). */
+export type RecordView = { id: string; version: number; updatedAt: string; values: Record<string, string>; masked: string[] };
+
+export type GrantRecord = {
+  id: string;
+  datasetId: string;
+  subjectType: 'user' | 'group';
+  subjectId: string;
+  fields: string[];
+  unmaskFields: string[];
+  purposes: string[];
+  canWrite: boolean;
+  validFrom: string;
+  validUntil: string;
+  status: 'active' | 'suspended' | 'revoked';
+  reason: string;
+  grantedBy: string;
+  createdAt: string;
+};

@@ -76,7 +76,16 @@ test('two swapped events are reported as reordered', async () => {
     await sql`UPDATE audit_events SET log_index = 12 WHERE log_index = 13`.execute(tx);
     await sql`UPDATE audit_events SET log_index = 13 WHERE log_index = -1`.execute(tx);
   });
-  assert.deepEqual([r.problem?.kind, r.problem?.index], ['reordered', 13]);
+  assert.deepEqual([r.problem?.kind, r.problem?.index], ['reordered', 12]);
+});
+
+test('two swapped events far apart are reported as reordered at the first', async () => {
+  const r = await tampered(async (tx) => {
+    await sql`UPDATE audit_events SET log_index = -1 WHERE log_index = 14`.execute(tx);
+    await sql`UPDATE audit_events SET log_index = 14 WHERE log_index = 27`.execute(tx);
+    await sql`UPDATE audit_events SET log_index = 27 WHERE log_index = -1`.execute(tx);
+  });
+  assert.deepEqual([r.problem?.kind, r.problem?.index], ['reordered', 14]);
 });
 
 test('deleting the newest events and their checkpoints is caught by the witness copy (truncated)', async () => {

@@ -9,7 +9,7 @@ import type { KeyObject } from 'node:crypto';
 import { sql } from 'kysely';
 import type { Executor } from '../../platform/db/database.ts';
 import { verifyCheckpointNote } from './audit.checkpoint.ts';
-import { appendWithNodes, rootFromCompactRange, type TreeNode } from './audit.merkle.ts';
+import { appendWithNodes, nodeHash, rootFromCompactRange, type TreeNode } from './audit.merkle.ts';
 import { createLeafHashPool } from '../../platform/workers/hash-pool.ts';
 
 export type ProblemKind = 'altered' | 'missing' | 'reordered' | 'truncated' | 'bad_signature';
@@ -31,6 +31,25 @@ export type VerifyOptions = {
 };
 
 type Signed = { size: number; root: Buffer; source: string };
+
+/**
+ * A stored pair hash differs from the rebuilt one: the two leaves were swapped with each other or
+ * with a leaf elsewhere in the batch (reordered), or one of them was changed together with its
+ * stored leaf hash (altered).
+ */
+function classifyPairMismatch(pairIdx: number, stored: Buffer, rows: readonly { log_index: number }[], hashes: readonly Buffer[], rightPos: number): VerifyProblem {
+  const leftPos = rightPos - 1;
+  const [l, r] = [hashes[leftPos]!, hashes[rightPos]!];
+  const left = 2 * pairIdx;
+  if (nodeHash(r, l).equals(stored)) return { kind: 'reordered', index: left, detail: `events ${left} and ${left + 1} were swapped` };
+  for (let j = 0; j < hashes.length; j++) {
+    if (j === leftPos || j === rightPos) continue;
+    const other = Number(rows[j]!.log_index);
+    if (nodeHash(hashes[j]!, r).equals(stored)) return { kind: 'reordered', index: Math.min(left, other), detail: `events ${left} and ${other} were swapped` };
+    if (nodeHash(l, hashes[j]!).equals(stored)) return { kind: 'reordered', index: Math.min(left + 1, other), detail: `events ${left + 1} and ${other} were swapped` };
+  }
+  return { kind: 'altered', index: left, detail: `event ${left} or ${left + 1} was changed together with its stored leaf hash` };
+}
 
 export async function verifyAuditLog(db: Executor, opts: VerifyOptions): Promise<VerifyReport> {
   const { key } = opts;
@@ -75,7 +94,6 @@ export async function verifyAuditLog(db: Executor, opts: VerifyOptions): Promise
   const batch = opts.batch ?? 20_000;
   let compact: Buffer[] = [];
   let size = 0;
-  let lastId = -1;
   const scratch: TreeNode[] = [];
   let problem: VerifyProblem | null = null;
   const checkpointSizes = [...expected.keys()].sort((a, b) => a - b);
@@ -93,6 +111,9 @@ export async function verifyAuditLog(db: Executor, opts: VerifyOptions): Promise
       const upcoming = fetch(lastIndex + 1);
       upcoming.catch(() => undefined); // awaited below unless a problem ends the walk first
       const hashes = await hashing;
+      const storedPairs = new Map(
+        (await sql<{ idx: number; hash: Buffer }>`SELECT idx, hash FROM audit_tree_nodes WHERE level = 1 AND idx >= ${Math.floor(size / 2)} AND idx <= ${Math.floor(lastIndex / 2)}`.execute(db)).rows.map((r) => [Number(r.idx), r.hash]),
+      );
       for (let i = 0; i < rows.length; i++) {
         const row = rows[i]!;
         const index = Number(row.log_index);
@@ -109,13 +130,18 @@ export async function verifyAuditLog(db: Executor, opts: VerifyOptions): Promise
             : { kind: 'altered', index, detail: `the bytes of event ${index} do not hash to its leaf` };
           break outer;
         }
-        if (Number(row.id) < lastId) {
-          problem = { kind: 'reordered', index, detail: `event ${index} was appended before event ${index - 1}` };
-          break outer;
-        }
-        lastId = Number(row.id);
         compact = appendWithNodes(compact, size, h, scratch);
+        // The pair hashes stored at integration time pin the order of the leaves: a whole row moved
+        // to another index (payload and leaf hash together) no longer matches them.
+        const pair = scratch.find((n) => n.level === 1);
         scratch.length = 0;
+        if (pair) {
+          const stored = storedPairs.get(pair.idx);
+          if (stored && !stored.equals(pair.hash)) {
+            problem = classifyPairMismatch(pair.idx, stored, rows, hashes, i);
+            break outer;
+          }
+        }
         size += 1;
         while (nextCp < checkpointSizes.length && checkpointSizes[nextCp]! <= size) {
           const cpSize = checkpointSizes[nextCp]!;

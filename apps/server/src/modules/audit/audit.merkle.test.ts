@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { EMPTY_ROOT, appendToCompactRange, leafHash, merkleRoot, nodeHash, rootFromCompactRange } from './audit.merkle.ts';
+import { consistencyProof as moduleConsistencyProof, inclusionProof as moduleInclusionProof, verifyConsistency, verifyInclusion } from './audit.proofs.ts';
 
 /*
  * Known-answer vectors for RFC 6962 / RFC 9162 SHA-256 Merkle trees, copied exactly from
@@ -158,85 +159,11 @@ const CONSISTENCY_VECTORS: readonly { size1: number; size2: number; proof: reado
 ];
 
 // ---------------------------------------------------------------------------------------------
-// Reference proof verifiers (RFC 9162 §2.1.3.2 and §2.1.4.2) and proof generators (RFC 9162
-// §2.1.3.1 PATH and §2.1.4.1 SUBPROOF), written from the RFC text for these tests. They use the
-// module's nodeHash, so they also pin its argument order. Kept self-contained to be lifted into
-// the audit-proof module later.
-// ---------------------------------------------------------------------------------------------
+// Reference proof generators (RFC 9162 §2.1.3.1 PATH and §2.1.4.1 SUBPROOF) over plain leaf lists,
+// written from the RFC text as an oracle; the verifiers under test are the module's (audit.proofs.ts).
 
-const HASH_LEN = 32;
-const isIndex = (n: number): boolean => Number.isSafeInteger(n) && n >= 0;
-const isOdd = (n: number): boolean => n % 2 === 1;
 const half = (n: number): number => Math.floor(n / 2);
-const sameHash = (a: Uint8Array, b: Uint8Array): boolean => a.length === HASH_LEN && b.length === HASH_LEN && Buffer.from(a).equals(b);
-
-/** RFC 9162 §2.1.3.2: verify that `leaf` (a leaf hash) is at `index` in the tree of `size` leaves with `root`. */
-function verifyInclusion(index: number, size: number, leaf: Uint8Array, proof: readonly Uint8Array[], root: Uint8Array): boolean {
-  if (!isIndex(index) || !isIndex(size) || index >= size) return false;
-  if (leaf.length !== HASH_LEN || proof.some((p) => p.length !== HASH_LEN)) return false;
-  let fn = index;
-  let sn = size - 1;
-  let r: Uint8Array = leaf;
-  for (const p of proof) {
-    if (sn === 0) return false;
-    if (isOdd(fn) || fn === sn) {
-      r = nodeHash(p, r);
-      while (!isOdd(fn) && fn !== 0) {
-        fn = half(fn);
-        sn = half(sn);
-      }
-    } else {
-      r = nodeHash(r, p);
-    }
-    fn = half(fn);
-    sn = half(sn);
-  }
-  return sn === 0 && sameHash(r, root);
-}
-
-/**
- * RFC 9162 §2.1.4.2: verify that the tree of `size1` leaves with `root1` is a prefix of the tree of
- * `size2` leaves with `root2`. The trivial cases (size1 = 0, size1 = size2), which the RFC leaves to
- * the caller, follow the C2SP merkle-tree spec: an empty proof, and equal roots when the sizes are equal.
- */
-function verifyConsistency(size1: number, size2: number, proof: readonly Uint8Array[], root1: Uint8Array, root2: Uint8Array): boolean {
-  if (!isIndex(size1) || !isIndex(size2) || size1 > size2) return false;
-  if (proof.some((p) => p.length !== HASH_LEN)) return false;
-  if (size1 === size2) return proof.length === 0 && Buffer.from(root1).equals(root2);
-  if (size1 === 0) return proof.length === 0;
-  if (proof.length === 0) return false;
-  const path: readonly Uint8Array[] = isPowerOfTwo(size1) ? [root1, ...proof] : proof;
-  let fn = size1 - 1;
-  let sn = size2 - 1;
-  while (isOdd(fn)) {
-    fn = half(fn);
-    sn = half(sn);
-  }
-  let fr: Uint8Array = path[0]!;
-  let sr: Uint8Array = path[0]!;
-  for (const c of path.slice(1)) {
-    if (sn === 0) return false;
-    if (isOdd(fn) || fn === sn) {
-      fr = nodeHash(c, fr);
-      sr = nodeHash(c, sr);
-      while (!isOdd(fn) && fn !== 0) {
-        fn = half(fn);
-        sn = half(sn);
-      }
-    } else {
-      sr = nodeHash(sr, c);
-    }
-    fn = half(fn);
-    sn = half(sn);
-  }
-  return sn === 0 && sameHash(fr, root1) && sameHash(sr, root2);
-}
-
-function isPowerOfTwo(n: number): boolean {
-  let k = 1;
-  while (k < n) k *= 2;
-  return k === n;
-}
+// ---------------------------------------------------------------------------------------------
 
 /** Largest power of two strictly smaller than n (n > 1). */
 function splitPoint(n: number): number {
@@ -419,6 +346,18 @@ void test('transparency-dev consistency proof vectors verify (RFC 9162 §2.1.4.2
     for (const p of corruptedConsistencies(v.size1, v.size2, v.proof, root1, root2)) {
       assert.equal(verifyConsistency(p.size1, p.size2, p.proof, p.root1, p.root2), false, `${name}: accepted ${p.desc}`);
     }
+  }
+});
+
+void test('the module generates exactly the published proofs from stored subtree hashes', async () => {
+  const node = async (level: number, idx: number) => merkleRoot(LEAF_HASHES.slice(idx * 2 ** level, (idx + 1) * 2 ** level));
+  for (const v of INCLUSION_VECTORS) {
+    const proof = await moduleInclusionProof(v.leaf - 1, v.size, node);
+    assert.deepEqual(proof.map(toHex), v.proof.map(toHex), `inclusion of leaf ${v.leaf - 1} in size ${v.size}`);
+  }
+  for (const v of CONSISTENCY_VECTORS) {
+    const proof = await moduleConsistencyProof(v.size1, v.size2, node);
+    assert.deepEqual(proof.map(toHex), v.proof.map(toHex), `consistency ${v.size1} -> ${v.size2}`);
   }
 });
 

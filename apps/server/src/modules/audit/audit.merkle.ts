@@ -20,15 +20,7 @@ export const EMPTY_ROOT = createHash('sha256').digest();
 
 /** Appends one leaf hash to a compact range of a tree of `size` leaves; returns the new range. */
 export function appendToCompactRange(range: Buffer[], size: number, leaf: Buffer): Buffer[] {
-  const out = range.slice();
-  let h = leaf;
-  let n = size;
-  while (n % 2 === 1) {
-    h = nodeHash(out.pop()!, h);
-    n = Math.floor(n / 2);
-  }
-  out.push(h);
-  return out;
+  return appendWithNodes(range, size, leaf, []);
 }
 
 export type TreeNode = { level: number; idx: number; hash: Buffer };

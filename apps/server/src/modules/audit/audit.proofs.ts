@@ -66,59 +66,80 @@ export async function consistencyProof(m: number, n: number, node: NodeSource): 
   return proof;
 }
 
-/** RFC 9162 §2.1.3.2. */
+// Verifiers (RFC 9162 §2.1.3.2 and §2.1.4.2): hashes of the wrong length, negative or
+// out-of-range sizes are refused; tested against the transparency-dev vectors and every tampered variant.
+
+const HASH_LEN = 32;
+const isIndex = (n: number): boolean => Number.isSafeInteger(n) && n >= 0;
+const isOdd = (n: number): boolean => n % 2 === 1;
+const half = (n: number): number => Math.floor(n / 2);
+const sameHash = (a: Uint8Array, b: Uint8Array): boolean => a.length === HASH_LEN && b.length === HASH_LEN && Buffer.from(a).equals(b);
+
+/** RFC 9162 §2.1.3.2: verify that `leaf` (a leaf hash) is at `index` in the tree of `size` leaves with `root`. */
 export function verifyInclusion(index: number, size: number, leaf: Uint8Array, proof: readonly Uint8Array[], root: Uint8Array): boolean {
-  if (index >= size) return false;
+  if (!isIndex(index) || !isIndex(size) || index >= size) return false;
+  if (leaf.length !== HASH_LEN || proof.some((p) => p.length !== HASH_LEN)) return false;
   let fn = index;
   let sn = size - 1;
   let r: Uint8Array = leaf;
   for (const p of proof) {
     if (sn === 0) return false;
-    if (fn % 2 === 1 || fn === sn) {
+    if (isOdd(fn) || fn === sn) {
       r = nodeHash(p, r);
-      if (fn % 2 === 0) {
-        while (fn % 2 === 0 && fn !== 0) {
-          fn = Math.floor(fn / 2);
-          sn = Math.floor(sn / 2);
-        }
+      while (!isOdd(fn) && fn !== 0) {
+        fn = half(fn);
+        sn = half(sn);
       }
-    } else r = nodeHash(r, p);
-    fn = Math.floor(fn / 2);
-    sn = Math.floor(sn / 2);
+    } else {
+      r = nodeHash(r, p);
+    }
+    fn = half(fn);
+    sn = half(sn);
   }
-  return sn === 0 && Buffer.compare(Buffer.from(r), Buffer.from(root)) === 0;
+  return sn === 0 && sameHash(r, root);
 }
 
-/** RFC 9162 §2.1.4.2. */
+/**
+ * RFC 9162 §2.1.4.2: verify that the tree of `size1` leaves with `root1` is a prefix of the tree of
+ * `size2` leaves with `root2`. The trivial cases (size1 = 0, size1 = size2), which the RFC leaves to
+ * the caller, follow the C2SP merkle-tree spec: an empty proof, and equal roots when the sizes are equal.
+ */
 export function verifyConsistency(size1: number, size2: number, proof: readonly Uint8Array[], root1: Uint8Array, root2: Uint8Array): boolean {
-  if (size1 > size2) return false;
-  if (size1 === size2) return proof.length === 0 && Buffer.compare(Buffer.from(root1), Buffer.from(root2)) === 0;
+  if (!isIndex(size1) || !isIndex(size2) || size1 > size2) return false;
+  if (proof.some((p) => p.length !== HASH_LEN)) return false;
+  if (size1 === size2) return proof.length === 0 && Buffer.from(root1).equals(root2);
   if (size1 === 0) return proof.length === 0;
   if (proof.length === 0) return false;
-  let path = [...proof];
-  if ((size1 & (size1 - 1)) === 0) path = [root1, ...path];
+  const path: readonly Uint8Array[] = isPowerOfTwo(size1) ? [root1, ...proof] : proof;
   let fn = size1 - 1;
   let sn = size2 - 1;
-  while (fn % 2 === 1) {
-    fn = Math.floor(fn / 2);
-    sn = Math.floor(sn / 2);
+  while (isOdd(fn)) {
+    fn = half(fn);
+    sn = half(sn);
   }
   let fr: Uint8Array = path[0]!;
   let sr: Uint8Array = path[0]!;
   for (const c of path.slice(1)) {
     if (sn === 0) return false;
-    if (fn % 2 === 1 || fn === sn) {
+    if (isOdd(fn) || fn === sn) {
       fr = nodeHash(c, fr);
       sr = nodeHash(c, sr);
-      if (fn % 2 === 0) {
-        while (fn % 2 === 0 && fn !== 0) {
-          fn = Math.floor(fn / 2);
-          sn = Math.floor(sn / 2);
-        }
+      while (!isOdd(fn) && fn !== 0) {
+        fn = half(fn);
+        sn = half(sn);
       }
-    } else sr = nodeHash(sr, c);
-    fn = Math.floor(fn / 2);
-    sn = Math.floor(sn / 2);
+    } else {
+      sr = nodeHash(sr, c);
+    }
+    fn = half(fn);
+    sn = half(sn);
   }
-  return sn === 0 && Buffer.compare(Buffer.from(fr), Buffer.from(root1)) === 0 && Buffer.compare(Buffer.from(sr), Buffer.from(root2)) === 0;
+  return sn === 0 && sameHash(fr, root1) && sameHash(sr, root2);
 }
+
+function isPowerOfTwo(n: number): boolean {
+  let k = 1;
+  while (k < n) k *= 2;
+  return k === n;
+}
+

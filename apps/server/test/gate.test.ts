@@ -331,6 +331,10 @@ describe('bad input', () => {
     const huge = await t.app.inject({ method: 'POST', url, headers, payload: JSON.stringify({ purpose: PURPOSE, criteria: [], pad: 'x'.repeat(2 * 1024 * 1024) }) });
     assert.equal(huge.statusCode, 413);
     assert.equal(huge.json().error.code, 'request.too_large');
+    const oversize = await handler.request('POST', url, { purpose: PURPOSE, criteria: [{ field: 'company_name', op: 'prefix', value: '株'.repeat(1001) }] });
+    assert.equal(oversize.status, 400);
+    assert.equal(oversize.json.error.code, 'request.invalid');
+    assert.ok(!JSON.stringify(oversize.json).includes('株株株'), 'the value is not echoed');
     const inj = await handler.request('POST', url, { purpose: PURPOSE, criteria: [{ field: 'company_name', op: 'prefix', value: "'; DROP TABLE records; --" }] });
     assert.equal(inj.status, 200);
     assert.deepEqual(inj.json.records, []);

@@ -36,15 +36,6 @@ export function auditRepository(db: Executor) {
       return q.orderBy('id', 'desc').limit(f.limit).execute();
     },
 
-    async after(id: number, limit: number): Promise<AuditRow[]> {
-      return db.selectFrom('audit_events').select(['id', 'log_index', 'at', 'payload']).where('id', '>', id).orderBy('id').limit(limit).execute();
-    },
-
-    async count(): Promise<number> {
-      const r = await sql<{ n: number }>`SELECT count(*)::int AS n FROM audit_events`.execute(db);
-      return r.rows[0]?.n ?? 0;
-    },
-
     // --- sequencer ---
 
     async tryLockSequencer(): Promise<boolean> {
@@ -107,15 +98,5 @@ export function auditRepository(db: Executor) {
       await db.insertInto('audit_checkpoints').values({ tree_size: size, root_hash: root, note, created_at: at }).onConflict((oc) => oc.column('tree_size').doNothing()).execute();
     },
 
-    async integratedLeaves(fromIndex: number, limit: number): Promise<{ log_index: number; payload: string; leaf_hash: Buffer }[]> {
-      const rows = await db
-        .selectFrom('audit_events')
-        .select(['log_index', 'payload', 'leaf_hash'])
-        .where('log_index', '>=', fromIndex)
-        .orderBy('log_index')
-        .limit(limit)
-        .execute();
-      return rows as { log_index: number; payload: string; leaf_hash: Buffer }[];
-    },
   };
 }

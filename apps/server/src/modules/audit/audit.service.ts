@@ -10,7 +10,7 @@ import type { Executor } from '../../platform/db/database.ts';
 import type { DB } from '../../platform/db/schema.ts';
 import type { Actor } from '../identity/index.ts';
 import { buildAuditPayload } from './audit.payload.ts';
-import { auditRepository, type AuditFilter, type AuditRow } from './audit.repository.ts';
+import { auditRepository } from './audit.repository.ts';
 import type { AuditEventInput } from './audit.types.ts';
 import { appendWithNodes, leafHash, rootFromCompactRange, EMPTY_ROOT, type TreeNode } from './audit.merkle.ts';
 import { signCheckpoint } from './audit.checkpoint.ts';
@@ -23,10 +23,6 @@ export async function appendAudit(tx: Executor, clock: Clock, actor: Actor, even
 /** For denied requests: their own small transaction, so the denial is on record even though nothing else is written. */
 export async function appendAuditAlone(db: Kysely<DB>, clock: Clock, actor: Actor, event: AuditEventInput): Promise<number> {
   return appendAudit(db, clock, actor, event);
-}
-
-export async function listAudit(db: Executor, filter: AuditFilter): Promise<AuditRow[]> {
-  return auditRepository(db).list(filter);
 }
 
 export type SequenceResult = { integrated: number; treeSize: number; root: Buffer; checkpoint: string | null };

@@ -1,4 +1,4 @@
-export { appendAudit, appendAuditAlone, listAudit, sequenceOnce, sequenceAll, integrateAll, publishToWitnesses, type SequenceResult, type SequencerOptions } from './audit.service.ts';
+export { appendAudit, appendAuditAlone, sequenceOnce, sequenceAll, integrateAll, publishToWitnesses, type SequenceResult, type SequencerOptions } from './audit.service.ts';
 export { buildAuditPayload, RECORDS_PLACEHOLDER, RESULT_PLACEHOLDER } from './audit.payload.ts';
 export { leafHash, nodeHash, merkleRoot, rootFromCompactRange, appendToCompactRange, EMPTY_ROOT } from './audit.merkle.ts';
 export { auditRepository, type AuditFilter, type AuditRow } from './audit.repository.ts';

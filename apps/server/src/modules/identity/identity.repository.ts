@@ -87,6 +87,20 @@ export function identityRepository(db: Executor) {
       return db.selectFrom('users').selectAll().orderBy('login').limit(limit).offset(offset).execute();
     },
 
+    /** Roles and groups of many users in two queries (lists must not cost two queries per user). */
+    async rolesAndGroupsOf(userIds: readonly string[]): Promise<{ roles: Map<string, string[]>; groups: Map<string, string[]> }> {
+      const roles = new Map<string, string[]>();
+      const groups = new Map<string, string[]>();
+      if (userIds.length === 0) return { roles, groups };
+      for (const r of await db.selectFrom('user_roles').select(['user_id', 'role']).where('user_id', 'in', userIds).orderBy('role').execute()) {
+        roles.set(r.user_id, [...(roles.get(r.user_id) ?? []), r.role]);
+      }
+      for (const g of await db.selectFrom('group_members').select(['user_id', 'group_id']).where('user_id', 'in', userIds).execute()) {
+        groups.set(g.user_id, [...(groups.get(g.user_id) ?? []), g.group_id]);
+      }
+      return { roles, groups };
+    },
+
     async setRoles(userId: string, roles: readonly string[], at: Date): Promise<void> {
       await db.deleteFrom('user_roles').where('user_id', '=', userId).execute();
       if (roles.length > 0) await db.insertInto('user_roles').values(roles.map((role) => ({ user_id: userId, role, granted_at: at }))).execute();

@@ -355,7 +355,8 @@ export async function listUsers(ctx: AppContext, actor: Actor, limit: number, of
   await authorize(ctx, { actor, action: 'user.read' });
   const repo = identityRepository(ctx.db);
   const rows = await repo.listUsers(limit, offset);
-  return Promise.all(rows.map(async (u) => toView(u, await repo.rolesOf(u.id), await repo.groupsOf(u.id))));
+  const { roles, groups } = await repo.rolesAndGroupsOf(rows.map((u) => u.id));
+  return rows.map((u) => toView(u, roles.get(u.id) ?? [], groups.get(u.id) ?? []));
 }
 
 export async function findUserByLogin(ctx: AppContext, loginName: string): Promise<UserView | null> {

@@ -140,8 +140,3 @@ export async function listGrants(ctx: AppContext, actor: Actor, datasetName: str
   await authorize(ctx, { actor, action: 'grant.read', ...(ds ? { dataset: ds.policy } : {}) });
   return (await grantRows(ctx, ds?.view.id ?? null)).map(toRecord);
 }
-
-/** The grants naming the actor (own view: "what may I handle"). */
-export function myGrants(actor: Actor) {
-  return actor.grants;
-}

@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { CLASSIFICATIONS, FIELD_KINDS, SEARCH_MODES } from '@mamori/contracts';
 import { createWriteStream } from 'node:fs';
-import { mkdir, rm, stat } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -148,7 +148,6 @@ export function vaultRoutes(ctx: AppContext, opts: { spoolDir: string }): Fastif
       const file = path.join(opts.spoolDir, `import-${randomBytes(8).toString('hex')}`);
       try {
         await pipeline(request.body as NodeJS.ReadableStream, createWriteStream(file, { mode: 0o600 }));
-        await stat(file);
         const format = request.query.format as ImportFormat;
         return await importRecords(ctx, actor, request.params.name, () => parseImport(createReadStream(file), format, {}));
       } finally {

@@ -66,3 +66,6 @@ export type GrantRecord = {
   grantedBy: string;
   createdAt: string;
 };
+
+/** A grant of the caller's own (direct or through a group), as GET /api/auth/me returns it. */
+export type OwnGrant = Pick<GrantRecord, 'id' | 'datasetId' | 'fields' | 'unmaskFields' | 'purposes' | 'canWrite' | 'validFrom' | 'validUntil' | 'status'>;

@@ -1,19 +1,9 @@
 /** Wire shapes of the Mamori API as the console uses them (see /openapi.json). */
-import type { EmploymentType, UserView } from '@mamori/contracts';
+import type { EmploymentType, OwnGrant, UserView } from '@mamori/contracts';
 export type { DatasetField, DatasetView, GrantRecord, RecordView, UserView } from '@mamori/contracts';
 
 /** A grant as /api/auth/me returns it: the caller's own, already filtered (own and group grants). */
-export type MyGrant = {
-  id: string;
-  datasetId: string;
-  fields: string[];
-  unmaskFields: string[];
-  purposes: string[];
-  canWrite: boolean;
-  validFrom: string;
-  validUntil: string;
-  status: 'active' | 'suspended' | 'revoked';
-};
+export type MyGrant = OwnGrant;
 
 export type Me = { user: UserView | null; mfa: boolean; grants: MyGrant[]; csrfToken: string | null };
 

@@ -36,6 +36,23 @@ export function auditRepository(db: Executor) {
       return q.orderBy('id', 'desc').limit(f.limit).execute();
     },
 
+    /**
+     * Integrated events in log order from `fromIndex` (inclusive): the stream that monitoring and
+     * SIEM export consume. Only integrated events have a stable position, so consumers keep a
+     * log-index cursor and never see gaps or duplicates.
+     */
+    async integratedRange(fromIndex: number, limit: number): Promise<{ log_index: number; payload: string }[]> {
+      const rows = await db.selectFrom('audit_events').select(['log_index', 'payload'])
+        .where('log_index', '>=', fromIndex).orderBy('log_index').limit(limit).execute();
+      return rows.map((r) => ({ log_index: r.log_index!, payload: r.payload }));
+    },
+
+    /** The number of integrated events (the tree size), 0 before the first integration. */
+    async treeSize(): Promise<number> {
+      const r = await db.selectFrom('audit_tree_state').select('tree_size').where('id', '=', 1).executeTakeFirst();
+      return r?.tree_size ?? 0;
+    },
+
     // --- sequencer ---
 
     async tryLockSequencer(): Promise<boolean> {

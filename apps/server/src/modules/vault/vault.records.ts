@@ -11,10 +11,22 @@ import { authorize, type Decision } from '../access-policy/index.ts';
 import { appendAudit, buildAuditPayload } from '../audit/index.ts';
 import { decodePersonal, encodeRecord, maskValue, termFor, termsOf, validateValue } from './vault.codec.ts';
 import { loadDataset, type LoadedDataset } from './vault.datasets.ts';
-import { readAuditedPrepared, vaultRepository, type RecordRow } from './vault.repository.ts';
+import { vaultRepository, type Credential, type RecordRow } from './vault.repository.ts';
+import { AuditedReadBatcher, type AuditedRead } from './vault.read-batch.ts';
 import type { RecordView, SearchCriterion } from './vault.types.ts';
 
 export const MAX_PAGE_SIZE = 100;
+
+/** Statements of batched audited reads running at once on PostgreSQL (ADR 0004); PGlite has one connection. */
+const READ_STATEMENTS_IN_FLIGHT = 4;
+const batchers = new WeakMap<AppContext, AuditedReadBatcher>();
+
+/** Reads one record, re-checks the credential and appends the audit event, atomically (ADR 0001, 0004). */
+function readAudited(ctx: AppContext, datasetId: string, recordId: string, payload: string, credential: Credential): Promise<AuditedRead> {
+  let b = batchers.get(ctx);
+  if (!b) batchers.set(ctx, (b = new AuditedReadBatcher(ctx.database, ctx.database.engine === 'pglite' ? 1 : READ_STATEMENTS_IN_FLIGHT)));
+  return b.read(datasetId, recordId, payload, credential);
+}
 
 /** The credential was revoked after this process cached it (e.g. by another node): drop it and refuse. */
 function revoked(ctx: AppContext): AppError {
@@ -75,7 +87,7 @@ export async function readRecord(ctx: AppContext, actor: Actor, datasetName: str
     action: 'record.read', decision: 'allow', rule: decision.rule, reason: decision.reason.en, result: 'ok',
     datasetId: ds.view.id, recordIds: [recordId], fields: [...decision.visible.keys()], purpose, grantIds: decision.grantIds,
   }, { result: true });
-  const { live, row } = await readAuditedPrepared(ctx.database, ds.view.id, recordId, template, actor.credential);
+  const { live, row } = await readAudited(ctx, ds.view.id, recordId, template, actor.credential);
   if (!live) throw revoked(ctx);
   if (!row) throw new AppError('not_found', 'No such record.');
   return shape(ds, decision, row);
@@ -90,7 +102,7 @@ export async function unmaskField(ctx: AppContext, actor: Actor, datasetName: st
     action: 'record.unmask', decision: 'allow', rule: decision.rule, reason: decision.reason.en, result: 'ok',
     datasetId: ds.view.id, recordIds: [recordId], fields: [field], purpose, grantIds: decision.grantIds,
   }, { result: true });
-  const { live, row } = await readAuditedPrepared(ctx.database, ds.view.id, recordId, template, actor.credential);
+  const { live, row } = await readAudited(ctx, ds.view.id, recordId, template, actor.credential);
   if (!live) throw revoked(ctx);
   if (!row) throw new AppError('not_found', 'No such record.');
   const personal = decodePersonal(ds.keys, ds.view.id, row.id, row.sealed, row.key_id);

@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { BulkTransaction, CopyWriter, Database, Executor } from '../../platform/db/database.ts';
+import type { BulkTransaction, CopyWriter, Executor } from '../../platform/db/database.ts';
 import type { EncodedRecord, RecordTerm } from './vault.codec.ts';
 import type { KeyRow } from './vault.keys.ts';
 import type { DatasetField } from './vault.types.ts';
@@ -14,48 +14,6 @@ function liveCondition(credential: Credential) {
   return credential.kind === 'session'
     ? sql<boolean>`EXISTS (SELECT 1 FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = ${credential.hash} AND s.revoked_at IS NULL AND u.status = 'active')`
     : sql<boolean>`EXISTS (SELECT 1 FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ${credential.hash} AND t.revoked_at IS NULL AND u.status = 'active')`;
-}
-
-const LIVE_SQL = {
-  none: 'true',
-  session: "EXISTS (SELECT 1 FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $4 AND s.revoked_at IS NULL AND u.status = 'active')",
-  token: "EXISTS (SELECT 1 FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $4 AND t.revoked_at IS NULL AND u.status = 'active')",
-} as const;
-
-function readAuditedSql(kind: keyof typeof LIVE_SQL): string {
-  return `
-    WITH live AS (SELECT ${LIVE_SQL[kind]} AS ok),
-    r AS (
-      SELECT id, public, sealed, key_id, version, updated_at FROM records
-      WHERE id = $1 AND dataset_id = $2 AND (SELECT ok FROM live)
-    ), a AS (
-      INSERT INTO audit_pending (payload)
-      SELECT replace($3::text, '"__MAMORI_RESULT__"',
-        CASE WHEN NOT (SELECT ok FROM live) THEN '"revoked"' WHEN EXISTS (SELECT 1 FROM r) THEN '"ok"' ELSE '"not_found"' END)
-      RETURNING id
-    )
-    SELECT (SELECT ok FROM live) AS live, r.* FROM (SELECT count(*) FROM a) AS audited LEFT JOIN r ON true`;
-}
-const READ_AUDITED = { none: readAuditedSql('none'), session: readAuditedSql('session'), token: readAuditedSql('token') };
-
-/**
- * One statement, one round trip, planned once per connection: read the record, re-check the
- * credential, append the audit event. The event's result (ok / not_found / revoked) is filled in by
- * the database, so the read and its record are one atomic unit.
- */
-export async function readAuditedPrepared(
-  database: Database,
-  datasetId: string,
-  recordId: string,
-  payloadTemplate: string,
-  credential: Credential,
-): Promise<{ live: boolean; row: RecordRow | undefined }> {
-  const kind = credential?.kind ?? 'none';
-  const values: unknown[] = [recordId, datasetId, payloadTemplate];
-  if (credential) values.push(credential.hash);
-  const rows = await database.prepared<RecordRow & { live: boolean }>(`mamori_read_audited_${kind}`, READ_AUDITED[kind], values);
-  const first = rows[0];
-  return { live: first?.live === true, row: first && first.id ? first : undefined };
 }
 
 export type EncodedRow = { id: string; public: string; sealed: Buffer | null; keyId: string | null; terms: RecordTerm[] };

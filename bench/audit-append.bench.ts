@@ -45,7 +45,7 @@ try {
   const sequencer = startSequencer(ctx);
   let maxLag = 0;
   const sampler = setInterval(() => {
-    void sql<{ pending: number }>`SELECT count(*)::int AS pending FROM audit_events WHERE log_index IS NULL`.execute(ctx.db).then((r) => {
+    void sql<{ pending: number }>`SELECT count(*)::int AS pending FROM audit_pending`.execute(ctx.db).then((r) => {
       maxLag = Math.max(maxLag, r.rows[0]?.pending ?? 0);
     });
   }, 100);

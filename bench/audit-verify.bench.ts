@@ -21,7 +21,7 @@ try {
   for (let done = 0; done < N; done += 50_000) {
     const n = Math.min(50_000, N - done);
     await sql`
-      INSERT INTO audit_events (payload)
+      INSERT INTO audit_pending (payload)
       SELECT json_build_object('v', 1, 'at', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
         'actor', json_build_object('kind', 'user', 'user', gen_random_uuid(), 'employment', 'employee', 'session', substr(md5(i::text), 1, 12), 'token', null, 'mfa', true),
         'action', 'record.read', 'dataset', gen_random_uuid(), 'records', json_build_array(gen_random_uuid()), 'fields', json_build_array('company_name', 'person_name', 'email'),

@@ -100,6 +100,7 @@ async function main(): Promise<void> {
         `CPU: node ${round((cpu.user + cpu.system) / 1e6, 1)} s, postgres ${mamoriPgMs === null ? '?' : round(mamoriPgMs / 1000, 1)} s)`,
     );
 
+    await sequenceAll(ctx.db, ctx.clock, ctx.auditLog);
     // Sanity: everything landed, with search terms, and the import is on the audit record.
     const counts = await sql<{ records: number; terms: number; audited: number }>`
       SELECT (SELECT count(*)::int FROM records) AS records, (SELECT count(*)::int FROM record_terms) AS terms,
@@ -107,7 +108,6 @@ async function main(): Promise<void> {
     const c = counts.rows[0]!;
     log(`stored: ${c.records} records, ${c.terms} search terms, ${c.audited} import audit event(s)`);
     if (c.records !== ROWS || c.audited !== 1) throw new Error('the import did not store what it reported');
-    await sequenceAll(ctx.db, ctx.clock, ctx.auditLog);
 
     const value = rate(ROWS, mamoriMs);
     const baseline = rate(ROWS, copyMs);

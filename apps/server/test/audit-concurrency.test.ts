@@ -42,6 +42,7 @@ test('two nodes appending and sequencing concurrently produce one verifiable log
 
   const rows = (await sql<{ log_index: number | null }>`SELECT log_index FROM audit_events ORDER BY log_index`.execute(a.db)).rows;
   assert.equal(rows.length, 2 * PER_NODE, 'every event stored once');
+  assert.equal((await sql<{ n: number }>`SELECT count(*)::int AS n FROM audit_pending`.execute(a.db)).rows[0]!.n, 0, 'nothing left pending');
   rows.forEach((r, i) => assert.equal(Number(r.log_index), i, `index ${i} integrated exactly once, no gap`));
   const report = await verifyAuditLog(a.db, { key, witnesses: [] });
   assert.equal(report.problem, null, JSON.stringify(report.problem));

@@ -21,6 +21,9 @@ let size = 0;
 async function tampered(fn: (tx: Transaction<DB>) => Promise<void>): Promise<VerifyReport> {
   let report: VerifyReport | null = null;
   await t.ctx.db.transaction().execute(async (tx) => {
+    // An intruder with the application's database credentials (the table owner) first switches off
+    // the append-only trigger; the Merkle log is what still catches them.
+    await sql`ALTER TABLE audit_events DISABLE TRIGGER audit_events_immutable`.execute(tx);
     await fn(tx);
     report = await verifyAuditLog(tx, { key: t.ctx.auditLog.key, witnesses: t.ctx.auditLog.witnesses });
     throw new Error('rollback');
@@ -45,6 +48,19 @@ test('an untouched log verifies, with its checkpoints and the witness copies', a
   assert.equal(r.treeSize, size);
   assert.ok(r.checkpoints >= 2);
   assert.ok(r.witnessCheckpoints >= 2);
+});
+
+test('the application cannot change or delete an integrated event: audit_events is append-only', async () => {
+  for (const stmt of [
+    sql`UPDATE audit_events SET payload = payload WHERE log_index = 3`,
+    sql`UPDATE audit_events SET action = 'forged' WHERE log_index = 3`,
+    sql`DELETE FROM audit_events WHERE log_index = 3`,
+    sql`TRUNCATE audit_events`,
+  ]) {
+    await assert.rejects(t.ctx.db.transaction().execute((tx) => stmt.execute(tx)), /append-only/);
+  }
+  const r = await verifyAuditLog(t.ctx.db, { key: t.ctx.auditLog.key, witnesses: t.ctx.auditLog.witnesses });
+  assert.equal(r.problem, null);
 });
 
 test('one changed byte in one event is found at its index (altered)', async () => {

@@ -6,6 +6,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { sql } from 'kysely';
+import { auditRepository } from '../src/modules/audit/index.ts';
 import { PURPOSE, signIn, startTestApp, type Session, type TestApp } from './support/app.ts';
 
 let t: TestApp;
@@ -15,13 +16,12 @@ let hr: Session;
 let firstId: string;
 
 async function auditCount(): Promise<number> {
-  const r = await sql<{ n: number }>`SELECT count(*)::int AS n FROM audit_events`.execute(t.ctx.db);
-  return r.rows[0]!.n;
+  return auditRepository(t.ctx.db).countAll();
 }
 
 async function lastEvent(): Promise<any> {
-  const r = await sql<{ payload: string }>`SELECT payload FROM audit_events ORDER BY id DESC LIMIT 1`.execute(t.ctx.db);
-  return JSON.parse(r.rows[0]!.payload);
+  const [last] = await auditRepository(t.ctx.db).list({ limit: 1 });
+  return JSON.parse(last!.payload);
 }
 
 before(async () => {
@@ -257,8 +257,8 @@ describe('retirement', () => {
     assert.equal(after.status, 401);
     assert.equal(after.json.error.code, 'auth.session_revoked');
     assert.equal((await viaToken()).statusCode, 401);
-    const e = (await sql<{ payload: string }>`SELECT payload FROM audit_events WHERE action = 'user.status.change' ORDER BY id DESC LIMIT 1`.execute(t.ctx.db)).rows[0]!;
-    const ev = JSON.parse(e.payload);
+    const [e] = await auditRepository(t.ctx.db).list({ action: 'user.status.change', limit: 1 });
+    const ev = JSON.parse(e!.payload);
     assert.equal(ev.details.to, 'retired');
     assert.ok(ev.details.sessionsRevoked >= 1);
     assert.equal(ev.details.tokensRevoked, 1);

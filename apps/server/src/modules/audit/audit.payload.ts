@@ -1,6 +1,6 @@
 /**
  * The canonical bytes of an audit event: UTF-8 JSON with a fixed key order. These bytes are what the
- * Merkle tree hashes; the searchable columns of audit_events are generated from them by the database.
+ * Merkle tree hashes; the sequencer derives the searchable columns of audit_events from them (ADR 0003).
  */
 import type { Actor } from '../identity/index.ts';
 import type { AuditEventInput } from './audit.types.ts';

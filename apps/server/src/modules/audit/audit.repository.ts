@@ -18,11 +18,17 @@ export type AuditRow = { id: number; log_index: number | null; at: Date; payload
 
 export function auditRepository(db: Executor) {
   return {
+    /** Appends an event in the caller's transaction: one row in audit_pending (ADR 0003). */
     async append(payload: string): Promise<number> {
-      const row = await db.insertInto('audit_events').values({ payload }).returning('id').executeTakeFirstOrThrow();
+      const row = await db.insertInto('audit_pending').values({ payload }).returning('id').executeTakeFirstOrThrow();
       return row.id;
     },
 
+    /**
+     * Events newest first, integrated and (for the last moments before the sequencer takes them)
+     * pending ones, so an operation is visible in the log as soon as it committed. Pending events
+     * have no log index yet; their few rows are filtered on the payload itself.
+     */
     async list(f: AuditFilter): Promise<AuditRow[]> {
       let q = db.selectFrom('audit_events').select(['id', 'log_index', 'at', 'payload']);
       if (f.actorUserId) q = q.where('actor_user_id', '=', f.actorUserId);
@@ -33,7 +39,29 @@ export function auditRepository(db: Executor) {
       if (f.from) q = q.where('at', '>=', f.from);
       if (f.to) q = q.where('at', '<', f.to);
       if (f.before !== undefined) q = q.where('id', '<', f.before);
-      return q.orderBy('id', 'desc').limit(f.limit).execute();
+      const conds = [sql`true`];
+      if (f.actorUserId) conds.push(sql`j -> 'actor' ->> 'user' = ${f.actorUserId}`);
+      if (f.action) conds.push(sql`j ->> 'action' = ${f.action}`);
+      if (f.datasetId) conds.push(sql`j ->> 'dataset' = ${f.datasetId}`);
+      if (f.recordId) conds.push(sql`j -> 'records' @> to_jsonb(ARRAY[${f.recordId}]::text[])`);
+      if (f.decision) conds.push(sql`j ->> 'decision' = ${f.decision}`);
+      if (f.from) conds.push(sql`(j ->> 'at')::timestamptz >= ${f.from}`);
+      if (f.to) conds.push(sql`(j ->> 'at')::timestamptz < ${f.to}`);
+      if (f.before !== undefined) conds.push(sql`id < ${f.before}`);
+      const [integrated, pending] = await Promise.all([
+        q.orderBy('id', 'desc').limit(f.limit).execute(),
+        sql<AuditRow>`
+          SELECT id, NULL::bigint AS log_index, (j ->> 'at')::timestamptz AS at, payload
+          FROM (SELECT id, payload, payload::jsonb AS j FROM audit_pending) p
+          WHERE ${sql.join(conds, sql` AND `)} ORDER BY id DESC LIMIT ${f.limit}`.execute(db).then((r) => r.rows),
+      ]);
+      return [...integrated, ...pending].sort((a, b) => b.id - a.id).slice(0, f.limit);
+    },
+
+    /** All events, integrated or pending (tests, benchmarks, operators' counts). */
+    async countAll(): Promise<number> {
+      const r = await sql<{ n: number }>`SELECT (SELECT count(*) FROM audit_events)::int + (SELECT count(*) FROM audit_pending)::int AS n`.execute(db);
+      return r.rows[0]?.n ?? 0;
     },
 
     /**
@@ -65,14 +93,30 @@ export function auditRepository(db: Executor) {
     },
 
     async pending(limit: number): Promise<{ id: number; payload: string }[]> {
-      return db.selectFrom('audit_events').select(['id', 'payload']).where('log_index', 'is', null).orderBy('id').limit(limit).execute();
+      return db.selectFrom('audit_pending').select(['id', 'payload']).orderBy('id').limit(limit).execute();
     },
 
+    /**
+     * Moves pending events into the log in one statement: deletes them from audit_pending and inserts
+     * them into audit_events with their log index, leaf hash and the searchable columns, derived here
+     * from the very bytes that were hashed (so a column cannot say what the payload does not).
+     */
     async integrate(ids: number[], indexes: number[], hashes: Buffer[]): Promise<void> {
-      await sql`
-        UPDATE audit_events AS a SET log_index = v.idx, leaf_hash = v.h
-        FROM (SELECT unnest(${ids}::bigint[]) AS id, unnest(${indexes}::bigint[]) AS idx, unnest(${hashes}::bytea[]) AS h) AS v
-        WHERE a.id = v.id`.execute(db);
+      const r = await sql<{ n: number }>`
+        WITH v AS (SELECT * FROM unnest(${ids}::bigint[], ${indexes}::bigint[], ${hashes}::bytea[]) AS v(id, idx, h)),
+        moved AS (DELETE FROM audit_pending p USING v WHERE p.id = v.id RETURNING p.id, p.payload, v.idx, v.h),
+        parsed AS (SELECT id, payload, idx, h, payload::jsonb AS j FROM moved),
+        ins AS (
+          INSERT INTO audit_events (id, payload, at, actor_user_id, action, dataset_id, record_ids, decision, log_index, leaf_hash)
+          SELECT id, payload, (j ->> 'at')::timestamptz, (j -> 'actor' ->> 'user')::uuid, j ->> 'action', (j ->> 'dataset')::uuid,
+            CASE WHEN jsonb_typeof(j -> 'records') = 'array' THEN ARRAY(SELECT jsonb_array_elements_text(j -> 'records'))::uuid[] ELSE '{}'::uuid[] END,
+            j ->> 'decision', idx, h
+          FROM parsed
+          RETURNING 1
+        )
+        SELECT count(*)::int AS n FROM ins`.execute(db);
+      // Only the lock holder moves events; anything else means the pending rows changed under us.
+      if (r.rows[0]?.n !== ids.length) throw new Error(`audit integration moved ${r.rows[0]?.n ?? 0} of ${ids.length} events`);
     },
 
     async saveTreeState(size: number, compact: Buffer[], root: Buffer, at: Date): Promise<void> {

@@ -29,7 +29,7 @@ function readAuditedSql(kind: keyof typeof LIVE_SQL): string {
       SELECT id, public, sealed, key_id, version, updated_at FROM records
       WHERE id = $1 AND dataset_id = $2 AND (SELECT ok FROM live)
     ), a AS (
-      INSERT INTO audit_events (payload)
+      INSERT INTO audit_pending (payload)
       SELECT replace($3::text, '"__MAMORI_RESULT__"',
         CASE WHEN NOT (SELECT ok FROM live) THEN '"revoked"' WHEN EXISTS (SELECT 1 FROM r) THEN '"ok"' ELSE '"not_found"' END)
       RETURNING id
@@ -232,7 +232,7 @@ export function vaultRepository(db: Executor) {
         ), shown AS (
           SELECT id FROM r ORDER BY id LIMIT ${limit}
         ), a AS (
-          INSERT INTO audit_events (payload)
+          INSERT INTO audit_pending (payload)
           SELECT replace(replace(${payloadTemplate}::text, '"__MAMORI_RECORDS__"', COALESCE((SELECT json_agg(id ORDER BY id)::text FROM shown), '[]')),
             '"__MAMORI_RESULT__"', CASE WHEN (SELECT ok FROM live) THEN '"ok"' ELSE '"revoked"' END)
           RETURNING id

@@ -123,17 +123,20 @@ export interface DB {
     revoked_at: Timestamp | null;
     revoked_by: string | null;
   };
+  /** Appended in business transactions; the sequencer moves them into audit_events (ADR 0003). */
+  audit_pending: { id: Generated<number>; payload: string };
+  /** Integrated events: written only by the sequencer, append-only (a trigger refuses UPDATE/DELETE). */
   audit_events: {
-    id: Generated<number>;
+    id: number;
     payload: string;
-    at: ColumnType<Date, never, never>;
-    actor_user_id: ColumnType<string | null, never, never>;
-    action: ColumnType<string, never, never>;
-    dataset_id: ColumnType<string | null, never, never>;
-    record_ids: ColumnType<string[], never, never>;
-    decision: ColumnType<string, never, never>;
-    log_index: number | null;
-    leaf_hash: Buffer | null;
+    at: Timestamp;
+    actor_user_id: string | null;
+    action: string;
+    dataset_id: string | null;
+    record_ids: string[];
+    decision: string;
+    log_index: number;
+    leaf_hash: Buffer;
   };
   audit_tree_nodes: { level: number; idx: number; hash: Buffer };
   audit_checkpoints: { tree_size: number; root_hash: Buffer; note: string; created_at: Timestamp };

@@ -6,6 +6,7 @@
  * policy settings, the history CSV, and the audit trail of every transition.
  */
 import { after, before, test } from 'node:test';
+import { sql } from 'kysely';
 import assert from 'node:assert/strict';
 import { ROLES, type ApprovalKind } from '@mamori/contracts';
 import { startTestApp, signIn, type TestApp, type Session } from './support/app.ts';
@@ -59,8 +60,13 @@ async function rejects(p: Promise<unknown>, code: string, rule?: string): Promis
   });
 }
 
+/** Every audit event, integrated or still pending, in order. */
+async function allEvents(): Promise<{ payload: string }[]> {
+  return (await sql<{ payload: string }>`SELECT payload, id FROM audit_events UNION ALL SELECT payload, id FROM audit_pending ORDER BY id`.execute(t.ctx.db)).rows;
+}
+
 async function auditOf(requestId: string): Promise<{ action: string; decision: string; rule: string; to: string | null }[]> {
-  const rows = await t.ctx.db.selectFrom('audit_events').select(['payload', 'id']).orderBy('id').execute();
+  const rows = await allEvents();
   return rows.map((r) => JSON.parse(r.payload) as { action: string; decision: string; rule: string; details: { requestId?: string; to?: string } })
     .filter((e) => e.details.requestId === requestId)
     .map((e) => ({ action: e.action, decision: e.decision, rule: e.rule, to: e.details.to ?? null }));
@@ -331,7 +337,7 @@ void test('HTTP: policies — zero approvals refused with a clear 400 and nothin
   assert.equal(stale.json().error.code, 'conflict');
   const denied = await put(handlerS, { ...body, requiredApprovals: 1 });
   assert.equal(denied.statusCode, 403);
-  const events = (await t.ctx.db.selectFrom('audit_events').select('payload').orderBy('id').execute()).map((r) => JSON.parse(r.payload) as { action: string; decision: string });
+  const events = (await allEvents()).map((r) => JSON.parse(r.payload) as { action: string; decision: string });
   assert.ok(events.some((e) => e.action === 'approval.policy.update' && e.decision === 'allow'));
   assert.ok(events.some((e) => e.action === 'approval.policy.update' && e.decision === 'deny'));
   await put(cpoS, { ...body, requiredApprovals: 1, requestTtlMinutes: 4320, grantMaxMinutes: 1440, eligibleRoles: ['data_owner', 'cpo'] });

@@ -30,7 +30,9 @@ export type FileRequestInput = {
   validForMinutes?: number;
 };
 
-const LINK = (id: string) => `/approvals/requests/${id}`;
+/** Console paths: the requester's list and the approver's inbox (the request id is not personal data). */
+const LINK = (id: string) => `/approvals/mine?request=${id}`;
+const INBOX_LINK = (id: string) => `/approvals/inbox?request=${id}`;
 const SCOPE_KEY = /^[a-zA-Z][a-zA-Z0-9_]{0,40}$/;
 const MAX_SCOPE_BYTES = 16 * 1024;
 
@@ -125,7 +127,7 @@ export async function fileRequest(ctx: AppContext, tx: Executor, actor: Actor, i
     details: { requestId: id, kind: input.kind, subjectRef: input.subjectRef ?? null, requiredApprovals: policy.required_approvals, eligibleApprovers: approvers.length, expiresAt: row.expires_at.toISOString() },
   });
   const by = people.get(actor.userId)?.displayName ?? actor.login;
-  await notify(tx, ctx.clock, approvers.map((p) => p.id), { kind: 'approval.requested', params: { requestId: id, requestKind: input.kind, summary, by }, link: LINK(id) });
+  await notify(tx, ctx.clock, approvers.map((p) => p.id), { kind: 'approval.requested', params: { requestId: id, requestKind: input.kind, summary, by }, link: INBOX_LINK(id) });
   const stored = (await repo.request(id))!;
   return (await viewsOf(tx, [stored], now)).views[0]!;
 }
@@ -253,7 +255,7 @@ export async function breakGlass(ctx: AppContext, actor: Actor, requestId: strin
     });
     const by = (await repo.people([actor.userId!])).get(actor.userId!)?.displayName ?? actor.login;
     // TODO(monitor): when the monitor branch's alerts land on main, raise one here as well.
-    await notify(tx, ctx.clock, await securityCenter(tx), { kind: 'approval.break_glass', params: { requestId: r.id, requestKind: r.kind, summary: r.summary, by, reason }, link: '/approvals/history' });
+    await notify(tx, ctx.clock, await securityCenter(tx), { kind: 'approval.break_glass', params: { requestId: r.id, requestKind: r.kind, summary: r.summary, by, reason }, link: `/approvals/history?request=${r.id}` });
     return true;
   });
   if (!ok) return refuse(ctx, actor, 'approval.break_glass', r, 'approval.closed', closedError('changed'));

@@ -281,7 +281,7 @@ async function main(): Promise<void> {
   const bench = await openBenchContext({ poolSize: POOL, logLevel: LOG_LEVEL });
   const { ctx } = bench;
   let exitCode = 0;
-  let loadgenKind = 'node';
+  let loadgenKind: 'wrk' | 'node' | undefined;
   try {
     const t0 = performance.now();
     await seed(ctx, { demo: true, demoContacts: CONTACTS });

@@ -18,6 +18,8 @@ import { installSecurityHeaders, webConsole } from './platform/http/static.ts';
 import { identityRoutes } from './modules/identity/identity.routes.ts';
 import { vaultRoutes } from './modules/vault/vault.routes.ts';
 import { auditRoutes } from './modules/audit/audit.routes.ts';
+import { approvalsRoutes } from './modules/approvals/index.ts';
+import { notificationsRoutes } from './modules/notifications/index.ts';
 
 export type AppOptions = {
   secureCookies: boolean;
@@ -98,6 +100,8 @@ export async function buildApp(ctx: AppContext, options: AppOptions): Promise<Fa
   await app.register(identityRoutes(ctx, { secureCookies: options.secureCookies }));
   await app.register(vaultRoutes(ctx, { spoolDir: path.join(options.dataDir, 'spool') }));
   await app.register(auditRoutes(ctx));
+  await app.register(approvalsRoutes(ctx));
+  await app.register(notificationsRoutes(ctx));
   // Last: the console's SPA fallback must not shadow any API route.
   await app.register(webConsole(options.webDir ? { webDir: options.webDir } : {}));
   return app;

@@ -30,5 +30,17 @@ export const ACTIONS = [
   'record.import',
   'audit.read',
   'ledger.read',
+  'approval.request',
+  'approval.read',
+  'approval.decide',
+  'approval.cancel',
+  'approval.consume',
+  'approval.expire',
+  'approval.break_glass',
+  'approval.review.close',
+  'approval.policy.read',
+  'approval.policy.update',
+  'approval.history.read',
+  'notification.read',
 ] as const;
 export type Action = (typeof ACTIONS)[number];

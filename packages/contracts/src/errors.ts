@@ -38,6 +38,11 @@ export const ERROR_STATUS = {
   'import.field_too_long': 422,
   'import.no_header': 422,
   'import.duplicate_header': 422,
+  'approval.invalid': 400,
+  'approval.invalid_policy': 400,
+  'approval.closed': 409,
+  'approval.already_decided': 409,
+  'approval.not_usable': 409,
   'server.busy': 503,
   'internal': 500,
 } as const;

@@ -2,3 +2,4 @@ export * from './errors.ts';
 export * from './actions.ts';
 export * from './domain.ts';
 export * from './views.ts';
+export * from './approvals.ts';

@@ -1,7 +1,7 @@
 /** The console frame: header (who is signed in, language, logout), navigation by role, and the screen, loaded on demand. */
 import { lazy, Suspense, useEffect, type ComponentType, type LazyExoticComponent } from 'react';
 import { AppShell, Badge, Button, Group, NavLink, SegmentedControl, Stack, Text, Title } from '@mantine/core';
-import { IconDatabase, IconFileSearch, IconKey, IconListDetails, IconLogout, IconSitemap, IconUsers } from '@tabler/icons-react';
+import { IconChecklist, IconDatabase, IconFileSearch, IconHistory, IconInbox, IconKey, IconListDetails, IconLogout, IconSettingsCheck, IconSitemap, IconUsers } from '@tabler/icons-react';
 import { useQueryClient } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
 import { EmploymentBadge } from '../components/badges.tsx';
@@ -10,7 +10,8 @@ import { Empty, Loading } from '../components/states.tsx';
 import { setLanguage, useLang } from '../i18n/index.ts';
 import { setDocumentTitle } from '../lib/title.ts';
 import type { UserView } from '../lib/types.ts';
-import { canManageUsers, canReadAudit, canReadGrants, canReadUsers } from './roles.ts';
+import { canManageUsers, canReadApprovalHistory, canReadApprovalPolicies, canReadAudit, canReadGrants, canReadUsers } from './roles.ts';
+import { NotificationBell } from '../features/notifications/NotificationBell.tsx';
 import { navigate, usePath } from './router.ts';
 import { ME_KEY, useMe, useSession } from './session.tsx';
 
@@ -24,6 +25,10 @@ type Route = {
 
 const ROUTES: Route[] = [
   { path: '/records', titleKey: 'nav.records', icon: IconFileSearch, page: lazy(() => import('../features/records/RecordsPage.tsx')), allowed: () => true },
+  { path: '/approvals/inbox', titleKey: 'nav.approvalsInbox', icon: IconInbox, page: lazy(() => import('../features/approvals/InboxPage.tsx')), allowed: () => true },
+  { path: '/approvals/mine', titleKey: 'nav.approvalsMine', icon: IconChecklist, page: lazy(() => import('../features/approvals/MyRequestsPage.tsx')), allowed: () => true },
+  { path: '/approvals/history', titleKey: 'nav.approvalsHistory', icon: IconHistory, page: lazy(() => import('../features/approvals/HistoryPage.tsx')), allowed: canReadApprovalHistory },
+  { path: '/approvals/policies', titleKey: 'nav.approvalPolicies', icon: IconSettingsCheck, page: lazy(() => import('../features/approvals/PoliciesPage.tsx')), allowed: canReadApprovalPolicies },
   { path: '/admin/users', titleKey: 'nav.users', icon: IconUsers, page: lazy(() => import('../features/users/UsersPage.tsx')), allowed: canReadUsers },
   { path: '/admin/organization', titleKey: 'nav.organization', icon: IconSitemap, page: lazy(() => import('../features/organization/OrganizationPage.tsx')), allowed: canManageUsers },
   { path: '/admin/datasets', titleKey: 'nav.datasets', icon: IconDatabase, page: lazy(() => import('../features/datasets/DatasetsPage.tsx')), allowed: () => true },
@@ -74,6 +79,7 @@ export default function Shell() {
               </Group>
             </Stack>
             <EmploymentBadge value={me.user.employmentType} onDark />
+            <NotificationBell />
             <SegmentedControl
               size="xs"
               aria-label={t('app.language')}

@@ -12,5 +12,9 @@ export const canManageUsers = (u: UserView) => any(u, ['administrator', 'hr']);
 export const canCreateDataset = (u: UserView) => any(u, ['administrator', 'cpo']);
 export const canReadGrants = (u: UserView) => any(u, ['cpo', 'auditor', 'security_center', 'data_owner', 'administrator']);
 export const canReadAudit = (u: UserView) => any(u, ['auditor', 'security_center', 'cpo']);
+export const canReadApprovalPolicies = (u: UserView) => any(u, ['administrator', 'cpo', 'auditor', 'security_center']);
+export const canEditApprovalPolicies = (u: UserView) => any(u, ['administrator', 'cpo']);
+export const canReadApprovalHistory = (u: UserView) => any(u, ['cpo', 'auditor', 'security_center']);
+export const canCloseReviews = (u: UserView) => any(u, ['cpo', 'security_center']);
 export const canGrant = (u: UserView, ds: DatasetView | undefined) =>
   any(u, ['cpo']) || (ds !== undefined && any(u, ['data_owner']) && ds.ownerUserId === u.id);

@@ -52,6 +52,11 @@ export const KNOWN_ERROR_CODES = [
   'grant.invalid',
   'grant.dispatch_worker',
   'record.invalid',
+  'approval.invalid',
+  'approval.invalid_policy',
+  'approval.closed',
+  'approval.already_decided',
+  'approval.not_usable',
   'server.busy',
   'internal',
 ] as const;

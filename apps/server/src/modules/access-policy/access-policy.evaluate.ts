@@ -31,6 +31,9 @@ const ROLE_RULES: Partial<Record<Action, readonly Role[]>> = {
   'grant.read': ['cpo', 'auditor', 'security_center', 'data_owner', 'administrator'],
   'audit.read': ['auditor', 'security_center', 'cpo'],
   'ledger.read': ['cpo', 'auditor', 'security_center', 'data_owner'],
+  'approval.policy.read': ['administrator', 'cpo', 'auditor', 'security_center'],
+  'approval.policy.update': ['administrator', 'cpo'],
+  'approval.history.read': ['cpo', 'auditor', 'security_center'],
 };
 
 /** What the local operator (offline CLI on the server's own data folder) may do: never read personal data. */
@@ -49,6 +52,10 @@ const SYSTEM_ACTIONS: ReadonlySet<Action> = new Set([
   'audit.read',
   'ledger.read',
   'record.import',
+  'approval.expire',
+  'approval.consume',
+  'approval.policy.read',
+  'approval.policy.update',
 ]);
 
 const AUTH_ACTIONS: ReadonlySet<Action> = new Set(['auth.login', 'auth.logout', 'auth.password.change', 'auth.mfa.enroll', 'auth.mfa.verify']);
@@ -93,6 +100,8 @@ export function evaluate(req: PolicyRequest): Decision {
     return evaluateRecordAction(req, personalRequested);
   }
 
+  if (APPROVAL_ACTIONS.has(action)) return evaluateApprovalAction(req);
+
   if (action === 'dataset.read') {
     return allow('dataset.metadata', 'データセットの定義（項目名と分類）は全員が参照できます。', 'Dataset definitions (field names and classes) are visible to all users.');
   }
@@ -115,6 +124,72 @@ export function evaluate(req: PolicyRequest): Decision {
     return allow('role.allowed', '役割により許可されています。', 'Allowed by role.');
   }
   return deny('default.deny', '許可する規則がありません（既定で拒否）。', 'No rule allows this (deny by default).');
+}
+
+const APPROVAL_ACTIONS: ReadonlySet<Action> = new Set([
+  'approval.request', 'approval.read', 'approval.decide', 'approval.cancel', 'approval.consume', 'approval.expire',
+  'approval.break_glass', 'approval.review.close', 'notification.read',
+]);
+
+/** Roles that oversee approvals: they may read any request, and (except the auditor) close break-glass reviews. */
+const APPROVAL_OVERSIGHT: readonly Role[] = ['cpo', 'auditor', 'security_center'];
+const REVIEW_CLOSERS: readonly Role[] = ['cpo', 'security_center'];
+
+/**
+ * The two-person rule. The self-check comes before anything a role could allow: the requester of a
+ * request never decides it, whatever roles they hold (administrators and holders of every role too),
+ * and no setting reaches this line.
+ */
+function evaluateApprovalAction(req: PolicyRequest): Decision {
+  const { actor, action, approval } = req;
+  if (action === 'notification.read') {
+    return actor.kind === 'user' ? allow('notification.own', '自分の通知です。', 'Your own notifications.') : deny('notification.person_only', '通知は利用者本人のものです。', 'Notifications belong to a person.');
+  }
+  if (action === 'approval.expire') {
+    return deny('approval.system_only', '期限切れの処理はシステムが行います。', 'Only the system expires requests.');
+  }
+  const isRequester = approval !== undefined && actor.userId !== null && actor.userId === approval.requesterUserId;
+  if (action === 'approval.decide') {
+    if (!approval) return deny('approval.context_required', '申請が指定されていません。', 'No request given.');
+    if (actor.userId === null || isRequester) {
+      return deny('approval.self', '自分の申請を承認・却下することはできません（二人制）。', 'You cannot decide your own request (two-person rule).');
+    }
+    if (actor.kind !== 'user') return deny('approval.person_only', '承認は本人が行います。', 'Approvals are given by people.');
+    if (!approval.eligible) return deny('approval.not_eligible', 'この申請の承認者ではありません。', 'You are not an eligible approver of this request.');
+    if (!actor.mfa) return mfaRequired();
+    return allow('approval.eligible', '承認ポリシーにより承認者です。', 'Eligible approver under the approval policy.');
+  }
+  if (action === 'approval.review.close') {
+    if (isRequester) return deny('approval.self_review', '自分の緊急承認を事後確認することはできません。', 'You cannot review your own break-glass use.');
+    if (!actor.roles.some((r) => REVIEW_CLOSERS.includes(r))) {
+      return deny('role.missing', `この操作には次のいずれかの役割が必要です: ${REVIEW_CLOSERS.join(', ')}`, `This action needs one of the roles: ${REVIEW_CLOSERS.join(', ')}`);
+    }
+    if (!actor.mfa) return mfaRequired();
+    return allow('approval.reviewer', '事後確認を行う役割です。', 'Your role reviews break-glass use.');
+  }
+  if (actor.kind !== 'user') return deny('approval.person_only', '申請は本人が行います。', 'Requests are made by people.');
+  switch (action) {
+    case 'approval.request':
+      if (!actor.mfa) return mfaRequired();
+      return allow('approval.file', '申請は誰でも行えます。', 'Anyone may file a request.');
+    case 'approval.read':
+      // Without a request: one's own lists ("my requests", "waiting for me"). With one: its parties and overseers.
+      if (!approval || isRequester || approval.eligible) return allow('approval.party', '申請の当事者です。', 'You are a party to the request.');
+      if (actor.roles.some((r) => APPROVAL_OVERSIGHT.includes(r))) return allow('approval.oversight', '承認を監督する役割です。', 'Your role oversees approvals.');
+      return deny('approval.not_party', 'この申請の当事者ではありません。', 'You are not a party to this request.');
+    case 'approval.cancel':
+    case 'approval.consume':
+      if (!isRequester) return deny('approval.not_requester', '申請者本人のみが行えます。', 'Only the requester may do this.');
+      if (!actor.mfa) return mfaRequired();
+      return allow('approval.requester', '申請者本人です。', 'You filed this request.');
+    case 'approval.break_glass':
+      if (!isRequester) return deny('approval.not_requester', '申請者本人のみが行えます。', 'Only the requester may do this.');
+      if (!approval?.breakGlassAllowed) return deny('approval.break_glass_not_allowed', '緊急承認（ブレークグラス）を許可されていません。', 'You are not allowed to break glass for this kind.');
+      if (!actor.mfa) return mfaRequired();
+      return allow('approval.break_glass', '緊急承認を許可された利用者です。', 'You are allowed to break glass for this kind.');
+    default:
+      return deny('default.deny', '許可する規則がありません（既定で拒否）。', 'No rule allows this (deny by default).');
+  }
 }
 
 function mfaRequired(): Decision {

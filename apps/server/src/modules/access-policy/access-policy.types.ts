@@ -19,6 +19,19 @@ export type PolicyRequest = {
   /** Fields the request reads, unmasks or writes (for unmask: exactly one). */
   fields?: readonly string[];
   purpose?: string | null;
+  /** Present for actions on one approval request: who filed it and what the policy says of the actor. */
+  approval?: ApprovalPolicyContext;
+};
+
+/**
+ * What the approvals service tells the engine about one request and the actor: the requester, whether
+ * the actor is eligible to decide it under its policy (roles, groups, the requester's supervisor;
+ * active; not a dispatch worker), and whether the actor is one of the kind's break-glass few.
+ */
+export type ApprovalPolicyContext = {
+  requesterUserId: string;
+  eligible: boolean;
+  breakGlassAllowed: boolean;
 };
 
 /** How a field appears in a response: in clear, masked, or not at all (absent from the map). */

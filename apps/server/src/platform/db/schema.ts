@@ -141,4 +141,69 @@ export interface DB {
   audit_tree_nodes: { level: number; idx: number; hash: Buffer };
   audit_checkpoints: { tree_size: number; root_hash: Buffer; note: string; created_at: Timestamp };
   audit_tree_state: { id: number; tree_size: number; compact: Buffer[]; root_hash: Buffer; updated_at: Timestamp };
+  approval_policies: {
+    kind: string;
+    required_approvals: number;
+    rejections_to_end: number;
+    eligible_roles: string[];
+    eligible_group_ids: string[];
+    requester_supervisor: boolean;
+    request_ttl_minutes: number;
+    grant_max_minutes: number;
+    break_glass_user_ids: string[];
+    updated_at: Timestamp;
+    updated_by: string | null;
+    version: Generated<number>;
+  };
+  approval_requests: {
+    id: string;
+    kind: string;
+    requester_id: string;
+    state: 'pending' | 'approved' | 'rejected' | 'cancelled' | 'expired' | 'consumed';
+    summary: string;
+    scope: ColumnType<Record<string, unknown>, string, string>;
+    subject_ref: string | null;
+    required_approvals: number;
+    rejections_to_end: number;
+    eligible_roles: string[];
+    eligible_group_ids: string[];
+    requester_supervisor: boolean;
+    grant_minutes: number;
+    created_at: Timestamp;
+    expires_at: Timestamp;
+    approved_at: Timestamp | null;
+    valid_until: Timestamp | null;
+    closed_at: Timestamp | null;
+    consumed_at: Timestamp | null;
+    consumed_ref: string | null;
+    break_glass_reason: string | null;
+    version: Generated<number>;
+  };
+  approval_decisions: {
+    request_id: string;
+    approver_id: string;
+    decision: 'approve' | 'reject';
+    reason: string;
+    decided_at: Timestamp;
+    withdrawn_at: Timestamp | null;
+    withdrawn_reason: string | null;
+  };
+  approval_reviews: {
+    id: string;
+    request_id: string;
+    reason: string;
+    opened_at: Timestamp;
+    closed_at: Timestamp | null;
+    closed_by: string | null;
+    note: string | null;
+  };
+  notifications: {
+    id: string;
+    user_id: string;
+    kind: string;
+    params: ColumnType<Record<string, unknown>, string, string>;
+    link: string | null;
+    created_at: Timestamp;
+    read_at: Timestamp | null;
+  };
 }

@@ -5,6 +5,7 @@
  * be joined across fields by someone holding only the database.
  */
 import { createHmac, hkdfSync } from 'node:crypto';
+import { HmacSha256 } from './hmac-sha256.ts';
 
 const INFO_PREFIX = 'mamori/blind-index/v1/';
 const FIELD_KEY_BYTES = 32;
@@ -22,4 +23,18 @@ export function deriveFieldKey(indexKey: Buffer, fieldName: string): Buffer {
  */
 export function blindIndex(fieldKey: Buffer, normalized: string): Buffer {
   return createHmac('sha256', fieldKey).update(normalized, 'utf8').digest().subarray(0, TOKEN_BYTES);
+}
+
+/**
+ * The same tokens as blindIndex for one field key, computed without node:crypto's per-call set-up
+ * (see hmac-sha256.ts): for bulk paths that index millions of values under a few keys.
+ */
+export class BlindIndexer {
+  private readonly hmac: HmacSha256;
+  constructor(fieldKey: Buffer) {
+    this.hmac = new HmacSha256(fieldKey);
+  }
+  token(normalized: string): Buffer {
+    return this.hmac.digest(normalized, TOKEN_BYTES);
+  }
 }

@@ -70,13 +70,9 @@ program
       return;
     }
     try {
-      let pass = 0;
+      // One pass over the file: the bar follows the bytes read (rows are written as they are read).
       let bytes = 0;
-      const r = await importRecords(target.ctx, target.actor, dataset, () => {
-        pass++;
-        bytes = 0;
-        return parseImport(createReadStream(file), format, { onBytes: (n) => bar.update((bytes += n) + (pass - 1) * size, 2 * size) });
-      });
+      const r = await importRecords(target.ctx, target.actor, dataset, () => parseImport(createReadStream(file), format, { onBytes: (n) => bar.update((bytes += n), size) }));
       bar.stop();
       const secs = (Date.now() - started) / 1000;
       process.stdout.write(`imported ${r.imported} rows in ${secs.toFixed(1)} s (${Math.round(r.imported / secs)} rows/s)\n`);

@@ -3,7 +3,7 @@
  * field, and search terms — and back. Pure, apart from the random IV of the seal.
  */
 import { isPersonalLevel, type FieldKind } from '@mamori/contracts';
-import { blindIndex } from '../../platform/crypto/blind-index.ts';
+import { BlindIndexer } from '../../platform/crypto/blind-index.ts';
 import { open, seal } from '../../platform/crypto/envelope.ts';
 import { mask, type MaskKind } from './vault.masking.ts';
 import { normalizeForIndex, normalizePrefix, type SearchKind } from './vault.normalize.ts';
@@ -51,7 +51,8 @@ export function validateValue(field: DatasetField, raw: string): string | null {
   }
 }
 
-export type RecordTerm = { field: string; term: Buffer };
+/** A search term: `field` is the field's database-wide id (dataset_fields.term_field). */
+export type RecordTerm = { field: number; term: Buffer };
 
 export type EncodedRecord = {
   public: string;
@@ -64,68 +65,107 @@ export function aadFor(datasetId: string, recordId: string): Buffer {
   return Buffer.from(`mamori/record/v1/${datasetId}/${recordId}`, 'utf8');
 }
 
-function termOf(field: DatasetField, keys: DatasetKeys, isPersonal: boolean, v: string): RecordTerm | null {
-  if (field.search === 'exact') {
-    const n = normalizeForIndex(searchKindOf(field.kind), v);
-    return { field: field.name, term: isPersonal ? blindIndex(keys.fieldKey(field.name), n) : Buffer.from(n, 'utf8') };
-  }
-  if (field.search === 'prefix' && !isPersonal) return { field: field.name, term: Buffer.from(normalizePrefix(v), 'utf8') };
-  return null;
-}
-
-export function encodeRecord(dataset: DatasetView, keys: DatasetKeys, recordId: string, values: Record<string, string>): EncodedRecord {
-  const pub: Record<string, string> = {};
-  const personal: Record<string, string> = {};
-  let hasPersonal = false;
-  const terms: RecordTerm[] = [];
-  for (const f of dataset.fields) {
-    const v = values[f.name];
-    if (v === undefined || v === '') continue;
-    const isPersonal = isPersonalLevel(f.classification);
-    if (isPersonal) {
-      personal[f.name] = v;
-      hasPersonal = true;
-    } else pub[f.name] = v;
-    const t = termOf(f, keys, isPersonal, v);
-    if (t) terms.push(t);
-  }
-  return {
-    public: JSON.stringify(pub),
-    sealed: hasPersonal ? seal(keys.activeDataKey, Buffer.from(JSON.stringify(personal), 'utf8'), aadFor(dataset.id, recordId)) : null,
-    keyId: hasPersonal ? keys.activeDataKeyId : null,
-    terms,
-  };
-}
+type FieldPlan = {
+  name: string;
+  personal: boolean;
+  /** Which term the field gets: a blind index, normalised UTF-8 bytes (exact or prefix), or none. */
+  term: 'blind' | 'exact' | 'prefix' | null;
+  searchKind: SearchKind;
+  termField: number;
+  indexer: BlindIndexer | null;
+};
 
 /**
- * The search terms of a record's values: exactly what encodeRecord stored for them (same fields, same
- * normalisation), so an update or delete can remove a record's terms by value instead of by record id.
+ * A dataset's fields compiled once for encoding (imports encode millions of records with it): which
+ * fields are sealed, which get which search term under which field id, and each blind-index key.
  */
-export function termsOf(dataset: DatasetView, keys: DatasetKeys, values: Record<string, string>): RecordTerm[] {
-  const terms: RecordTerm[] = [];
-  for (const f of dataset.fields) {
-    const v = values[f.name];
-    if (v === undefined || v === '') continue;
-    const t = termOf(f, keys, isPersonalLevel(f.classification), v);
-    if (t) terms.push(t);
+export class RecordCodec {
+  private readonly plan: FieldPlan[];
+  private readonly byName: Map<string, FieldPlan>;
+
+  constructor(
+    private readonly view: DatasetView,
+    private readonly keys: DatasetKeys,
+    termFields: ReadonlyMap<string, number>,
+  ) {
+    this.plan = view.fields.map((f) => {
+      const personal = isPersonalLevel(f.classification);
+      const termField = termFields.get(f.name);
+      if (termField === undefined) throw new Error(`field ${f.name} has no term id`);
+      const term = f.search === 'exact' ? (personal ? 'blind' : 'exact') : f.search === 'prefix' && !personal ? 'prefix' : null;
+      return { name: f.name, personal, term, searchKind: searchKindOf(f.kind), termField, indexer: term === 'blind' ? new BlindIndexer(keys.fieldKey(f.name)) : null };
+    });
+    this.byName = new Map(this.plan.map((p) => [p.name, p]));
   }
-  return terms;
+
+  private termOf(p: FieldPlan, v: string): RecordTerm | null {
+    switch (p.term) {
+      case 'blind':
+        return { field: p.termField, term: p.indexer!.token(normalizeForIndex(p.searchKind, v)) };
+      case 'exact':
+        return { field: p.termField, term: Buffer.from(normalizeForIndex(p.searchKind, v), 'utf8') };
+      case 'prefix':
+        return { field: p.termField, term: Buffer.from(normalizePrefix(v), 'utf8') };
+      default:
+        return null;
+    }
+  }
+
+  encode(recordId: string, values: Record<string, string>): EncodedRecord {
+    const pub: Record<string, string> = {};
+    const personal: Record<string, string> = {};
+    let hasPersonal = false;
+    const terms: RecordTerm[] = [];
+    for (const p of this.plan) {
+      const v = values[p.name];
+      if (v === undefined || v === '') continue;
+      if (p.personal) {
+        personal[p.name] = v;
+        hasPersonal = true;
+      } else pub[p.name] = v;
+      const t = this.termOf(p, v);
+      if (t) terms.push(t);
+    }
+    return {
+      public: JSON.stringify(pub),
+      sealed: hasPersonal ? seal(this.keys.activeDataKey, Buffer.from(JSON.stringify(personal), 'utf8'), aadFor(this.view.id, recordId)) : null,
+      keyId: hasPersonal ? this.keys.activeDataKeyId : null,
+      terms,
+    };
+  }
+
+  /**
+   * The search terms of a record's values: exactly what encode stored for them (same fields, same
+   * normalisation), so an update or delete can remove a record's terms by value instead of by record id.
+   */
+  termsOf(values: Record<string, string>): RecordTerm[] {
+    const terms: RecordTerm[] = [];
+    for (const p of this.plan) {
+      const v = values[p.name];
+      if (v === undefined || v === '') continue;
+      const t = this.termOf(p, v);
+      if (t) terms.push(t);
+    }
+    return terms;
+  }
+
+  /** The search term for a criterion, or null when the field cannot be searched that way. */
+  termFor(field: string, op: 'exact' | 'prefix', value: string): RecordTerm | null {
+    const p = this.byName.get(field);
+    if (!p) return null;
+    if (op === 'exact' && (p.term === 'blind' || p.term === 'exact')) return this.termOf(p, value);
+    if (op === 'prefix' && p.term === 'prefix') return this.termOf(p, value);
+    return null;
+  }
+
+  decodePersonal(recordId: string, sealed: Buffer | null, keyId: string | null): Record<string, string> {
+    return decodePersonal(this.keys, this.view.id, recordId, sealed, keyId);
+  }
 }
 
 export function decodePersonal(keys: DatasetKeys, datasetId: string, recordId: string, sealed: Buffer | null, keyId: string | null): Record<string, string> {
   if (!sealed || !keyId) return {};
   return JSON.parse(open(keys.dataKey(keyId), sealed, aadFor(datasetId, recordId)).toString('utf8')) as Record<string, string>;
-}
-
-/** The search term for a criterion, or null when the field cannot be searched that way. */
-export function termFor(field: DatasetField, keys: DatasetKeys, op: 'exact' | 'prefix', value: string): Buffer | null {
-  const personal = isPersonalLevel(field.classification);
-  if (op === 'exact' && field.search === 'exact') {
-    const n = normalizeForIndex(searchKindOf(field.kind), value);
-    return personal ? blindIndex(keys.fieldKey(field.name), n) : Buffer.from(n, 'utf8');
-  }
-  if (op === 'prefix' && field.search === 'prefix' && !personal) return Buffer.from(normalizePrefix(value), 'utf8');
-  return null;
 }
 
 export function maskValue(field: DatasetField, value: string): string {

@@ -10,11 +10,19 @@ import { newId } from '../../platform/ids.ts';
 import type { Actor } from '../identity/index.ts';
 import { authorize, type DatasetPolicyView } from '../access-policy/index.ts';
 import { appendAudit } from '../audit/index.ts';
+import { RecordCodec } from './vault.codec.ts';
 import { DatasetKeys, keyAad } from './vault.keys.ts';
 import { vaultRepository } from './vault.repository.ts';
 import type { DatasetField, DatasetView } from './vault.types.ts';
 
-export type LoadedDataset = { view: DatasetView; keys: DatasetKeys; policy: DatasetPolicyView; fieldByName: ReadonlyMap<string, DatasetField> };
+export type LoadedDataset = {
+  view: DatasetView;
+  keys: DatasetKeys;
+  /** The fields compiled for encoding, decoding and search terms. */
+  codec: RecordCodec;
+  policy: DatasetPolicyView;
+  fieldByName: ReadonlyMap<string, DatasetField>;
+};
 
 const caches = new WeakMap<AppContext, Map<string, LoadedDataset>>();
 
@@ -61,11 +69,13 @@ export async function loadDataset(ctx: AppContext, name: string): Promise<Loaded
   const repo = vaultRepository(ctx.db);
   const d = await repo.datasetByName(name);
   if (!d) throw new AppError('not_found', 'No such dataset.');
-  const view = toView(d, await repo.fieldsOf(d.id));
+  const fieldRows = await repo.fieldsOf(d.id);
+  const view = toView(d, fieldRows);
   const keys = DatasetKeys.fromRows(ctx.keyring, d.id, await repo.keysOf(d.id));
   const loaded: LoadedDataset = {
     view,
     keys,
+    codec: new RecordCodec(view, keys, new Map(fieldRows.map((f) => [f.name, f.term_field]))),
     policy: { id: view.id, ownerUserId: view.ownerUserId, purposes: view.purposes, fields: view.fields.map((f) => ({ name: f.name, classification: f.classification })) },
     fieldByName: new Map(view.fields.map((f) => [f.name, f])),
   };

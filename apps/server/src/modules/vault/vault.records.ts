@@ -9,7 +9,7 @@ import { isUuid, newId } from '../../platform/ids.ts';
 import { invalidateActors, type Actor } from '../identity/index.ts';
 import { authorize, type Decision } from '../access-policy/index.ts';
 import { appendAudit, buildAuditPayload } from '../audit/index.ts';
-import { decodePersonal, encodeRecord, maskValue, termFor, termsOf, validateValue } from './vault.codec.ts';
+import { maskValue, validateValue } from './vault.codec.ts';
 import { loadDataset, type LoadedDataset } from './vault.datasets.ts';
 import { vaultRepository, type Credential, type RecordRow } from './vault.repository.ts';
 import { AuditedReadBatcher, type AuditedRead } from './vault.read-batch.ts';
@@ -36,7 +36,7 @@ function revoked(ctx: AppContext): AppError {
 
 function shape(ds: LoadedDataset, decision: Decision, row: RecordRow): RecordView {
   const needsPersonal = [...decision.visible.values()].includes('masked');
-  const personal = needsPersonal ? decodePersonal(ds.keys, ds.view.id, row.id, row.sealed, row.key_id) : {};
+  const personal = needsPersonal ? ds.codec.decodePersonal(row.id, row.sealed, row.key_id) : {};
   const values: Record<string, string> = {};
   const masked: string[] = [];
   for (const [name, how] of decision.visible) {
@@ -63,9 +63,9 @@ export async function searchRecords(ctx: AppContext, actor: Actor, datasetName: 
     const field = ds.fieldByName.get(c.field);
     // Searching by a field you may not see would be an oracle on its values.
     if (!field || !decision.visible.has(c.field)) throw new AppError('request.invalid', 'You cannot search by this field.', { field: c.field });
-    const term = termFor(field, ds.keys, c.op, c.value);
+    const term = ds.codec.termFor(field.name, c.op, c.value);
     if (!term) throw new AppError('request.invalid', `This field does not support ${c.op} search.`, { field: c.field });
-    return { field: c.field, op: c.op, term };
+    return { fieldId: term.field, op: c.op, term: term.term };
   });
   if (input.after && !isUuid(input.after)) throw new AppError('request.invalid', 'Bad cursor.', { field: 'after' });
   const template = buildAuditPayload(actor, ctx.clock.now(), {
@@ -105,7 +105,7 @@ export async function unmaskField(ctx: AppContext, actor: Actor, datasetName: st
   const { live, row } = await readAudited(ctx, ds.view.id, recordId, template, actor.credential);
   if (!live) throw revoked(ctx);
   if (!row) throw new AppError('not_found', 'No such record.');
-  const personal = decodePersonal(ds.keys, ds.view.id, row.id, row.sealed, row.key_id);
+  const personal = ds.codec.decodePersonal(row.id, row.sealed, row.key_id);
   return { field, value: personal[field] ?? null };
 }
 
@@ -131,7 +131,7 @@ export async function createRecord(ctx: AppContext, actor: Actor, datasetName: s
   const problems = checkValues(ds, values);
   if (problems.length > 0) throw new AppError('record.invalid', 'Some values are not valid.', { problems });
   const id = newId<'RecordId'>();
-  const enc = encodeRecord(ds.view, ds.keys, id, values);
+  const enc = ds.codec.encode(id, values);
   await ctx.db.transaction().execute(async (tx) => {
     await vaultRepository(tx).insertRecords(ds.view.id, [{ id, ...enc }], ctx.clock.now());
     await appendAudit(tx, ctx.clock, actor, {
@@ -155,10 +155,10 @@ export async function updateRecord(ctx: AppContext, actor: Actor, datasetName: s
     if (!row) throw new AppError('not_found', 'No such record.');
     if (expectedVersion !== undefined && expectedVersion !== row.version) throw new AppError('conflict', 'The record was changed meanwhile; reload and try again.');
     // Merge: fields not named keep their value; an empty string clears a field.
-    const current = { ...row.public, ...decodePersonal(ds.keys, ds.view.id, row.id, row.sealed, row.key_id) };
+    const current = { ...row.public, ...ds.codec.decodePersonal(row.id, row.sealed, row.key_id) };
     const merged = { ...current, ...values };
-    const enc = encodeRecord(ds.view, ds.keys, recordId, merged);
-    await repo.updateRecord(ds.view.id, { id: recordId, ...enc }, termsOf(ds.view, ds.keys, current), row.version, ctx.clock.now());
+    const enc = ds.codec.encode(recordId, merged);
+    await repo.updateRecord(ds.view.id, { id: recordId, ...enc }, ds.codec.termsOf(current), row.version, ctx.clock.now());
     await appendAudit(tx, ctx.clock, actor, {
       action: 'record.update', decision: 'allow', rule: decision.rule, reason: decision.reason.en, result: 'ok',
       datasetId: ds.view.id, recordIds: [recordId], fields, grantIds: decision.grantIds,
@@ -179,7 +179,7 @@ export async function deleteRecord(ctx: AppContext, actor: Actor, datasetName: s
     const row = await repo.recordForUpdate(ds.view.id, recordId);
     if (!row) throw new AppError('not_found', 'No such record.');
     // Its search terms are found by value (see the repository): recompute them from the stored values.
-    const terms = termsOf(ds.view, ds.keys, { ...row.public, ...decodePersonal(ds.keys, ds.view.id, row.id, row.sealed, row.key_id) });
+    const terms = ds.codec.termsOf({ ...row.public, ...ds.codec.decodePersonal(row.id, row.sealed, row.key_id) });
     if (!(await repo.deleteRecord(ds.view.id, recordId, terms))) throw new AppError('not_found', 'No such record.');
     await appendAudit(tx, ctx.clock, actor, {
       action: 'record.delete', decision: 'allow', rule: decision.rule, reason: decision.reason.en, result: 'ok',

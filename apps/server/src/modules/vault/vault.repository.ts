@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
-import type { BulkTransaction, CopyWriter, Executor } from '../../platform/db/database.ts';
-import type { EncodedRecord, RecordTerm } from './vault.codec.ts';
+import type { Executor } from '../../platform/db/database.ts';
+import type { RecordTerm } from './vault.codec.ts';
 import type { KeyRow } from './vault.keys.ts';
 import type { DatasetField } from './vault.types.ts';
 
@@ -20,124 +20,12 @@ export type EncodedRow = { id: string; public: string; sealed: Buffer | null; ke
 
 const PREFIX_END = Buffer.from([0xff]);
 
-/** Removes the given terms of one record through the lookup index (dataset_id, field, term, record_id). */
-async function removeTerms(db: Executor, datasetId: string, recordId: string, terms: readonly RecordTerm[]): Promise<void> {
+/** Removes the given terms of one record through the lookup index (field_id, term, record_id). */
+async function removeTerms(db: Executor, recordId: string, terms: readonly RecordTerm[]): Promise<void> {
   if (terms.length === 0) return;
   await sql`
-    DELETE FROM record_terms rt USING unnest(${terms.map((t) => t.field)}::text[], ${terms.map((t) => t.term)}::bytea[]) AS u(f, t)
-    WHERE rt.dataset_id = ${datasetId} AND rt.field = u.f AND rt.term = u.t AND rt.record_id = ${recordId}`.execute(db);
-}
-
-/** CSV for COPY: an unquoted empty field is NULL, everything else is quoted. */
-function csvField(v: string | null): string {
-  return v === null ? '' : `"${v.replaceAll('"', '""')}"`;
-}
-function byteaField(b: Buffer | null): string {
-  return b === null ? '' : `\\x${b.toString('hex')}`;
-}
-
-const RECORD_COLUMNS = ['id', 'dataset_id', 'public', 'sealed', 'key_id', 'created_at', 'updated_at'] as const;
-const TERM_COLUMNS = ['field', 'term', 'record_id'] as const;
-/** Rows per batch: one COPY of records, then one of their terms into the temporary table. */
-const BATCH_ROWS = 25_000;
-/** Batches whose terms are inserted into record_terms together: the larger the sorted run, the fewer index pages it touches. */
-const MERGE_BATCHES = 4;
-/** CSV is handed to the COPY in pieces of about this many characters. */
-const PIECE = 256 * 1024;
-
-/**
- * Bulk load for imports, in the caller's bulk transaction. Each batch of records streams into
- * `records` with COPY as the rows are encoded; their search terms go to a temporary table and are
- * then inserted into record_terms sorted by the search index's key (dataset, field, term), which
- * costs the index much less than inserting them in record order, i.e. at random places. Batches are
- * pipelined: the next one is encoded while the database loads the previous one, at most one behind.
- */
-export class RecordLoader {
-  private records: CopyWriter | null = null;
-  private recordText = '';
-  private termText = '';
-  private termPieces: Buffer[] = [];
-  private rowsInBatch = 0;
-  private unmergedBatches = 0;
-  private previousBatch: Promise<unknown> = Promise.resolve();
-
-  private constructor(
-    private readonly bulk: BulkTransaction,
-    private readonly datasetId: string,
-    private readonly at: string,
-  ) {}
-
-  static async open(bulk: BulkTransaction, datasetId: string, at: Date): Promise<RecordLoader> {
-    // A sort of one batch of terms fits in memory; LOCAL ends with the transaction.
-    await bulk.queue(`SET LOCAL work_mem = '64MB'`);
-    await bulk.queue('CREATE TEMP TABLE import_terms (field text NOT NULL, term bytea NOT NULL, record_id uuid NOT NULL) ON COMMIT DROP');
-    return new RecordLoader(bulk, datasetId, at.toISOString());
-  }
-
-  /** Adds one encoded record; resolves when more may be added (backpressure from the database). */
-  async add(id: string, r: EncodedRecord): Promise<void> {
-    this.records ??= this.bulk.openCopy('records', RECORD_COLUMNS);
-    this.recordText += `${id},${this.datasetId},${csvField(r.public)},${byteaField(r.sealed)},${csvField(r.keyId)},${this.at},${this.at}\n`;
-    for (const t of r.terms) this.termText += `${csvField(t.field)},${byteaField(t.term)},${id}\n`;
-    if (this.termText.length >= PIECE) {
-      this.termPieces.push(Buffer.from(this.termText, 'utf8'));
-      this.termText = '';
-    }
-    if (++this.rowsInBatch >= BATCH_ROWS) await this.endBatch();
-    else if (this.recordText.length >= PIECE) {
-      const piece = Buffer.from(this.recordText, 'utf8');
-      this.recordText = '';
-      await this.records.write(piece);
-    }
-  }
-
-  /** Loads what is left and waits until every row and term is in (errors surface here). */
-  async finish(): Promise<void> {
-    await this.endBatch(true);
-    await this.previousBatch;
-  }
-
-  private async endBatch(last = false): Promise<void> {
-    const records = this.records;
-    if (!records || this.rowsInBatch === 0) {
-      if (last && this.unmergedBatches > 0) this.previousBatch = this.mergeTerms(this.previousBatch);
-      return;
-    }
-    if (this.recordText) await records.write(Buffer.from(this.recordText, 'utf8'));
-    if (this.termText) this.termPieces.push(Buffer.from(this.termText, 'utf8'));
-    const pieces = this.termPieces;
-    this.records = null;
-    this.recordText = '';
-    this.termText = '';
-    this.termPieces = [];
-    this.rowsInBatch = 0;
-    // At most one batch in flight: wait for the one before (its failure fails the import here).
-    await this.previousBatch;
-    const done: Promise<unknown>[] = [records.end()];
-    if (pieces.length > 0) {
-      const terms = this.bulk.openCopy('import_terms', TERM_COLUMNS);
-      // The pieces are already in memory: no need to wait for room; a failure surfaces through end().
-      for (const p of pieces) terms.write(p).catch(() => undefined);
-      done.push(terms.end());
-      this.unmergedBatches++;
-    }
-    if (this.unmergedBatches >= MERGE_BATCHES || (last && this.unmergedBatches > 0)) done.push(this.mergeTerms());
-    const batch = Promise.all(done);
-    batch.catch(() => undefined);
-    this.previousBatch = batch;
-  }
-
-  /** Moves the staged terms into record_terms in index order (sent now, runs after what is queued). */
-  private mergeTerms(after: Promise<unknown> = Promise.resolve()): Promise<unknown> {
-    this.unmergedBatches = 0;
-    const merged = Promise.all([
-      after,
-      this.bulk.queue('INSERT INTO record_terms (dataset_id, field, term, record_id) SELECT $1::uuid, field, term, record_id FROM import_terms ORDER BY field, term, record_id', [this.datasetId]),
-      this.bulk.queue('TRUNCATE import_terms'),
-    ]);
-    merged.catch(() => undefined);
-    return merged;
-  }
+    DELETE FROM record_terms rt USING unnest(${terms.map((t) => t.field)}::int[], ${terms.map((t) => t.term)}::bytea[]) AS u(f, t)
+    WHERE rt.field_id = u.f AND rt.term = u.t AND rt.record_id = ${recordId}`.execute(db);
 }
 
 export function vaultRepository(db: Executor) {
@@ -167,7 +55,8 @@ export function vaultRepository(db: Executor) {
     /** Search and audit in one statement; the event lists exactly the record ids returned. */
     async searchAudited(
       datasetId: string,
-      criteria: { field: string; op: 'exact' | 'prefix'; term: Buffer }[],
+      /** fieldId: the field's database-wide id, which also names the dataset (dataset_fields.term_field). */
+      criteria: { fieldId: number; op: 'exact' | 'prefix'; term: Buffer }[],
       after: string | null,
       limit: number,
       payloadTemplate: string,
@@ -175,8 +64,8 @@ export function vaultRepository(db: Executor) {
     ): Promise<{ live: boolean; rows: RecordRow[]; hasMore: boolean }> {
       const conds = criteria.map((c) =>
         c.op === 'exact'
-          ? sql`AND rec.id IN (SELECT record_id FROM record_terms WHERE dataset_id = ${datasetId} AND field = ${c.field} AND term = ${c.term})`
-          : sql`AND rec.id IN (SELECT record_id FROM record_terms WHERE dataset_id = ${datasetId} AND field = ${c.field} AND term >= ${c.term} AND term < ${Buffer.concat([c.term, PREFIX_END])})`,
+          ? sql`AND rec.id IN (SELECT record_id FROM record_terms WHERE field_id = ${c.fieldId} AND term = ${c.term})`
+          : sql`AND rec.id IN (SELECT record_id FROM record_terms WHERE field_id = ${c.fieldId} AND term >= ${c.term} AND term < ${Buffer.concat([c.term, PREFIX_END])})`,
       );
       const r = await sql<RecordRow & { live: boolean }>`
         WITH live AS (SELECT ${liveCondition(credential)} AS ok),
@@ -213,7 +102,7 @@ export function vaultRepository(db: Executor) {
         SELECT u.id, ${datasetId}::uuid, u.pub::jsonb, u.sealed, u.key_id, ${at}::timestamptz, ${at}::timestamptz
         FROM unnest(${rows.map((r) => r.id)}::uuid[], ${rows.map((r) => r.public)}::text[], ${rows.map((r) => r.sealed)}::bytea[], ${rows.map((r) => r.keyId)}::text[])
           AS u(id, pub, sealed, key_id)`.execute(db);
-      const tf: string[] = [];
+      const tf: number[] = [];
       const tt: Buffer[] = [];
       const tr: string[] = [];
       for (const r of rows) {
@@ -225,25 +114,25 @@ export function vaultRepository(db: Executor) {
       }
       if (tf.length > 0) {
         await sql`
-          INSERT INTO record_terms (dataset_id, field, term, record_id)
-          SELECT ${datasetId}::uuid, u.f, u.t, u.r FROM unnest(${tf}::text[], ${tt}::bytea[], ${tr}::uuid[]) AS u(f, t, r)`.execute(db);
+          INSERT INTO record_terms (field_id, term, record_id)
+          SELECT u.f, u.t, u.r FROM unnest(${tf}::int[], ${tt}::bytea[], ${tr}::uuid[]) AS u(f, t, r)`.execute(db);
       }
     },
 
     /**
      * Rewrites a record and its search terms. `oldTerms` are the terms of the values being replaced
      * (termsOf the decrypted old record): record_terms is indexed for search only, so terms are found
-     * by (dataset, field, term, record), and only those that changed are removed or added.
+     * by (field id, term, record), and only those that changed are removed or added.
      */
     async updateRecord(datasetId: string, row: EncodedRow, oldTerms: readonly RecordTerm[], version: number, at: Date): Promise<void> {
       await db.updateTable('records').set({ public: row.public, sealed: row.sealed, key_id: row.keyId, updated_at: at, version: version + 1 }).where('id', '=', row.id).where('dataset_id', '=', datasetId).execute();
-      const keyOf = (t: RecordTerm) => `${t.field}\u0000${t.term.toString('hex')}`;
+      const keyOf = (t: RecordTerm) => `${t.field}:${t.term.toString('hex')}`;
       const next = new Set(row.terms.map(keyOf));
       const prev = new Set(oldTerms.map(keyOf));
-      await removeTerms(db, datasetId, row.id, oldTerms.filter((t) => !next.has(keyOf(t))));
+      await removeTerms(db, row.id, oldTerms.filter((t) => !next.has(keyOf(t))));
       const added = row.terms.filter((t) => !prev.has(keyOf(t)));
       if (added.length > 0) {
-        await db.insertInto('record_terms').values(added.map((t) => ({ dataset_id: datasetId, field: t.field, term: t.term, record_id: row.id }))).execute();
+        await db.insertInto('record_terms').values(added.map((t) => ({ field_id: t.field, term: t.term, record_id: row.id }))).execute();
       }
     },
 
@@ -251,7 +140,7 @@ export function vaultRepository(db: Executor) {
     async deleteRecord(datasetId: string, recordId: string, terms: readonly RecordTerm[]): Promise<boolean> {
       const r = await db.deleteFrom('records').where('id', '=', recordId).where('dataset_id', '=', datasetId).executeTakeFirst();
       if (Number(r.numDeletedRows) === 0) return false;
-      await removeTerms(db, datasetId, recordId, terms);
+      await removeTerms(db, recordId, terms);
       return true;
     },
 

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
-import { blindIndex, deriveFieldKey } from './blind-index.ts';
+import { BlindIndexer, blindIndex, deriveFieldKey } from './blind-index.ts';
 
 const INDEX_KEY = Buffer.alloc(32, 7);
 // Computed once from the v1 definition (HKDF-SHA256 info 'mamori/blind-index/v1/phone', HMAC-SHA256/128).
@@ -48,4 +48,21 @@ void test('derivation is pinned: stored indexes stay searchable across releases'
 void test('rejects short index keys and empty field names', () => {
   assert.throws(() => deriveFieldKey(Buffer.alloc(16), 'phone'), { message: /^crypto\.bad_key/ });
   assert.throws(() => deriveFieldKey(INDEX_KEY, ''), { message: /^crypto\.bad_field_name/ });
+});
+
+void test('BlindIndexer gives exactly the tokens of blindIndex (any key, any string, every block boundary)', () => {
+  const k = deriveFieldKey(INDEX_KEY, 'phone');
+  assert.equal(new BlindIndexer(k).token('0312345678').toString('hex'), PINNED_TOKEN);
+  fc.assert(
+    fc.property(fc.uint8Array({ minLength: 32, maxLength: 64 }), fc.string({ unit: 'binary', maxLength: 100 }), (key, s) => {
+      const fk = Buffer.from(key);
+      assert.deepEqual(new BlindIndexer(fk).token(s), blindIndex(fk, s));
+    }),
+    { numRuns: 100 },
+  );
+  // UTF-8 lengths around the 55/56- and 119/120-byte padding boundaries, ASCII and 3-byte characters.
+  const indexer = new BlindIndexer(k);
+  for (let n = 0; n < 200; n++) {
+    for (const s of ['a'.repeat(n), 'あ'.repeat(Math.floor(n / 3)) + 'b'.repeat(n % 3), '\ud800'.repeat(n % 7)]) assert.deepEqual(indexer.token(s), blindIndex(k, s), `length ${n}`);
+  }
 });

@@ -28,9 +28,12 @@ export type Database = {
 };
 
 const IDENT = /^[a-z_][a-z0-9_]*$/;
-function copySql(table: string, columns: readonly string[], source: string): string {
+/** csv: RFC 4180 rows without a header; binary: PostgreSQL's binary COPY format, header and trailer included. */
+export type CopyFormat = 'csv' | 'binary';
+
+function copySql(table: string, columns: readonly string[], source: string, format: CopyFormat): string {
   for (const name of [table, ...columns]) if (!IDENT.test(name)) throw new Error(`bad identifier for COPY: ${name}`);
-  return `COPY ${table} (${columns.join(', ')}) FROM ${source} (FORMAT csv)`;
+  return `COPY ${table} (${columns.join(', ')}) FROM ${source} (FORMAT ${format === 'binary' ? 'binary' : 'csv'})`;
 }
 
 export type Executor = Kysely<DB> | Transaction<DB>;
@@ -49,11 +52,11 @@ export type BulkTransaction = {
   /** Loads rows given as CSV text (RFC 4180, no header) into `table (columns)`. */
   copyCsv(table: string, columns: readonly string[], csv: string): Promise<void>;
   /**
-   * Opens a COPY of CSV rows into `table (columns)`. On PostgreSQL the bytes stream to the server as
-   * they are written (with backpressure: `write` resolves when more may be written); PGlite has no
-   * streaming COPY, so there the bytes are kept and loaded at `end`.
+   * Opens a COPY of rows into `table (columns)`, CSV unless `format` says binary. On PostgreSQL the
+   * bytes stream to the server as they are written (with backpressure: `write` resolves when more may
+   * be written); PGlite has no streaming COPY, so there the bytes are kept and loaded at `end`.
    */
-  openCopy(table: string, columns: readonly string[]): CopyWriter;
+  openCopy(table: string, columns: readonly string[], format?: CopyFormat): CopyWriter;
   /** Sends one statement after everything opened or queued before it, without waiting for it. */
   queue(statement: string, params?: readonly unknown[]): Promise<void>;
 };
@@ -167,10 +170,10 @@ export async function openDatabase(options: OpenOptions): Promise<Database> {
         tail = run.catch((e: unknown) => (failed ??= e));
         return pending.add(run);
       };
-      const openStream = (table: string, columns: readonly string[]): { stream: Writable; done: Promise<void> } => {
+      const openStream = (table: string, columns: readonly string[], format: CopyFormat = 'csv'): { stream: Writable; done: Promise<void> } => {
         // The stream buffers what is written (corked) until its turn comes and the server accepts
         // the COPY; a large buffer lets the caller prepare a batch while earlier operations run.
-        const stream = copyFrom(copySql(table, columns, 'STDIN'), { highWaterMark: 16 << 20 });
+        const stream = copyFrom(copySql(table, columns, 'STDIN', format), { highWaterMark: 16 << 20 });
         streams.add(stream);
         const done = enqueue(() => {
           client.query(stream);
@@ -189,14 +192,19 @@ export async function openDatabase(options: OpenOptions): Promise<Database> {
             stream.end(Buffer.from(csv, 'utf8'));
             await done;
           },
-          openCopy(table, columns) {
-            const { stream, done } = openStream(table, columns);
+          openCopy(table, columns, format) {
+            const { stream, done } = openStream(table, columns, format);
+            // Writers waiting for room share one promise (one 'drain' listener however many wait).
+            let room: Promise<void> | null = null;
             return {
               write(chunk) {
                 if (stream.write(chunk)) return Promise.resolve();
                 // Whichever comes first: room in the buffer, or the COPY failing (or never starting).
-                return new Promise<void>((resolve, reject) => {
-                  const onDrain = () => resolve();
+                room ??= new Promise<void>((resolve, reject) => {
+                  const onDrain = () => {
+                    room = null;
+                    resolve();
+                  };
                   stream.once('drain', onDrain);
                   done.then(
                     () => resolve(),
@@ -206,6 +214,7 @@ export async function openDatabase(options: OpenOptions): Promise<Database> {
                     },
                   );
                 });
+                return room;
               },
               end() {
                 stream.end();
@@ -246,14 +255,14 @@ export async function openDatabase(options: OpenOptions): Promise<Database> {
       // The transaction holds PGlite's only session (see PGlitePool), so direct statements and COPYs
       // run inside it, in call order.
       const pending = new Pending();
-      const copy = (table: string, columns: readonly string[], data: Blob) =>
-        pglite.query(copySql(table, columns, "'/dev/blob'"), [], { blob: data }).then(() => undefined);
+      const copy = (table: string, columns: readonly string[], data: Blob, format: CopyFormat = 'csv') =>
+        pglite.query(copySql(table, columns, "'/dev/blob'", format), [], { blob: data }).then(() => undefined);
       const result = await fn({
         executor: tx,
         async copyCsv(table, columns, csv) {
           await copy(table, columns, new Blob([csv]));
         },
-        openCopy(table, columns) {
+        openCopy(table, columns, format) {
           const parts: Buffer[] = [];
           return {
             write(chunk) {
@@ -261,7 +270,7 @@ export async function openDatabase(options: OpenOptions): Promise<Database> {
               return Promise.resolve();
             },
             end() {
-              return pending.add(copy(table, columns, new Blob(parts)));
+              return pending.add(copy(table, columns, new Blob(parts), format));
             },
           };
         },

@@ -84,6 +84,8 @@ export interface DB {
     classification: string;
     kind: string;
     search: string;
+    /** Database-wide id of the field in record_terms (migration 0010). */
+    term_field: ColumnType<number, never, never>;
   };
   dataset_keys: {
     dataset_id: string;
@@ -104,7 +106,7 @@ export interface DB {
     updated_at: Timestamp;
     version: Generated<number>;
   };
-  record_terms: { dataset_id: string; field: string; term: Buffer; record_id: string };
+  record_terms: { field_id: number; term: Buffer; record_id: string };
   grants: {
     id: string;
     dataset_id: string;

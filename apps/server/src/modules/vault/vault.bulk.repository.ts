@@ -1,0 +1,153 @@
+/**
+ * Bulk load for imports, in the caller's bulk transaction: records and their search terms go to the
+ * database with binary COPY as they are encoded, in batches pipelined with the encoding (the next
+ * batch is encoded while the database loads the previous one, at most one behind).
+ *
+ * The search index (record_terms_lookup_idx) is most of the cost. Two ways to keep it, chosen when the
+ * load opens:
+ * - rebuild: when record_terms holds few rows (at most `rebuildIndexUpTo`, e.g. the first import), the
+ *   index is dropped inside the transaction, terms are copied straight into the table, and the index
+ *   is built again by one sort before commit: several times cheaper than inserting into it row by row.
+ *   DROP INDEX takes an ACCESS EXCLUSIVE lock on record_terms until commit, so searches and record
+ *   writes in every dataset wait for the import; that is why it is limited to a nearly empty table
+ *   (see docs/adr/0005-import-term-index.md). A rollback restores the index as it was.
+ * - merge: otherwise terms are staged per batch in a temporary table and inserted into record_terms
+ *   sorted by the index key, which touches far fewer index pages than inserting in record order.
+ *   Readers are not blocked.
+ */
+import { sql } from 'kysely';
+import type { BulkTransaction, CopyWriter } from '../../platform/db/database.ts';
+import { BINARY_COPY_HEADER, BINARY_COPY_TRAILER, BinaryCopyRows, encodeTimestamptz } from '../../platform/db/copy-binary.ts';
+import type { EncodedRecord } from './vault.codec.ts';
+
+const RECORD_COLUMNS = ['id', 'dataset_id', 'public', 'sealed', 'key_id', 'created_at', 'updated_at'] as const;
+const TERM_COLUMNS = ['field_id', 'term', 'record_id'] as const;
+/** Rows per batch: one COPY of records, then one of their terms. */
+const BATCH_ROWS = 25_000;
+/** Merge strategy: batches whose staged terms are inserted into record_terms together (larger sorted runs). */
+const MERGE_BATCHES = 4;
+/** Record rows are handed to their COPY in pieces of about this many bytes. */
+const PIECE = 256 * 1024;
+/** Default for `rebuildIndexUpTo`: rebuilding the index over this many existing terms takes a few seconds at most. */
+export const REBUILD_INDEX_UP_TO = 1_000_000;
+
+export type IndexStrategy = 'rebuild' | 'merge';
+
+export class RecordLoader {
+  private records: CopyWriter | null = null;
+  private readonly recordRows = new BinaryCopyRows();
+  private termRows = new BinaryCopyRows(4 << 20);
+  private rowsInBatch = 0;
+  private unmergedBatches = 0;
+  private previousBatch: Promise<unknown> = Promise.resolve();
+  private readonly datasetId: string;
+  private readonly keyIds = new Map<string, Buffer>();
+
+  private constructor(
+    private readonly bulk: BulkTransaction,
+    datasetId: string,
+    private readonly at: Buffer,
+    readonly strategy: IndexStrategy,
+    private readonly indexDefinition: string | null,
+  ) {
+    this.datasetId = datasetId;
+  }
+
+  /**
+   * Opens the load. `rebuildIndexUpTo`: the most terms record_terms may already hold for the index to
+   * be rebuilt rather than maintained (0: always maintain it).
+   */
+  static async open(bulk: BulkTransaction, datasetId: string, at: Date, rebuildIndexUpTo = REBUILD_INDEX_UP_TO): Promise<RecordLoader> {
+    const db = bulk.executor;
+    let strategy: IndexStrategy = 'merge';
+    let indexDefinition: string | null = null;
+    if (rebuildIndexUpTo > 0) {
+      const existing = await sql<{ n: number }>`SELECT count(*)::int AS n FROM (SELECT 1 FROM record_terms LIMIT ${rebuildIndexUpTo + 1}) t`.execute(db);
+      if ((existing.rows[0]?.n ?? 0) <= rebuildIndexUpTo) {
+        // The definition is read back, not repeated here, so a later migration of the index is kept.
+        const def = await sql<{ def: string | null }>`SELECT pg_get_indexdef(to_regclass('record_terms_lookup_idx')) AS def`.execute(db);
+        indexDefinition = def.rows[0]?.def ?? null;
+        if (indexDefinition) {
+          strategy = 'rebuild';
+          await sql`DROP INDEX record_terms_lookup_idx`.execute(db);
+        }
+      }
+    }
+    if (strategy === 'merge') {
+      // A sort of a few batches of terms fits in memory; LOCAL ends with the transaction.
+      await sql`SET LOCAL work_mem = '64MB'`.execute(db);
+      await sql`CREATE TEMP TABLE import_terms (field_id integer NOT NULL, term bytea NOT NULL, record_id uuid NOT NULL) ON COMMIT DROP`.execute(db);
+    } else {
+      // Memory for the one sort that builds the index (and its parallel workers).
+      await sql`SET LOCAL maintenance_work_mem = '256MB'`.execute(db);
+    }
+    return new RecordLoader(bulk, datasetId, encodeTimestamptz(at), strategy, indexDefinition);
+  }
+
+  private keyIdBytes(keyId: string): Buffer {
+    let b = this.keyIds.get(keyId);
+    if (!b) this.keyIds.set(keyId, (b = Buffer.from(keyId, 'utf8')));
+    return b;
+  }
+
+  /** Adds one encoded record; resolves when more may be added (backpressure from the database). */
+  async add(id: string, r: EncodedRecord): Promise<void> {
+    if (!this.records) {
+      this.records = this.bulk.openCopy('records', RECORD_COLUMNS, 'binary');
+      this.records.write(BINARY_COPY_HEADER).catch(() => undefined); // a failure surfaces through end()
+    }
+    const rr = this.recordRows.row(7).uuid(id).uuid(this.datasetId).jsonb(r.public).bytea(r.sealed);
+    (r.keyId === null ? rr.null() : rr.raw(this.keyIdBytes(r.keyId))).raw(this.at).raw(this.at);
+    const tr = this.termRows;
+    for (const t of r.terms) tr.row(3).int4(t.field).bytea(t.term).uuid(id);
+    if (++this.rowsInBatch >= BATCH_ROWS) await this.endBatch();
+    else if (this.recordRows.length >= PIECE) await this.records.write(this.recordRows.take());
+  }
+
+  /** Loads what is left, rebuilds the index if it was dropped, and waits until everything is in (errors surface here). */
+  async finish(): Promise<void> {
+    await this.endBatch(true);
+    if (this.indexDefinition) {
+      this.previousBatch = Promise.all([this.previousBatch, this.bulk.queue(this.indexDefinition)]);
+    }
+    await this.previousBatch;
+  }
+
+  private async endBatch(last = false): Promise<void> {
+    const records = this.records;
+    if (!records || this.rowsInBatch === 0) {
+      if (last && this.unmergedBatches > 0) this.previousBatch = this.mergeTerms(this.previousBatch);
+      return;
+    }
+    await records.write(Buffer.concat([this.recordRows.take(), BINARY_COPY_TRAILER]));
+    const terms = this.termRows.length > 0 ? Buffer.concat([BINARY_COPY_HEADER, this.termRows.take(), BINARY_COPY_TRAILER]) : null;
+    this.records = null;
+    this.rowsInBatch = 0;
+    // At most one batch in flight: wait for the one before (its failure fails the import here).
+    await this.previousBatch;
+    const done: Promise<unknown>[] = [records.end()];
+    if (terms) {
+      const copy = this.bulk.openCopy(this.strategy === 'rebuild' ? 'record_terms' : 'import_terms', TERM_COLUMNS, 'binary');
+      // The bytes are already in memory: no need to wait for room; a failure surfaces through end().
+      copy.write(terms).catch(() => undefined);
+      done.push(copy.end());
+      if (this.strategy === 'merge') this.unmergedBatches++;
+    }
+    if (this.unmergedBatches >= MERGE_BATCHES || (last && this.unmergedBatches > 0)) done.push(this.mergeTerms());
+    const batch = Promise.all(done);
+    batch.catch(() => undefined);
+    this.previousBatch = batch;
+  }
+
+  /** Moves the staged terms into record_terms in index order (sent now, runs after what is queued). */
+  private mergeTerms(after: Promise<unknown> = Promise.resolve()): Promise<unknown> {
+    this.unmergedBatches = 0;
+    const merged = Promise.all([
+      after,
+      this.bulk.queue('INSERT INTO record_terms (field_id, term, record_id) SELECT field_id, term, record_id FROM import_terms ORDER BY field_id, term, record_id'),
+      this.bulk.queue('TRUNCATE import_terms'),
+    ]);
+    merged.catch(() => undefined);
+    return merged;
+  }
+}

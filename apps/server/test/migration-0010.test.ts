@@ -1,0 +1,131 @@
+/**
+ * Migration 0010 on a database that already holds search terms: every term row keyed by
+ * (dataset_id, field name) becomes one keyed by the field's integer id, with the same term bytes and
+ * record, and the new code's search terms find the converted rows.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { sql } from 'kysely';
+import pg from 'pg';
+import { RecordCodec } from '../src/modules/vault/vault.codec.ts';
+import { DatasetKeys, keyAad } from '../src/modules/vault/vault.keys.ts';
+import { normalizeForIndex, normalizePrefix } from '../src/modules/vault/vault.normalize.ts';
+import { blindIndex, deriveFieldKey } from '../src/platform/crypto/blind-index.ts';
+import { wrapDataKey } from '../src/platform/crypto/envelope.ts';
+import { keyringFromBase64 } from '../src/platform/crypto/keyring.ts';
+import { openDatabase, type Database } from '../src/platform/db/database.ts';
+import { migrate } from '../src/platform/db/migrate.ts';
+import { newId } from '../src/platform/ids.ts';
+
+const MIGRATIONS = path.join(path.dirname(fileURLToPath(import.meta.url)), '../src/platform/db/migrations');
+const DATASET = newId();
+const OTHER = newId();
+const RECORDS = [newId(), newId(), newId()];
+const keyring = keyringFromBase64(randomBytes(32).toString('base64'));
+const indexKey = randomBytes(32);
+
+let database: Database;
+let dropDatabase: () => Promise<void> = async () => undefined;
+
+/** A database with the migrations before 0010 applied, exactly as migrate() would have recorded them. */
+async function openOldDatabase(): Promise<Database> {
+  const adminUrl = process.env.DATABASE_URL;
+  let db: Database;
+  if (!adminUrl) db = await openDatabase({ databaseUrl: null });
+  else {
+    const name = `mamori_t_${randomBytes(6).toString('hex')}`;
+    const admin = new pg.Client({ connectionString: adminUrl });
+    await admin.connect();
+    await admin.query(`CREATE DATABASE ${name}`);
+    await admin.end();
+    const url = new URL(adminUrl);
+    url.pathname = `/${name}`;
+    db = await openDatabase({ databaseUrl: url.toString(), poolSize: 2 });
+    dropDatabase = async () => {
+      const a = new pg.Client({ connectionString: adminUrl });
+      await a.connect();
+      await a.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await a.end();
+    };
+  }
+  await sql`CREATE TABLE IF NOT EXISTS schema_migrations (name text PRIMARY KEY, checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`.execute(db.db);
+  for (const file of (await readdir(MIGRATIONS)).filter((f) => /^\d{4}_.+\.sql$/.test(f) && f < '0010').sort()) {
+    const text = await readFile(path.join(MIGRATIONS, file), 'utf8');
+    await sql.raw(text).execute(db.db);
+    await sql`INSERT INTO schema_migrations (name, checksum) VALUES (${file}, ${createHash('sha256').update(text).digest('hex')})`.execute(db.db);
+  }
+  return db;
+}
+
+before(async () => {
+  database = await openOldDatabase();
+  const db = database.db;
+  const now = new Date();
+  const owner = newId();
+  await sql`INSERT INTO users (id, login, display_name, employment_type, created_at, updated_at) VALUES (${owner}, 'owner', 'Owner', 'employee', ${now}, ${now})`.execute(db);
+  for (const [id, name] of [[DATASET, 'contacts'], [OTHER, 'other']] as const) {
+    await sql`INSERT INTO datasets (id, name, label_ja, label_en, owner_user_id, purposes, created_at, updated_at) VALUES (${id}, ${name}, ${name}, ${name}, ${owner}, ${['営業活動']}, ${now}, ${now})`.execute(db);
+    let position = 0;
+    for (const [field, classification, search, kind] of [['company_name', 'public', 'prefix', 'text'], ['email', 'personal', 'exact', 'email']] as const) {
+      await sql`INSERT INTO dataset_fields (dataset_id, name, position, label_ja, label_en, classification, kind, search)
+        VALUES (${id}, ${field}, ${position++}, ${field}, ${field}, ${classification}, ${kind}, ${search})`.execute(db);
+    }
+  }
+  for (const [purpose, key] of [['data', randomBytes(32)], ['index', indexKey]] as const) {
+    const keyId = `${purpose}-1`;
+    const w = wrapDataKey(keyring, key, keyAad(DATASET, purpose, keyId));
+    await sql`INSERT INTO dataset_keys (dataset_id, key_id, purpose, master_key_id, wrapped, active, created_at) VALUES (${DATASET}, ${keyId}, ${purpose}, ${w.masterKeyId}, ${w.wrapped}, true, ${now})`.execute(db);
+  }
+  // Terms as the code before 0010 stored them: (dataset_id, field name, term, record_id).
+  for (const [i, id] of RECORDS.entries()) {
+    const email = blindIndex(deriveFieldKey(indexKey, 'email'), normalizeForIndex('email', `person${i}@example.jp`));
+    const company = Buffer.from(normalizePrefix(`移行テスト${i}株式会社`), 'utf8');
+    await sql`INSERT INTO record_terms (dataset_id, field, term, record_id) VALUES (${DATASET}, 'email', ${email}, ${id}), (${DATASET}, 'company_name', ${company}, ${id}), (${OTHER}, 'email', ${email}, ${id})`.execute(db);
+  }
+});
+
+after(async () => {
+  await database.close();
+  await dropDatabase();
+});
+
+test('0010 converts existing terms to field ids, keeps their bytes, and the new search terms find them', async () => {
+  const db = database.db;
+  const old = (await sql<{ dataset_id: string; field: string; term: Buffer; record_id: string }>`SELECT dataset_id, field, term, record_id FROM record_terms`.execute(db)).rows;
+  assert.equal(old.length, 9);
+  assert.ok((await migrate(database)).includes('0010_record_terms_field_ids.sql'));
+
+  const fields = await db.selectFrom('dataset_fields').select(['dataset_id', 'name', 'term_field']).execute();
+  assert.equal(new Set(fields.map((f) => f.term_field)).size, fields.length, 'field ids are unique across datasets');
+  const idOf = new Map(fields.map((f) => [`${f.dataset_id}/${f.name}`, f.term_field]));
+  const converted = (await sql<{ field_id: number; term: Buffer; record_id: string }>`SELECT field_id, term, record_id FROM record_terms`.execute(db)).rows;
+  const key = (f: number, t: Buffer, r: string) => `${f}/${t.toString('hex')}/${r}`;
+  assert.deepEqual(
+    converted.map((r) => key(r.field_id, r.term, r.record_id)).sort(),
+    old.map((r) => key(idOf.get(`${r.dataset_id}/${r.field}`)!, r.term, r.record_id)).sort(),
+  );
+
+  // The codec of the upgraded code derives the same terms under the new field ids.
+  const fieldRows = await db.selectFrom('dataset_fields').selectAll().where('dataset_id', '=', DATASET).orderBy('position').execute();
+  const keys = DatasetKeys.fromRows(keyring, DATASET, await db.selectFrom('dataset_keys').select(['key_id', 'purpose', 'master_key_id', 'wrapped', 'active']).where('dataset_id', '=', DATASET).execute());
+  const view = {
+    id: DATASET, name: 'contacts', labelJa: '', labelEn: '', description: '', ownerUserId: '', departmentId: null, purposes: [], source: '', storageLocation: 'JP', vdiOnly: false, createdAt: '', version: 1,
+    fields: fieldRows.map((f) => ({ name: f.name, position: f.position, labelJa: f.label_ja, labelEn: f.label_en, classification: f.classification as 'public', kind: f.kind as 'text', search: f.search as 'exact' })),
+  };
+  const codec = new RecordCodec(view, keys, new Map(fieldRows.map((f) => [f.name, f.term_field])));
+  const lookup = async (field: string, op: 'exact' | 'prefix', value: string) => {
+    const t = codec.termFor(field, op, value)!;
+    const rows = op === 'exact'
+      ? await sql<{ record_id: string }>`SELECT record_id FROM record_terms WHERE field_id = ${t.field} AND term = ${t.term} ORDER BY record_id`.execute(db)
+      : await sql<{ record_id: string }>`SELECT record_id FROM record_terms WHERE field_id = ${t.field} AND term >= ${t.term} AND term < ${Buffer.concat([t.term, Buffer.from([0xff])])} ORDER BY record_id`.execute(db);
+    return rows.rows.map((r) => r.record_id);
+  };
+  assert.deepEqual(await lookup('email', 'exact', 'PERSON1@example.jp'), [RECORDS[1]], 'only the record of this dataset, not the other one');
+  assert.deepEqual(await lookup('company_name', 'prefix', '移行テスト'), [...RECORDS].sort());
+  const index = await sql<{ def: string }>`SELECT indexdef AS def FROM pg_indexes WHERE indexname = 'record_terms_lookup_idx'`.execute(db);
+  assert.match(index.rows[0]!.def, /\(field_id, term, record_id\)/);
+});

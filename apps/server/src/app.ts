@@ -18,6 +18,8 @@ import { installSecurityHeaders, webConsole } from './platform/http/static.ts';
 import { identityRoutes } from './modules/identity/identity.routes.ts';
 import { vaultRoutes } from './modules/vault/vault.routes.ts';
 import { auditRoutes } from './modules/audit/audit.routes.ts';
+import { auditExportRoutes } from './modules/audit/audit.export-routes.ts';
+import { registerExportMetrics } from './modules/audit/audit.export-metrics.ts';
 
 export type AppOptions = {
   secureCookies: boolean;
@@ -65,6 +67,7 @@ export async function buildApp(ctx: AppContext, options: AppOptions): Promise<Fa
   }
 
   const metrics = createMetrics(app);
+  registerExportMetrics(ctx, metrics.registry);
 
   app.addHook('onRequest', async (request) => {
     request.actor = null;
@@ -98,6 +101,7 @@ export async function buildApp(ctx: AppContext, options: AppOptions): Promise<Fa
   await app.register(identityRoutes(ctx, { secureCookies: options.secureCookies }));
   await app.register(vaultRoutes(ctx, { spoolDir: path.join(options.dataDir, 'spool') }));
   await app.register(auditRoutes(ctx));
+  await app.register(auditExportRoutes(ctx));
   // Last: the console's SPA fallback must not shadow any API route.
   await app.register(webConsole(options.webDir ? { webDir: options.webDir } : {}));
   return app;

@@ -1,6 +1,6 @@
 /**
  * `mamori serve` (what `npm start` runs): config → context (keys, database, migrations) → first-run
- * seed → HTTP app → listen; the audit sequencer runs beside it.
+ * seed → HTTP app → listen; the audit sequencer and the SIEM exporters run beside it.
  */
 import { writeFile, rm, mkdir } from 'node:fs/promises';
 import path from 'node:path';
@@ -9,6 +9,7 @@ import { buildApp } from './app.ts';
 import { openContext } from './platform/bootstrap.ts';
 import { seed } from './platform/seed.ts';
 import { startSequencer } from './jobs/sequencer.ts';
+import { startSiemExport } from './jobs/siem-export.ts';
 import { createProgressBar } from './cli/progress.ts';
 
 export const SERVER_FILE = 'server.json';
@@ -22,6 +23,7 @@ export async function serve(config: Config): Promise<void> {
   if (seeded.created) printCredentials(seeded.credentials, config);
 
   const app = await buildApp(ctx, { secureCookies: config.secureCookies, trustProxy: config.trustProxy, dataDir: config.dataDir });
+  const siemExport = await startSiemExport(ctx, config.siem);
   const sequencer = startSequencer(ctx);
   await app.listen({ port: config.port, host: config.host });
   const address = app.server.address();
@@ -38,6 +40,7 @@ export async function serve(config: Config): Promise<void> {
     stopping = true;
     ctx.logger.info({ signal }, 'shutting down');
     await app.close();
+    await siemExport.stop();
     await sequencer.stop();
     await ctx.database.close();
     await rm(serverFile, { force: true });

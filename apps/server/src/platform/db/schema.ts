@@ -138,4 +138,16 @@ export interface DB {
   audit_tree_nodes: { level: number; idx: number; hash: Buffer };
   audit_checkpoints: { tree_size: number; root_hash: Buffer; note: string; created_at: Timestamp };
   audit_tree_state: { id: number; tree_size: number; compact: Buffer[]; root_hash: Buffer; updated_at: Timestamp };
+  audit_export_cursors: {
+    id: string;
+    kind: 'syslog' | 'https' | 'file';
+    target: string;
+    next_seq: Generated<number>;
+    inflight_to: number | null;
+    last_success_at: Timestamp | null;
+    last_error: string | null;
+    last_error_at: Timestamp | null;
+    heartbeat_at: Timestamp | null;
+    created_at: Generated<Timestamp>;
+  };
 }

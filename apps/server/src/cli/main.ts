@@ -173,6 +173,8 @@ audit
         return;
       }
       try {
+        // Offline nobody else sequences this data folder: integrate what is pending, so it can be exported.
+        await integrateAll(target.ctx);
         const r = await exportRange(target.ctx, target.actor, { from, ...(to === undefined ? {} : { to }) });
         const total = Math.max(0, r.end - r.first);
         const n = await exportLines(r.lines, out.stream, (d) => bar.update(d, total));

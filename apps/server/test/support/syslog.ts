@@ -114,7 +114,7 @@ export function parseRfc5424(m: Buffer): SyslogMessage {
     }
     if (sd.length === 0) fail('bad STRUCTURED-DATA');
   }
-  let msg = Buffer.alloc(0);
+  let msg: Buffer = Buffer.alloc(0);
   if (i < m.length) {
     if (m[i] !== 0x20) fail('expected SP before MSG');
     msg = m.subarray(i + 1);
@@ -154,7 +154,7 @@ export async function startSyslogReceiver(pki: TestPki, opts: { dropAfter?: (con
     const conn = ++r.connections;
     const limit = opts.dropAfter?.(conn);
     const socket = new tls.TLSSocket(raw, { isServer: true, secureContext });
-    let buf = Buffer.alloc(0);
+    let buf: Buffer = Buffer.alloc(0);
     let got = 0;
     let dropped = false;
     socket.on('error', () => undefined);

@@ -57,7 +57,8 @@ export async function streamOnlineExport(
   let lines = 0;
   let lastByte = 0x0a;
   for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
-    for (const b of chunk) if (b === 0x0a) lines += 1;
+    const buf = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    for (let i = buf.indexOf(0x0a); i >= 0; i = buf.indexOf(0x0a, i + 1)) lines += 1;
     if (chunk.length > 0) lastByte = chunk[chunk.length - 1]!;
     await write(out, chunk);
     onProgress(lines, total);

@@ -43,7 +43,7 @@ export type TlsFiles = { caFile: string | null; certFile: string | null; keyFile
 
 export type SiemConfig = {
   /** RFC 5424 over TLS (RFC 5425), from MAMORI_SIEM_SYSLOG=tls://host:port. */
-  syslog: ({ host: string; port: number; hostname: string } & TlsFiles) | null;
+  syslog: ({ host: string; port: number; hostname: string; settleMs: number } & TlsFiles) | null;
   /** Batches of JSON Lines POSTed to an https:// endpoint (MAMORI_SIEM_JSONL_URL). */
   https: ({ url: string; authorization: string | null } & TlsFiles) | null;
   /** JSON Lines appended to a local file (MAMORI_SIEM_JSONL_FILE). */
@@ -140,6 +140,8 @@ function siemConfig(env: NodeJS.ProcessEnv, cwd: string): SiemConfig {
       host: u.hostname.replace(/^\[(.*)\]$/, '$1'),
       port: u.port ? Number(u.port) : 6514,
       hostname,
+      // How long a connection must stay up after a batch was flushed before the batch counts as delivered.
+      settleMs: int(env, 'MAMORI_SIEM_SYSLOG_SETTLE_MS', 2000, 100, 600_000),
       ...tlsFiles(env, 'MAMORI_SIEM_SYSLOG', cwd),
     };
   }

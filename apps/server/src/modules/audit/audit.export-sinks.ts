@@ -351,7 +351,10 @@ export function fileSink(file: string): ExportSink {
 /** The configured destinations; reads the TLS files now, so a bad path stops the start-up. */
 export async function createSinks(siem: SiemConfig, origin: string): Promise<ExportSink[]> {
   const sinks: ExportSink[] = [];
-  if (siem.syslog) sinks.push(syslogSink({ host: siem.syslog.host, port: siem.syslog.port, hostname: siem.syslog.hostname, origin, tls: await readTls(siem.syslog) }));
+  if (siem.syslog) {
+    const { host, port, hostname, settleMs } = siem.syslog;
+    sinks.push(syslogSink({ host, port, hostname, settleMs, origin, tls: await readTls(siem.syslog) }));
+  }
   if (siem.https) sinks.push(httpsSink({ url: siem.https.url, authorization: siem.https.authorization, origin, tls: await readTls(siem.https) }));
   if (siem.file) sinks.push(fileSink(siem.file));
   return sinks;

@@ -24,6 +24,8 @@ import { systemActor } from '../src/modules/identity/index.ts';
 import { openTestDatabase, type TestDatabase } from './support/database.ts';
 import { testPki, type TestPki } from './support/tls.ts';
 import { startSyslogReceiver } from './support/syslog.ts';
+import { loadConfig } from '../src/config/config.ts';
+import { startSiemExport } from '../src/jobs/siem-export.ts';
 
 const ORIGIN = 'mamori.test/audit';
 const KEY = ephemeralSigningKey(ORIGIN);
@@ -342,6 +344,30 @@ test('JSON Lines file: exactly once — a torn last line is cut, the file is the
   lines.forEach((l, i) => assert.equal(JSON.stringify((JSON.parse(l) as { event: unknown }).event), payloads[i]));
   assert.ok(lines.includes(lastLine));
   await writeFile(file, '');
+});
+
+test('the job `mamori serve` starts, from settings: CA file read, HTTPS and file destinations fed from their cursors', { timeout: 120_000 }, async () => {
+  const size = await appendEvents(30);
+  const receiver = await startHttpsReceiver(() => 200);
+  const caFile = path.join(dir, 'siem-ca.pem');
+  await writeFile(caFile, pki.ca);
+  const file = path.join(dir, 'job', 'audit.jsonl');
+  const url = receiver.url.replace('/ingest', '/job');
+  const config = loadConfig({ MAMORI_SIEM_JSONL_URL: url, MAMORI_SIEM_JSONL_CA_FILE: caFile, MAMORI_SIEM_JSONL_FILE: file, MAMORI_SIEM_BATCH: '300' }, dir);
+  await assert.rejects(startSiemExport(ctx, { ...config.siem, https: { ...config.siem.https!, caFile: path.join(dir, 'missing.pem') } }), /ENOENT/, 'an unreadable CA file stops the start-up');
+  const job = await startSiemExport(ctx, config.siem);
+  try {
+    await waitFor('both destinations to reach the tree size', async () => {
+      const rows = await exportRepository(ctx.db).all();
+      const done = (kind: string, suffix: string) => rows.some((r) => r.kind === kind && r.target.endsWith(suffix) && r.next_seq === size);
+      return done('https', '/job') && done('file', file);
+    });
+  } finally {
+    await job.stop();
+    await receiver.close();
+  }
+  assertAcceptedExactlyOnce(receiver.posts, await logPayloads(size));
+  assert.equal((await readFile(file, 'utf8')).split('\n').length - 1, size);
 });
 
 test('SIEM settings: plain tcp://, udp:// and http:// are refused; tls:// and https:// accepted', async () => {

@@ -88,18 +88,22 @@ export type SyslogSinkOptions = {
   timeoutMs?: number;
 };
 
-type Connection = { socket: tls.TLSSocket; failure: Error | null; pending: Set<(err: Error) => void> };
+type Connection = { socket: tls.TLSSocket; failure: Error | null; pending: Set<(err: Error) => void>; writing: boolean };
 
 export function syslogSink(o: SyslogSinkOptions): ExportSink {
   const target = `${net.isIPv6(o.host) ? `[${o.host}]` : o.host}:${o.port}`;
   const settleMs = o.settleMs ?? 2000;
   const timeoutMs = o.timeoutMs ?? 15_000;
   let conn: Connection | null = null;
+  // A connection that failed with batches still settling: no new connection until the exporter has
+  // seen the failure and reset, so nothing is sent past a batch that will be sent again anyway.
+  let broken: Error | null = null;
 
   const fail = (c: Connection, err: Error) => {
     if (c.failure) return;
     c.failure = err;
     if (conn === c) conn = null;
+    if (c.pending.size > 0 || c.writing) broken ??= err;
     for (const reject of c.pending) reject(err);
     c.pending.clear();
     c.socket.destroy();
@@ -115,7 +119,7 @@ export function syslogSink(o: SyslogSinkOptions): ExportSink {
         rejectUnauthorized: true,
         minVersion: 'TLSv1.2',
       });
-      const c: Connection = { socket, failure: null, pending: new Set() };
+      const c: Connection = { socket, failure: null, pending: new Set(), writing: false };
       let up = false;
       const onAbort = () => fail(c, new Error('export stopped'));
       signal.addEventListener('abort', onAbort, { once: true });
@@ -144,15 +148,18 @@ export function syslogSink(o: SyslogSinkOptions): ExportSink {
     target,
     maxInflight: o.maxInflight ?? 64,
     async send(events, info) {
+      if (broken) throw broken;
       const c = conn && !conn.failure ? conn : (conn = await connect(info.signal));
       const frames = Buffer.concat(events.map((e) => octetCounted(syslogMessage(e, { hostname: o.hostname, treeSize: info.treeSize, origin: o.origin }))));
       const onAbort = () => fail(c, new Error('export stopped'));
       info.signal.addEventListener('abort', onAbort, { once: true });
       try {
+        c.writing = true;
         await new Promise<void>((resolve, reject) => {
           // The kernel not taking the bytes for this long is a dead receiver, not a slow one.
           c.socket.setTimeout(timeoutMs);
           c.socket.write(frames, (err) => {
+            c.writing = false;
             c.socket.setTimeout(0);
             if (err) reject(err);
             else if (c.failure) reject(c.failure);
@@ -179,6 +186,7 @@ export function syslogSink(o: SyslogSinkOptions): ExportSink {
     },
     reset() {
       if (conn) fail(conn, new Error('reset after a failure'));
+      broken = null;
     },
     async close() {
       const c = conn;

@@ -20,6 +20,8 @@ import { vaultRoutes } from './modules/vault/vault.routes.ts';
 import { auditRoutes } from './modules/audit/audit.routes.ts';
 import { approvalsRoutes } from './modules/approvals/index.ts';
 import { notificationsRoutes } from './modules/notifications/index.ts';
+import { auditExportRoutes } from './modules/audit/audit.export-routes.ts';
+import { registerExportMetrics } from './modules/audit/audit.export-metrics.ts';
 
 export type AppOptions = {
   secureCookies: boolean;
@@ -67,6 +69,7 @@ export async function buildApp(ctx: AppContext, options: AppOptions): Promise<Fa
   }
 
   const metrics = createMetrics(app);
+  registerExportMetrics(ctx, metrics.registry);
 
   app.addHook('onRequest', async (request) => {
     request.actor = null;
@@ -102,6 +105,7 @@ export async function buildApp(ctx: AppContext, options: AppOptions): Promise<Fa
   await app.register(auditRoutes(ctx));
   await app.register(approvalsRoutes(ctx));
   await app.register(notificationsRoutes(ctx));
+  await app.register(auditExportRoutes(ctx));
   // Last: the console's SPA fallback must not shadow any API route.
   await app.register(webConsole(options.webDir ? { webDir: options.webDir } : {}));
   return app;

@@ -1,6 +1,6 @@
 /**
  * `mamori serve` (what `npm start` runs): config → context (keys, database, migrations) → first-run
- * seed → HTTP app → listen; the audit sequencer runs beside it.
+ * seed → HTTP app → listen; the audit sequencer and the SIEM exporters run beside it.
  */
 import { writeFile, rm, mkdir } from 'node:fs/promises';
 import path from 'node:path';
@@ -10,6 +10,7 @@ import { openContext } from './platform/bootstrap.ts';
 import { seed } from './platform/seed.ts';
 import { startSequencer } from './jobs/sequencer.ts';
 import { startApprovalExpiry } from './jobs/approvals-expiry.ts';
+import { startSiemExport } from './jobs/siem-export.ts';
 import { createProgressBar } from './cli/progress.ts';
 
 export const SERVER_FILE = 'server.json';
@@ -23,6 +24,7 @@ export async function serve(config: Config): Promise<void> {
   if (seeded.created) printCredentials(seeded.credentials, config);
 
   const app = await buildApp(ctx, { secureCookies: config.secureCookies, trustProxy: config.trustProxy, dataDir: config.dataDir });
+  const siemExport = await startSiemExport(ctx, config.siem);
   const sequencer = startSequencer(ctx);
   const approvalExpiry = startApprovalExpiry(ctx);
   await app.listen({ port: config.port, host: config.host });
@@ -41,6 +43,7 @@ export async function serve(config: Config): Promise<void> {
     ctx.logger.info({ signal }, 'shutting down');
     await app.close();
     await approvalExpiry.stop();
+    await siemExport.stop();
     await sequencer.stop();
     await ctx.database.close();
     await rm(serverFile, { force: true });

@@ -29,6 +29,8 @@ export const ACTIONS = [
   'record.delete',
   'record.import',
   'audit.read',
+  'audit.export',
+  'audit.exports.read',
   'ledger.read',
   'approval.request',
   'approval.read',

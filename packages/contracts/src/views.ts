@@ -69,3 +69,21 @@ export type GrantRecord = {
 
 /** A grant of the caller's own (direct or through a group), as GET /api/auth/me returns it. */
 export type OwnGrant = Pick<GrantRecord, 'id' | 'datasetId' | 'fields' | 'unmaskFields' | 'purposes' | 'canWrite' | 'validFrom' | 'validUntil' | 'status'>;
+
+/** One SIEM export destination as `GET /api/audit/exports` reports it (no credentials, no events). */
+export type AuditExportView = {
+  id: string;
+  kind: 'syslog' | 'https' | 'file';
+  target: string;
+  /** The first log index (seq) not yet acknowledged by the destination. */
+  nextSeq: number;
+  /** Tree size − nextSeq: integrated events the destination has not acknowledged. */
+  lag: number;
+  /** A batch being sent (or retried) ends before this seq; null when none is in flight. */
+  inflightTo: number | null;
+  lastSuccessAt: string | null;
+  lastError: string | null;
+  lastErrorAt: string | null;
+  /** When an exporter last reported for this destination (any node). */
+  heartbeatAt: string | null;
+};

@@ -15,11 +15,13 @@ import { identity } from '../modules/identity/index.ts';
 import { importRecords, rewrapAllDatasetKeys } from '../modules/vault/index.ts';
 import { parseImport, type ImportFormat } from '../modules/vault/vault.import-parse.ts';
 import { integrateAll } from '../modules/audit/index.ts';
+import { exportRange } from '../modules/audit/audit.export.ts';
 import { searchAuditEvents } from '../modules/audit/audit.query.ts';
 import { proveConsistency, proveInclusion, verifyLog } from '../modules/audit/audit.log.ts';
 import type { VerifyReport } from '../modules/audit/audit.verify.ts';
 import { createProgressBar } from './progress.ts';
 import { api, resolveTarget, runningServer } from './target.ts';
+import { exportLines, openOutput, streamOnlineExport } from './export.ts';
 
 const program = new Command();
 program.name('mamori').description('Mamori (守り) — personal-data protection platform').showHelpAfterError();
@@ -134,6 +136,54 @@ audit
     else if (report.ok) process.stdout.write(`OK: ${report.treeSize} events, ${report.checkpoints} checkpoints, ${report.witnessCheckpoints} witness copies; root ${report.rootHash}\n`);
     else process.stdout.write(`TAMPERED: ${report.problem!.kind} at index ${report.problem!.index}: ${report.problem!.detail}\n`);
     if (!report.ok) process.exitCode = 2;
+  });
+
+audit
+  .command('export')
+  .description('One-off export of the integrated log as JSON Lines ({"seq","leafHash","event"} per line); audited')
+  .option('--jsonl', 'JSON Lines (the only format)')
+  .option('--from <seq>', 'first log index (default 0)')
+  .option('--to <seq>', 'last log index, inclusive (default: the newest integrated event)')
+  .option('-o, --output <file>', 'write to this file instead of stdout')
+  .action(async (opts: { jsonl?: boolean; from?: string; to?: string; output?: string }) => {
+    if (!opts.jsonl) throw new Error('choose the format: --jsonl');
+    const seq = (v: string | undefined, name: string): number | undefined => {
+      if (v === undefined) return undefined;
+      const n = Number(v);
+      if (!/^\d+$/.test(v) || !Number.isSafeInteger(n)) throw new Error(`${name} must be a log index (0 or more)`);
+      return n;
+    };
+    const from = seq(opts.from, '--from') ?? 0;
+    const to = seq(opts.to, '--to');
+    if (to !== undefined && to < from) throw new Error('--to must not be below --from');
+    const config = loadConfig();
+    const target = await resolveTarget(config);
+    const out = await openOutput(opts.output);
+    const bar = createProgressBar('audit export', 'events');
+    try {
+      if (target.mode === 'online') {
+        const q = new URLSearchParams({ from: String(from), ...(to === undefined ? {} : { to: String(to) }) });
+        const n = await streamOnlineExport(target, `/api/audit/export.jsonl?${q}`, out.stream, (d, t) => bar.update(d, t));
+        bar.stop();
+        process.stderr.write(`exported ${n} events\n`);
+        return;
+      }
+      try {
+        // Offline nobody else sequences this data folder: integrate what is pending, so it can be exported.
+        await integrateAll(target.ctx);
+        const r = await exportRange(target.ctx, target.actor, { from, ...(to === undefined ? {} : { to }) });
+        const total = Math.max(0, r.end - r.first);
+        const n = await exportLines(r.lines, out.stream, (d) => bar.update(d, total));
+        bar.stop();
+        process.stderr.write(`exported ${n} events (seq ${r.first}..${r.first + n - 1})\n`);
+      } finally {
+        await integrateAll(target.ctx);
+        await target.close();
+      }
+    } finally {
+      bar.stop();
+      await out.close();
+    }
   });
 
 audit

@@ -3,6 +3,7 @@
  * No default secrets: the embedded mode creates its key files on first run; production (DATABASE_URL
  * set) refuses to start without an explicit master key.
  */
+import os from 'node:os';
 import path from 'node:path';
 
 export type Config = {
@@ -33,6 +34,22 @@ export type Config = {
   witnessUrls: string[];
   /** API token the `mamori` CLI acts with (MAMORI_TOKEN). */
   cliToken: string | null;
+  /** SIEM export destinations (TLS only); none configured → no exporter runs. */
+  siem: SiemConfig;
+};
+
+/** Files of PEM material for a TLS client: the CA to verify the peer with, and an optional client certificate. */
+export type TlsFiles = { caFile: string | null; certFile: string | null; keyFile: string | null };
+
+export type SiemConfig = {
+  /** RFC 5424 over TLS (RFC 5425), from MAMORI_SIEM_SYSLOG=tls://host:port. */
+  syslog: ({ host: string; port: number; hostname: string; settleMs: number } & TlsFiles) | null;
+  /** Batches of JSON Lines POSTed to an https:// endpoint (MAMORI_SIEM_JSONL_URL). */
+  https: ({ url: string; authorization: string | null } & TlsFiles) | null;
+  /** JSON Lines appended to a local file (MAMORI_SIEM_JSONL_FILE). */
+  file: string | null;
+  /** Events per batch (HTTPS POST, syslog TLS session, file write). */
+  batch: number;
 };
 
 export class ConfigError extends Error {}
@@ -86,5 +103,64 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
     secureCookies: bool(env, 'MAMORI_SECURE_COOKIES', false),
     trustProxy: bool(env, 'MAMORI_TRUST_PROXY', false),
     cliToken: env.MAMORI_TOKEN || null,
+    siem: siemConfig(env, cwd),
+  };
+}
+
+function tlsFiles(env: NodeJS.ProcessEnv, prefix: string, cwd: string): TlsFiles {
+  const file = (name: string) => (env[`${prefix}_${name}`] ? path.resolve(cwd, env[`${prefix}_${name}`]!) : null);
+  const certFile = file('CERT_FILE');
+  const keyFile = file('KEY_FILE');
+  if ((certFile === null) !== (keyFile === null)) throw new ConfigError(`${prefix}_CERT_FILE and ${prefix}_KEY_FILE go together (a client certificate and its key)`);
+  return { caFile: file('CA_FILE'), certFile, keyFile };
+}
+
+/**
+ * SIEM destinations. Only TLS with a verified certificate: `tcp://`, `udp://` and `http://` are
+ * refused here, at start-up, rather than quietly sending the audit log in clear.
+ */
+function siemConfig(env: NodeJS.ProcessEnv, cwd: string): SiemConfig {
+  let syslog: SiemConfig['syslog'] = null;
+  if (env.MAMORI_SIEM_SYSLOG) {
+    let u: URL;
+    try {
+      u = new URL(env.MAMORI_SIEM_SYSLOG);
+    } catch {
+      throw new ConfigError('MAMORI_SIEM_SYSLOG must be tls://host:port');
+    }
+    if (u.protocol !== 'tls:') throw new ConfigError('MAMORI_SIEM_SYSLOG must be tls://host:port: syslog is sent over TLS only (RFC 5425); plain TCP or UDP is refused');
+    if (!u.hostname || u.username || u.password || (u.pathname !== '' && u.pathname !== '/') || u.search || u.hash) {
+      throw new ConfigError('MAMORI_SIEM_SYSLOG must be tls://host:port, nothing more');
+    }
+    // RFC 5424 HOSTNAME: 1–255 printable US-ASCII characters.
+    const given = env.MAMORI_SIEM_SYSLOG_HOSTNAME;
+    if (given && !/^[\x21-\x7e]{1,255}$/.test(given)) throw new ConfigError('MAMORI_SIEM_SYSLOG_HOSTNAME must be 1–255 printable ASCII characters without spaces');
+    const hostname = given || os.hostname().replace(/[^\x21-\x7e]/g, '-').slice(0, 255) || '-';
+    syslog = {
+      host: u.hostname.replace(/^\[(.*)\]$/, '$1'),
+      port: u.port ? Number(u.port) : 6514,
+      hostname,
+      // How long a connection must stay up after a batch was flushed before the batch counts as delivered.
+      settleMs: int(env, 'MAMORI_SIEM_SYSLOG_SETTLE_MS', 2000, 100, 600_000),
+      ...tlsFiles(env, 'MAMORI_SIEM_SYSLOG', cwd),
+    };
+  }
+  let https: SiemConfig['https'] = null;
+  if (env.MAMORI_SIEM_JSONL_URL) {
+    let u: URL;
+    try {
+      u = new URL(env.MAMORI_SIEM_JSONL_URL);
+    } catch {
+      throw new ConfigError('MAMORI_SIEM_JSONL_URL must be an https:// URL');
+    }
+    if (u.protocol !== 'https:') throw new ConfigError('MAMORI_SIEM_JSONL_URL must be an https:// URL: the audit log is sent over TLS only');
+    if (u.username || u.password) throw new ConfigError('MAMORI_SIEM_JSONL_URL must not carry credentials: use MAMORI_SIEM_JSONL_AUTHORIZATION');
+    https = { url: u.toString(), authorization: env.MAMORI_SIEM_JSONL_AUTHORIZATION || null, ...tlsFiles(env, 'MAMORI_SIEM_JSONL', cwd) };
+  }
+  return {
+    syslog,
+    https,
+    file: env.MAMORI_SIEM_JSONL_FILE ? path.resolve(cwd, env.MAMORI_SIEM_JSONL_FILE) : null,
+    batch: int(env, 'MAMORI_SIEM_BATCH', 1000, 1, 100_000),
   };
 }

@@ -292,6 +292,19 @@ void test('other operator actions follow their role lists (token.create administ
   assertAllow(evaluate({ actor: actor({ roles: [], mfa: false }), action: 'dataset.read', now: NOW }), 'dataset.metadata');
 });
 
+void test('audit.export (the log\'s contents) as audit.read; audit.exports.read (exporter status) also for administrators', () => {
+  for (const role of ROLES) {
+    const exp = evaluate({ actor: actor({ roles: [role] }), action: 'audit.export', now: NOW });
+    if (['auditor', 'security_center', 'cpo'].includes(role)) assertAllow(exp, 'role.allowed');
+    else assertDeny(exp, 'role.missing');
+    const status = evaluate({ actor: actor({ roles: [role] }), action: 'audit.exports.read', now: NOW });
+    if (['auditor', 'security_center', 'cpo', 'administrator'].includes(role)) assertAllow(status, 'role.allowed');
+    else assertDeny(status, 'role.missing');
+  }
+  assertDeny(evaluate({ actor: actor({ roles: ['security_center'], mfa: false }), action: 'audit.export', now: NOW }), 'mfa.required');
+  assertAllow(evaluate({ actor: systemActor(TERMINAL), action: 'audit.export', now: NOW }), 'system.operator');
+});
+
 // ---------------------------------------------------------------------------------------------
 // Designating handlers
 // ---------------------------------------------------------------------------------------------

@@ -30,6 +30,10 @@ const ROLE_RULES: Partial<Record<Action, readonly Role[]>> = {
   'dataset.key.rotate': ['administrator'],
   'grant.read': ['cpo', 'auditor', 'security_center', 'data_owner', 'administrator'],
   'audit.read': ['auditor', 'security_center', 'cpo'],
+  // A one-off export hands the log's contents out: the same people who may read it.
+  'audit.export': ['auditor', 'security_center', 'cpo'],
+  // The exporters' cursors and errors are operations, not the log's contents: administrators too.
+  'audit.exports.read': ['security_center', 'auditor', 'cpo', 'administrator'],
   'ledger.read': ['cpo', 'auditor', 'security_center', 'data_owner'],
   'approval.policy.read': ['administrator', 'cpo', 'auditor', 'security_center'],
   'approval.policy.update': ['administrator', 'cpo'],
@@ -50,6 +54,8 @@ const SYSTEM_ACTIONS: ReadonlySet<Action> = new Set([
   'dataset.key.rotate',
   'grant.read',
   'audit.read',
+  'audit.export',
+  'audit.exports.read',
   'ledger.read',
   'record.import',
   'approval.expire',

@@ -208,4 +208,16 @@ export interface DB {
     created_at: Timestamp;
     read_at: Timestamp | null;
   };
+  audit_export_cursors: {
+    id: string;
+    kind: 'syslog' | 'https' | 'file';
+    target: string;
+    next_seq: Generated<number>;
+    inflight_to: number | null;
+    last_success_at: Timestamp | null;
+    last_error: string | null;
+    last_error_at: Timestamp | null;
+    heartbeat_at: Timestamp | null;
+    created_at: Generated<Timestamp>;
+  };
 }

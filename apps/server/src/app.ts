@@ -18,6 +18,7 @@ import { installSecurityHeaders, webConsole } from './platform/http/static.ts';
 import { identityRoutes } from './modules/identity/identity.routes.ts';
 import { vaultRoutes } from './modules/vault/vault.routes.ts';
 import { auditRoutes } from './modules/audit/audit.routes.ts';
+import { outboxRoutes, registerOutboxMetrics } from './modules/outbox/index.ts';
 
 export type AppOptions = {
   secureCookies: boolean;
@@ -65,6 +66,7 @@ export async function buildApp(ctx: AppContext, options: AppOptions): Promise<Fa
   }
 
   const metrics = createMetrics(app);
+  registerOutboxMetrics(metrics.registry, ctx);
 
   app.addHook('onRequest', async (request) => {
     request.actor = null;
@@ -98,6 +100,7 @@ export async function buildApp(ctx: AppContext, options: AppOptions): Promise<Fa
   await app.register(identityRoutes(ctx, { secureCookies: options.secureCookies }));
   await app.register(vaultRoutes(ctx, { spoolDir: path.join(options.dataDir, 'spool') }));
   await app.register(auditRoutes(ctx));
+  await app.register(outboxRoutes(ctx));
   // Last: the console's SPA fallback must not shadow any API route.
   await app.register(webConsole(options.webDir ? { webDir: options.webDir } : {}));
   return app;

@@ -9,6 +9,7 @@ import { buildApp } from './app.ts';
 import { openContext } from './platform/bootstrap.ts';
 import { seed } from './platform/seed.ts';
 import { startSequencer } from './jobs/sequencer.ts';
+import { startOutboxWorker } from './jobs/outbox.ts';
 import { createProgressBar } from './cli/progress.ts';
 
 export const SERVER_FILE = 'server.json';
@@ -23,6 +24,7 @@ export async function serve(config: Config): Promise<void> {
 
   const app = await buildApp(ctx, { secureCookies: config.secureCookies, trustProxy: config.trustProxy, dataDir: config.dataDir });
   const sequencer = startSequencer(ctx);
+  const outbox = startOutboxWorker(ctx);
   await app.listen({ port: config.port, host: config.host });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
@@ -39,6 +41,7 @@ export async function serve(config: Config): Promise<void> {
     ctx.logger.info({ signal }, 'shutting down');
     await app.close();
     await sequencer.stop();
+    await outbox.stop();
     await ctx.database.close();
     await rm(serverFile, { force: true });
     process.exit(0);

@@ -30,5 +30,6 @@ export const ACTIONS = [
   'record.import',
   'audit.read',
   'ledger.read',
+  'outbox.read',
 ] as const;
 export type Action = (typeof ACTIONS)[number];

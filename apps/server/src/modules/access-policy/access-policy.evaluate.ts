@@ -31,6 +31,7 @@ const ROLE_RULES: Partial<Record<Action, readonly Role[]>> = {
   'grant.read': ['cpo', 'auditor', 'security_center', 'data_owner', 'administrator'],
   'audit.read': ['auditor', 'security_center', 'cpo'],
   'ledger.read': ['cpo', 'auditor', 'security_center', 'data_owner'],
+  'outbox.read': ['administrator', 'security_center'],
 };
 
 /** What the local operator (offline CLI on the server's own data folder) may do: never read personal data. */
@@ -49,6 +50,7 @@ const SYSTEM_ACTIONS: ReadonlySet<Action> = new Set([
   'audit.read',
   'ledger.read',
   'record.import',
+  'outbox.read',
 ]);
 
 const AUTH_ACTIONS: ReadonlySet<Action> = new Set(['auth.login', 'auth.logout', 'auth.password.change', 'auth.mfa.enroll', 'auth.mfa.verify']);

@@ -138,4 +138,19 @@ export interface DB {
   audit_tree_nodes: { level: number; idx: number; hash: Buffer };
   audit_checkpoints: { tree_size: number; root_hash: Buffer; note: string; created_at: Timestamp };
   audit_tree_state: { id: number; tree_size: number; compact: Buffer[]; root_hash: Buffer; updated_at: Timestamp };
+  outbox: {
+    id: string;
+    kind: string;
+    category: string;
+    related_id: string | null;
+    payload: ColumnType<unknown, string, string>;
+    status: Generated<'pending' | 'sent' | 'failed'>;
+    attempts: Generated<number>;
+    next_attempt_at: Timestamp;
+    claimed_until: Timestamp | null;
+    last_attempt_at: Timestamp | null;
+    last_error: string | null;
+    sent_at: Timestamp | null;
+    created_at: Timestamp;
+  };
 }

@@ -16,5 +16,5 @@ export function createMetrics(app: FastifyInstance) {
     requests.inc({ route, method: request.method, status: `${Math.floor(reply.statusCode / 100)}xx` });
     latency.observe({ route, method: request.method }, reply.elapsedTime / 1000);
   });
-  return { contentType: registry.contentType, render: () => registry.metrics() };
+  return { registry, contentType: registry.contentType, render: () => registry.metrics() };
 }

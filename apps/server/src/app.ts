@@ -19,6 +19,7 @@ import { identityRoutes } from './modules/identity/identity.routes.ts';
 import { vaultRoutes } from './modules/vault/vault.routes.ts';
 import { auditRoutes } from './modules/audit/audit.routes.ts';
 import { outboxRoutes, registerOutboxMetrics } from './modules/outbox/index.ts';
+import { monitorRoutes } from './modules/monitor/index.ts';
 
 export type AppOptions = {
   secureCookies: boolean;
@@ -101,6 +102,7 @@ export async function buildApp(ctx: AppContext, options: AppOptions): Promise<Fa
   await app.register(vaultRoutes(ctx, { spoolDir: path.join(options.dataDir, 'spool') }));
   await app.register(auditRoutes(ctx));
   await app.register(outboxRoutes(ctx));
+  await app.register(monitorRoutes(ctx));
   // Last: the console's SPA fallback must not shadow any API route.
   await app.register(webConsole(options.webDir ? { webDir: options.webDir } : {}));
   return app;

@@ -10,6 +10,7 @@ import { openContext } from './platform/bootstrap.ts';
 import { seed } from './platform/seed.ts';
 import { startSequencer } from './jobs/sequencer.ts';
 import { startOutboxWorker } from './jobs/outbox.ts';
+import { startMonitor } from './jobs/monitor.ts';
 import { createProgressBar } from './cli/progress.ts';
 
 export const SERVER_FILE = 'server.json';
@@ -25,6 +26,7 @@ export async function serve(config: Config): Promise<void> {
   const app = await buildApp(ctx, { secureCookies: config.secureCookies, trustProxy: config.trustProxy, dataDir: config.dataDir });
   const sequencer = startSequencer(ctx);
   const outbox = startOutboxWorker(ctx);
+  const monitor = startMonitor(ctx);
   await app.listen({ port: config.port, host: config.host });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
@@ -40,6 +42,7 @@ export async function serve(config: Config): Promise<void> {
     stopping = true;
     ctx.logger.info({ signal }, 'shutting down');
     await app.close();
+    await monitor.stop();
     await sequencer.stop();
     await outbox.stop();
     await ctx.database.close();

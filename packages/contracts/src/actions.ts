@@ -31,5 +31,10 @@ export const ACTIONS = [
   'audit.read',
   'ledger.read',
   'outbox.read',
+  'alert.read',
+  'alert.update',
+  'alert.raise',
+  'monitor.rules.read',
+  'monitor.rules.update',
 ] as const;
 export type Action = (typeof ACTIONS)[number];

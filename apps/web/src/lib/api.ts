@@ -18,7 +18,7 @@ export function onSessionEnded(listener: ((code: string) => void) | null): void 
   sessionEndedListener = listener;
 }
 
-type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
+type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 export type RequestOptions = {
   /** Query string parameters; undefined and empty values are left out. */
   query?: Record<string, string | number | undefined | null>;
@@ -76,4 +76,5 @@ export const api = {
   get: <T>(path: string, opts?: RequestOptions) => apiRequest<T>('GET', path, undefined, opts),
   post: <T>(path: string, body?: unknown, opts?: RequestOptions) => apiRequest<T>('POST', path, body, opts),
   patch: <T>(path: string, body?: unknown, opts?: RequestOptions) => apiRequest<T>('PATCH', path, body, opts),
+  put: <T>(path: string, body?: unknown, opts?: RequestOptions) => apiRequest<T>('PUT', path, body, opts),
 };

@@ -11,7 +11,7 @@ import { isPersonalLevel } from '@mamori/contracts';
 import { appendAudit, auditRepository } from '../audit/index.ts';
 import { systemActor, userDirectory, type Actor } from '../identity/index.ts';
 import { listDatasets } from '../vault/index.ts';
-import { enqueueMail } from '../outbox/index.ts';
+import { enqueueMail, isMailAddress } from '../outbox/index.ts';
 import { monitorRepository } from './monitor.repository.ts';
 import { evaluateEvent, hourWindow, parseEvent, subjectOf, type DirectHit, type MonitoredEvent } from './monitor.rules.ts';
 import { loadRules } from './monitor.settings.ts';
@@ -67,7 +67,8 @@ class Batch {
     });
     this.raised++;
     if (severityRank(a.severity) < severityRank(this.rules.notify.minSeverity)) return;
-    const recipients = await userDirectory(this.tx).activeWithRole('security_center');
+    // A malformed stored address must not stop monitoring (the batch would fail on it forever).
+    const recipients = (await userDirectory(this.tx).activeWithRole('security_center')).filter((r) => isMailAddress(r.email));
     if (recipients.length === 0) return;
     const label = RULE_LABEL[a.rule];
     // Ids, counts and times only: the mail crosses a relay, the evidence stays in Mamori.

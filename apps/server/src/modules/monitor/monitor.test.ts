@@ -8,6 +8,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
 import { startTestApp, signIn, PURPOSE, type Session, type TestApp } from '../../../test/support/app.ts';
 import { startSmtpPeer, type SmtpPeer } from '../../../test/support/smtp.ts';
 import { testPki } from '../../../test/support/tls.ts';
@@ -293,6 +294,54 @@ describe('the consumer', () => {
     assert.equal(alerts[0]!.event_count, 6, 'three raised it, three joined it: none counted twice');
     assert.equal(await monitorRepository(t.ctx.db).peekCursor(), await auditRepository(t.ctx.db).treeSize());
     assert.deepEqual(await monitorAll(t.ctx), { evaluated: 0, raised: 0, next: await auditRepository(t.ctx.db).treeSize() });
+  });
+
+  test('a batch that fails midway leaves no alert and does not move the cursor; the retry evaluates it exactly once', async () => {
+    const g = person('dispatch');
+    await emit(jst('2026-11-25T14:30:00'), g, { ...DENY, rule: 'dispatch.no_personal', fields: ['email'] });
+    await integrateAll(t.ctx);
+    const cursor = await monitorRepository(t.ctx.db).peekCursor();
+    // A real failure inside the batch: the critical alert's mail cannot be written.
+    await sql`ALTER TABLE outbox RENAME TO outbox_away`.execute(t.ctx.db);
+    try {
+      await assert.rejects(monitorAll(t.ctx));
+    } finally {
+      await sql`ALTER TABLE outbox_away RENAME TO outbox`.execute(t.ctx.db);
+    }
+    assert.equal((await alertsOf(g.userId, 'dispatch_personal')).length, 0, 'the alert rolled back with the mail');
+    assert.equal(await monitorRepository(t.ctx.db).peekCursor(), cursor, 'the cursor did not move');
+    await monitorAll(t.ctx);
+    const alerts = await alertsOf(g.userId, 'dispatch_personal');
+    assert.equal(alerts.length, 1);
+    assert.equal(alerts[0]!.event_count, 1);
+    assert.equal((await t.ctx.db.selectFrom('outbox').select('id').where('related_id', '=', alerts[0]!.id).execute()).length, 1, 'one mail');
+  });
+
+  test('two evaluators at once (two nodes) evaluate each event once', async () => {
+    const h = person();
+    const t0 = jst('2026-11-25T16:10:00');
+    for (let i = 0; i < 4; i++) await emit(new Date(t0.getTime() + i * 1000), h, DENY);
+    await integrateAll(t.ctx);
+    const [a, b] = await Promise.all([monitorOnce(t.ctx), monitorOnce({ ...t.ctx })]);
+    assert.ok(a !== null || b !== null, 'one of them evaluated');
+    await monitorAll(t.ctx);
+    const alerts = await alertsOf(h.userId, 'repeated_denials');
+    assert.equal(alerts.length, 1);
+    assert.equal(alerts[0]!.event_count, 4);
+  });
+
+  test('a malformed stored address does not stop monitoring: the alert is raised, the mail goes to valid addresses only', async () => {
+    await t.ctx.db.updateTable('users').set({ email: 'not an address' }).where('login', '=', 'secops').execute();
+    try {
+      const k = person('dispatch');
+      await emit(jst('2026-11-25T14:40:00'), k, { ...DENY, rule: 'dispatch.no_personal' });
+      await run();
+      const [alert] = await alertsOf(k.userId, 'dispatch_personal');
+      assert.ok(alert);
+      assert.equal((await t.ctx.db.selectFrom('outbox').select('id').where('related_id', '=', alert.id).execute()).length, 0);
+    } finally {
+      await t.ctx.db.updateTable('users').set({ email: SECOPS_MAIL }).where('login', '=', 'secops').execute();
+    }
   });
 
   test('monitoring never alerts on its own events: raising and reading alerts feeds nothing back', async () => {

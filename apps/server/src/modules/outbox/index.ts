@@ -1,4 +1,4 @@
-export { enqueueMail, deliverDue, outboxHandlers, readOutboxStatus, outboxStatus, backoffMs, MAX_ATTEMPTS, type DeliveryReport } from './outbox.service.ts';
+export { enqueueMail, isMailAddress, deliverDue, outboxHandlers, readOutboxStatus, outboxStatus, backoffMs, MAX_ATTEMPTS, type DeliveryReport } from './outbox.service.ts';
 export { outboxRoutes } from './outbox.routes.ts';
 export { registerOutboxMetrics } from './outbox.metrics.ts';
 export { outboxRepository } from './outbox.repository.ts';

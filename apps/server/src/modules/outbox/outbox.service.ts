@@ -24,6 +24,11 @@ export function backoffMs(attempts: number): number {
 }
 
 const ADDRESS = /^[^\s@<>(),;:"\\[\]]+@[^\s@<>(),;:"\\[\]]+$/;
+
+/** Whether `enqueueMail` accepts this address (callers filter stored addresses with it). */
+export function isMailAddress(a: string): boolean {
+  return typeof a === 'string' && a.length <= 254 && ADDRESS.test(a);
+}
 const MAX_RECIPIENTS = 100;
 
 function invalid(field: string, message: string): AppError {
@@ -32,7 +37,7 @@ function invalid(field: string, message: string): AppError {
 
 function checkAddresses(field: string, list: readonly string[] | undefined): string[] {
   const out = [...(list ?? [])];
-  for (const a of out) if (typeof a !== 'string' || a.length > 254 || !ADDRESS.test(a)) throw invalid(field, 'An address is not a valid e-mail address.');
+  for (const a of out) if (!isMailAddress(a)) throw invalid(field, 'An address is not a valid e-mail address.');
   return out;
 }
 

@@ -26,7 +26,7 @@ export default function AlertsPage() {
   const [rule, setRule] = useState<RuleId | null>(null);
   const [open, setOpen] = useState<string | null>(null);
   const filter: AlertFilter = { ...(status !== 'all' ? { status } : {}), ...(severity ? { severity } : {}), ...(rule ? { rule } : {}) };
-  const alerts = useQuery({ queryKey: ['alerts', filter], queryFn: ({ signal }) => listAlerts(filter, signal), refetchInterval: 15_000 });
+  const alerts = useQuery({ queryKey: ['alerts', filter], queryFn: ({ signal }) => listAlerts(filter, signal), refetchInterval: 60_000 });
   const outbox = useQuery({ queryKey: ['outbox'], queryFn: getOutboxStatus, enabled: canReadOutbox(me.user), staleTime: 30_000 });
   const mail = outbox.data?.find((k) => k.kind === 'mail');
   const openCount = (s: Severity) => (alerts.data?.open ?? []).filter((o) => o.severity === s).reduce((n, o) => n + o.n, 0);

@@ -19,7 +19,7 @@ import { identityRoutes } from './modules/identity/identity.routes.ts';
 import { vaultRoutes } from './modules/vault/vault.routes.ts';
 import { auditRoutes } from './modules/audit/audit.routes.ts';
 import { outboxRoutes, registerOutboxMetrics } from './modules/outbox/index.ts';
-import { monitorRoutes } from './modules/monitor/index.ts';
+import { monitorRoutes, registerMonitorMetrics } from './modules/monitor/index.ts';
 
 export type AppOptions = {
   secureCookies: boolean;
@@ -68,6 +68,7 @@ export async function buildApp(ctx: AppContext, options: AppOptions): Promise<Fa
 
   const metrics = createMetrics(app);
   registerOutboxMetrics(metrics.registry, ctx);
+  registerMonitorMetrics(metrics.registry, ctx);
 
   app.addHook('onRequest', async (request) => {
     request.actor = null;

@@ -294,6 +294,9 @@ describe('the consumer', () => {
     assert.equal(alerts[0]!.event_count, 6, 'three raised it, three joined it: none counted twice');
     assert.equal(await monitorRepository(t.ctx.db).peekCursor(), await auditRepository(t.ctx.db).treeSize());
     assert.deepEqual(await monitorAll(t.ctx), { evaluated: 0, raised: 0, next: await auditRepository(t.ctx.db).treeSize() });
+    const metrics = (await t.app.inject({ method: 'GET', url: '/metrics' })).body;
+    assert.match(metrics, /mamori_monitor_lag_events 0/);
+    assert.match(metrics, /mamori_alerts_not_closed\{severity="medium",status="open"\} [1-9]/);
   });
 
   test('a batch that fails midway leaves no alert and does not move the cursor; the retry evaluates it exactly once', async () => {

@@ -22,6 +22,8 @@ import { approvalsRoutes } from './modules/approvals/index.ts';
 import { notificationsRoutes } from './modules/notifications/index.ts';
 import { auditExportRoutes } from './modules/audit/audit.export-routes.ts';
 import { registerExportMetrics } from './modules/audit/audit.export-metrics.ts';
+import { outboxRoutes, registerOutboxMetrics } from './modules/outbox/index.ts';
+import { monitorRoutes, registerMonitorMetrics } from './modules/monitor/index.ts';
 
 export type AppOptions = {
   secureCookies: boolean;
@@ -70,6 +72,8 @@ export async function buildApp(ctx: AppContext, options: AppOptions): Promise<Fa
 
   const metrics = createMetrics(app);
   registerExportMetrics(ctx, metrics.registry);
+  registerOutboxMetrics(metrics.registry, ctx);
+  registerMonitorMetrics(metrics.registry, ctx);
 
   app.addHook('onRequest', async (request) => {
     request.actor = null;
@@ -106,6 +110,8 @@ export async function buildApp(ctx: AppContext, options: AppOptions): Promise<Fa
   await app.register(approvalsRoutes(ctx));
   await app.register(notificationsRoutes(ctx));
   await app.register(auditExportRoutes(ctx));
+  await app.register(outboxRoutes(ctx));
+  await app.register(monitorRoutes(ctx));
   // Last: the console's SPA fallback must not shadow any API route.
   await app.register(webConsole(options.webDir ? { webDir: options.webDir } : {}));
   return app;

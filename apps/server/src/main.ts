@@ -11,6 +11,8 @@ import { seed } from './platform/seed.ts';
 import { startSequencer } from './jobs/sequencer.ts';
 import { startApprovalExpiry } from './jobs/approvals-expiry.ts';
 import { startSiemExport } from './jobs/siem-export.ts';
+import { startOutboxWorker } from './jobs/outbox.ts';
+import { startMonitor } from './jobs/monitor.ts';
 import { createProgressBar } from './cli/progress.ts';
 
 export const SERVER_FILE = 'server.json';
@@ -27,6 +29,8 @@ export async function serve(config: Config): Promise<void> {
   const siemExport = await startSiemExport(ctx, config.siem);
   const sequencer = startSequencer(ctx);
   const approvalExpiry = startApprovalExpiry(ctx);
+  const outbox = startOutboxWorker(ctx);
+  const monitor = startMonitor(ctx);
   await app.listen({ port: config.port, host: config.host });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
@@ -44,7 +48,9 @@ export async function serve(config: Config): Promise<void> {
     await app.close();
     await approvalExpiry.stop();
     await siemExport.stop();
+    await monitor.stop();
     await sequencer.stop();
+    await outbox.stop();
     await ctx.database.close();
     await rm(serverFile, { force: true });
     process.exit(0);

@@ -44,5 +44,11 @@ export const ACTIONS = [
   'approval.policy.update',
   'approval.history.read',
   'notification.read',
+  'outbox.read',
+  'alert.read',
+  'alert.update',
+  'alert.raise',
+  'monitor.rules.read',
+  'monitor.rules.update',
 ] as const;
 export type Action = (typeof ACTIONS)[number];

@@ -28,3 +28,13 @@ test('bad numbers and booleans are refused with the variable named', () => {
   assert.throws(() => loadConfig({ PORT: 'eighty' }, '/srv'), /PORT/);
   assert.throws(() => loadConfig({ MAMORI_DEMO: 'perhaps' }, '/srv'), /MAMORI_DEMO/);
 });
+
+test('SMTP: TLS schemes only, no credentials in the URL, a From address required', () => {
+  assert.equal(loadConfig({}, '/srv').smtpUrl, null, 'no relay by default: mail stays queued');
+  assert.throws(() => loadConfig({ MAMORI_SMTP_URL: 'http://relay', MAMORI_MAIL_FROM: 'm@x.test' }, '/srv'), /MAMORI_SMTP_URL/);
+  assert.throws(() => loadConfig({ MAMORI_SMTP_URL: 'smtps://u:p@relay:465', MAMORI_MAIL_FROM: 'm@x.test' }, '/srv'), /MAMORI_SMTP_AUTH_FILE/);
+  assert.throws(() => loadConfig({ MAMORI_SMTP_URL: 'smtps://relay:465' }, '/srv'), /MAMORI_MAIL_FROM/);
+  const c = loadConfig({ MAMORI_SMTP_URL: 'smtp://relay:587', MAMORI_MAIL_FROM: 'm@x.test', MAMORI_SMTP_CA_FILE: 'ca.pem' }, '/srv');
+  assert.equal(c.smtpCaFile, '/srv/ca.pem');
+  assert.equal(c.mailFrom, 'm@x.test');
+});

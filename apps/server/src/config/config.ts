@@ -34,6 +34,17 @@ export type Config = {
   witnessUrls: string[];
   /** API token the `mamori` CLI acts with (MAMORI_TOKEN). */
   cliToken: string | null;
+  /**
+   * Outgoing mail (the outbox): `smtps://host:465` (implicit TLS) or `smtp://host:587` (STARTTLS,
+   * required). Unset → mail stays queued in the outbox. Credentials never in the URL: see smtpAuthFile.
+   */
+  smtpUrl: string | null;
+  /** PEM file of the CA(s) that the relay's certificate must chain to; unset → the system roots. */
+  smtpCaFile: string | null;
+  /** JSON file `{"user": …, "pass": …}` (mode 0600) when the relay wants authentication. */
+  smtpAuthFile: string | null;
+  /** The From address of mail Mamori sends. */
+  mailFrom: string | null;
   /** SIEM export destinations (TLS only); none configured → no exporter runs. */
   siem: SiemConfig;
 };
@@ -83,6 +94,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
   if (databaseUrl && !env.MAMORI_LOG_KEY_FILE) {
     throw new ConfigError('DATABASE_URL is set (production mode): set MAMORI_LOG_KEY_FILE, the Ed25519 key that signs audit checkpoints');
   }
+  const smtpUrl = env.MAMORI_SMTP_URL || null;
+  if (smtpUrl) {
+    let u: URL;
+    try {
+      u = new URL(smtpUrl);
+    } catch {
+      throw new ConfigError('MAMORI_SMTP_URL must be a URL like smtps://relay.example.com:465 or smtp://relay.example.com:587');
+    }
+    if ((u.protocol !== 'smtp:' && u.protocol !== 'smtps:') || !u.hostname) throw new ConfigError('MAMORI_SMTP_URL must start with smtps:// (implicit TLS) or smtp:// (STARTTLS, required)');
+    if (u.username || u.password) throw new ConfigError('MAMORI_SMTP_URL must not carry credentials: put them in MAMORI_SMTP_AUTH_FILE');
+    if (!env.MAMORI_MAIL_FROM) throw new ConfigError('MAMORI_SMTP_URL is set: set MAMORI_MAIL_FROM, the sender address of Mamori\'s mail');
+  }
   const list = (v: string | undefined) => (v ? v.split(',').map((x) => x.trim()).filter(Boolean) : []);
   return {
     logKeyFile: path.resolve(cwd, env.MAMORI_LOG_KEY_FILE || path.join(dataDir, 'keys', 'log-signing.json')),
@@ -103,6 +126,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
     secureCookies: bool(env, 'MAMORI_SECURE_COOKIES', false),
     trustProxy: bool(env, 'MAMORI_TRUST_PROXY', false),
     cliToken: env.MAMORI_TOKEN || null,
+    smtpUrl,
+    smtpCaFile: env.MAMORI_SMTP_CA_FILE ? path.resolve(cwd, env.MAMORI_SMTP_CA_FILE) : null,
+    smtpAuthFile: env.MAMORI_SMTP_AUTH_FILE ? path.resolve(cwd, env.MAMORI_SMTP_AUTH_FILE) : null,
+    mailFrom: env.MAMORI_MAIL_FROM || null,
     siem: siemConfig(env, cwd),
   };
 }

@@ -5,7 +5,8 @@
 import path from 'node:path';
 import type { Config } from '../config/config.ts';
 import { systemClock, type Clock } from './clock.ts';
-import type { AppContext } from './context.ts';
+import type { AppContext, MailSettings } from './context.ts';
+import { readFile } from 'node:fs/promises';
 import { keyringFromBase64, openOrCreateKeyringFile, readKeyringFile, type MasterKeyring } from './crypto/keyring.ts';
 import { openDatabase } from './db/database.ts';
 import { migrate } from './db/migrate.ts';
@@ -17,6 +18,19 @@ export async function loadKeyring(config: Config, now: Date): Promise<MasterKeyr
   if (config.masterKeyBase64) return keyringFromBase64(config.masterKeyBase64);
   // Embedded mode creates its key on first run (mode 0600); production (DATABASE_URL) must be given one.
   return config.databaseUrl ? readKeyringFile(config.masterKeyFile) : openOrCreateKeyringFile(config.masterKeyFile, now);
+}
+
+/** The relay settings with the CA and credentials read from their files (never from the environment). */
+export async function loadMailSettings(config: Config): Promise<MailSettings | null> {
+  if (!config.smtpUrl || !config.mailFrom) return null;
+  const ca = config.smtpCaFile ? await readFile(config.smtpCaFile, 'utf8') : null;
+  let auth: MailSettings['auth'] = null;
+  if (config.smtpAuthFile) {
+    const parsed = JSON.parse(await readFile(config.smtpAuthFile, 'utf8')) as { user?: unknown; pass?: unknown };
+    if (typeof parsed.user !== 'string' || typeof parsed.pass !== 'string') throw new Error('MAMORI_SMTP_AUTH_FILE must hold {"user": "…", "pass": "…"}');
+    auth = { user: parsed.user, pass: parsed.pass };
+  }
+  return { url: config.smtpUrl, from: config.mailFrom, ca, auth };
 }
 
 export async function openContext(config: Config, opts: { logger?: Logger; clock?: Clock; poolSize?: number } = {}): Promise<AppContext> {
@@ -33,6 +47,7 @@ export async function openContext(config: Config, opts: { logger?: Logger; clock
     clock,
     keyring,
     logger,
+    mail: await loadMailSettings(config),
     settings: { sessionIdleMinutes: config.sessionIdleMinutes, sessionAbsoluteHours: config.sessionAbsoluteHours },
   };
 }

@@ -17,6 +17,16 @@ export type AuditLogSettings = {
   witnesses: readonly { name: string; publish(note: string): Promise<void>; read?(): Promise<string[]> }[];
 };
 
+/** How the outbox reaches the mail relay (TLS only). Absent → mail stays queued. */
+export type MailSettings = {
+  /** `smtps://host:port` (implicit TLS) or `smtp://host:port` (STARTTLS, required). */
+  url: string;
+  from: string;
+  /** PEM CA certificate(s) the relay must chain to; null → the system roots. */
+  ca: string | null;
+  auth: { user: string; pass: string } | null;
+};
+
 export type AppContext = {
   database: Database;
   db: Kysely<DB>;
@@ -24,6 +34,8 @@ export type AppContext = {
   keyring: MasterKeyring;
   logger: Logger;
   auditLog: AuditLogSettings;
+  /** Outgoing mail; absent or null when no relay is configured. */
+  mail?: MailSettings | null;
   settings: {
     sessionIdleMinutes: number;
     sessionAbsoluteHours: number;

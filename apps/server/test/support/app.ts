@@ -61,7 +61,7 @@ export type Session = {
   login: string;
   cookie: string;
   csrf: string;
-  request(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, body?: unknown): Promise<{ status: number; json: any }>;
+  request(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', url: string, body?: unknown): Promise<{ status: number; json: any }>;
 };
 
 /** Logs in with the one-time password; optionally changes it and completes TOTP (enrol + verify). */

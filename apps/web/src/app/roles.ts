@@ -16,5 +16,8 @@ export const canReadApprovalPolicies = (u: UserView) => any(u, ['administrator',
 export const canEditApprovalPolicies = (u: UserView) => any(u, ['administrator', 'cpo']);
 export const canReadApprovalHistory = (u: UserView) => any(u, ['cpo', 'auditor', 'security_center']);
 export const canCloseReviews = (u: UserView) => any(u, ['cpo', 'security_center']);
+export const canReadAlerts = (u: UserView) => any(u, ['security_center', 'administrator', 'auditor', 'cpo']);
+export const canHandleAlerts = (u: UserView) => any(u, ['security_center', 'administrator']);
+export const canReadOutbox = (u: UserView) => any(u, ['security_center', 'administrator']);
 export const canGrant = (u: UserView, ds: DatasetView | undefined) =>
   any(u, ['cpo']) || (ds !== undefined && any(u, ['data_owner']) && ds.ownerUserId === u.id);

@@ -38,6 +38,12 @@ const ROLE_RULES: Partial<Record<Action, readonly Role[]>> = {
   'approval.policy.read': ['administrator', 'cpo', 'auditor', 'security_center'],
   'approval.policy.update': ['administrator', 'cpo'],
   'approval.history.read': ['cpo', 'auditor', 'security_center'],
+  'outbox.read': ['administrator', 'security_center'],
+  // Monitoring: the security center (and administrators) act on alerts; auditors and the CPO watch.
+  'alert.read': ['security_center', 'administrator', 'auditor', 'cpo'],
+  'alert.update': ['security_center', 'administrator'],
+  'monitor.rules.read': ['security_center', 'administrator', 'auditor', 'cpo'],
+  'monitor.rules.update': ['security_center', 'administrator'],
 };
 
 /** What the local operator (offline CLI on the server's own data folder) may do: never read personal data. */
@@ -62,6 +68,9 @@ const SYSTEM_ACTIONS: ReadonlySet<Action> = new Set([
   'approval.consume',
   'approval.policy.read',
   'approval.policy.update',
+  'outbox.read',
+  // Raised by the monitor job itself (the local system actor); no person raises alerts.
+  'alert.raise',
 ]);
 
 const AUTH_ACTIONS: ReadonlySet<Action> = new Set(['auth.login', 'auth.logout', 'auth.password.change', 'auth.mfa.enroll', 'auth.mfa.verify']);

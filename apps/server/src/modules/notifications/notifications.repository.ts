@@ -30,6 +30,13 @@ export function notificationsRepository(db: Executor) {
       return Number((await q.executeTakeFirst()).numUpdatedRows);
     },
 
+    /** E-mail addresses of active people among `ids` (those without one get the in-app row only). */
+    async activeEmails(ids: readonly string[]): Promise<{ id: string; email: string }[]> {
+      if (ids.length === 0) return [];
+      const rows = await db.selectFrom('users').select(['id', 'email']).where('id', 'in', ids).where('status', '=', 'active').where('email', 'is not', null).execute();
+      return rows.flatMap((r) => (r.email ? [{ id: r.id, email: r.email }] : []));
+    },
+
     /** Active people holding a role (for alerts to the security center). */
     async activeHoldersOf(role: string): Promise<string[]> {
       const rows = await db.selectFrom('user_roles').innerJoin('users', 'users.id', 'user_roles.user_id')

@@ -1,7 +1,8 @@
 /**
  * The per-user inbox. `notify()` is the one way any module tells people something: it writes the
- * in-app rows in the caller's transaction (so a notification exists exactly when the change it
- * announces committed) and is the single place where e-mail through the outbox will be added.
+ * in-app rows and, for recipients with an e-mail address, one mail each through the outbox, all in
+ * the caller's transaction: a notification exists, and is mailed, exactly when the change it
+ * announces committed.
  */
 import type { NotificationKind, NotificationView } from '@mamori/contracts';
 import type { Clock } from '../../platform/clock.ts';
@@ -12,21 +13,33 @@ import { newId } from '../../platform/ids.ts';
 import type { Actor } from '../identity/index.ts';
 import { authorize } from '../access-policy/index.ts';
 import { appendAudit } from '../audit/index.ts';
+import { enqueueMail, isMailAddress } from '../outbox/index.ts';
 import { notificationsRepository, type NotificationRow } from './notifications.repository.ts';
 import { renderNotification, type NotificationParams } from './notifications.render.ts';
 
 export type NotificationMessage = { kind: NotificationKind; params: NotificationParams; link?: string | null };
 
 /**
- * Notifies each recipient once (duplicates and nulls dropped). E-mail: when `modules/outbox` lands,
- * `enqueueMail(tx, …)` goes here, with the same rendered words.
+ * Notifies each recipient once (duplicates and nulls dropped): an in-app row, and a mail in Japanese
+ * then English with the same words to each active recipient who has a valid address (one mail per
+ * person, so nobody sees who else was told).
  */
 export async function notify(tx: Executor, clock: Clock, recipients: readonly (string | null | undefined)[], message: NotificationMessage): Promise<number> {
   const ids = [...new Set(recipients.filter((r): r is string => typeof r === 'string' && r.length > 0))];
   const at = clock.now();
-  await notificationsRepository(tx).insertMany(ids.map((user_id) => ({
+  const repo = notificationsRepository(tx);
+  await repo.insertMany(ids.map((user_id) => ({
     id: newId(), user_id, kind: message.kind, params: JSON.stringify(message.params), link: message.link ?? null, created_at: at,
   })));
+  const words = renderNotification(message.kind, message.params);
+  const text = [
+    words.ja.title, '', words.ja.body, '', '----', '', words.en.title, '', words.en.body,
+    ...(message.link ? ['', `Mamori: ${message.link}`] : []),
+  ].join('\n');
+  const subject = `[Mamori] ${words.ja.title} / ${words.en.title}`.replace(/[\r\n]+/g, ' ').slice(0, 250);
+  for (const { email } of await repo.activeEmails(ids)) {
+    if (isMailAddress(email)) await enqueueMail(tx, clock, { to: [email], subject, text, category: `notification.${message.kind}`.toLowerCase().replace(/[^a-z0-9_.-]/g, '_').slice(0, 64) });
+  }
   return ids.length;
 }
 

@@ -220,4 +220,44 @@ export interface DB {
     heartbeat_at: Timestamp | null;
     created_at: Generated<Timestamp>;
   };
+  outbox: {
+    id: string;
+    kind: string;
+    category: string;
+    related_id: string | null;
+    payload: ColumnType<unknown, string, string>;
+    status: Generated<'pending' | 'sent' | 'failed'>;
+    attempts: Generated<number>;
+    next_attempt_at: Timestamp;
+    claimed_until: Timestamp | null;
+    last_attempt_at: Timestamp | null;
+    last_error: string | null;
+    sent_at: Timestamp | null;
+    created_at: Timestamp;
+  };
+  monitor_settings: { id: number; rules: ColumnType<unknown, string, string>; version: number; updated_at: Timestamp; updated_by: string | null };
+  monitor_cursor: { id: number; next_index: number; updated_at: Timestamp };
+  monitor_observations: { rule: string; subject: string; at: Timestamp; log_index: number; weight: number };
+  monitor_alerts: {
+    id: string;
+    rule: string;
+    severity: string;
+    status: Generated<string>;
+    dedup_key: string;
+    subject: string;
+    subject_user_id: string | null;
+    summary: ColumnType<unknown, string, string>;
+    evidence: number[];
+    event_count: number;
+    first_event_at: Timestamp;
+    last_event_at: Timestamp;
+    created_at: Timestamp;
+    updated_at: Timestamp;
+    acknowledged_at: Timestamp | null;
+    acknowledged_by: string | null;
+    closed_at: Timestamp | null;
+    closed_by: string | null;
+    close_note: string | null;
+    notes: ColumnType<unknown, string | undefined, string>;
+  };
 }

@@ -29,6 +29,8 @@ export const ACTIONS = [
   'record.delete',
   'record.import',
   'audit.read',
+  'audit.integrity.read',
+  'audit.verify',
   'ledger.read',
 ] as const;
 export type Action = (typeof ACTIONS)[number];

@@ -30,6 +30,10 @@ const ROLE_RULES: Partial<Record<Action, readonly Role[]>> = {
   'dataset.key.rotate': ['administrator'],
   'grant.read': ['cpo', 'auditor', 'security_center', 'data_owner', 'administrator'],
   'audit.read': ['auditor', 'security_center', 'cpo'],
+  // The log's integrity (checkpoints, witnesses, verification runs) shows no event: the
+  // administrator who runs the system may check it without reading the log itself.
+  'audit.integrity.read': ['auditor', 'security_center', 'cpo', 'administrator'],
+  'audit.verify': ['auditor', 'security_center', 'cpo', 'administrator'],
   'ledger.read': ['cpo', 'auditor', 'security_center', 'data_owner'],
 };
 
@@ -47,6 +51,8 @@ const SYSTEM_ACTIONS: ReadonlySet<Action> = new Set([
   'dataset.key.rotate',
   'grant.read',
   'audit.read',
+  'audit.integrity.read',
+  'audit.verify',
   'ledger.read',
   'record.import',
 ]);

@@ -138,4 +138,22 @@ export interface DB {
   audit_tree_nodes: { level: number; idx: number; hash: Buffer };
   audit_checkpoints: { tree_size: number; root_hash: Buffer; note: string; created_at: Timestamp };
   audit_tree_state: { id: number; tree_size: number; compact: Buffer[]; root_hash: Buffer; updated_at: Timestamp };
+  audit_verification_runs: {
+    id: string;
+    seq: Generated<number>;
+    started_by: string | null;
+    source: 'console' | 'api' | 'cli';
+    status: 'running' | 'ok' | 'failed' | 'error';
+    started_at: Timestamp;
+    heartbeat_at: Timestamp;
+    finished_at: Timestamp | null;
+    done: Generated<number>;
+    total: Generated<number>;
+    tree_size: number | null;
+    root_hash: Buffer | null;
+    checkpoints: number | null;
+    witness_checkpoints: number | null;
+    problem: ColumnType<unknown, string | null, string | null> | null;
+    error: string | null;
+  };
 }

@@ -12,5 +12,6 @@ export const canManageUsers = (u: UserView) => any(u, ['administrator', 'hr']);
 export const canCreateDataset = (u: UserView) => any(u, ['administrator', 'cpo']);
 export const canReadGrants = (u: UserView) => any(u, ['cpo', 'auditor', 'security_center', 'data_owner', 'administrator']);
 export const canReadAudit = (u: UserView) => any(u, ['auditor', 'security_center', 'cpo']);
+export const canCheckAuditIntegrity = (u: UserView) => any(u, ['auditor', 'security_center', 'cpo', 'administrator']);
 export const canGrant = (u: UserView, ds: DatasetView | undefined) =>
   any(u, ['cpo']) || (ds !== undefined && any(u, ['data_owner']) && ds.ownerUserId === u.id);

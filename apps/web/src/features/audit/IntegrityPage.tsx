@@ -110,7 +110,7 @@ export default function IntegrityPage() {
               </Table.Tbody>
             </Table>
             <Text size="xs" c="dimmed">{t('audit.integrity.checkpoint.note')}</Text>
-            <Code block fz="xs" data-testid="checkpoint-note">{s.checkpoint.note}</Code>
+            <Code block fz="xs" data-testid="checkpoint-note" style={{ whiteSpace: 'pre-wrap', wordBreak: 'break-all' }}>{s.checkpoint.note}</Code>
           </Stack>
         ) : (
           <Text size="sm" c="dimmed">{t('audit.integrity.checkpoint.none')}</Text>

@@ -31,6 +31,8 @@ export const ACTIONS = [
   'audit.read',
   'audit.export',
   'audit.exports.read',
+  'audit.integrity.read',
+  'audit.verify',
   'ledger.read',
   'approval.request',
   'approval.read',

@@ -1,7 +1,7 @@
 /** The `mamori` command. Every command works with or without a server running on the data folder. */
 import { Command } from 'commander';
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { loadConfig } from '../config/config.ts';
 import { serve } from '../main.ts';
@@ -17,8 +17,11 @@ import { parseImport, type ImportFormat } from '../modules/vault/vault.import-pa
 import { integrateAll } from '../modules/audit/index.ts';
 import { exportRange } from '../modules/audit/audit.export.ts';
 import { searchAuditEvents } from '../modules/audit/audit.query.ts';
-import { proveConsistency, proveInclusion, verifyLog } from '../modules/audit/audit.log.ts';
+import { proveConsistency, proveInclusion } from '../modules/audit/audit.log.ts';
 import type { VerifyReport } from '../modules/audit/audit.verify.ts';
+import { runVerification } from '../modules/audit/audit.integrity.ts';
+import { verifyProofBundle } from '../modules/audit/audit.bundle.ts';
+import { parseVerifierKey } from '../modules/audit/audit.checkpoint.ts';
 import { createProgressBar } from './progress.ts';
 import { api, resolveTarget, runningServer } from './target.ts';
 import { exportLines, openOutput, streamOnlineExport } from './export.ts';
@@ -114,7 +117,7 @@ audit
 
 audit
   .command('verify')
-  .description('Re-hash every event from its stored bytes, rebuild the Merkle tree, check every checkpoint and witness copy')
+  .description('Re-hash every event from its stored bytes, rebuild the Merkle tree, check every checkpoint and witness copy (recorded as a verification run)')
   .option('--json', 'print the report as JSON')
   .action(async (opts: { json?: boolean }) => {
     const config = loadConfig();
@@ -125,7 +128,7 @@ audit
     } else {
       const bar = createProgressBar('audit verify', 'events');
       try {
-        report = await verifyLog(target.ctx, target.actor, (d, t) => bar.update(d, t));
+        report = await runVerification(target.ctx, target.actor, 'cli', (d, t) => bar.update(d, t));
       } finally {
         bar.stop();
         await integrateAll(target.ctx);
@@ -184,6 +187,30 @@ audit
       bar.stop();
       await out.close();
     }
+  });
+
+audit
+  .command('verify-proof')
+  .description('Check a proof bundle downloaded from the console (or GET /api/audit/proofs/bundle) without any database')
+  .argument('<file>')
+  .option('--key <vkey>', "the log's verifier key as published (name+id+key); default: the key inside the bundle")
+  .option('--json', 'print the report as JSON')
+  .action(async (file: string, opts: { key?: string; json?: boolean }) => {
+    const trusted = opts.key === undefined ? undefined : parseVerifierKey(opts.key);
+    if (trusted === null) throw new Error('--key is not a verifier key (name+hex id+base64 key)');
+    let bundle: unknown;
+    try {
+      bundle = JSON.parse(await readFile(file, 'utf8'));
+    } catch {
+      bundle = null;
+    }
+    const r = verifyProofBundle(bundle, trusted);
+    if (opts.json) process.stdout.write(`${JSON.stringify(r)}\n`);
+    else {
+      for (const c of r.checks) process.stdout.write(`${c.ok ? 'ok  ' : 'FAIL'} ${c.check}: ${c.detail}\n`);
+      process.stdout.write(r.ok ? `OK: event ${r.leafIndex} is in the log of ${r.treeSize} events signed by the ${r.keyFromBundle ? "bundle's" : 'given'} key\n` : 'NOT VERIFIED\n');
+    }
+    if (!r.ok) process.exitCode = 2;
   });
 
 audit

@@ -14,7 +14,7 @@ import type { SigningKey } from './crypto/signing-key.ts';
 export type AuditLogSettings = {
   key: SigningKey;
   origin: string;
-  witnesses: readonly { name: string; publish(note: string): Promise<void>; read?(): Promise<string[]> }[];
+  witnesses: readonly { name: string; publish(note: string): Promise<void>; read?(): Promise<string[]>; latest?(): Promise<string | null> }[];
 };
 
 /** How the outbox reaches the mail relay (TLS only). Absent → mail stays queued. */

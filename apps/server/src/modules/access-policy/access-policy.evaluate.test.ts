@@ -285,6 +285,11 @@ void test('other operator actions follow their role lists (token.create administ
   assert.equal(can(['hr', 'cpo', 'security_center'], 'token.create'), false);
   assert.equal(can(['administrator'], 'audit.read'), false);
   assert.equal(can(['auditor'], 'audit.read'), true);
+  // Integrity status and verification show no event: the administrator may use them too.
+  for (const action of ['audit.integrity.read', 'audit.verify'] as const) {
+    for (const role of ['auditor', 'security_center', 'cpo', 'administrator'] as const) assert.equal(can([role], action), true, `${role} ${action}`);
+    for (const role of ['handler', 'hr', 'data_owner', 'cio', 'transmission_approver'] as const) assert.equal(can([role], action), false, `${role} ${action}`);
+  }
   assert.equal(can(['security_center'], 'session.revoke'), true);
   assert.equal(can(['handler'], 'ledger.read'), false);
   assert.equal(can(['handler', 'transmission_approver', 'cio'], 'user.read'), false);
@@ -339,6 +344,7 @@ void test('system actor (local operator) may import records and read the audit l
   assertDeny(run({ actor: sys, action: 'grant.create' }), 'system.no_personal_data');
   assertAllow(run({ actor: sys, action: 'record.import', fields: ['city', 'name'] }), 'system.operator');
   assertAllow(evaluate({ actor: sys, action: 'audit.read', now: NOW }), 'system.operator');
+  assertAllow(evaluate({ actor: sys, action: 'audit.verify', now: NOW }), 'system.operator');
   assertAllow(evaluate({ actor: sys, action: 'user.create', now: NOW }), 'system.operator');
   assert.equal(run({ actor: sys, action: 'record.import' }).visible.size, 0, 'the operator is never shown fields');
 });

@@ -34,6 +34,10 @@ const ROLE_RULES: Partial<Record<Action, readonly Role[]>> = {
   'audit.export': ['auditor', 'security_center', 'cpo'],
   // The exporters' cursors and errors are operations, not the log's contents: administrators too.
   'audit.exports.read': ['security_center', 'auditor', 'cpo', 'administrator'],
+  // The log's integrity (checkpoints, witnesses, verification runs) shows no event: the
+  // administrator who runs the system may check it without reading the log itself.
+  'audit.integrity.read': ['auditor', 'security_center', 'cpo', 'administrator'],
+  'audit.verify': ['auditor', 'security_center', 'cpo', 'administrator'],
   'ledger.read': ['cpo', 'auditor', 'security_center', 'data_owner'],
   'approval.policy.read': ['administrator', 'cpo', 'auditor', 'security_center'],
   'approval.policy.update': ['administrator', 'cpo'],
@@ -62,6 +66,8 @@ const SYSTEM_ACTIONS: ReadonlySet<Action> = new Set([
   'audit.read',
   'audit.export',
   'audit.exports.read',
+  'audit.integrity.read',
+  'audit.verify',
   'ledger.read',
   'record.import',
   'approval.expire',

@@ -46,3 +46,22 @@ export function verifyCheckpointNote(note: string, name: string, publicKey: KeyO
   }
   return { ok: false, reason: 'unknown_key' };
 }
+
+/**
+ * The log's public key as a C2SP signed-note verifier key, `<name>+<hex key id>+<base64(0x01 ‖ key)>`:
+ * what independent tools (e.g. golang.org/x/mod/sumdb/note) take to check the checkpoints.
+ */
+export function verifierKey(name: string, publicRaw: Buffer): string {
+  return `${name}+${keyId(name, publicRaw).toString('hex')}+${Buffer.concat([Buffer.from([0x01]), publicRaw]).toString('base64')}`;
+}
+
+/** Parses a verifier key (see verifierKey); null when it is not an Ed25519 key whose id matches. */
+export function parseVerifierKey(vkey: string): { name: string; publicRaw: Buffer } | null {
+  const m = /^([^+\s]+)\+([0-9a-f]{8})\+([A-Za-z0-9+/=]+)$/.exec(vkey.trim());
+  if (!m) return null;
+  const blob = Buffer.from(m[3]!, 'base64');
+  if (blob.length !== 33 || blob[0] !== 0x01) return null;
+  const publicRaw = blob.subarray(1);
+  if (keyId(m[1]!, publicRaw).toString('hex') !== m[2]) return null;
+  return { name: m[1]!, publicRaw };
+}

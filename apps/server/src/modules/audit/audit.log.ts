@@ -10,7 +10,6 @@ import { authorize } from '../access-policy/index.ts';
 import { appendAudit } from './audit.service.ts';
 import { auditRepository } from './audit.repository.ts';
 import { consistencyProof, inclusionProof, type NodeSource } from './audit.proofs.ts';
-import { verifyAuditLog, type VerifyReport } from './audit.verify.ts';
 
 const b64 = (b: Buffer) => b.toString('base64');
 
@@ -56,16 +55,6 @@ export async function proveConsistency(ctx: AppContext, actor: Actor, from: numb
   if (from > to) throw new AppError('request.invalid', 'from must not exceed to.');
   const proof = await consistencyProof(from, to, nodeSource(ctx));
   return { from, to, proof: proof.map(b64), checkpoints: [a.note, b.note] };
-}
-
-export async function verifyLog(ctx: AppContext, actor: Actor, onProgress?: (done: number, total: number) => void): Promise<VerifyReport> {
-  await authorize(ctx, { actor, action: 'audit.read' });
-  const report = await verifyAuditLog(ctx.db, { key: ctx.auditLog.key, witnesses: ctx.auditLog.witnesses, ...(onProgress ? { onProgress } : {}) });
-  await appendAudit(ctx.db, ctx.clock, actor, {
-    action: 'audit.read', decision: 'allow', rule: 'role.allowed', reason: 'Audit log verified', result: report.ok ? 'ok' : 'error',
-    details: { what: 'verify', treeSize: report.treeSize, problem: report.problem },
-  });
-  return report;
 }
 
 /** Who touched this record: every event naming it, each with its inclusion proof when integrated. */

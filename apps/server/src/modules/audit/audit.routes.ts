@@ -3,7 +3,9 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { AppContext } from '../../platform/context.ts';
 import { requireActor } from '../../platform/http/auth.ts';
 import { searchAuditEvents } from './audit.query.ts';
-import { latestCheckpoint, proveConsistency, proveInclusion, recordHistory, verifyLog } from './audit.log.ts';
+import { latestCheckpoint, proveConsistency, proveInclusion, recordHistory } from './audit.log.ts';
+import { integrityStatus, runVerification, startVerification, verificationRun } from './audit.integrity.ts';
+import { buildProofBundle } from './audit.bundle.ts';
 
 export function auditRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
   return async (app) => {
@@ -17,7 +19,26 @@ export function auditRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
       schema: { tags: ['audit'], querystring: Type.Object({ from: Type.Integer({ minimum: 1 }), to: Type.Integer({ minimum: 1 }) }, { additionalProperties: false }) },
     }, async (request) => proveConsistency(ctx, requireActor(request), request.query.from, request.query.to));
 
-    app.post('/api/audit/verify', { schema: { tags: ['audit'] } }, async (request) => ({ report: await verifyLog(ctx, requireActor(request)) }));
+    // Verifies and answers when done (scripts, the CLI through a running server); recorded as a run.
+    app.post('/api/audit/verify', { schema: { tags: ['audit'] } }, async (request) => ({ report: await runVerification(ctx, requireActor(request), 'api') }));
+
+    app.get('/api/audit/integrity', { schema: { tags: ['audit'] } }, async (request) => integrityStatus(ctx, requireActor(request)));
+
+    // The console's "verify now": a background job, one at a time; its progress is polled.
+    app.post('/api/audit/verifications', { schema: { tags: ['audit'] } }, async (request, reply) => reply.status(202).send({ run: await startVerification(ctx, requireActor(request)) }));
+
+    app.get('/api/audit/verifications/:id', {
+      schema: { tags: ['audit'], params: Type.Object({ id: Type.String({ format: 'uuid' }) }) },
+    }, async (request) => ({ run: await verificationRun(ctx, requireActor(request), request.params.id) }));
+
+    // One event with its inclusion proof, the signed checkpoint and the log key: checkable offline.
+    app.get('/api/audit/proofs/bundle', {
+      schema: { tags: ['audit'], querystring: Type.Object({ index: Type.Integer({ minimum: 0 }) }, { additionalProperties: false }) },
+    }, async (request, reply) => {
+      const bundle = await buildProofBundle(ctx, requireActor(request), request.query.index);
+      void reply.header('content-disposition', `attachment; filename="mamori-audit-proof-${bundle.leafIndex}.json"`);
+      return bundle;
+    });
 
     app.get('/api/audit/records/:id/history', {
       schema: { tags: ['audit'], params: Type.Object({ id: Type.String({ format: 'uuid' }) }) },

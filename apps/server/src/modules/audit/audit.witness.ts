@@ -4,10 +4,16 @@
  * POSTed to every configured URL. A database operator who deletes the newest events cannot delete
  * these copies, so `mamori audit verify` detects the truncation.
  */
-import { appendFile, mkdir, readFile } from 'node:fs/promises';
+import { appendFile, mkdir, open, readFile } from 'node:fs/promises';
 import path from 'node:path';
 
-export type Witness = { name: string; publish(note: string): Promise<void>; read?(): Promise<string[]> };
+export type Witness = {
+  name: string;
+  publish(note: string): Promise<void>;
+  read?(): Promise<string[]>;
+  /** The newest note only (the console's status), without reading the whole history. */
+  latest?(): Promise<string | null>;
+};
 
 const SEPARATOR = '\f\n';
 
@@ -24,6 +30,30 @@ export function fileWitness(file: string): Witness {
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
         throw e;
+      }
+    },
+    async latest() {
+      // A note is a few hundred bytes: the file's last 64 KiB hold the newest complete one.
+      let fh;
+      try {
+        fh = await open(file, 'r');
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+        throw e;
+      }
+      try {
+        const { size } = await fh.stat();
+        const length = Math.min(size, 64 * 1024);
+        const buf = Buffer.alloc(length);
+        await fh.read(buf, 0, length, size - length);
+        const text = buf.toString('utf8');
+        const end = text.lastIndexOf(SEPARATOR);
+        if (end < 0) return null;
+        const start = text.lastIndexOf(SEPARATOR, end - 1);
+        const note = text.slice(start < 0 ? 0 : start + SEPARATOR.length, end);
+        return note.trim() === '' ? null : note;
+      } finally {
+        await fh.close();
       }
     },
   };

@@ -260,4 +260,22 @@ export interface DB {
     close_note: string | null;
     notes: ColumnType<unknown, string | undefined, string>;
   };
+  audit_verification_runs: {
+    id: string;
+    seq: Generated<number>;
+    started_by: string | null;
+    source: 'console' | 'api' | 'cli';
+    status: 'running' | 'ok' | 'failed' | 'error';
+    started_at: Timestamp;
+    heartbeat_at: Timestamp;
+    finished_at: Timestamp | null;
+    done: Generated<number>;
+    total: Generated<number>;
+    tree_size: number | null;
+    root_hash: Buffer | null;
+    checkpoints: number | null;
+    witness_checkpoints: number | null;
+    problem: ColumnType<unknown, string | null, string | null> | null;
+    error: string | null;
+  };
 }

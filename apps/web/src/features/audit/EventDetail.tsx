@@ -1,7 +1,9 @@
 /** One audit event in full: a readable table of every part, and the event exactly as logged (JSON). */
 import { lazy, Suspense, useState, type ReactNode } from 'react';
 import { Button, Code, Drawer, Group, Stack, Table, Tabs, Text } from '@mantine/core';
-import { IconHistory } from '@tabler/icons-react';
+import { IconDownload, IconHistory } from '@tabler/icons-react';
+import { useMutation } from '@tanstack/react-query';
+import { ErrorAlert } from '../../components/ErrorAlert.tsx';
 import { useTranslation } from 'react-i18next';
 import { DecisionBadge, EmploymentBadge } from '../../components/badges.tsx';
 import { datasetLabel, userLabel } from '../../components/labels.ts';
@@ -9,6 +11,19 @@ import { useLang } from '../../i18n/index.ts';
 import { formatDateTime } from '../../lib/format.ts';
 import type { AuditEntry, DatasetView, UserView } from '../../lib/types.ts';
 import { actionLabel } from './EventsTable.tsx';
+import { getProofBundle } from './api.ts';
+
+/** Saves the proof bundle as a file: built in memory, never through a URL the server sees again. */
+function saveJson(name: string, value: unknown): void {
+  const url = URL.createObjectURL(new Blob([JSON.stringify(value, null, 2)], { type: 'application/json' }));
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = name;
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
 
 const RecordAccessModal = lazy(() => import('./RecordAccessModal.tsx'));
 
@@ -21,6 +36,10 @@ export function EventDetail({ entry, users, datasets, onClose }: {
   const { t } = useTranslation();
   const lang = useLang();
   const [recordHistory, setRecordHistory] = useState<string | null>(null);
+  const proof = useMutation({
+    mutationFn: (index: number) => getProofBundle(index),
+    onSuccess: (bundle) => saveJson(`mamori-audit-proof-${bundle.leafIndex}.json`, bundle),
+  });
   const ev = entry.event;
   const who = (id: string | null) => {
     if (!id) return '—';
@@ -72,6 +91,17 @@ export function EventDetail({ entry, users, datasets, onClose }: {
   ];
   return (
     <Drawer opened onClose={onClose} position="right" size={640} title={<Text fw={700}>{t('audit.detail.title', { id: entry.id })}</Text>} closeButtonProps={{ 'aria-label': t('common.close') }}>
+      {entry.logIndex !== null && (
+        <Stack gap={4} mb="xs">
+          <Group gap="xs">
+            <Button size="xs" variant="default" leftSection={<IconDownload size={14} />} loading={proof.isPending} onClick={() => proof.mutate(entry.logIndex!)}>
+              {t('audit.detail.downloadProof')}
+            </Button>
+            <Text size="xs" c="dimmed">{t('audit.detail.downloadProofHint')}</Text>
+          </Group>
+          {proof.isError && <ErrorAlert error={proof.error} compact />}
+        </Stack>
+      )}
       <Tabs defaultValue="table">
         <Tabs.List>
           <Tabs.Tab value="table">{t('audit.detail.readable')}</Tabs.Tab>

@@ -20,6 +20,7 @@ import { vaultRoutes } from './modules/vault/vault.routes.ts';
 import { auditRoutes } from './modules/audit/audit.routes.ts';
 import { approvalsRoutes } from './modules/approvals/index.ts';
 import { notificationsRoutes } from './modules/notifications/index.ts';
+import { SCIM_PREFIX, scimAdminRoutes, scimRoutes } from './modules/scim/index.ts';
 
 export type AppOptions = {
   secureCookies: boolean;
@@ -102,6 +103,8 @@ export async function buildApp(ctx: AppContext, options: AppOptions): Promise<Fa
   await app.register(auditRoutes(ctx));
   await app.register(approvalsRoutes(ctx));
   await app.register(notificationsRoutes(ctx));
+  await app.register(scimAdminRoutes(ctx));
+  await app.register(scimRoutes(ctx), { prefix: SCIM_PREFIX });
   // Last: the console's SPA fallback must not shadow any API route.
   await app.register(webConsole(options.webDir ? { webDir: options.webDir } : {}));
   return app;

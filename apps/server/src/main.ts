@@ -10,6 +10,8 @@ import { openContext } from './platform/bootstrap.ts';
 import { seed } from './platform/seed.ts';
 import { startSequencer } from './jobs/sequencer.ts';
 import { startApprovalExpiry } from './jobs/approvals-expiry.ts';
+import { startRetirementJob } from './jobs/retirement.ts';
+import { startActorBroadcast } from './modules/identity/index.ts';
 import { createProgressBar } from './cli/progress.ts';
 
 export const SERVER_FILE = 'server.json';
@@ -25,6 +27,9 @@ export async function serve(config: Config): Promise<void> {
   const app = await buildApp(ctx, { secureCookies: config.secureCookies, trustProxy: config.trustProxy, dataDir: config.dataDir });
   const sequencer = startSequencer(ctx);
   const approvalExpiry = startApprovalExpiry(ctx);
+  const retirement = startRetirementJob(ctx);
+  // Other nodes' revocations empty this node's actor cache at once (PostgreSQL LISTEN/NOTIFY).
+  const broadcast = await startActorBroadcast(ctx);
   await app.listen({ port: config.port, host: config.host });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
@@ -41,6 +46,8 @@ export async function serve(config: Config): Promise<void> {
     ctx.logger.info({ signal }, 'shutting down');
     await app.close();
     await approvalExpiry.stop();
+    await retirement.stop();
+    await broadcast.close();
     await sequencer.stop();
     await ctx.database.close();
     await rm(serverFile, { force: true });

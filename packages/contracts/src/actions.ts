@@ -42,5 +42,9 @@ export const ACTIONS = [
   'approval.policy.update',
   'approval.history.read',
   'notification.read',
+  'scim.read',
+  'scim.provision',
+  'scim.client.manage',
+  'scim.log.read',
 ] as const;
 export type Action = (typeof ACTIONS)[number];

@@ -12,6 +12,7 @@ import { migrate } from './db/migrate.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { openOrCreateSigningKey, readSigningKey } from './crypto/signing-key.ts';
 import { fileWitness, httpWitness } from '../modules/audit/audit.witness.ts';
+import { DEFAULT_USER_TYPES } from '../modules/scim/index.ts';
 
 export async function loadKeyring(config: Config, now: Date): Promise<MasterKeyring> {
   if (config.masterKeyBase64) return keyringFromBase64(config.masterKeyBase64);
@@ -33,6 +34,9 @@ export async function openContext(config: Config, opts: { logger?: Logger; clock
     clock,
     keyring,
     logger,
-    settings: { sessionIdleMinutes: config.sessionIdleMinutes, sessionAbsoluteHours: config.sessionAbsoluteHours },
+    settings: {
+      sessionIdleMinutes: config.sessionIdleMinutes, sessionAbsoluteHours: config.sessionAbsoluteHours,
+      scim: { userTypes: config.scimUserTypes ?? DEFAULT_USER_TYPES, defaultEmploymentType: config.scimDefaultEmploymentType },
+    },
   };
 }

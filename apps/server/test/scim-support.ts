@@ -15,8 +15,8 @@ export const MAMORI = 'urn:ietf:params:scim:schemas:extension:mamori:2.0:User';
 export type ScimResponse = { status: number; json: any; headers: Record<string, unknown> };
 export type ScimClient = (method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', url: string, body?: unknown, headers?: Record<string, string>) => Promise<ScimResponse>;
 
-export async function scimClient(ctx: AppContext, app: FastifyInstance, name: string): Promise<{ token: string; request: ScimClient }> {
-  const { token } = await createClientToken(ctx, system, name);
+export async function scimClient(ctx: AppContext, app: FastifyInstance, name: string): Promise<{ token: string; tokenId: string; request: ScimClient }> {
+  const { token, tokenId } = await createClientToken(ctx, system, name);
   const request: ScimClient = async (method, url, body, headers = {}) => {
     const r = await app.inject({
       method, url: `/scim/v2${url}`,
@@ -25,7 +25,7 @@ export async function scimClient(ctx: AppContext, app: FastifyInstance, name: st
     });
     return { status: r.statusCode, json: r.body ? JSON.parse(r.body) : null, headers: r.headers };
   };
-  return { token, request };
+  return { token, tokenId, request };
 }
 
 export async function userId(ctx: AppContext, login: string): Promise<string> {

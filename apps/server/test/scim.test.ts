@@ -57,8 +57,7 @@ void test('credentials: SCIM tokens work only on /scim; API tokens and sessions 
 
   const other = await scimClient(t.ctx, t.app, 'okta-revoked');
   assert.equal((await other.request('GET', '/Users?count=1')).status, 200);
-  const tokenRow = await t.ctx.db.selectFrom('scim_tokens').select('id').orderBy('created_at', 'desc').executeTakeFirstOrThrow();
-  await revokeToken(t.ctx, system, tokenRow.id);
+  await revokeToken(t.ctx, system, other.tokenId);
   assert.equal((await other.request('GET', '/Users?count=1')).status, 401, 'a revoked SCIM token stops at once');
 });
 

@@ -48,11 +48,9 @@ export const CORE_GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
 
 /** Every value an attribute path reaches in a resource (flattening multi-valued attributes). */
 export function valuesAt(resource: Json, path: string): Json[] {
-  let { urn, attr } = splitUrn(path);
-  let roots: Json[] = [resource];
-  if (urn && urn.toLowerCase() !== CORE_USER.toLowerCase() && urn.toLowerCase() !== CORE_GROUP.toLowerCase()) roots = [getKey(resource, urn)];
-  if (urn === null) attr = path;
-  let current = roots;
+  const { urn, attr } = splitUrn(path);
+  const isExtension = urn !== null && urn.toLowerCase() !== CORE_USER.toLowerCase() && urn.toLowerCase() !== CORE_GROUP.toLowerCase();
+  let current: Json[] = isExtension ? [getKey(resource, urn)] : [resource];
   for (const part of attr.split('.')) {
     const next: Json[] = [];
     for (const c of current) {

@@ -289,3 +289,37 @@ void test('bad input: SCIM errors with scimType, values never echoed, nothing wr
   assert.equal(Number(after), Number(before), 'nothing was written');
   assert.equal((await scim('PATCH', '/Users/00000000-0000-7000-8000-000000000000', { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'title', value: 'x' }] })).status, 404);
 });
+
+void test('console API: administrators issue and revoke SCIM tokens; the provisioning log shows SCIM changes and refusals; others are refused', async () => {
+  const admin = (await identity.findUserByLogin(t.ctx, 'admin'))!;
+  const adminToken = (await identity.createApiToken(t.ctx, system, { userId: admin.id, name: 'console' })).token;
+  const hrUser = (await identity.findUserByLogin(t.ctx, 'hr'))!;
+  const hrToken = (await identity.createApiToken(t.ctx, system, { userId: hrUser.id, name: 'console' })).token;
+  const call = (tok: string, method: 'GET' | 'POST', url: string, payload?: object) =>
+    t.app.inject({ method, url, headers: { authorization: `Bearer ${tok}` }, ...(payload ? { payload } : {}) });
+
+  const issued = await call(adminToken, 'POST', '/api/scim/clients', { name: 'okta-console' });
+  assert.equal(issued.statusCode, 201);
+  const { token: newToken, tokenId } = JSON.parse(issued.body) as { token: string; tokenId: string };
+  assert.match(newToken, /^mscim_/);
+  const listed = JSON.parse((await call(adminToken, 'GET', '/api/scim/clients')).body) as { clients: { name: string; tokens: { id: string }[] }[] };
+  const client = listed.clients.find((c) => c.name === 'okta-console')!;
+  assert.deepEqual(client.tokens.map((x) => x.id), [tokenId]);
+  assert.ok(!JSON.stringify(listed).includes(newToken), 'a token is never shown again');
+  assert.equal((await call(hrToken, 'POST', '/api/scim/clients', { name: 'sneaky' })).statusCode, 403, 'HR cannot issue SCIM tokens');
+
+  const use = await t.app.inject({ method: 'POST', url: '/scim/v2/Users', headers: { authorization: `Bearer ${newToken}`, 'content-type': 'application/scim+json' }, payload: JSON.stringify({ schemas: [CORE_USER], userName: 'console.log@example.jp' }) });
+  assert.equal(use.statusCode, 201);
+  await t.app.inject({ method: 'POST', url: '/scim/v2/Users', headers: { authorization: `Bearer ${newToken}`, 'content-type': 'application/scim+json' }, payload: JSON.stringify({ schemas: [CORE_USER], userName: 'console.log@example.jp' }) });
+  assert.equal((await call(adminToken, 'POST', `/api/scim/tokens/${tokenId}/revoke`)).statusCode, 200);
+  assert.equal((await t.app.inject({ method: 'GET', url: '/scim/v2/Users', headers: { authorization: `Bearer ${newToken}` } })).statusCode, 401);
+
+  const log = JSON.parse((await call(hrToken, 'GET', '/api/scim/log?limit=20')).body) as { events: { payload: { action: string; decision: string; result: string; subject: string | null; details: { op?: string; error?: string } } }[] };
+  const created = log.events.find((e) => e.payload.action === 'scim.provision' && e.payload.details.op === 'create' && e.payload.subject === use.json().id);
+  assert.ok(created, 'the creation is in the log');
+  assert.ok(log.events.some((e) => e.payload.details.error === 'scim.uniqueness'), 'the refused duplicate is in the log');
+  assert.ok(log.events.some((e) => e.payload.action === 'scim.read' && e.payload.decision === 'deny'), 'the revoked token is in the log');
+  const handlerUser = (await identity.findUserByLogin(t.ctx, 'handler'))!;
+  const handlerToken = (await identity.createApiToken(t.ctx, system, { userId: handlerUser.id, name: 'x' })).token;
+  assert.equal((await call(handlerToken, 'GET', '/api/scim/log')).statusCode, 403);
+});

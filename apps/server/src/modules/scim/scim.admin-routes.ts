@@ -11,7 +11,7 @@ export function scimAdminRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
     app.post('/api/scim/clients', {
       schema: { tags: ['scim'], body: Type.Object({ name: Type.String({ minLength: 1, maxLength: 60 }) }, { additionalProperties: false }) },
     }, async (r, reply) => reply.status(201).send(await createClientToken(ctx, requireActor(r), r.body.name)));
-    app.delete('/api/scim/tokens/:id', { schema: { tags: ['scim'], params: Type.Object({ id: Type.String({ format: 'uuid' }) }) } }, async (r) => {
+    app.post('/api/scim/tokens/:id/revoke', { schema: { tags: ['scim'], params: Type.Object({ id: Type.String({ format: 'uuid' }) }) } }, async (r) => {
       await revokeToken(ctx, requireActor(r), r.params.id);
       return { ok: true };
     });

@@ -157,4 +157,11 @@ void test('dispatch: a dispatch worker created through SCIM cannot be granted pe
   assert.deepEqual(await grantOf(personal.id), { status: 'suspended', suspended_reason: 'dispatch' });
   assert.equal((await grantOf(companyOnly.id)).status, 'active', 'grants without personal fields stay');
   assert.equal(await notificationsOf('owner', 'grant.suspended'), noticesBefore + 1);
+  // A dispatch worker registered in the console, patched by an IdP that sends no userType, stays one.
+  const haken = await userId(t.ctx, 'haken');
+  const patched = await scim('PATCH', `/Users/${haken}`, { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'title', value: 'Assistant' }] });
+  assert.equal(patched.status, 200);
+  assert.equal(patched.json[MAMORI].employmentType, 'dispatch');
+  const put = await scim('PUT', `/Users/${haken}`, { schemas: [CORE_USER], userName: 'haken', active: true });
+  assert.equal(put.json[MAMORI].employmentType, 'dispatch');
 });

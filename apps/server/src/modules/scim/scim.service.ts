@@ -108,7 +108,9 @@ type Effects = { leaver?: LeaveSummary; grantsSuspendedByMove?: number; grantsSu
 async function writeUser(ctx: AppContext, tx: Executor, actor: Actor, before: ScimUserRow | null, next: UserModel): Promise<{ id: string; effects: Effects; changed: string[] }> {
   const repo = scimRepository(tx);
   const now = ctx.clock.now();
-  const employmentType: EmploymentType = employmentTypeOf(next.userType, userTypeMapping(ctx));
+  // Without a userType an existing user keeps their employment type (a dispatch worker set in the
+  // console must not become an employee because the IdP sends no userType); a new one gets the default.
+  const employmentType: EmploymentType = next.userType === null && before ? (before.employment_type as EmploymentType) : employmentTypeOf(next.userType, userTypeMapping(ctx));
   const id = before?.id ?? newId();
   if (await repo.loginTaken(next.userName, before?.id ?? null)) throw new AppError('scim.uniqueness', 'userName is already in use.', { attribute: 'userName' });
   if (next.externalId && (await repo.externalIdTaken(next.externalId, before?.id ?? null))) throw new AppError('scim.uniqueness', 'externalId is already in use.', { attribute: 'externalId' });

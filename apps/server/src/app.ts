@@ -24,6 +24,7 @@ import { auditExportRoutes } from './modules/audit/audit.export-routes.ts';
 import { registerExportMetrics } from './modules/audit/audit.export-metrics.ts';
 import { outboxRoutes, registerOutboxMetrics } from './modules/outbox/index.ts';
 import { monitorRoutes, registerMonitorMetrics } from './modules/monitor/index.ts';
+import { SCIM_PREFIX, scimAdminRoutes, scimRoutes } from './modules/scim/index.ts';
 
 export type AppOptions = {
   secureCookies: boolean;
@@ -115,6 +116,8 @@ export async function buildApp(ctx: AppContext, options: AppOptions): Promise<Fa
   await app.register(auditExportRoutes(ctx));
   await app.register(outboxRoutes(ctx));
   await app.register(monitorRoutes(ctx));
+  await app.register(scimAdminRoutes(ctx));
+  await app.register(scimRoutes(ctx), { prefix: SCIM_PREFIX });
   // Last: the console's SPA fallback must not shadow any API route.
   await app.register(webConsole(options.webDir ? { webDir: options.webDir } : {}));
   return app;

@@ -13,6 +13,8 @@ import { startApprovalExpiry } from './jobs/approvals-expiry.ts';
 import { startSiemExport } from './jobs/siem-export.ts';
 import { startOutboxWorker } from './jobs/outbox.ts';
 import { startMonitor } from './jobs/monitor.ts';
+import { startRetirementJob } from './jobs/retirement.ts';
+import { startActorBroadcast } from './modules/identity/index.ts';
 import { createProgressBar } from './cli/progress.ts';
 
 export const SERVER_FILE = 'server.json';
@@ -31,6 +33,9 @@ export async function serve(config: Config): Promise<void> {
   const approvalExpiry = startApprovalExpiry(ctx);
   const outbox = startOutboxWorker(ctx);
   const monitor = startMonitor(ctx);
+  const retirement = startRetirementJob(ctx);
+  // Other nodes' revocations empty this node's actor cache at once (PostgreSQL LISTEN/NOTIFY).
+  const broadcast = await startActorBroadcast(ctx);
   await app.listen({ port: config.port, host: config.host });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
@@ -49,6 +54,8 @@ export async function serve(config: Config): Promise<void> {
     await approvalExpiry.stop();
     await siemExport.stop();
     await monitor.stop();
+    await retirement.stop();
+    await broadcast.close();
     await sequencer.stop();
     await outbox.stop();
     await ctx.database.close();

@@ -52,5 +52,9 @@ export const ACTIONS = [
   'alert.raise',
   'monitor.rules.read',
   'monitor.rules.update',
+  'scim.read',
+  'scim.provision',
+  'scim.client.manage',
+  'scim.log.read',
 ] as const;
 export type Action = (typeof ACTIONS)[number];

@@ -89,6 +89,8 @@ export const NOTIFICATION_KINDS = [
   'approval.cancelled',
   'approval.expired',
   'approval.break_glass',
+  'grant.suspended',
+  'identity.leaver_alert',
 ] as const;
 export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
 

@@ -12,6 +12,7 @@ import { createLogger } from '../platform/logger.ts';
 import { isAppError } from '../platform/errors.ts';
 import { seed } from '../platform/seed.ts';
 import { identity } from '../modules/identity/index.ts';
+import { createClientToken } from '../modules/scim/index.ts';
 import { importRecords, rewrapAllDatasetKeys } from '../modules/vault/index.ts';
 import { parseImport, type ImportFormat } from '../modules/vault/vault.import-parse.ts';
 import { integrateAll } from '../modules/audit/index.ts';
@@ -283,6 +284,31 @@ token
       await integrateAll(target.ctx);
       await target.close();
     }
+  });
+
+const scimCmd = program.command('scim').description('SCIM 2.0 provisioning from the IdP or HR system');
+scimCmd
+  .command('token')
+  .description('SCIM client tokens')
+  .command('create')
+  .description('Create the SCIM client if needed and issue a new bearer token for it; printed once')
+  .argument('<client-name>', 'e.g. entra, okta, hr-system')
+  .action(async (name: string) => {
+    const config = loadConfig();
+    const target = await resolveTarget(config);
+    let token: string;
+    if (target.mode === 'online') {
+      token = (await api<{ token: string }>(target, 'POST', '/api/scim/clients', JSON.stringify({ name }), { 'content-type': 'application/json' })).token;
+    } else {
+      try {
+        token = (await createClientToken(target.ctx, target.actor, name)).token;
+      } finally {
+        await integrateAll(target.ctx);
+        await target.close();
+      }
+    }
+    process.stdout.write(`${token}\n`);
+    process.stderr.write('Shown once. Tenant URL: <your Mamori URL>/scim/v2 — paste the token as the secret token / bearer token.\n');
   });
 
 program

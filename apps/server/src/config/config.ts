@@ -5,6 +5,7 @@
  */
 import os from 'node:os';
 import path from 'node:path';
+import { EMPLOYMENT_TYPES, type EmploymentType } from '@mamori/contracts';
 
 export type Config = {
   port: number;
@@ -34,6 +35,10 @@ export type Config = {
   witnessUrls: string[];
   /** API token the `mamori` CLI acts with (MAMORI_TOKEN). */
   cliToken: string | null;
+  /** SCIM `userType` → employment type (MAMORI_SCIM_USER_TYPES="Employee=employee,Temp=dispatch"); null = built-in table. */
+  scimUserTypes: Record<string, EmploymentType> | null;
+  /** Employment type of a SCIM user sent without userType (MAMORI_SCIM_DEFAULT_EMPLOYMENT_TYPE). */
+  scimDefaultEmploymentType: EmploymentType;
   /**
    * Outgoing mail (the outbox): `smtps://host:465` (implicit TLS) or `smtp://host:587` (STARTTLS,
    * required). Unset → mail stays queued in the outbox. Credentials never in the URL: see smtpAuthFile.
@@ -81,6 +86,23 @@ function bool(env: NodeJS.ProcessEnv, name: string, fallback: boolean): boolean 
   throw new ConfigError(`${name} must be true or false`);
 }
 
+function employmentType(raw: string, name: string): EmploymentType {
+  if (!(EMPLOYMENT_TYPES as readonly string[]).includes(raw)) throw new ConfigError(`${name}: ${raw} is not one of ${EMPLOYMENT_TYPES.join(', ')}`);
+  return raw as EmploymentType;
+}
+
+/** "Employee=employee,Temp=dispatch": keys compared case-insensitively; values are employment types. */
+function userTypes(raw: string | undefined): Record<string, EmploymentType> | null {
+  if (!raw) return null;
+  const out: Record<string, EmploymentType> = {};
+  for (const pair of raw.split(',').map((x) => x.trim()).filter(Boolean)) {
+    const i = pair.lastIndexOf('=');
+    if (i <= 0) throw new ConfigError('MAMORI_SCIM_USER_TYPES must look like "Employee=employee,Temp=dispatch"');
+    out[pair.slice(0, i).trim().toLowerCase()] = employmentType(pair.slice(i + 1).trim(), 'MAMORI_SCIM_USER_TYPES');
+  }
+  return out;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = process.cwd()): Config {
   const dataDir = path.resolve(cwd, env.MAMORI_DATA_DIR || 'data');
   const databaseUrl = env.DATABASE_URL || null;
@@ -126,6 +148,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
     secureCookies: bool(env, 'MAMORI_SECURE_COOKIES', false),
     trustProxy: bool(env, 'MAMORI_TRUST_PROXY', false),
     cliToken: env.MAMORI_TOKEN || null,
+    scimUserTypes: userTypes(env.MAMORI_SCIM_USER_TYPES),
+    scimDefaultEmploymentType: employmentType(env.MAMORI_SCIM_DEFAULT_EMPLOYMENT_TYPE || 'employee', 'MAMORI_SCIM_DEFAULT_EMPLOYMENT_TYPE'),
     smtpUrl,
     smtpCaFile: env.MAMORI_SMTP_CA_FILE ? path.resolve(cwd, env.MAMORI_SMTP_CA_FILE) : null,
     smtpAuthFile: env.MAMORI_SMTP_AUTH_FILE ? path.resolve(cwd, env.MAMORI_SMTP_AUTH_FILE) : null,

@@ -13,6 +13,7 @@ import { migrate } from './db/migrate.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { openOrCreateSigningKey, readSigningKey } from './crypto/signing-key.ts';
 import { fileWitness, httpWitness } from '../modules/audit/audit.witness.ts';
+import { DEFAULT_USER_TYPES } from '../modules/scim/index.ts';
 
 export async function loadKeyring(config: Config, now: Date): Promise<MasterKeyring> {
   if (config.masterKeyBase64) return keyringFromBase64(config.masterKeyBase64);
@@ -48,6 +49,9 @@ export async function openContext(config: Config, opts: { logger?: Logger; clock
     keyring,
     logger,
     mail: await loadMailSettings(config),
-    settings: { sessionIdleMinutes: config.sessionIdleMinutes, sessionAbsoluteHours: config.sessionAbsoluteHours },
+    settings: {
+      sessionIdleMinutes: config.sessionIdleMinutes, sessionAbsoluteHours: config.sessionAbsoluteHours,
+      scim: { userTypes: config.scimUserTypes ?? DEFAULT_USER_TYPES, defaultEmploymentType: config.scimDefaultEmploymentType },
+    },
   };
 }

@@ -2,6 +2,7 @@
  * What every service needs, built once at start-up and passed explicitly (no globals): the database,
  * the clock, the master keyring, the logger and the configuration.
  */
+import type { EmploymentType } from '@mamori/contracts';
 import type { Kysely } from 'kysely';
 import type { Clock } from './clock.ts';
 import type { MasterKeyring } from './crypto/keyring.ts';
@@ -39,5 +40,7 @@ export type AppContext = {
   settings: {
     sessionIdleMinutes: number;
     sessionAbsoluteHours: number;
+    /** SCIM provisioning: `userType` → employment type (lower-case keys), and the type when none is sent. */
+    scim?: { userTypes: Readonly<Record<string, EmploymentType>>; defaultEmploymentType: EmploymentType };
   };
 };

@@ -15,6 +15,8 @@ export const canReadAudit = (u: UserView) => any(u, ['auditor', 'security_center
 export const canReadApprovalPolicies = (u: UserView) => any(u, ['administrator', 'cpo', 'auditor', 'security_center']);
 export const canEditApprovalPolicies = (u: UserView) => any(u, ['administrator', 'cpo']);
 export const canReadApprovalHistory = (u: UserView) => any(u, ['cpo', 'auditor', 'security_center']);
+export const canManageScim = (u: UserView) => any(u, ['administrator']);
+export const canReadScimLog = (u: UserView) => any(u, ['administrator', 'hr', 'security_center', 'auditor']);
 export const canCloseReviews = (u: UserView) => any(u, ['cpo', 'security_center']);
 export const canReadAlerts = (u: UserView) => any(u, ['security_center', 'administrator', 'auditor', 'cpo']);
 export const canHandleAlerts = (u: UserView) => any(u, ['security_center', 'administrator']);

@@ -571,3 +571,31 @@ void test('property: inactive actors are denied every action (all actions, any k
     { numRuns: 2000 },
   );
 });
+
+// ---------------------------------------------------------------------------------------------
+// SCIM
+// ---------------------------------------------------------------------------------------------
+
+void test('scim.read / scim.provision: only a SCIM client; a SCIM client can do nothing else', () => {
+  const client = actor({ kind: 'service', roles: [], grants: [], scimClientId: 'c-1', mfa: false });
+  for (const action of ['scim.read', 'scim.provision'] as const) {
+    assertAllow(evaluate({ actor: client, action, now: NOW }), 'scim.client');
+    assertDeny(evaluate({ actor: actor({ roles: [...ROLES] }), action, now: NOW }), 'scim.client_only');
+    assertDeny(evaluate({ actor: actor({ kind: 'service', roles: [...ROLES] }), action, now: NOW }), 'scim.client_only');
+    assertDeny(evaluate({ actor: systemActor(TERMINAL), action, now: NOW }), 'scim.client_only');
+  }
+  for (const action of ACTIONS.filter((a) => a !== 'scim.read' && a !== 'scim.provision' && !a.startsWith('auth.'))) {
+    assertDeny(run({ actor: { ...client, roles: [...ROLES], grants: [grant({ canWrite: true })] }, action, fields: ['city'] }), 'scim.scope');
+  }
+});
+
+void test('scim.client.manage: administrators with MFA and the local operator; scim.log.read: administration, HR, security center, auditors', () => {
+  assertAllow(evaluate({ actor: actor({ roles: ['administrator'] }), action: 'scim.client.manage', now: NOW }), 'role.allowed');
+  assertDeny(evaluate({ actor: actor({ roles: ['administrator'], mfa: false }), action: 'scim.client.manage', now: NOW }), 'mfa.required');
+  assertDeny(evaluate({ actor: actor({ roles: ['hr', 'cpo', 'security_center'] }), action: 'scim.client.manage', now: NOW }), 'role.missing');
+  assertAllow(evaluate({ actor: systemActor(TERMINAL), action: 'scim.client.manage', now: NOW }), 'system.operator');
+  for (const role of ['administrator', 'hr', 'security_center', 'auditor'] as const) {
+    assertAllow(evaluate({ actor: actor({ roles: [role] }), action: 'scim.log.read', now: NOW }), 'role.allowed');
+  }
+  assertDeny(evaluate({ actor: actor({ roles: ['handler', 'data_owner'] }), action: 'scim.log.read', now: NOW }), 'role.missing');
+});

@@ -48,6 +48,8 @@ const ROLE_RULES: Partial<Record<Action, readonly Role[]>> = {
   'alert.update': ['security_center', 'administrator'],
   'monitor.rules.read': ['security_center', 'administrator', 'auditor', 'cpo'],
   'monitor.rules.update': ['security_center', 'administrator'],
+  'scim.client.manage': ['administrator'],
+  'scim.log.read': ['administrator', 'hr', 'security_center', 'auditor'],
 };
 
 /** What the local operator (offline CLI on the server's own data folder) may do: never read personal data. */
@@ -77,6 +79,8 @@ const SYSTEM_ACTIONS: ReadonlySet<Action> = new Set([
   'outbox.read',
   // Raised by the monitor job itself (the local system actor); no person raises alerts.
   'alert.raise',
+  'scim.client.manage',
+  'scim.log.read',
 ]);
 
 const AUTH_ACTIONS: ReadonlySet<Action> = new Set(['auth.login', 'auth.logout', 'auth.password.change', 'auth.mfa.enroll', 'auth.mfa.verify']);
@@ -102,6 +106,16 @@ export function evaluate(req: PolicyRequest): Decision {
   }
   if (actor.passwordChangeRequired) {
     return deny('actor.password_change_required', '初期パスワードの変更が必要です。', 'The one-time password must be changed first.');
+  }
+
+  // SCIM calls: only a SCIM client's own credential, and that credential does nothing else.
+  if (action === 'scim.read' || action === 'scim.provision') {
+    return actor.kind === 'service' && actor.scimClientId
+      ? allow('scim.client', 'SCIMクライアント（IdP・人事システム）によるプロビジョニングです。', 'Provisioning by a SCIM client (IdP or HR system).')
+      : deny('scim.client_only', 'SCIMの操作はSCIMクライアントのトークンでのみ行えます。', 'SCIM operations need a SCIM client token.');
+  }
+  if (actor.scimClientId) {
+    return deny('scim.scope', 'SCIMトークンはSCIM以外の操作に使えません。', 'A SCIM token is valid for SCIM only.');
   }
 
   if (actor.kind === 'system') {

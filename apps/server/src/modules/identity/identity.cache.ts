@@ -4,24 +4,30 @@
  * path without weakening revocation:
  * - every security change made through this process bumps an epoch after its commit, which empties
  *   the cache at once;
- * - entries live at most a few seconds, which bounds what another node's change can leave stale;
+ * - the bump is broadcast to the other nodes on one PostgreSQL (LISTEN/NOTIFY, `startActorBroadcast`),
+ *   which empty their caches when it arrives;
+ * - entries live at most a few seconds, which bounds what a lost broadcast can leave stale;
  * - personal-data reads re-check the credential inside their own SQL statement (vault repository),
  *   so a revoked session or token is refused on its very next read, on any node.
  */
+import { randomUUID } from 'node:crypto';
 import type { AppContext } from '../../platform/context.ts';
+import { listenSignals, sendSignal, type SignalListener } from '../../platform/db/signals.ts';
 import type { SessionActorRow } from './identity.repository.ts';
 
 export const ACTOR_CACHE_TTL_MS = 3000;
 const MAX_ENTRIES = 10_000;
 
 type Entry<R> = { row: R; epoch: number; loadedAt: number };
-type Cache = { epoch: number; entries: Map<string, Entry<SessionActorRow>> };
+type Cache = { epoch: number; entries: Map<string, Entry<SessionActorRow>>; nodeId: string };
+
+export const ACTOR_EPOCH_CHANNEL = 'mamori_actor_epoch';
 
 const caches = new WeakMap<AppContext, Cache>();
 
 function cacheOf(ctx: AppContext): Cache {
   let c = caches.get(ctx);
-  if (!c) caches.set(ctx, (c = { epoch: 0, entries: new Map() }));
+  if (!c) caches.set(ctx, (c = { epoch: 0, entries: new Map(), nodeId: randomUUID() }));
   return c;
 }
 
@@ -48,11 +54,27 @@ export function actorCacheEpoch(ctx: AppContext): number {
   return cacheOf(ctx).epoch;
 }
 
+function bump(c: Cache): void {
+  c.epoch += 1;
+  c.entries.clear();
+}
+
 /** Called after the commit of any change to users, roles, groups, sessions, tokens or grants. */
 export function invalidateActors(ctx: AppContext): void {
   const c = cacheOf(ctx);
-  c.epoch += 1;
-  c.entries.clear();
+  bump(c);
+  void sendSignal(ctx.database, ACTOR_EPOCH_CHANNEL, c.nodeId);
+}
+
+/**
+ * Listens for other nodes' invalidations (PostgreSQL only) and empties this node's cache when one
+ * arrives, or when the listening connection was lost (a broadcast may have been missed).
+ */
+export function startActorBroadcast(ctx: AppContext): Promise<SignalListener> {
+  const c = cacheOf(ctx);
+  return listenSignals(ctx.database, ACTOR_EPOCH_CHANNEL, (from) => {
+    if (from !== c.nodeId) bump(c);
+  });
 }
 
 export function forgetCredential(ctx: AppContext, key: string): void {

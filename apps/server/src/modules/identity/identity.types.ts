@@ -39,6 +39,8 @@ export type Actor = {
   grants: readonly GrantView[];
   /** The credential behind the request, re-checked inside personal-data read statements. */
   credential?: { kind: 'session' | 'token'; hash: Buffer };
+  /** Set only for a SCIM client's service user, resolved from a SCIM token on /scim (never on /api). */
+  scimClientId?: string;
 };
 
 export type { UserView } from '@mamori/contracts';

@@ -3,5 +3,5 @@ export { systemActor, asUserId } from './identity.types.ts';
 export { anonymousActor } from './identity.actor.ts';
 export * as identity from './identity.service.ts';
 export { LOCKOUT_THRESHOLD, lockoutDuration, sessionRefOf, type CreateUserInput, type UpdateUserInput, type LoginResult, type ResolvedSession } from './identity.service.ts';
-export { invalidateActors } from './identity.cache.ts';
+export { invalidateActors, startActorBroadcast } from './identity.cache.ts';
 export { userDirectory } from './identity.directory.ts';

@@ -14,6 +14,9 @@ export type NotificationParams = {
   approvals?: number;
   required?: number;
   decision?: 'approve' | 'reject';
+  /** Lifecycle notices: how many grants or events, and why (a fixed cause code, never personal data). */
+  count?: number;
+  cause?: string;
 };
 
 type Words = { title: string; body: string };
@@ -24,6 +27,9 @@ const KIND_JA: Record<string, string> = {
 const KIND_EN: Record<string, string> = {
   extraction: 'extraction', transmission: 'transmission', device_takeout: 'device take-out', custody_return: 'custody return', general: 'general request',
 };
+
+const CAUSE_JA: Record<string, string> = { mover: '異動（部署または上長の変更）', dispatch: '派遣社員への区分変更', leaver: '退職・無効化' };
+const CAUSE_EN: Record<string, string> = { mover: 'transfer: department or manager changed', dispatch: 'became a dispatch worker', leaver: 'left or was deactivated' };
 
 export function renderNotification(kind: NotificationKind, p: NotificationParams): { ja: Words; en: Words } {
   const kj = KIND_JA[p.requestKind ?? ''] ?? p.requestKind ?? '';
@@ -65,6 +71,16 @@ export function renderNotification(kind: NotificationKind, p: NotificationParams
       return {
         ja: { title: `緊急承認（ブレークグラス）: ${kj}`, body: `${p.by ?? ''} さんが承認を経ずに「${s}」を実行可能にしました。理由: ${reason} 事後確認を行ってください。` },
         en: { title: `Break-glass: ${ke}`, body: `${p.by ?? ''} bypassed approval for "${s}". Reason: ${reason} An after-the-fact review is open.` },
+      };
+    case 'grant.suspended':
+      return {
+        ja: { title: '取扱者指定が停止されました', body: `${CAUSE_JA[p.cause ?? ''] ?? p.cause ?? ''}により、あなたのデータセットの取扱者指定 ${p.count ?? 0} 件を停止しました。必要であれば改めて指定してください。` },
+        en: { title: 'Handler grants suspended', body: `${p.count ?? 0} grant(s) on your dataset were suspended (${CAUSE_EN[p.cause ?? ''] ?? p.cause ?? ''}). Grant again if the access is still needed.` },
+      };
+    case 'identity.leaver_alert':
+      return {
+        ja: { title: '退職・無効化者の直近の操作', body: `無効化された利用者に、直近 ${p.count ?? 0} 件の個人データ取得または保留中の送信があります。監査ログを確認してください。` },
+        en: { title: 'Leaver with recent activity', body: `A deactivated user had ${p.count ?? 0} recent personal-data reads, downloads or held transmissions. Review the audit log.` },
       };
   }
 }

@@ -30,9 +30,17 @@ export interface DB {
     created_at: Timestamp;
     updated_at: Timestamp;
     version: Generated<number>;
+    external_id: string | null;
+    employee_number: string | null;
+    user_type: string | null;
+    given_name: string | null;
+    family_name: string | null;
+    title: string | null;
+    retire_at: Timestamp | null;
+    scim_deleted_at: Timestamp | null;
   };
   user_roles: { user_id: string; role: string; granted_at: Timestamp };
-  groups: { id: string; name: string; created_at: Timestamp };
+  groups: { id: string; name: string; created_at: Timestamp; external_id: string | null; updated_at: Timestamp | null; version: Generated<number> };
   group_members: { group_id: string; user_id: string };
   sessions: {
     id: Buffer;
@@ -124,7 +132,12 @@ export interface DB {
     created_at: Timestamp;
     revoked_at: Timestamp | null;
     revoked_by: string | null;
+    suspended_at: Timestamp | null;
+    suspended_reason: string | null;
   };
+  scim_clients: { id: string; name: string; service_user_id: string; created_at: Timestamp; created_by: string | null; revoked_at: Timestamp | null };
+  scim_tokens: { id: string; client_id: string; token_hash: Buffer; created_at: Timestamp; created_by: string | null; revoked_at: Timestamp | null; last_used_at: Timestamp | null };
+  identity_events: { id: string; kind: 'door.revoke'; user_id: string; payload: string; created_at: Timestamp; dispatched_at: Timestamp | null };
   /** Appended in business transactions; the sequencer moves them into audit_events (ADR 0003). */
   audit_pending: { id: Generated<number>; payload: string };
   /** Integrated events: written only by the sequencer, append-only (a trigger refuses UPDATE/DELETE). */

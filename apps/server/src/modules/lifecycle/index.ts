@@ -1,0 +1,2 @@
+export { leave, move, becomeDispatch, retireDue, LEAVER_ALERT_DAYS, type LeaveCause, type LeaveSummary } from './lifecycle.service.ts';
+export { EXIT_ACTIONS } from './lifecycle.repository.ts';

@@ -24,7 +24,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const REPORTER = pathToFileURL(join(ROOT, 'scripts', 'test-summary-reporter.mjs')).href;
-const DEFAULT_TEST_TIMEOUT_MS = 5 * 60 * 1000; // per test and per file: a hang fails instead of eating CI's time
+const DEFAULT_TEST_TIMEOUT_MS = 10 * 60 * 1000; // per test and per file: a hang fails instead of eating CI's time (the SIGKILL crash test restarts the server 20 times)
 
 function usage(msg) {
   if (msg) console.error(`run-tests: ${msg}`);

@@ -77,9 +77,9 @@ function cacheControlFor(p: string): string {
   return SHORT_CACHE;
 }
 
-/** Paths the console never answers with index.html: the API, its docs, and anything that names a file. */
+/** Paths the console never answers with index.html: the API, SCIM, the docs, and anything that names a file. */
 function isConsoleRoute(p: string): boolean {
-  if (p === '/api' || p.startsWith('/api/') || isDocs(p)) return false;
+  if (p === '/api' || p.startsWith('/api/') || p === '/scim' || p.startsWith('/scim/') || isDocs(p)) return false;
   return !/\/[^/]*\.[a-z0-9]+$/i.test(p);
 }
 

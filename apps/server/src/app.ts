@@ -20,6 +20,7 @@ import { vaultRoutes } from './modules/vault/vault.routes.ts';
 import { auditRoutes } from './modules/audit/audit.routes.ts';
 import { approvalsRoutes } from './modules/approvals/index.ts';
 import { notificationsRoutes } from './modules/notifications/index.ts';
+import { extractionRoutes } from './modules/extraction/index.ts';
 
 export type AppOptions = {
   secureCookies: boolean;
@@ -62,7 +63,7 @@ export async function buildApp(ctx: AppContext, options: AppOptions): Promise<Fa
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
   // Import uploads arrive as raw streams (CSV, TSV, JSON Lines); the route spools them to disk.
-  for (const type of ['text/csv', 'text/tab-separated-values', 'application/x-ndjson', 'application/jsonl', 'application/octet-stream']) {
+  for (const type of ['text/csv', 'text/tab-separated-values', 'application/x-ndjson', 'application/jsonl', 'application/octet-stream', 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet']) {
     app.addContentTypeParser(type, (_req, payload, done) => done(null, payload));
   }
 
@@ -102,6 +103,7 @@ export async function buildApp(ctx: AppContext, options: AppOptions): Promise<Fa
   await app.register(auditRoutes(ctx));
   await app.register(approvalsRoutes(ctx));
   await app.register(notificationsRoutes(ctx));
+  await app.register(extractionRoutes(ctx, { dir: path.join(options.dataDir, 'exports') }));
   // Last: the console's SPA fallback must not shadow any API route.
   await app.register(webConsole(options.webDir ? { webDir: options.webDir } : {}));
   return app;

@@ -10,6 +10,7 @@ import { openContext } from './platform/bootstrap.ts';
 import { seed } from './platform/seed.ts';
 import { startSequencer } from './jobs/sequencer.ts';
 import { startApprovalExpiry } from './jobs/approvals-expiry.ts';
+import { startExtractionRunner } from './jobs/extraction-runner.ts';
 import { createProgressBar } from './cli/progress.ts';
 
 export const SERVER_FILE = 'server.json';
@@ -25,6 +26,7 @@ export async function serve(config: Config): Promise<void> {
   const app = await buildApp(ctx, { secureCookies: config.secureCookies, trustProxy: config.trustProxy, dataDir: config.dataDir });
   const sequencer = startSequencer(ctx);
   const approvalExpiry = startApprovalExpiry(ctx);
+  const extractionRunner = startExtractionRunner(ctx, { dir: path.join(config.dataDir, 'exports') });
   await app.listen({ port: config.port, host: config.host });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
@@ -41,6 +43,7 @@ export async function serve(config: Config): Promise<void> {
     ctx.logger.info({ signal }, 'shutting down');
     await app.close();
     await approvalExpiry.stop();
+    await extractionRunner.stop();
     await sequencer.stop();
     await ctx.database.close();
     await rm(serverFile, { force: true });

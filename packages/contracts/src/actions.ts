@@ -42,5 +42,13 @@ export const ACTIONS = [
   'approval.policy.update',
   'approval.history.read',
   'notification.read',
+  'extraction.request',
+  'extraction.read',
+  'extraction.run',
+  'extraction.download',
+  'extraction.trace',
+  'suppression.read',
+  'suppression.manage',
+  'provision.read',
 ] as const;
 export type Action = (typeof ACTIONS)[number];

@@ -43,6 +43,9 @@ export const ERROR_STATUS = {
   'approval.closed': 409,
   'approval.already_decided': 409,
   'approval.not_usable': 409,
+  'extraction.invalid': 400,
+  'extraction.not_downloadable': 409,
+  'trace.unreadable': 422,
   'server.busy': 503,
   'internal': 500,
 } as const;

@@ -4,3 +4,4 @@ export { createRecord, deleteRecord, readRecord, searchRecords, unmaskField, upd
 export { importRecords, type ImportProgress, type ImportResult } from './vault.import.ts';
 export { buildLedger } from './vault.ledger.ts';
 export type { DatasetView, DatasetField, RecordView, SearchCriterion, GrantRecord } from './vault.types.ts';
+export { decodePersonal, maskValue, termFor, validateValue } from './vault.codec.ts';

@@ -131,13 +131,14 @@ export async function traceFile(ctx: AppContext, actor: Actor, bytes: Uint8Array
   const width = Math.max(0, ...rows.map((r) => r.length));
   const columns: string[][] = [];
   for (let c = 0; c < width; c++) {
-    const cells: string[] = [];
+    // One bit per distinct value: a value repeated down a column (a title, a department) is one coin flip.
+    const cells = new Set<string>();
     for (const r of rows) {
       const v = (r[c] ?? '').trim();
-      if (/^[^\s]+[ \u3000][^\s]+$/u.test(v)) cells.push(v);
-      if (cells.length >= MAX_FINGERPRINT_CELLS_PER_COLUMN) break;
+      if (/^[^\s]+[ \u3000][^\s]+$/u.test(v)) cells.add(v);
+      if (cells.size >= MAX_FINGERPRINT_CELLS_PER_COLUMN) break;
     }
-    if (cells.length > 0) columns.push(cells);
+    if (cells.size > 0) columns.push([...cells]);
   }
   const candidates = await repo.recent(CANDIDATES);
   const scored: { id: string; canaries: number; matched: number; checked: number; confidence: TraceMatch['confidence'] }[] = [];

@@ -72,11 +72,7 @@ async function events(action: string): Promise<{ decision: string; rule: string;
   return rows.map((r) => JSON.parse(r.payload) as { action: string; decision: string; rule: string; details: Record<string, unknown> }).filter((e) => e.action === action);
 }
 
-const digits = (s: string) => s.replace(/\D/g, '');
 
-/** Shared with the trace tests (extraction-trace.test.ts does its own); exported state for this file only. */
-let completedId = '';
-let completedFile = Buffer.alloc(0);
 
 void test('a handler builds a third-party extraction: count and masked preview, opt-outs suppressed, the approver sees the scope but no personal data; approved, run, downloaded once', async () => {
   // The CPO's staff put one data subject on the opt-out list (by e-mail: stored as blind indexes only).
@@ -145,8 +141,6 @@ void test('a handler builds a third-party extraction: count and masked preview, 
   assert.ok(!text.includes(optedOut.email), 'the opted-out subject is not provided to the third party');
   const present = contacts.filter((c) => text.includes(c.mobile_phone)).length;
   assert.equal(present, CONTACTS - 1, 'the approved file carries the confidential field in clear');
-  completedId = ex.id;
-  completedFile = first.body;
 
   const second = await download(handler, ex.id);
   assert.equal(second.status, 409);
@@ -238,7 +232,4 @@ void test('bad input gets a clear 4xx and writes nothing', async () => {
   const haken = await signIn(t, 'haken');
   assert.equal((await haken.request('POST', '/api/extractions', body({ fields: ['company_name', 'person_name'] }))).status, 403, 'dispatch workers cannot extract personal data');
   assert.equal((await sql<{ n: number }>`SELECT count(*)::int AS n FROM extractions`.execute(t.ctx.db)).rows[0]!.n, before);
-  void completedId;
-  void completedFile;
-  void digits;
 });

@@ -57,12 +57,10 @@ function readXlsx(bytes: Uint8Array): string[][] {
       const body = c[2] ?? '';
       const ref = /r="([A-Z]+\d+)"/.exec(attrs)?.[1];
       const type = /t="(\w+)"/.exec(attrs)?.[1];
-      let v = '';
-      if (type === 'inlineStr') v = xmlText([...body.matchAll(/<t[^>]*>([\s\S]*?)<\/t>/g)].map((m) => m[1]).join(''));
-      else {
-        const raw = /<v>([\s\S]*?)<\/v>/.exec(body)?.[1] ?? '';
-        v = type === 's' ? (shared[Number(raw)] ?? '') : xmlText(raw);
-      }
+      const raw = /<v>([\s\S]*?)<\/v>/.exec(body)?.[1] ?? '';
+      const v = type === 'inlineStr'
+        ? xmlText([...body.matchAll(/<t[^>]*>([\s\S]*?)<\/t>/g)].map((m) => m[1]).join(''))
+        : type === 's' ? (shared[Number(raw)] ?? '') : xmlText(raw);
       cells[ref ? columnIndex(ref) : cells.length] = v;
     }
     rows.push(Array.from(cells, (x) => x ?? ''));

@@ -18,3 +18,6 @@ export const canReadApprovalHistory = (u: UserView) => any(u, ['cpo', 'auditor',
 export const canCloseReviews = (u: UserView) => any(u, ['cpo', 'security_center']);
 export const canGrant = (u: UserView, ds: DatasetView | undefined) =>
   any(u, ['cpo']) || (ds !== undefined && any(u, ['data_owner']) && ds.ownerUserId === u.id);
+export const canReadSuppression = (u: UserView) => any(u, ['cpo', 'security_center', 'auditor']);
+export const canReadProvision = (u: UserView) => any(u, ['cpo', 'auditor']);
+export const canTrace = (u: UserView) => any(u, ['security_center', 'cpo', 'auditor']);

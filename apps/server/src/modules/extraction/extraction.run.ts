@@ -169,17 +169,23 @@ async function writeExport(ctx: AppContext, settings: ExtractionSettings, row: E
     nextCanary++;
     position++;
   }
-  let after: string | null = null;
+  // The next batch is fetched while this one is decrypted and written (keyset: its start is known).
+  const fetch = (after: string | null) => {
+    const p = repo.batch(ds.view.id, criteria, suppress, after, BATCH);
+    p.catch(() => undefined);
+    return p;
+  };
+  let pending = fetch(null);
   for (;;) {
-    const batch = await repo.batch(ds.view.id, criteria, suppress, after, BATCH);
+    const batch = await pending;
     if (batch.length === 0) break;
+    pending = batch.length < BATCH ? Promise.resolve([]) : fetch(batch.at(-1)!.id);
     for (const r of batch) {
-      const values = needsPersonal ? { ...(JSON.parse(r.public) as Record<string, string>), ...decodePersonal(ds.keys, ds.view.id, r.id, r.sealed, r.key_id) } : (JSON.parse(r.public) as Record<string, string>);
-      await emit(values);
+      const pub = JSON.parse(r.public) as Record<string, string>;
+      await emit(needsPersonal ? Object.assign(pub, decodePersonal(ds.keys, ds.view.id, r.id, r.sealed, r.key_id)) : pub);
       if (suppress) recordIds.push(r.id);
     }
     written += batch.length;
-    after = batch.at(-1)!.id;
     await repo.progress(row.id, written);
   }
   // Canaries whose position lies past the last real row (fewer rows than counted) go at the end.

@@ -130,6 +130,9 @@ void test('a handler builds a third-party extraction: count and masked preview, 
     const r = await download(s, ex.id);
     assert.equal(r.status, 403, `${s.login} must not download`);
   }
+  // A HEAD request does not spend the one-time download.
+  const head = await t.app.inject({ method: 'HEAD', url: `/api/extractions/${ex.id}/download`, headers: { cookie: `mamori_session=${handler.cookie}` } });
+  assert.notEqual(head.statusCode, 200);
   const first = await download(handler, ex.id);
   assert.equal(first.status, 200);
   assert.deepEqual([...first.body.subarray(0, 3)], [0xef, 0xbb, 0xbf], 'UTF-8 with BOM');

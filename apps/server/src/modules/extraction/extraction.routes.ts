@@ -37,7 +37,8 @@ export function extractionRoutes(ctx: AppContext, settings: ExtractionSettings):
     app.post('/api/extractions', { schema: { tags: ['extractions'], body: ExtractionBody } }, async (request, reply) => reply.status(201).send({ extraction: await requestExtraction(ctx, requireActor(request), request.body as ExtractionInput) }));
     app.get('/api/extractions', { schema: { tags: ['extractions'] } }, async (request) => ({ extractions: await myExtractions(ctx, requireActor(request)) }));
     app.get('/api/extractions/:id', { schema: { tags: ['extractions'], params: Type.Object({ id: Type.String({ maxLength: 64 }) }) } }, async (request) => ({ extraction: await getExtraction(ctx, requireActor(request), request.params.id) }));
-    app.get('/api/extractions/:id/download', { schema: { tags: ['extractions'], params: Type.Object({ id: Type.String({ maxLength: 64 }) }) } }, async (request, reply) => {
+    // No automatic HEAD route: a HEAD would run the handler and spend the one-time download.
+    app.get('/api/extractions/:id/download', { exposeHeadRoute: false, schema: { tags: ['extractions'], params: Type.Object({ id: Type.String({ maxLength: 64 }) }) } }, async (request, reply) => {
       const d = await downloadExtraction(ctx, requireActor(request), request.params.id, settings);
       void reply.header('content-type', d.contentType);
       void reply.header('content-disposition', `attachment; filename="${d.fileName}"`);

@@ -224,7 +224,27 @@ void test('an expired approval is refused; an expired download link is refused',
   assert.equal(r.json!.error.details.rule, 'extraction.link_expired');
   assert.equal(await state(ex2.id), 'expired');
   assert.ok((await events('extraction.download')).some((e) => e.decision === 'deny' && e.rule === 'extraction.link_expired'));
+  // A file never fetched is expired and deleted by the job.
+  const ex3 = await fileExtraction(handler, { fields: ['company_name'] });
+  await approve(owner, ex3.approvalRequestId);
+  assert.equal(await runDueExtractions(t.ctx, { ...settings(), downloadHours: 0.1 }), 1);
+  assert.ok(existsSync(path.join(settings().dir, `${ex3.id}.mmx`)));
+  t.clock.advance(7 * 60_000);
+  await runDueExtractions(t.ctx, settings());
+  assert.equal(await state(ex3.id), 'expired');
+  assert.equal(existsSync(path.join(settings().dir, `${ex3.id}.mmx`)), false);
   await approvals.updatePolicy(t.ctx, system, 'extraction', { ...rest, version: policy.version + 1 });
+});
+
+void test('removing an opt-out is audited and the person is provided again', async () => {
+  const list = await cpo.request('GET', '/api/suppression');
+  const entry = list.json.entries.find((e: { removedAt: string | null }) => e.removedAt === null);
+  assert.ok(entry);
+  assert.equal((await auditor.request('POST', `/api/suppression/${entry.id}/remove`, { reason: 'x' })).status, 403, 'auditors read, they do not change');
+  assert.equal((await cpo.request('POST', `/api/suppression/${entry.id}/remove`, { reason: '本人から撤回の申出' })).status, 200);
+  assert.equal((await cpo.request('POST', `/api/suppression/${entry.id}/remove`, { reason: 'again' })).status, 404);
+  assert.equal((await handler.request('POST', '/api/extractions/preview', body({ recipient: thirdParty }))).json.suppressed, 0);
+  assert.ok((await events('suppression.manage')).some((e) => e.decision === 'allow' && e.details['change'] === 'remove'));
 });
 
 void test('bad input gets a clear 4xx and writes nothing', async () => {

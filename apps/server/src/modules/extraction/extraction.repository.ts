@@ -76,6 +76,9 @@ export function extractionRepository(db: Executor) {
       return db.selectFrom('extractions as e').innerJoin('approval_requests as r', 'r.id', 'e.approval_request_id')
         .select(['e.id', 'r.state as request_state']).where('e.state', '=', 'pending_approval').orderBy('e.created_at').limit(100).execute();
     },
+    async readyPast(now: Date) {
+      return db.selectFrom('extractions').select(['id', 'dataset_id', 'requester_id']).where('state', '=', 'ready').where('download_until', '<=', now).limit(100).execute();
+    },
     async update(id: string, fromStates: readonly ExtractionRow['state'][], set: Updateable<DB['extractions']>): Promise<boolean> {
       const r = await db.updateTable('extractions').set(set).where('id', '=', id).where('state', 'in', [...fromStates]).executeTakeFirst();
       return Number(r.numUpdatedRows) > 0;

@@ -57,6 +57,18 @@ export async function runDueExtractions(ctx: AppContext, settings: ExtractionSet
       await repo.update(w.id, ['pending_approval'], { state: w.request_state as 'rejected' | 'cancelled' | 'expired' });
     }
   }
+  // Files never fetched within their window are expired and deleted (encrypted data does not linger).
+  for (const r of await repo.readyPast(ctx.clock.now())) {
+    const expired = await ctx.db.transaction().execute(async (tx) => {
+      if (!(await extractionRepository(tx).update(r.id, ['ready'], { state: 'expired' }))) return false;
+      await appendAudit(tx, ctx.clock, system(), {
+        action: 'extraction.run', decision: 'allow', rule: 'system.operator', reason: 'Download window passed: file deleted', result: 'ok', datasetId: r.dataset_id,
+        subjectUserId: r.requester_id, details: { extractionId: r.id, phase: 'expire' },
+      });
+      return true;
+    });
+    if (expired) await rm(path.join(settings.dir, `${r.id}.mmx`), { force: true });
+  }
   return done;
 }
 

@@ -71,3 +71,32 @@ void test('fingerprint: a keyed choice of space per name, detectable again, diff
   assert.equal(new Set(pos).size, 5);
   assert.ok(pos.every((p) => p >= 0 && p < 105));
 });
+
+void test('the export workers write exactly the lines the main thread would (decrypt, fingerprint, quoting)', async () => {
+  const { seal } = await import('../../platform/crypto/envelope.ts');
+  const { aadFor } = await import('../vault/vault.codec.ts');
+  const { createTransformPool } = await import('./extraction.transform.ts');
+  const dataKey = randomBytes(32);
+  const fpKey = randomBytes(32);
+  const fields = [{ name: 'company', kind: 'text' }, { name: 'person', kind: 'name' }, { name: 'email', kind: 'email' }, { name: 'note', kind: 'text' }];
+  const rows = Array.from({ length: 50 }, (_, i) => {
+    const id = `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`;
+    return {
+      id, public: JSON.stringify({ company: `会社${i}, "株"`, note: i % 2 ? '改行\nあり' : '' }), key_id: 'dk1',
+      sealed: seal(dataKey, Buffer.from(JSON.stringify({ person: `山田${i} 太郎`, email: `t${i}@example.jp` })), aadFor('ds-1', id)),
+    };
+  });
+  const pool = createTransformPool({ datasetId: 'ds-1', dataKeys: [['dk1', dataKey]], fields, fingerprintKey: fpKey, needsPersonal: true }, 2);
+  try {
+    const lines = await pool.lines(rows);
+    const fp = new Fingerprinter(fpKey);
+    const q = (v: string) => (/[",\r\n]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v);
+    const expected = rows.map((_, i) => [`会社${i}, "株"`, fp.apply('name', `山田${i} 太郎`), `t${i}@example.jp`, i % 2 ? '改行\nあり' : ''].map(q).join(','));
+    assert.deepEqual(lines, expected);
+    // A record sealed under another key is refused, with nothing about the record.
+    const bad = { ...rows[0]!, sealed: seal(randomBytes(32), Buffer.from('{}'), aadFor('ds-1', rows[0]!.id)) };
+    await assert.rejects(pool.lines([bad]), /crypto.bad_ciphertext/);
+  } finally {
+    await pool.close();
+  }
+});

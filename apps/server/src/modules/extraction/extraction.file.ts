@@ -101,6 +101,8 @@ export async function* decryptFile(path: string, key: Buffer, exportId: string):
 /** Where serialised rows go. */
 export interface RowSink {
   row(values: readonly string[]): Promise<void>;
+  /** CSV only: a line already quoted (by the export's worker threads), without its line break. */
+  line?(text: string): Promise<void>;
   finish(): Promise<void>;
 }
 
@@ -117,7 +119,10 @@ class CsvSink implements RowSink {
   async row(values: readonly string[]): Promise<void> {
     let line = '';
     for (let i = 0; i < values.length; i++) line += (i === 0 ? '' : ',') + csvField(values[i]!);
-    this.text += line + '\r\n';
+    return this.line(line);
+  }
+  async line(text: string): Promise<void> {
+    this.text += text + '\r\n';
     if (this.text.length >= PIECE) {
       const s = this.text;
       this.text = '';

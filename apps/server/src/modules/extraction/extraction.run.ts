@@ -20,6 +20,7 @@ import { withApproval } from '../approvals/index.ts';
 import { decodePersonal, loadDataset, termFor, type LoadedDataset } from '../vault/index.ts';
 import { decryptFile, EncryptedFileWriter, FILE_EXTENSION, sinkFor } from './extraction.file.ts';
 import { extractionRepository, type ExtractionRow, type StoredCriterion } from './extraction.repository.ts';
+import { createTransformPool } from './extraction.transform.ts';
 import { canaryCount, canaryPositions, canaryRow, exportKeys, Fingerprinter, markOf, markedValues } from './extraction.watermark.ts';
 
 export type ExtractionSettings = {
@@ -166,8 +167,7 @@ async function writeExport(ctx: AppContext, settings: ExtractionSettings, row: E
   let nextCanary = 0;
   let written = 0;
   const recordIds: string[] = [];
-  const emit = async (values: Record<string, string>) => {
-    await sink.row(fields.map((f, i) => fp.apply(kinds[i]!, values[f.name] ?? '')));
+  const afterRow = async () => {
     position++;
     while (nextCanary < canaries.length && canaries[nextCanary]!.position === position) {
       await sink.row(fields.map((f, i) => fp.apply(kinds[i]!, canaries[nextCanary]!.values[f.name] ?? '')));
@@ -175,6 +175,14 @@ async function writeExport(ctx: AppContext, settings: ExtractionSettings, row: E
       position++;
     }
   };
+  const emit = async (values: Record<string, string>) => {
+    await sink.row(fields.map((f, i) => fp.apply(kinds[i]!, values[f.name] ?? '')));
+    await afterRow();
+  };
+  // CSV: decryption, fingerprint and quoting run on worker threads; XLSX goes through exceljs here.
+  const pool = sink.line && row.format !== 'xlsx'
+    ? createTransformPool({ datasetId: ds.view.id, dataKeys: ds.keys.dataKeyEntries(), fields: fields.map((f) => ({ name: f.name, kind: f.kind })), fingerprintKey: keys.fingerprintKey, needsPersonal })
+    : null;
   // A canary placed at position 0 comes before the first real row.
   while (nextCanary < canaries.length && canaries[nextCanary]!.position === position) {
     await sink.row(fields.map((f, i) => fp.apply(kinds[i]!, canaries[nextCanary]!.values[f.name] ?? '')));
@@ -188,17 +196,28 @@ async function writeExport(ctx: AppContext, settings: ExtractionSettings, row: E
     return p;
   };
   let pending = fetch(null);
-  for (;;) {
-    const batch = await pending;
-    if (batch.length === 0) break;
-    pending = batch.length < BATCH ? Promise.resolve([]) : fetch(batch.at(-1)!.id);
-    for (const r of batch) {
-      const pub = JSON.parse(r.public) as Record<string, string>;
-      await emit(needsPersonal ? Object.assign(pub, decodePersonal(ds.keys, ds.view.id, r.id, r.sealed, r.key_id)) : pub);
-      if (suppress) recordIds.push(r.id);
+  try {
+    for (;;) {
+      const batch = await pending;
+      if (batch.length === 0) break;
+      pending = batch.length < BATCH ? Promise.resolve([]) : fetch(batch.at(-1)!.id);
+      if (pool) {
+        for (const line of await pool.lines(batch)) {
+          await sink.line!(line);
+          await afterRow();
+        }
+      } else {
+        for (const r of batch) {
+          const pub = JSON.parse(r.public) as Record<string, string>;
+          await emit(needsPersonal ? Object.assign(pub, decodePersonal(ds.keys, ds.view.id, r.id, r.sealed, r.key_id)) : pub);
+        }
+      }
+      if (suppress) for (const r of batch) recordIds.push(r.id);
+      written += batch.length;
+      await repo.progress(row.id, written);
     }
-    written += batch.length;
-    await repo.progress(row.id, written);
+  } finally {
+    await pool?.close();
   }
   // Canaries whose position lies past the last real row (fewer rows than counted) go at the end.
   while (nextCanary < canaries.length) {

@@ -25,6 +25,7 @@ import { registerExportMetrics } from './modules/audit/audit.export-metrics.ts';
 import { outboxRoutes, registerOutboxMetrics } from './modules/outbox/index.ts';
 import { monitorRoutes, registerMonitorMetrics } from './modules/monitor/index.ts';
 import { SCIM_PREFIX, scimAdminRoutes, scimRoutes } from './modules/scim/index.ts';
+import { extractionRoutes } from './modules/extraction/index.ts';
 
 export type AppOptions = {
   secureCookies: boolean;
@@ -67,7 +68,7 @@ export async function buildApp(ctx: AppContext, options: AppOptions): Promise<Fa
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
   // Import uploads arrive as raw streams (CSV, TSV, JSON Lines); the route spools them to disk.
-  for (const type of ['text/csv', 'text/tab-separated-values', 'application/x-ndjson', 'application/jsonl', 'application/octet-stream']) {
+  for (const type of ['text/csv', 'text/tab-separated-values', 'application/x-ndjson', 'application/jsonl', 'application/octet-stream', 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet']) {
     app.addContentTypeParser(type, (_req, payload, done) => done(null, payload));
   }
 
@@ -118,6 +119,7 @@ export async function buildApp(ctx: AppContext, options: AppOptions): Promise<Fa
   await app.register(monitorRoutes(ctx));
   await app.register(scimAdminRoutes(ctx));
   await app.register(scimRoutes(ctx), { prefix: SCIM_PREFIX });
+  await app.register(extractionRoutes(ctx, { dir: path.join(options.dataDir, 'exports') }));
   // Last: the console's SPA fallback must not shadow any API route.
   await app.register(webConsole(options.webDir ? { webDir: options.webDir } : {}));
   return app;

@@ -15,6 +15,7 @@ import { startOutboxWorker } from './jobs/outbox.ts';
 import { startMonitor } from './jobs/monitor.ts';
 import { startRetirementJob } from './jobs/retirement.ts';
 import { startActorBroadcast } from './modules/identity/index.ts';
+import { startExtractionRunner } from './jobs/extraction-runner.ts';
 import { createProgressBar } from './cli/progress.ts';
 
 export const SERVER_FILE = 'server.json';
@@ -36,6 +37,7 @@ export async function serve(config: Config): Promise<void> {
   const retirement = startRetirementJob(ctx);
   // Other nodes' revocations empty this node's actor cache at once (PostgreSQL LISTEN/NOTIFY).
   const broadcast = await startActorBroadcast(ctx);
+  const extractionRunner = startExtractionRunner(ctx, { dir: path.join(config.dataDir, 'exports') });
   await app.listen({ port: config.port, host: config.host });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
@@ -56,6 +58,7 @@ export async function serve(config: Config): Promise<void> {
     await monitor.stop();
     await retirement.stop();
     await broadcast.close();
+    await extractionRunner.stop();
     await sequencer.stop();
     await outbox.stop();
     await ctx.database.close();

@@ -56,5 +56,13 @@ export const ACTIONS = [
   'scim.provision',
   'scim.client.manage',
   'scim.log.read',
+  'extraction.request',
+  'extraction.read',
+  'extraction.run',
+  'extraction.download',
+  'extraction.trace',
+  'suppression.read',
+  'suppression.manage',
+  'provision.read',
 ] as const;
 export type Action = (typeof ACTIONS)[number];

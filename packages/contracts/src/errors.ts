@@ -52,6 +52,9 @@ export const ERROR_STATUS = {
   'scim.uniqueness': 409,
   'scim.precondition_failed': 412,
   'scim.too_many': 400,
+  'extraction.invalid': 400,
+  'extraction.not_downloadable': 409,
+  'trace.unreadable': 422,
   'server.busy': 503,
   'internal': 500,
 } as const;

@@ -3,3 +3,4 @@ export * from './actions.ts';
 export * from './domain.ts';
 export * from './views.ts';
 export * from './approvals.ts';
+export * from './extraction.ts';

@@ -17,6 +17,8 @@ import { importRecords, rewrapAllDatasetKeys } from '../modules/vault/index.ts';
 import { parseImport, type ImportFormat } from '../modules/vault/vault.import-parse.ts';
 import { integrateAll } from '../modules/audit/index.ts';
 import { exportRange } from '../modules/audit/audit.export.ts';
+import { traceFile } from '../modules/extraction/index.ts';
+import type { TraceResult } from '@mamori/contracts';
 import { searchAuditEvents } from '../modules/audit/audit.query.ts';
 import { proveConsistency, proveInclusion } from '../modules/audit/audit.log.ts';
 import type { VerifyReport } from '../modules/audit/audit.verify.ts';
@@ -86,6 +88,47 @@ program
       bar.stop();
       await integrateAll(target.ctx);
       await target.close();
+    }
+  });
+
+program
+  .command('trace')
+  .description('Name the export a leaked file (CSV in any encoding, or XLSX; whole or a fragment) came from')
+  .argument('<file>')
+  .option('--json', 'print the result as JSON')
+  .action(async (file: string, opts: { json?: boolean }) => {
+    const config = loadConfig();
+    const bytes = await readFile(file);
+    const target = await resolveTarget(config);
+    let result: TraceResult;
+    if (target.mode === 'online') {
+      result = await api<TraceResult>(target, 'POST', '/api/trace', bytes, { 'content-type': 'application/octet-stream' });
+    } else {
+      try {
+        result = await traceFile(target.ctx, target.actor, bytes);
+      } finally {
+        await integrateAll(target.ctx);
+        await target.close();
+      }
+    }
+    if (opts.json) {
+      process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+      return;
+    }
+    process.stdout.write(`rows read: ${result.rowsRead}\n`);
+    if (result.matches.length === 0) process.stdout.write('no export matches this file\n');
+    for (const m of result.matches) {
+      const recipient = m.recipient.kind === 'third_party' ? `third party: ${m.recipient.name}` : 'internal use';
+      process.stdout.write([
+        `export ${m.extractionId}  confidence: ${m.confidence}`,
+        `  dataset:   ${m.dataset}`,
+        `  requester: ${m.requester.displayName} (${m.requester.login})`,
+        `  approver:  ${m.approvers.map((a) => `${a.displayName} (${a.login})`).join(', ') || '-'}`,
+        `  date:      ${m.completedAt ?? '-'}`,
+        `  recipient: ${recipient}`,
+        `  evidence:  ${m.canaries} canary record(s); fingerprint ${m.fingerprint.matched}/${m.fingerprint.checked} name cells agree`,
+        '',
+      ].join('\n') + '\n');
     }
   });
 

@@ -24,3 +24,6 @@ export const canReadOutbox = (u: UserView) => any(u, ['security_center', 'admini
 export const canCheckAuditIntegrity = (u: UserView) => any(u, ['auditor', 'security_center', 'cpo', 'administrator']);
 export const canGrant = (u: UserView, ds: DatasetView | undefined) =>
   any(u, ['cpo']) || (ds !== undefined && any(u, ['data_owner']) && ds.ownerUserId === u.id);
+export const canReadSuppression = (u: UserView) => any(u, ['cpo', 'security_center', 'auditor']);
+export const canReadProvision = (u: UserView) => any(u, ['cpo', 'auditor']);
+export const canTrace = (u: UserView) => any(u, ['security_center', 'cpo', 'auditor']);

@@ -45,15 +45,16 @@ function parseJson(text: string): unknown {
 
 export async function apiRequest<T>(method: Method, path: string, body?: unknown, opts: RequestOptions = {}): Promise<T> {
   const headers: Record<string, string> = { accept: 'application/json' };
-  // A POST without a body sends no content type: Fastify refuses an empty JSON body.
-  if (body !== undefined) headers['content-type'] = 'application/json';
+  // A POST without a body sends no content type: Fastify refuses an empty JSON body. A file goes as is.
+  const raw = typeof Blob !== 'undefined' && body instanceof Blob;
+  if (body !== undefined) headers['content-type'] = raw ? 'application/octet-stream' : 'application/json';
   if (method !== 'GET' && csrfToken) headers['x-csrf-token'] = csrfToken;
   let res: Response;
   try {
     res = await fetch(withQuery(path, opts.query), {
       method,
       headers,
-      body: body === undefined ? null : JSON.stringify(body),
+      body: body === undefined ? null : raw ? (body as Blob) : JSON.stringify(body),
       credentials: 'same-origin',
       cache: 'no-store',
       signal: opts.signal ?? null,

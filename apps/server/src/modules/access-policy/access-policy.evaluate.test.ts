@@ -599,3 +599,53 @@ void test('scim.client.manage: administrators with MFA and the local operator; s
   }
   assertDeny(evaluate({ actor: actor({ roles: ['handler', 'data_owner'] }), action: 'scim.log.read', now: NOW }), 'role.missing');
 });
+
+// ---------------------------------------------------------------------------------------------
+// Extraction (two-person rule), suppression list, provision records, trace
+// ---------------------------------------------------------------------------------------------
+
+void test('extraction.request: every field must be granted for the purpose; dispatch workers never; MFA needed; approval comes later', () => {
+  assertAllow(run({ action: 'extraction.request', fields: ['city', 'name', 'phone'] }), 'grant.extract');
+  assertDeny(run({ action: 'extraction.request', fields: ['city', 'health'] }), 'grant.field_missing');
+  assertDeny(run({ action: 'extraction.request', fields: [] }), 'grant.field_missing');
+  assertDeny(run({ action: 'extraction.request', fields: ['city'], purpose: 'billing' }), 'grant.none');
+  assertDeny(run({ action: 'extraction.request', fields: ['city'], purpose: null }), 'purpose.required');
+  assertDeny(run({ actor: actor({ employmentType: 'dispatch' }), action: 'extraction.request', fields: ['name'] }), 'dispatch.no_personal');
+  assertDeny(run({ actor: actor({ mfa: false }), action: 'extraction.request', fields: ['city'] }), 'mfa.required');
+  // Roles give nothing here: an administrator holding every role but no grant cannot file one.
+  assertDeny(run({ actor: actor({ roles: [...ROLES], grants: [] }), action: 'extraction.request', fields: ['city'] }), 'grant.none');
+  assertDeny(run({ actor: systemActor(TERMINAL), action: 'extraction.request', fields: ['city'] }), 'system.no_personal_data');
+});
+
+void test('extraction.download: the requester only (with MFA), never an administrator, the CPO or the approver; extraction.read: own, or overseers', () => {
+  const me = 'u-alice';
+  assertAllow(run({ action: 'extraction.download', extractionRequesterId: me }), 'extraction.requester');
+  assertDeny(run({ action: 'extraction.download', extractionRequesterId: me, actor: actor({ mfa: false }) }), 'mfa.required');
+  assertDeny(run({ action: 'extraction.download', extractionRequesterId: 'u-other', actor: actor({ roles: [...ROLES] }) }), 'extraction.not_requester');
+  assertDeny(run({ action: 'extraction.download' }), 'extraction.not_requester');
+  assertDeny(run({ action: 'extraction.download', extractionRequesterId: me, actor: systemActor(TERMINAL) }), 'system.no_personal_data');
+  assertAllow(run({ action: 'extraction.read' }), 'extraction.own');
+  assertAllow(run({ action: 'extraction.read', extractionRequesterId: me }), 'extraction.own');
+  assertDeny(run({ action: 'extraction.read', extractionRequesterId: 'u-other' }), 'extraction.not_party');
+  for (const role of ['cpo', 'auditor', 'security_center'] as const) assertAllow(run({ action: 'extraction.read', extractionRequesterId: 'u-other', actor: actor({ roles: [role] }) }), 'extraction.oversight');
+});
+
+void test('extraction.run is the system worker\'s; trace, suppression and provision records by role', () => {
+  assertAllow(evaluate({ actor: systemActor(TERMINAL), action: 'extraction.run', now: NOW }), 'system.operator');
+  assertDeny(run({ action: 'extraction.run', actor: actor({ roles: [...ROLES] }) }), 'default.deny');
+  const cases: [Action, Role[]][] = [
+    ['extraction.trace', ['security_center', 'cpo', 'auditor']],
+    ['suppression.read', ['cpo', 'security_center', 'auditor']],
+    ['suppression.manage', ['cpo', 'security_center']],
+    ['provision.read', ['cpo', 'auditor']],
+  ];
+  for (const [action, allowed] of cases) {
+    for (const role of ROLES) {
+      const d = run({ action, actor: actor({ roles: [role] }) });
+      if (allowed.includes(role)) assertAllow(d, 'role.allowed');
+      else assertDeny(d, 'role.missing');
+    }
+    assertDeny(run({ action, actor: actor({ roles: [allowed[0]!], mfa: false }) }), 'mfa.required');
+  }
+  assertAllow(evaluate({ actor: systemActor(TERMINAL), action: 'extraction.trace', now: NOW }), 'system.operator');
+});

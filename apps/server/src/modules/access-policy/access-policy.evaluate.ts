@@ -50,6 +50,10 @@ const ROLE_RULES: Partial<Record<Action, readonly Role[]>> = {
   'monitor.rules.update': ['security_center', 'administrator'],
   'scim.client.manage': ['administrator'],
   'scim.log.read': ['administrator', 'hr', 'security_center', 'auditor'],
+  'extraction.trace': ['security_center', 'cpo', 'auditor'],
+  'suppression.read': ['cpo', 'security_center', 'auditor'],
+  'suppression.manage': ['cpo', 'security_center'],
+  'provision.read': ['cpo', 'auditor'],
 };
 
 /** What the local operator (offline CLI on the server's own data folder) may do: never read personal data. */
@@ -81,6 +85,8 @@ const SYSTEM_ACTIONS: ReadonlySet<Action> = new Set([
   'alert.raise',
   'scim.client.manage',
   'scim.log.read',
+  'extraction.run',
+  'extraction.trace',
 ]);
 
 const AUTH_ACTIONS: ReadonlySet<Action> = new Set(['auth.login', 'auth.logout', 'auth.password.change', 'auth.mfa.enroll', 'auth.mfa.verify']);
@@ -131,9 +137,10 @@ export function evaluate(req: PolicyRequest): Decision {
       })
     : false;
 
-  if (RECORD_READS.has(action) || RECORD_WRITES.has(action)) {
+  if (RECORD_READS.has(action) || RECORD_WRITES.has(action) || action === 'extraction.request') {
     return evaluateRecordAction(req, personalRequested);
   }
+  if (action === 'extraction.read' || action === 'extraction.download') return evaluateExtractionAction(req);
 
   if (APPROVAL_ACTIONS.has(action)) return evaluateApprovalAction(req);
 
@@ -227,6 +234,24 @@ function evaluateApprovalAction(req: PolicyRequest): Decision {
   }
 }
 
+/**
+ * An extraction's file goes to its requester only (never to an approver, an administrator or the
+ * CPO); its metadata is readable by the requester and by those who oversee extractions.
+ */
+function evaluateExtractionAction(req: PolicyRequest): Decision {
+  const { actor, action, extractionRequesterId } = req;
+  if (actor.kind !== 'user' || actor.userId === null) return deny('extraction.person_only', '抽出は本人が行います。', 'Extractions belong to a person.');
+  const own = extractionRequesterId === undefined || extractionRequesterId === actor.userId;
+  if (action === 'extraction.download') {
+    if (extractionRequesterId === undefined || !own) return deny('extraction.not_requester', '抽出ファイルは申請者本人のみが受け取れます。', 'Only the requester may download the extraction.');
+    if (!actor.mfa) return mfaRequired();
+    return allow('extraction.requester', '申請者本人です。', 'You requested this extraction.');
+  }
+  if (own) return allow('extraction.own', '自分の抽出です。', 'Your own extraction.');
+  if (actor.roles.some((r) => APPROVAL_OVERSIGHT.includes(r))) return allow('extraction.oversight', '抽出を監督する役割です。', 'Your role oversees extractions.');
+  return deny('extraction.not_party', 'この抽出の当事者ではありません。', 'You are not a party to this extraction.');
+}
+
 function mfaRequired(): Decision {
   return deny('mfa.required', '多要素認証（TOTP）が必要です。', 'Multi-factor authentication (TOTP) is required.');
 }
@@ -242,7 +267,7 @@ function evaluateRecordAction(req: PolicyRequest, personalRequested: boolean): D
     return deny('dispatch.no_personal', '派遣社員は個人情報を取り扱えません。', 'Dispatch workers cannot handle personal data.');
   }
 
-  const isRead = RECORD_READS.has(action);
+  const isRead = RECORD_READS.has(action) || action === 'extraction.request';
   const purpose = req.purpose ?? null;
   if (isRead) {
     if (!purpose) return deny('purpose.required', '利用目的の指定が必要です。', 'A purpose of use is required.');
@@ -296,6 +321,15 @@ function evaluateRecordAction(req: PolicyRequest, personalRequested: boolean): D
       return deny('grant.field_missing', `次の項目への書き込み権限がありません: ${missing.join(', ')}`, `No write grant for the fields: ${missing.join(', ')}`);
     }
     return allow('grant.write', '書き込み権限のある取扱者です。', 'Designated handler with write access.', visible, grantIds);
+  }
+  if (action === 'extraction.request') {
+    // An extraction takes the named fields out in clear: every one must be granted for this purpose.
+    const missing = (req.fields ?? []).filter((f) => !visible.has(f));
+    if (missing.length > 0 || (req.fields ?? []).length === 0) {
+      return deny('grant.field_missing', `次の項目を取り扱う指定がありません: ${missing.join(', ')}`, `You are not designated for the fields: ${missing.join(', ')}`);
+    }
+    if (!actor.mfa) return mfaRequired();
+    return allow('grant.extract', '取扱者登録と利用目的により抽出を申請できます（承認が必要です）。', 'Your handler grant allows requesting this extraction (approval required).', visible, grantIds);
   }
   return allow('grant.read', '取扱者登録と利用目的により許可されています。', 'Allowed by your handler grant for this purpose.', visible, grantIds);
 }

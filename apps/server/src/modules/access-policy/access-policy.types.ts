@@ -21,6 +21,8 @@ export type PolicyRequest = {
   purpose?: string | null;
   /** Present for actions on one approval request: who filed it and what the policy says of the actor. */
   approval?: ApprovalPolicyContext;
+  /** Present for actions on one extraction: the person who requested it. */
+  extractionRequesterId?: string;
 };
 
 /**

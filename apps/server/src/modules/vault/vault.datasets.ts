@@ -172,3 +172,8 @@ export async function rewrapAllDatasetKeys(ctx: AppContext, actor: Actor): Promi
   cacheOf(ctx).clear();
   return { rewrapped };
 }
+
+/** The search term (blind index or normalised value) of `value` in `field`, or null when the field cannot be searched that way. */
+export function termOf(ds: LoadedDataset, field: { name: string }, op: 'exact' | 'prefix', value: string): Buffer | null {
+  return ds.codec.termFor(field.name, op, value)?.term ?? null;
+}

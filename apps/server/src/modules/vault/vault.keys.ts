@@ -47,6 +47,11 @@ export class DatasetKeys {
     return k;
   }
 
+  /** Every data key by id (for exports that decrypt on worker threads). */
+  dataKeyEntries(): [string, Buffer][] {
+    return [...this.dataKeys.entries()];
+  }
+
   fieldKey(field: string): Buffer {
     let k = this.fieldKeys.get(field);
     if (!k) {

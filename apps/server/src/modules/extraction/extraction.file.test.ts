@@ -1,0 +1,102 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import iconv from 'iconv-lite';
+import { decryptFile, EncryptedFileWriter, sinkFor } from './extraction.file.ts';
+import { canaryPositions, Fingerprinter } from './extraction.watermark.ts';
+import { readLeakedFile } from './extraction.trace.ts';
+
+async function roundTrip(format: 'csv_utf8' | 'csv_sjis' | 'xlsx', rows: string[][]) {
+  const dir = await mkdtemp(path.join(tmpdir(), 'mamori-export-'));
+  const file = path.join(dir, 'x.mmx');
+  const key = randomBytes(32);
+  const w = new EncryptedFileWriter(file, key, 'export-1');
+  const sink = sinkFor(format, w);
+  for (const r of rows) await sink.row(r);
+  await sink.finish();
+  await w.close();
+  const chunks: Buffer[] = [];
+  for await (const c of decryptFile(file, key, 'export-1')) chunks.push(c);
+  return { file, key, plain: Buffer.concat(chunks) };
+}
+
+const ROWS = [['氏名', 'メール', '備考'], ['山田　太郎', 'taro@example.co.jp', 'a,"b"'], ['髙橋 花子', 'h@example.jp', '改行\nあり']];
+
+void test('the three formats round-trip through the encrypted file; CSV UTF-8 has a BOM, Shift_JIS is CP932', async () => {
+  const u = await roundTrip('csv_utf8', ROWS);
+  assert.deepEqual([...u.plain.subarray(0, 3)], [0xef, 0xbb, 0xbf]);
+  assert.deepEqual(readLeakedFile(u.plain), ROWS);
+  const s = await roundTrip('csv_sjis', ROWS);
+  assert.equal(iconv.decode(s.plain, 'cp932').split('\r\n')[1], '山田　太郎,taro@example.co.jp,"a,""b"""', 'CP932 covers 髙 and U+3000');
+  assert.deepEqual(readLeakedFile(s.plain), ROWS);
+  const x = await roundTrip('xlsx', ROWS);
+  assert.deepEqual(readLeakedFile(x.plain), ROWS);
+});
+
+void test('a tampered, truncated or foreign export file does not open', async () => {
+  const many = Array.from({ length: 40_000 }, (_, i) => [`行${i}`, 'x'.repeat(40)]);
+  const { file, key } = await roundTrip('csv_utf8', many);
+  const bytes = await readFile(file);
+  const drain = async (k: Buffer, id = 'export-1') => {
+    for await (const _ of decryptFile(file, k, id)) void _;
+  };
+  await assert.rejects(drain(randomBytes(32)));
+  await assert.rejects(drain(key, 'export-2'));
+  await writeFile(file, bytes.subarray(0, bytes.length - 100));
+  await assert.rejects(drain(key));
+  const flipped = Buffer.from(bytes);
+  flipped[100] = flipped[100]! ^ 1;
+  await writeFile(file, flipped);
+  await assert.rejects(drain(key));
+  // Whole chunks dropped from the end: the last-chunk marker is missing.
+  const firstLen = bytes.readUInt32BE(4);
+  await writeFile(file, bytes.subarray(0, 8 + firstLen));
+  await assert.rejects(drain(key));
+});
+
+void test('fingerprint: a keyed choice of space per name, detectable again, different per export', () => {
+  const a = new Fingerprinter(randomBytes(32));
+  const b = new Fingerprinter(randomBytes(32));
+  const names = Array.from({ length: 64 }, (_, i) => `山田${i} 太郎`);
+  const written = names.map((n) => a.apply('name', n));
+  assert.ok(written.some((n) => n.includes('\u3000')) && written.some((n) => n.includes(' ')));
+  assert.ok(written.every((n) => a.check(n) === true));
+  assert.ok(written.filter((n) => b.check(n) === true).length < 56, 'another key agrees only by chance');
+  assert.equal(a.apply('email', 'a b'), 'a b', 'only names carry it');
+  assert.equal(a.apply('name', '山田太郎'), '山田太郎');
+  const pos = canaryPositions(randomBytes(32), 100, 5);
+  assert.equal(new Set(pos).size, 5);
+  assert.ok(pos.every((p) => p >= 0 && p < 105));
+});
+
+void test('the export workers write exactly the lines the main thread would (decrypt, fingerprint, quoting)', async () => {
+  const { seal } = await import('../../platform/crypto/envelope.ts');
+  const { aadFor } = await import('../vault/vault.codec.ts');
+  const { createTransformPool } = await import('./extraction.transform.ts');
+  const dataKey = randomBytes(32);
+  const fpKey = randomBytes(32);
+  const fields = [{ name: 'company', kind: 'text' }, { name: 'person', kind: 'name' }, { name: 'email', kind: 'email' }, { name: 'note', kind: 'text' }];
+  const rows = Array.from({ length: 50 }, (_, i) => {
+    const id = `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`;
+    return {
+      id, public: JSON.stringify({ company: `会社${i}, "株"`, note: i % 2 ? '改行\nあり' : '' }), key_id: 'dk1',
+      sealed: seal(dataKey, Buffer.from(JSON.stringify({ person: `山田${i} 太郎`, email: `t${i}@example.jp` })), aadFor('ds-1', id)),
+    };
+  });
+  const pool = createTransformPool({ datasetId: 'ds-1', dataKeys: [['dk1', dataKey]], fields, fingerprintKey: fpKey, needsPersonal: true }, 2);
+  try {
+    const lines = await pool.lines(rows);
+    const fp = new Fingerprinter(fpKey);
+    const q = (v: string) => (/[",\r\n]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v);
+    const expected = rows.map((_, i) => [`会社${i}, "株"`, fp.apply('name', `山田${i} 太郎`), `t${i}@example.jp`, i % 2 ? '改行\nあり' : ''].map(q).join(','));
+    assert.deepEqual(lines, expected);
+    // A record sealed under another key is refused, with nothing about the record.
+    const bad = { ...rows[0]!, sealed: seal(randomBytes(32), Buffer.from('{}'), aadFor('ds-1', rows[0]!.id)) };
+    await assert.rejects(pool.lines([bad]), /crypto.bad_ciphertext/);
+  } finally {
+    await pool.close();
+  }
+});

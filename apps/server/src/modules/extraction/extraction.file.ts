@@ -1,0 +1,175 @@
+/**
+ * The export file: rows serialised as CSV (UTF-8 with BOM, or Shift_JIS/CP932 for Excel in Japan)
+ * or XLSX (exceljs, streaming), and stored encrypted at rest under the export's own key: a sequence
+ * of AES-256-GCM sealed chunks, each bound to the export, its index and whether it is the last, so a
+ * truncated, reordered or swapped file does not open.
+ */
+import { createHash } from 'node:crypto';
+import { once } from 'node:events';
+import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
+import { PassThrough } from 'node:stream';
+import ExcelJS from 'exceljs';
+import iconv from 'iconv-lite';
+import type { ExportFormat } from '@mamori/contracts';
+import { open, seal } from '../../platform/crypto/envelope.ts';
+
+const MAGIC = Buffer.from('MMX1');
+const CHUNK = 1024 * 1024;
+
+function chunkAad(exportId: string, index: number, last: boolean): Buffer {
+  return Buffer.from(`mamori/export-file/v1/${exportId}/${index}/${last ? 1 : 0}`, 'utf8');
+}
+
+export class EncryptedFileWriter {
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private index = 0;
+  private bytes = 0;
+  private readonly hash = createHash('sha256');
+  private readonly out: WriteStream;
+  private readonly failed: Promise<never>;
+
+  constructor(path: string, private readonly key: Buffer, private readonly exportId: string) {
+    this.out = createWriteStream(path, { mode: 0o600 });
+    this.failed = new Promise<never>((_, reject) => this.out.once('error', reject));
+    this.failed.catch(() => undefined);
+    this.out.write(MAGIC);
+  }
+
+  async write(b: Buffer): Promise<void> {
+    this.hash.update(b);
+    this.bytes += b.length;
+    this.pending.push(b);
+    this.pendingBytes += b.length;
+    if (this.pendingBytes >= CHUNK) await this.flush(false);
+  }
+
+  private async flush(last: boolean): Promise<void> {
+    const plain = Buffer.concat(this.pending);
+    this.pending = [];
+    this.pendingBytes = 0;
+    const sealed = seal(this.key, plain, chunkAad(this.exportId, this.index++, last));
+    const len = Buffer.allocUnsafe(4);
+    len.writeUInt32BE(sealed.length, 0);
+    this.out.write(len);
+    if (!this.out.write(sealed)) await Promise.race([once(this.out, 'drain'), this.failed]);
+  }
+
+  /** Seals the rest (the last chunk is marked as such) and closes; returns plaintext size and hash. */
+  async close(): Promise<{ bytes: number; sha256: Buffer }> {
+    await this.flush(true);
+    this.out.end();
+    await Promise.race([once(this.out, 'close'), this.failed]);
+    return { bytes: this.bytes, sha256: this.hash.digest() };
+  }
+}
+
+/** Opens the chunks in order; refuses a file that was cut short or tampered with. */
+export async function* decryptFile(path: string, key: Buffer, exportId: string): AsyncGenerator<Buffer> {
+  let buf = Buffer.alloc(0);
+  let index = 0;
+  let sawLast = false;
+  let headerSeen = false;
+  for await (const piece of createReadStream(path)) {
+    buf = Buffer.concat([buf, piece as Buffer]);
+    if (!headerSeen) {
+      if (buf.length < 4) continue;
+      if (!buf.subarray(0, 4).equals(MAGIC)) throw new Error('export.bad_file');
+      buf = buf.subarray(4);
+      headerSeen = true;
+    }
+    while (buf.length >= 4) {
+      const len = buf.readUInt32BE(0);
+      if (buf.length < 4 + len) break;
+      const sealed = buf.subarray(4, 4 + len);
+      buf = buf.subarray(4 + len);
+      if (sawLast) throw new Error('export.bad_file');
+      let plain: Buffer;
+      try {
+        plain = open(key, sealed, chunkAad(exportId, index, false));
+      } catch {
+        plain = open(key, sealed, chunkAad(exportId, index, true));
+        sawLast = true;
+      }
+      index++;
+      if (plain.length > 0) yield plain;
+    }
+  }
+  if (!sawLast || buf.length > 0) throw new Error('export.bad_file');
+}
+
+/** Where serialised rows go. */
+export interface RowSink {
+  row(values: readonly string[]): Promise<void>;
+  /** CSV only: a line already quoted (by the export's worker threads), without its line break. */
+  line?(text: string): Promise<void>;
+  finish(): Promise<void>;
+}
+
+const NEEDS_QUOTING = /[",\r\n]/;
+function csvField(v: string): string {
+  return NEEDS_QUOTING.test(v) ? `"${v.replaceAll('"', '""')}"` : v;
+}
+
+const PIECE = 256 * 1024;
+
+class CsvSink implements RowSink {
+  private text = '';
+  constructor(private readonly out: EncryptedFileWriter, private readonly encode: (s: string) => Buffer) {}
+  async row(values: readonly string[]): Promise<void> {
+    let line = '';
+    for (let i = 0; i < values.length; i++) line += (i === 0 ? '' : ',') + csvField(values[i]!);
+    return this.line(line);
+  }
+  async line(text: string): Promise<void> {
+    this.text += text + '\r\n';
+    if (this.text.length >= PIECE) {
+      const s = this.text;
+      this.text = '';
+      await this.out.write(this.encode(s));
+    }
+  }
+  async finish(): Promise<void> {
+    if (this.text) await this.out.write(this.encode(this.text));
+    this.text = '';
+  }
+}
+
+class XlsxSink implements RowSink {
+  private readonly pass = new PassThrough();
+  private readonly wb: ExcelJS.stream.xlsx.WorkbookWriter;
+  private readonly ws: ExcelJS.Worksheet;
+  private readonly drained: Promise<void>;
+  constructor(out: EncryptedFileWriter) {
+    this.wb = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: this.pass, useStyles: false, useSharedStrings: false });
+    this.ws = this.wb.addWorksheet('export');
+    this.drained = (async () => {
+      for await (const chunk of this.pass) await out.write(chunk as Buffer);
+    })();
+    this.drained.catch(() => undefined);
+  }
+  async row(values: readonly string[]): Promise<void> {
+    this.ws.addRow([...values]).commit();
+  }
+  async finish(): Promise<void> {
+    this.ws.commit();
+    await this.wb.commit();
+    await this.drained;
+  }
+}
+
+export function sinkFor(format: ExportFormat, out: EncryptedFileWriter): RowSink {
+  switch (format) {
+    case 'csv_utf8': {
+      // Excel opens UTF-8 CSV correctly only with a byte-order mark.
+      void out.write(Buffer.from([0xef, 0xbb, 0xbf]));
+      return new CsvSink(out, (s) => Buffer.from(s, 'utf8'));
+    }
+    case 'csv_sjis':
+      return new CsvSink(out, (s) => iconv.encode(s, 'cp932'));
+    case 'xlsx':
+      return new XlsxSink(out);
+  }
+}
+
+export const FILE_EXTENSION: Record<ExportFormat, string> = { csv_utf8: 'csv', csv_sjis: 'csv', xlsx: 'xlsx' };

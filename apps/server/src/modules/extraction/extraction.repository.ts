@@ -1,0 +1,140 @@
+import { sql, type Insertable, type RawBuilder, type Selectable, type Updateable } from 'kysely';
+import type { PersonRef } from '@mamori/contracts';
+import type { Executor } from '../../platform/db/database.ts';
+import type { DB } from '../../platform/db/schema.ts';
+
+export type ExtractionRow = Selectable<DB['extractions']>;
+export type StoredCriterion = { field: string; op: 'exact' | 'prefix'; term: string; shown: string };
+export type BulkRow = { id: string; public: string; sealed: Buffer | null; key_id: string | null };
+
+const PREFIX_END = Buffer.from([0xff]);
+
+/** The field's database-wide id in record_terms (migration 0010). */
+function fieldId(datasetId: string, field: string): RawBuilder<number> {
+  return sql<number>`(SELECT term_field FROM dataset_fields WHERE dataset_id = ${datasetId} AND name = ${field})`;
+}
+
+function criteriaSql(datasetId: string, criteria: readonly StoredCriterion[]): RawBuilder<unknown>[] {
+  return criteria.map((c) => {
+    const term = Buffer.from(c.term, 'hex');
+    return c.op === 'exact'
+      ? sql`AND rec.id IN (SELECT record_id FROM record_terms WHERE field_id = ${fieldId(datasetId, c.field)} AND term = ${term})`
+      : sql`AND rec.id IN (SELECT record_id FROM record_terms WHERE field_id = ${fieldId(datasetId, c.field)} AND term >= ${term} AND term < ${Buffer.concat([term, PREFIX_END])})`;
+  });
+}
+
+/** Records of the dataset whose subjects opted out: found through the search index, by blind index. */
+function suppressedSql(datasetId: string): RawBuilder<unknown> {
+  return sql`AND rec.id NOT IN (
+    SELECT rt.record_id FROM suppression_terms st
+    JOIN suppression_entries se ON se.id = st.entry_id AND se.removed_at IS NULL
+    JOIN dataset_fields df ON df.dataset_id = st.dataset_id AND df.name = st.field
+    JOIN record_terms rt ON rt.field_id = df.term_field AND rt.term = st.term
+    WHERE st.dataset_id = ${datasetId})`;
+}
+
+export function extractionRepository(db: Executor) {
+  return {
+    async count(datasetId: string, criteria: readonly StoredCriterion[], suppress: boolean): Promise<number> {
+      const r = await sql<{ n: number }>`SELECT count(*)::int AS n FROM records rec WHERE rec.dataset_id = ${datasetId}
+        ${sql.join(criteriaSql(datasetId, criteria), sql` `)} ${suppress ? suppressedSql(datasetId) : sql``}`.execute(db);
+      return r.rows[0]?.n ?? 0;
+    },
+
+    /** One batch in id order after `after` (keyset pagination: no offset, no per-row round trip). */
+    async batch(datasetId: string, criteria: readonly StoredCriterion[], suppress: boolean, after: string | null, limit: number): Promise<BulkRow[]> {
+      const r = await sql<BulkRow>`SELECT rec.id, rec.public::text AS public, rec.sealed, rec.key_id FROM records rec
+        WHERE rec.dataset_id = ${datasetId} ${after ? sql`AND rec.id > ${after}` : sql``}
+        ${sql.join(criteriaSql(datasetId, criteria), sql` `)} ${suppress ? suppressedSql(datasetId) : sql``}
+        ORDER BY rec.id LIMIT ${limit}`.execute(db);
+      return r.rows;
+    },
+
+    async termExists(datasetId: string, field: string, term: Buffer): Promise<boolean> {
+      const r = await sql`SELECT 1 FROM record_terms WHERE field_id = ${fieldId(datasetId, field)} AND term = ${term} LIMIT 1`.execute(db);
+      return r.rows.length > 0;
+    },
+    async markExists(mark: Buffer): Promise<boolean> {
+      return (await db.selectFrom('extraction_canaries').select('extraction_id').where('mark', '=', mark).limit(1).execute()).length > 0;
+    },
+    async extractionsByMarks(marks: readonly Buffer[]): Promise<{ extraction_id: string; position: number }[]> {
+      if (marks.length === 0) return [];
+      const r = await sql<{ extraction_id: string; position: number }>`SELECT DISTINCT extraction_id, position FROM extraction_canaries WHERE mark = ANY(${marks}::bytea[])`.execute(db);
+      return r.rows;
+    },
+
+    async insert(row: Insertable<DB['extractions']>): Promise<void> {
+      await db.insertInto('extractions').values(row).execute();
+    },
+    async get(id: string) {
+      return db.selectFrom('extractions').selectAll().where('id', '=', id).executeTakeFirst();
+    },
+    async getForUpdate(id: string) {
+      return db.selectFrom('extractions').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
+    },
+    async byRequester(userId: string, limit: number) {
+      return db.selectFrom('extractions').selectAll().where('requester_id', '=', userId).orderBy('created_at', 'desc').limit(limit).execute();
+    },
+    async recent(limit: number) {
+      return db.selectFrom('extractions').selectAll().where('completed_at', 'is not', null).orderBy('completed_at', 'desc').limit(limit).execute();
+    },
+    async waiting() {
+      return db.selectFrom('extractions as e').innerJoin('approval_requests as r', 'r.id', 'e.approval_request_id')
+        .select(['e.id', 'r.state as request_state']).where('e.state', '=', 'pending_approval').orderBy('e.created_at').limit(100).execute();
+    },
+    async readyPast(now: Date) {
+      return db.selectFrom('extractions').select(['id', 'dataset_id', 'requester_id']).where('state', '=', 'ready').where('download_until', '<=', now).limit(100).execute();
+    },
+    async update(id: string, fromStates: readonly ExtractionRow['state'][], set: Updateable<DB['extractions']>): Promise<boolean> {
+      const r = await db.updateTable('extractions').set(set).where('id', '=', id).where('state', 'in', [...fromStates]).executeTakeFirst();
+      return Number(r.numUpdatedRows) > 0;
+    },
+    async progress(id: string, rowsDone: number): Promise<void> {
+      await db.updateTable('extractions').set({ rows_done: rowsDone }).where('id', '=', id).execute();
+    },
+    async insertCanaries(rows: { extraction_id: string; position: number; mark: Buffer }[]): Promise<void> {
+      if (rows.length > 0) await db.insertInto('extraction_canaries').values(rows).execute();
+    },
+    async insertProvision(row: Insertable<DB['provision_records']>, recordIds: readonly string[]): Promise<void> {
+      await db.insertInto('provision_records').values(row).execute();
+      for (let i = 0; i < recordIds.length; i += 20_000) {
+        const ids = recordIds.slice(i, i + 20_000);
+        await sql`INSERT INTO provision_subjects (provision_id, record_id) SELECT ${row.id}::uuid, u FROM unnest(${ids}::uuid[]) AS u`.execute(db);
+      }
+    },
+    async provisions(recordId: string | null, limit: number) {
+      let q = db.selectFrom('provision_records as p').innerJoin('datasets as d', 'd.id', 'p.dataset_id').selectAll('p').select('d.name as dataset');
+      if (recordId) q = q.where('p.id', 'in', db.selectFrom('provision_subjects').select('provision_id').where('record_id', '=', recordId));
+      return q.orderBy('p.provided_at', 'desc').limit(limit).execute();
+    },
+
+    async people(ids: readonly string[]): Promise<Map<string, PersonRef>> {
+      if (ids.length === 0) return new Map();
+      const rows = await db.selectFrom('users').select(['id', 'login', 'display_name']).where('id', 'in', [...new Set(ids)]).execute();
+      return new Map(rows.map((u) => [u.id, { id: u.id, login: u.login, displayName: u.display_name }]));
+    },
+    async approverIds(requestIds: readonly string[]): Promise<{ request_id: string; approver_id: string }[]> {
+      if (requestIds.length === 0) return [];
+      return db.selectFrom('approval_decisions').select(['request_id', 'approver_id']).where('request_id', 'in', [...requestIds]).where('decision', '=', 'approve').where('withdrawn_at', 'is', null).execute();
+    },
+    async datasetNames(ids: readonly string[]): Promise<Map<string, string>> {
+      if (ids.length === 0) return new Map();
+      const rows = await db.selectFrom('datasets').select(['id', 'name']).where('id', 'in', [...new Set(ids)]).execute();
+      return new Map(rows.map((d) => [d.id, d.name]));
+    },
+
+    async insertSuppression(entry: Insertable<DB['suppression_entries']>, terms: { field: string; term: Buffer }[]): Promise<void> {
+      await db.insertInto('suppression_entries').values(entry).execute();
+      await db.insertInto('suppression_terms').values(terms.map((t) => ({ entry_id: entry.id, dataset_id: entry.dataset_id, field: t.field, term: t.term }))).execute();
+    },
+    async removeSuppression(id: string, by: string, at: Date, reason: string): Promise<boolean> {
+      const r = await db.updateTable('suppression_entries').set({ removed_by: by, removed_at: at, removed_reason: reason }).where('id', '=', id).where('removed_at', 'is', null).executeTakeFirst();
+      return Number(r.numUpdatedRows) > 0;
+    },
+    async suppressionEntries(datasetId: string | null, limit: number) {
+      let q = db.selectFrom('suppression_entries as s').innerJoin('datasets as d', 'd.id', 's.dataset_id').selectAll('s').select('d.name as dataset');
+      if (datasetId) q = q.where('s.dataset_id', '=', datasetId);
+      return q.orderBy('s.added_at', 'desc').limit(limit).execute();
+    },
+  };
+}

@@ -1,0 +1,316 @@
+/**
+ * The export job and the one-time download. An approved extraction is taken by the system worker:
+ * the approval is consumed (counted again now: an approver retired meanwhile no longer counts) in the
+ * transaction that starts the job; rows are streamed in id-ordered batches, decrypted, watermarked
+ * (canaries + fingerprint) and written encrypted under a per-export key; the completion, the canary
+ * marks and — for a third party — the Art. 29 provision record commit together.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import type { DatasetField } from '@mamori/contracts';
+import type { AppContext } from '../../platform/context.ts';
+import { unwrapDataKey, wrapDataKey } from '../../platform/crypto/envelope.ts';
+import { AppError, isAppError } from '../../platform/errors.ts';
+import { isUuid, newId } from '../../platform/ids.ts';
+import { systemActor, type Actor } from '../identity/index.ts';
+import { authorize } from '../access-policy/index.ts';
+import { appendAudit, appendAuditAlone } from '../audit/index.ts';
+import { withApproval } from '../approvals/index.ts';
+import { decodePersonal, loadDataset, type LoadedDataset, termOf } from '../vault/index.ts';
+import { decryptFile, EncryptedFileWriter, FILE_EXTENSION, sinkFor } from './extraction.file.ts';
+import { extractionRepository, type ExtractionRow, type StoredCriterion } from './extraction.repository.ts';
+import { createTransformPool } from './extraction.transform.ts';
+import { canaryCount, canaryPositions, canaryRow, exportKeys, Fingerprinter, markOf, markedValues } from './extraction.watermark.ts';
+
+export type ExtractionSettings = {
+  /** Where encrypted export files live (under the data folder). */
+  dir: string;
+  /** How long the one-time download stays available after completion. */
+  downloadHours?: number;
+};
+
+const BATCH = 10_000;
+const PROVISION_RETENTION_YEARS = 3;
+const system = () => systemActor({ ip: null, userAgent: 'mamori-extraction', deviceId: null });
+
+function keyAad(id: string): string {
+  return `mamori/export-key/v1/${id}`;
+}
+
+/** The key that marks canary values of a dataset (a derivation of its blind-index key). */
+export function canaryKeyOf(ds: LoadedDataset): Buffer {
+  return ds.keys.fieldKey('~canary');
+}
+
+/**
+ * Picks up approved extractions and runs them; closes those whose request was rejected, cancelled or
+ * expired. Returns how many exports it completed. Safe to run on several nodes: each step is a
+ * conditional update.
+ */
+export async function runDueExtractions(ctx: AppContext, settings: ExtractionSettings): Promise<number> {
+  const repo = extractionRepository(ctx.db);
+  let done = 0;
+  for (const w of await repo.waiting()) {
+    if (w.request_state === 'approved') {
+      if (await runExtraction(ctx, settings, w.id)) done++;
+    } else if (['rejected', 'cancelled', 'expired'].includes(w.request_state)) {
+      await repo.update(w.id, ['pending_approval'], { state: w.request_state as 'rejected' | 'cancelled' | 'expired' });
+    }
+  }
+  // Files never fetched within their window are expired and deleted (encrypted data does not linger).
+  for (const r of await repo.readyPast(ctx.clock.now())) {
+    const expired = await ctx.db.transaction().execute(async (tx) => {
+      if (!(await extractionRepository(tx).update(r.id, ['ready'], { state: 'expired' }))) return false;
+      await appendAudit(tx, ctx.clock, system(), {
+        action: 'extraction.run', decision: 'allow', rule: 'system.operator', reason: 'Download window passed: file deleted', result: 'ok', datasetId: r.dataset_id,
+        subjectUserId: r.requester_id, details: { extractionId: r.id, phase: 'expire' },
+      });
+      return true;
+    });
+    if (expired) await rm(path.join(settings.dir, `${r.id}.mmx`), { force: true });
+  }
+  return done;
+}
+
+/** Consumes the approval and runs one export; false when the approval could not be used. */
+export async function runExtraction(ctx: AppContext, settings: ExtractionSettings, id: string): Promise<boolean> {
+  const actor = system();
+  const row = await extractionRepository(ctx.db).get(id);
+  if (!row || row.state !== 'pending_approval' || !row.approval_request_id) return false;
+  const secret = randomBytes(32);
+  try {
+    await withApproval(ctx, actor, row.approval_request_id, { kind: 'extraction', ref: id }, async (tx) => {
+      const w = wrapDataKey(ctx.keyring, secret, keyAad(id));
+      if (!(await extractionRepository(tx).update(id, ['pending_approval'], { state: 'running', started_at: ctx.clock.now(), master_key_id: w.masterKeyId, wrapped_key: w.wrapped }))) {
+        throw new AppError('conflict', 'The extraction was taken by another worker.');
+      }
+      await appendAudit(tx, ctx.clock, actor, {
+        action: 'extraction.run', decision: 'allow', rule: 'system.operator', reason: 'Approved extraction started', result: 'ok', datasetId: row.dataset_id,
+        fields: row.fields, purpose: row.purpose, subjectUserId: row.requester_id, details: { extractionId: id, requestId: row.approval_request_id, phase: 'start' },
+      });
+    });
+  } catch (e) {
+    if (!isAppError(e)) throw e;
+    const rule = (e.details as { rule?: string } | undefined)?.rule;
+    if (rule === 'approval.expired') await extractionRepository(ctx.db).update(id, ['pending_approval'], { state: 'expired' });
+    return false;
+  }
+  const file = path.join(settings.dir, `${id}.mmx`);
+  try {
+    await writeExport(ctx, settings, (await extractionRepository(ctx.db).get(id))!, secret, file);
+    return true;
+  } catch (e) {
+    await rm(file, { force: true });
+    const code = isAppError(e) ? e.code : 'internal';
+    await ctx.db.transaction().execute(async (tx) => {
+      await extractionRepository(tx).update(id, ['running'], { state: 'failed', error: code });
+      await appendAudit(tx, ctx.clock, actor, {
+        action: 'extraction.run', decision: 'allow', rule: 'system.operator', reason: 'Extraction failed', result: 'error', datasetId: row.dataset_id, subjectUserId: row.requester_id,
+        details: { extractionId: id, error: code },
+      });
+    });
+    ctx.logger.error({ extractionId: id, err: { message: (e as Error).message } }, 'extraction failed');
+    return false;
+  }
+}
+
+type Canary = { position: number; values: Record<string, string>; marks: Buffer[] };
+
+/** Canary rows for the export: unique against the dataset's blind indexes and every recorded mark. */
+async function makeCanaries(ctx: AppContext, ds: LoadedDataset, fields: readonly DatasetField[], placementKey: Buffer, rows: number): Promise<Canary[]> {
+  const repo = extractionRepository(ctx.db);
+  const n = canaryCount(placementKey, rows);
+  const positions = canaryPositions(placementKey, rows, n);
+  const canaryKey = canaryKeyOf(ds);
+  const out: Canary[] = [];
+  for (let i = 0; i < n; i++) {
+    for (let attempt = 0; ; attempt++) {
+      if (attempt > 20) throw new AppError('internal', 'Could not make a unique canary.');
+      const values = canaryRow(placementKey, i, attempt, fields);
+      const marks = markedValues(values, fields).map((v) => markOf(canaryKey, v));
+      let clash = false;
+      for (const m of marks) if (await repo.markExists(m)) clash = true;
+      for (const f of fields) {
+        if (clash || f.search !== 'exact' || !(f.kind === 'email' || f.kind === 'phone')) continue;
+        const term = termOf(ds, f, 'exact', values[f.name] ?? '');
+        if (term && (await repo.termExists(ds.view.id, f.name, term))) clash = true;
+      }
+      if (!clash) {
+        out.push({ position: positions[i]!, values, marks });
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+async function writeExport(ctx: AppContext, settings: ExtractionSettings, row: ExtractionRow, secret: Buffer, file: string): Promise<void> {
+  const ds = await loadDatasetById(ctx, row.dataset_id);
+  const repo = extractionRepository(ctx.db);
+  const criteria = row.filter as StoredCriterion[];
+  const suppress = row.recipient_kind === 'third_party';
+  const fields = row.fields.map((n) => ds.fieldByName.get(n)!);
+  const keys = exportKeys(secret);
+  // Rows may have changed since filing: the count now decides where the canaries go.
+  const total = await repo.count(ds.view.id, criteria, suppress);
+  const canaries = await makeCanaries(ctx, ds, fields, keys.placementKey, total);
+  const fp = new Fingerprinter(keys.fingerprintKey);
+  const kinds = fields.map((f) => f.kind);
+  const needsPersonal = fields.some((f) => ['personal', 'confidential', 'special_care'].includes(f.classification));
+
+  await mkdir(settings.dir, { recursive: true, mode: 0o700 });
+  const writer = new EncryptedFileWriter(file, keys.fileKey, row.id);
+  const sink = sinkFor(row.format, writer);
+  await sink.row(fields.map((f) => f.labelJa));
+  let position = 0;
+  let nextCanary = 0;
+  let written = 0;
+  const recordIds: string[] = [];
+  const afterRow = async () => {
+    position++;
+    while (nextCanary < canaries.length && canaries[nextCanary]!.position === position) {
+      await sink.row(fields.map((f, i) => fp.apply(kinds[i]!, canaries[nextCanary]!.values[f.name] ?? '')));
+      nextCanary++;
+      position++;
+    }
+  };
+  const emit = async (values: Record<string, string>) => {
+    await sink.row(fields.map((f, i) => fp.apply(kinds[i]!, values[f.name] ?? '')));
+    await afterRow();
+  };
+  // CSV: decryption, fingerprint and quoting run on worker threads; XLSX goes through exceljs here.
+  const pool = sink.line && row.format !== 'xlsx'
+    ? createTransformPool({ datasetId: ds.view.id, dataKeys: ds.keys.dataKeyEntries(), fields: fields.map((f) => ({ name: f.name, kind: f.kind })), fingerprintKey: keys.fingerprintKey, needsPersonal })
+    : null;
+  // A canary placed at position 0 comes before the first real row.
+  while (nextCanary < canaries.length && canaries[nextCanary]!.position === position) {
+    await sink.row(fields.map((f, i) => fp.apply(kinds[i]!, canaries[nextCanary]!.values[f.name] ?? '')));
+    nextCanary++;
+    position++;
+  }
+  // The next batch is fetched while this one is decrypted and written (keyset: its start is known).
+  const fetch = (after: string | null) => {
+    const p = repo.batch(ds.view.id, criteria, suppress, after, BATCH);
+    p.catch(() => undefined);
+    return p;
+  };
+  let pending = fetch(null);
+  try {
+    for (;;) {
+      const batch = await pending;
+      if (batch.length === 0) break;
+      pending = batch.length < BATCH ? Promise.resolve([]) : fetch(batch.at(-1)!.id);
+      if (pool) {
+        for (const line of await pool.lines(batch)) {
+          await sink.line!(line);
+          await afterRow();
+        }
+      } else {
+        for (const r of batch) {
+          const pub = JSON.parse(r.public) as Record<string, string>;
+          await emit(needsPersonal ? Object.assign(pub, decodePersonal(ds.keys, ds.view.id, r.id, r.sealed, r.key_id)) : pub);
+        }
+      }
+      if (suppress) for (const r of batch) recordIds.push(r.id);
+      written += batch.length;
+      await repo.progress(row.id, written);
+    }
+  } finally {
+    await pool?.close();
+  }
+  // Canaries whose position lies past the last real row (fewer rows than counted) go at the end.
+  while (nextCanary < canaries.length) {
+    await sink.row(fields.map((f, i) => fp.apply(kinds[i]!, canaries[nextCanary]!.values[f.name] ?? '')));
+    nextCanary++;
+  }
+  await sink.finish();
+  const { bytes, sha256 } = await writer.close();
+
+  const now = ctx.clock.now();
+  const actor = system();
+  await ctx.db.transaction().execute(async (tx) => {
+    const trepo = extractionRepository(tx);
+    const ok = await trepo.update(row.id, ['running'], {
+      state: 'ready', rows_done: written, rows_total: written, completed_at: now, download_until: new Date(now.getTime() + (settings.downloadHours ?? 24) * 3_600_000),
+      file_name: `mamori-${ds.view.name}-${now.toISOString().slice(0, 10)}-${row.id.slice(0, 8)}.${FILE_EXTENSION[row.format]}`, file_bytes: bytes, sha256,
+    });
+    if (!ok) throw new AppError('conflict', 'The extraction changed while it ran.');
+    await trepo.insertCanaries(canaries.flatMap((c) => c.marks.map((mark) => ({ extraction_id: row.id, position: c.position, mark }))));
+    let provisionId: string | null = null;
+    if (row.recipient_kind === 'third_party') {
+      provisionId = newId();
+      const retain = new Date(now);
+      retain.setUTCFullYear(retain.getUTCFullYear() + PROVISION_RETENTION_YEARS);
+      await trepo.insertProvision({
+        id: provisionId, extraction_id: row.id, dataset_id: ds.view.id, provided_at: now, recipient_name: row.recipient_name!, recipient_address: row.recipient_address!,
+        recipient_representative: row.recipient_representative!, data_items: row.fields, record_count: recordIds.length, retain_until: retain,
+      }, recordIds);
+    }
+    await appendAudit(tx, ctx.clock, actor, {
+      action: 'extraction.run', decision: 'allow', rule: 'system.operator', reason: 'Extraction written (encrypted, watermarked)', result: 'ok', datasetId: ds.view.id,
+      fields: row.fields, purpose: row.purpose, subjectUserId: row.requester_id,
+      details: { extractionId: row.id, phase: 'complete', rows: written, canaries: canaries.length, suppressed: row.suppressed, provisionId, bytes },
+    });
+  });
+}
+
+async function loadDatasetById(ctx: AppContext, datasetId: string): Promise<LoadedDataset> {
+  const name = (await extractionRepository(ctx.db).datasetNames([datasetId])).get(datasetId);
+  if (!name) throw new AppError('not_found', 'No such dataset.');
+  return loadDataset(ctx, name);
+}
+
+export type Download = { fileName: string; contentType: string; body: AsyncGenerator<Buffer> };
+
+const CONTENT_TYPES = { csv_utf8: 'text/csv; charset=utf-8', csv_sjis: 'text/csv; charset=shift_jis', xlsx: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet' } as const;
+
+/**
+ * The one-time download: only the requester, only once, only before the link expires. The use is
+ * recorded (and audited) before the first byte leaves; every refusal is audited.
+ */
+export async function downloadExtraction(ctx: AppContext, actor: Actor, id: string, settings: ExtractionSettings): Promise<Download> {
+  const row = isUuid(id) ? await extractionRepository(ctx.db).get(id) : undefined;
+  await authorize(ctx, { actor, action: 'extraction.download', extractionRequesterId: row?.requester_id ?? '' }, { datasetId: row?.dataset_id ?? null, details: { extractionId: id.slice(0, 64) } });
+  if (!row) throw new AppError('not_found', 'No such extraction.');
+  const now = ctx.clock.now();
+  const file = path.join(settings.dir, `${row.id}.mmx`);
+  const refuse = async (rule: string, message: string): Promise<never> => {
+    await appendAuditAlone(ctx.db, ctx.clock, actor, {
+      action: 'extraction.download', decision: 'deny', rule, reason: message, result: 'denied', datasetId: row.dataset_id, details: { extractionId: row.id, state: row.state },
+    });
+    throw new AppError('extraction.not_downloadable', message, { rule, state: row.state });
+  };
+  if (row.state === 'downloaded' || row.downloaded_at) return refuse('extraction.downloaded', 'This file has already been downloaded; the link works once.');
+  if (row.state === 'ready' && row.download_until && now >= new Date(row.download_until)) {
+    await extractionRepository(ctx.db).update(row.id, ['ready'], { state: 'expired' });
+    await rm(file, { force: true });
+    return refuse('extraction.link_expired', 'The download link has expired.');
+  }
+  if (row.state !== 'ready') return refuse('extraction.not_ready', 'This extraction is not ready for download.');
+  const taken = await ctx.db.transaction().execute(async (tx) => {
+    if (!(await extractionRepository(tx).update(row.id, ['ready'], { state: 'downloaded', downloaded_at: now }))) return false;
+    await appendAudit(tx, ctx.clock, actor, {
+      action: 'extraction.download', decision: 'allow', rule: 'extraction.requester', reason: 'One-time download of an approved extraction', result: 'ok', datasetId: row.dataset_id,
+      fields: row.fields, purpose: row.purpose, details: { extractionId: row.id, rows: row.rows_done, sha256: row.sha256?.toString('hex') ?? null },
+    });
+    return true;
+  });
+  if (!taken) return refuse('extraction.downloaded', 'This file has already been downloaded; the link works once.');
+  const secret = unwrapDataKey(ctx.keyring, row.master_key_id!, row.wrapped_key!, keyAad(row.id));
+  const body = (async function* () {
+    try {
+      yield* decryptFile(file, exportKeys(secret).fileKey, row.id);
+    } finally {
+      // Once delivered the encrypted copy has served its purpose.
+      await rm(file, { force: true });
+    }
+  })();
+  return { fileName: row.file_name ?? `${row.id}.${FILE_EXTENSION[row.format]}`, contentType: CONTENT_TYPES[row.format], body };
+}
+
+/** For trace: the per-export fingerprint key of a completed extraction. */
+export function fingerprintKeyOf(ctx: AppContext, row: Pick<ExtractionRow, 'id' | 'master_key_id' | 'wrapped_key'>): Buffer | null {
+  if (!row.master_key_id || !row.wrapped_key) return null;
+  return exportKeys(unwrapDataKey(ctx.keyring, row.master_key_id, row.wrapped_key, keyAad(row.id))).fingerprintKey;
+}

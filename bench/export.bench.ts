@@ -1,0 +1,116 @@
+// `npm run bench -- export [rows]`   (default 1,000,000)
+//
+// After an extraction of every field of N contacts has been filed and approved, times the export
+// job: stream the records, decrypt each sealed blob, apply the fingerprint, insert the canaries and
+// write CSV UTF-8 into the encrypted file (runExtraction, as the system worker, consuming the
+// approval). Baseline, same run, same rows: a bare `COPY (SELECT id, public, sealed, key_id FROM
+// records …) TO STDOUT` read to the end by one client (no decryption, no file).
+//
+// Environment knobs: BENCH_POOL (default 20 as in production).
+import { createReadStream } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { sql, type Kysely } from 'kysely';
+import type { DB } from '../apps/server/src/platform/db/schema.ts';
+import pg from 'pg';
+import { to as copyTo } from 'pg-copy-streams';
+import { decide } from '../apps/server/src/modules/approvals/index.ts';
+import { requestExtraction, runExtraction } from '../apps/server/src/modules/extraction/index.ts';
+import { systemActor, type Actor } from '../apps/server/src/modules/identity/index.ts';
+import { importRecords } from '../apps/server/src/modules/vault/index.ts';
+import { DEMO_CONTACT_FIELDS, writeDemoCsv } from '../apps/server/src/modules/vault/vault.demo-data.ts';
+import { parseImport } from '../apps/server/src/modules/vault/vault.import-parse.ts';
+import type { GrantId, UserId } from '../apps/server/src/platform/ids.ts';
+import { seed } from '../apps/server/src/platform/seed.ts';
+import { printResult } from './lib.ts';
+import { cpuDelta, intArg, log, openBenchContext, postgresCpuMs, round } from './support.ts';
+
+const ROWS = intArg(process.argv[2], 1_000_000, 'rows');
+const POOL = intArg(process.env.BENCH_POOL, 20, 'BENCH_POOL');
+
+async function userActor(db: Kysely<DB>, login: string): Promise<Actor> {
+  const u = await db.selectFrom('users').select(['id', 'login', 'employment_type']).where('login', '=', login).executeTakeFirstOrThrow();
+  const roles = (await db.selectFrom('user_roles').select('role').where('user_id', '=', u.id).execute()).map((r) => r.role);
+  const grants = await db.selectFrom('grants').selectAll().where('subject_id', '=', u.id).where('status', '=', 'active').execute();
+  return {
+    kind: 'user', userId: u.id as UserId, login: u.login, employmentType: u.employment_type as 'employee', status: 'active', roles: roles as Actor['roles'], groupIds: [],
+    sessionRef: null, tokenId: null, mfa: true, passwordChangeRequired: false, terminal: { ip: null, userAgent: 'mamori-bench', deviceId: null }, requestId: null,
+    grants: grants.map((g) => ({
+      id: g.id as GrantId, datasetId: g.dataset_id, fields: g.fields, unmaskFields: g.unmask_fields, purposes: g.purposes, canWrite: g.can_write,
+      validFrom: new Date(g.valid_from), validUntil: new Date(g.valid_until), status: g.status as 'active',
+    })),
+  };
+}
+
+async function main(): Promise<void> {
+  log(`export: ${ROWS} rows`);
+  const bench = await openBenchContext({ poolSize: POOL });
+  const { ctx } = bench;
+  try {
+    const file = path.join(bench.dataDir, 'contacts.csv');
+    let t0 = performance.now();
+    await writeDemoCsv(file, ROWS, 42);
+    await seed(ctx, { demo: true, demoContacts: 0 });
+    const system = systemActor({ ip: null, userAgent: 'mamori-bench', deviceId: null });
+    await importRecords(ctx, system, 'contacts', () => parseImport(createReadStream(file), 'csv', {}));
+    await sql`ANALYZE records`.execute(ctx.db);
+    log(`setup: ${ROWS} contacts imported in ${round((performance.now() - t0) / 1000, 1)} s`);
+
+    const datasetId = (await ctx.db.selectFrom('datasets').select('id').where('name', '=', 'contacts').executeTakeFirstOrThrow()).id;
+    // ------------------------------------------------------------------ baseline: bare COPY TO
+    const client = new pg.Client({ connectionString: bench.url });
+    await client.connect();
+    let copyMs: number;
+    let copyBytes = 0;
+    try {
+      const pg0 = await postgresCpuMs(ctx.db);
+      t0 = performance.now();
+      const sink = new Writable({ write(chunk: Buffer, _enc, cb) { copyBytes += chunk.length; cb(); } });
+      await pipeline(client.query(copyTo(`COPY (SELECT id, public, sealed, key_id FROM records WHERE dataset_id = '${datasetId}' ORDER BY id) TO STDOUT`)), sink);
+      copyMs = performance.now() - t0;
+      const copyPg = cpuDelta(pg0, await postgresCpuMs(ctx.db));
+      log(`baseline COPY TO: ${ROWS} rows, ${round(copyBytes / 1024 / 1024)} MiB in ${round(copyMs / 1000, 2)} s = ${Math.round((ROWS / copyMs) * 1000)} rows/s (postgres CPU ${copyPg === null ? '?' : round(copyPg / 1000, 1)} s)`);
+    } finally {
+      await client.end();
+    }
+
+    // ------------------------------------------------------------------ Mamori: approved export
+    const handler = await userActor(ctx.db, 'handler');
+    const owner = await userActor(ctx.db, 'owner');
+    const ex = await requestExtraction(ctx, handler, {
+      dataset: 'contacts', purpose: '営業活動', fields: DEMO_CONTACT_FIELDS.map((f) => f.name), criteria: [], format: 'csv_utf8', recipient: { kind: 'internal' },
+    });
+    await decide(ctx, owner, ex.approvalRequestId!, 'approve', 'bench');
+    const settings = { dir: path.join(bench.dataDir, 'exports') };
+    const cpu0 = process.cpuUsage();
+    const pg0 = await postgresCpuMs(ctx.db);
+    t0 = performance.now();
+    if (!(await runExtraction(ctx, settings, ex.id))) throw new Error('the export did not run');
+    const mamoriMs = performance.now() - t0;
+    const cpu = process.cpuUsage(cpu0);
+    const mamoriPg = cpuDelta(pg0, await postgresCpuMs(ctx.db));
+    const row = await ctx.db.selectFrom('extractions').select(['state', 'rows_done', 'file_bytes']).where('id', '=', ex.id).executeTakeFirstOrThrow();
+    if (row.state !== 'ready' || row.rows_done !== ROWS) throw new Error(`export ended ${row.state} with ${row.rows_done} rows`);
+    const files = await readdir(settings.dir);
+    const encrypted = (await stat(path.join(settings.dir, files[0]!))).size;
+    log(`Mamori export: ${ROWS} rows in ${round(mamoriMs / 1000, 2)} s = ${Math.round((ROWS / mamoriMs) * 1000)} rows/s (CSV ${round(Number(row.file_bytes) / 1024 / 1024)} MiB, encrypted ${round(encrypted / 1024 / 1024)} MiB; CPU node ${round((cpu.user + cpu.system) / 1e6, 1)} s, postgres ${mamoriPg === null ? '?' : round(mamoriPg / 1000, 1)} s)`);
+
+    const value = (ROWS / mamoriMs) * 1000;
+    const baseline = (ROWS / copyMs) * 1000;
+    printResult({
+      bench: 'export',
+      value: Math.round(value),
+      unit: 'rows/s',
+      baseline: Math.round(baseline),
+      ratio: round(value / baseline, 3),
+      extra: { rows: ROWS, mamori_s: round(mamoriMs / 1000, 2), copy_s: round(copyMs / 1000, 2), node_cpu_s: round((cpu.user + cpu.system) / 1e6, 1), postgres_cpu_s: mamoriPg === null ? null : round(mamoriPg / 1000, 1), csv_mib: round(Number(row.file_bytes) / 1024 / 1024, 1) },
+    });
+  } finally {
+    await bench.close();
+  }
+}
+
+await main();

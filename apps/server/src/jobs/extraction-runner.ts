@@ -3,26 +3,9 @@
  * cancelled or expired). Every step is a conditional update, so several nodes may run it.
  */
 import type { AppContext } from '../platform/context.ts';
+import { startPeriodic, type PeriodicJob } from './periodic.ts';
 import { runDueExtractions, type ExtractionSettings } from '../modules/extraction/index.ts';
 
-export function startExtractionRunner(ctx: AppContext, settings: ExtractionSettings, intervalMs = 2_000): { stop(): Promise<void> } {
-  let running: Promise<void> | null = null;
-  let stopped = false;
-  const tick = () => {
-    if (stopped || running) return;
-    running = runDueExtractions(ctx, settings)
-      .then(() => undefined)
-      .catch((err: unknown) => ctx.logger.error({ err: { message: (err as Error).message } }, 'extraction runner failed; will retry'))
-      .finally(() => (running = null));
-  };
-  const timer = setInterval(tick, intervalMs);
-  timer.unref();
-  tick();
-  return {
-    async stop() {
-      stopped = true;
-      clearInterval(timer);
-      await running;
-    },
-  };
+export function startExtractionRunner(ctx: AppContext, settings: ExtractionSettings, intervalMs = 2_000): PeriodicJob {
+  return startPeriodic(ctx, { name: 'extraction runner', intervalMs, runAtStart: true }, () => runDueExtractions(ctx, settings));
 }

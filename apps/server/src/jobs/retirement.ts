@@ -4,29 +4,13 @@
  * may run it: each retirement re-checks the user under a row lock, so it happens once.
  */
 import type { AppContext } from '../platform/context.ts';
+import { startPeriodic, type PeriodicJob } from './periodic.ts';
 import { systemActor } from '../modules/identity/index.ts';
 import { retireDue } from '../modules/lifecycle/index.ts';
 
-export function startRetirementJob(ctx: AppContext, intervalMs = 30_000): { stop(): Promise<void> } {
+export function startRetirementJob(ctx: AppContext, intervalMs = 30_000): PeriodicJob {
   const actor = systemActor({ ip: null, userAgent: 'mamori-retirement-job', deviceId: null });
-  let running: Promise<void> | null = null;
-  let stopped = false;
-  const tick = () => {
-    if (stopped || running) return;
-    running = (async () => {
-      while (!stopped && (await retireDue(ctx, actor, 100)) === 100);
-    })()
-      .catch((err: unknown) => ctx.logger.error({ err: { message: (err as Error).message } }, 'retirement job failed; will retry'))
-      .finally(() => (running = null));
-  };
-  const timer = setInterval(tick, intervalMs);
-  timer.unref();
-  tick();
-  return {
-    async stop() {
-      stopped = true;
-      clearInterval(timer);
-      await running;
-    },
-  };
+  return startPeriodic(ctx, { name: 'retirement job', intervalMs, runAtStart: true }, async (stopping) => {
+    while (!stopping() && (await retireDue(ctx, actor, 100)) === 100);
+  });
 }

@@ -4,31 +4,20 @@
  * several nodes only the holder of the advisory lock integrates; the others find it busy.
  */
 import type { AppContext } from '../platform/context.ts';
+import { startPeriodic, type PeriodicJob } from './periodic.ts';
 import { integrateAll, publishToWitnesses, sequenceOnce } from '../modules/audit/index.ts';
 
-export function startSequencer(ctx: AppContext, intervalMs = 200): { stop(): Promise<void> } {
-  let running: Promise<void> | null = null;
-  let stopped = false;
-  const loop = async () => {
+export function startSequencer(ctx: AppContext, intervalMs = 200): PeriodicJob {
+  const job = startPeriodic(ctx, { name: 'audit sequencer', intervalMs }, async (stopping) => {
     for (;;) {
       const r = await sequenceOnce(ctx.db, ctx.clock, ctx.auditLog);
       if (r?.checkpoint) await publishToWitnesses(ctx, r.checkpoint);
-      if (stopped || !r || r.integrated === 0) return;
+      if (stopping() || !r || r.integrated === 0) return;
     }
-  };
-  const tick = () => {
-    if (stopped || running) return;
-    running = loop()
-      .catch((err: unknown) => ctx.logger.error({ err: { message: (err as Error).message } }, 'audit sequencer failed; will retry'))
-      .finally(() => (running = null));
-  };
-  const timer = setInterval(tick, intervalMs);
-  timer.unref();
+  });
   return {
     async stop() {
-      stopped = true;
-      clearInterval(timer);
-      await running;
+      await job.stop();
       // Integrate what the last requests appended and sign a final checkpoint.
       await integrateAll(ctx);
     },

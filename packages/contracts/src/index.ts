@@ -4,3 +4,4 @@ export * from './domain.ts';
 export * from './views.ts';
 export * from './approvals.ts';
 export * from './extraction.ts';
+export * from './monitor.ts';

@@ -4,15 +4,11 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 
-export const SEVERITIES = ['low', 'medium', 'high', 'critical'] as const;
-export type Severity = (typeof SEVERITIES)[number];
+import { ALERT_STATUSES, RULE_IDS, SEVERITIES, type AlertStatus, type AlertView, type RuleId, type Severity } from '@mamori/contracts';
+
+export { ALERT_STATUSES, RULE_IDS, SEVERITIES, type AlertStatus, type AlertView, type RuleId, type Severity };
 export const severityRank = (s: Severity): number => SEVERITIES.indexOf(s);
 
-export const RULE_IDS = ['bulk_read', 'off_hours', 'repeated_denials', 'dispatch_personal', 'watched_record'] as const;
-export type RuleId = (typeof RULE_IDS)[number];
-
-export const ALERT_STATUSES = ['open', 'acknowledged', 'closed'] as const;
-export type AlertStatus = (typeof ALERT_STATUSES)[number];
 
 const SeverityT = Type.Union(SEVERITIES.map((s) => Type.Literal(s)));
 const HHMM = Type.String({ pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$' });
@@ -69,25 +65,3 @@ export const DEFAULT_RULES: MonitorRules = {
   notify: { minSeverity: 'high' },
 };
 
-export type AlertView = {
-  id: string;
-  rule: RuleId;
-  severity: Severity;
-  status: AlertStatus;
-  subject: string;
-  subjectUserId: string | null;
-  subjectLogin: string | null;
-  summary: Record<string, unknown>;
-  evidence: number[];
-  eventCount: number;
-  firstEventAt: string;
-  lastEventAt: string;
-  createdAt: string;
-  updatedAt: string;
-  acknowledgedAt: string | null;
-  acknowledgedBy: string | null;
-  closedAt: string | null;
-  closedBy: string | null;
-  closeNote: string | null;
-  notes: { at: string; by: string | null; status: AlertStatus; note: string }[];
-};

@@ -14,7 +14,7 @@ import { Empty, Loading } from '../../components/states.tsx';
 import { useLang } from '../../i18n/index.ts';
 import { formatDateTime } from '../../lib/format.ts';
 import { AlertDrawer } from './AlertDrawer.tsx';
-import { getOutboxStatus, listAlerts, RULES, SEVERITIES, STATUSES, type AlertFilter, type AlertStatus, type RuleId, type Severity } from './api.ts';
+import { getOutboxStatus, listAlerts, RULE_IDS, SEVERITIES, ALERT_STATUSES, type AlertFilter, type AlertStatus, type RuleId, type Severity } from './api.ts';
 import { AlertStatusBadge, SeverityBadge } from './badges.tsx';
 
 export default function AlertsPage() {
@@ -49,12 +49,12 @@ export default function AlertsPage() {
             aria-label={t('alerts.filter.status')}
             value={status}
             onChange={(v) => setStatus(v as AlertStatus | 'all')}
-            data={[...STATUSES.map((s) => ({ value: s, label: t(`alerts.status.${s}`) })), { value: 'all', label: t('alerts.filter.all') }]}
+            data={[...ALERT_STATUSES.map((s) => ({ value: s, label: t(`alerts.status.${s}`) })), { value: 'all', label: t('alerts.filter.all') }]}
           />
           <Select label={t('alerts.filter.severity')} w={160} clearable value={severity} onChange={(v) => setSeverity(v as Severity | null)}
             data={SEVERITIES.map((s) => ({ value: s, label: t(`alerts.severity.${s}`) }))} />
           <Select label={t('alerts.filter.rule')} w={300} clearable value={rule} onChange={(v) => setRule(v as RuleId | null)}
-            data={RULES.map((r) => ({ value: r, label: t(`alerts.rule.${r}`) }))} />
+            data={RULE_IDS.map((r) => ({ value: r, label: t(`alerts.rule.${r}`) }))} />
           <Group gap={6} ml="auto" aria-label={t('alerts.openBySeverity')}>
             {[...SEVERITIES].reverse().map((s) => (
               <Badge key={s} variant="dot" color={s === 'critical' ? 'red' : s === 'high' ? 'orange' : s === 'medium' ? 'yellow' : 'gray'}>

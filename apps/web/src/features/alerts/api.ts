@@ -1,34 +1,10 @@
 import { api } from '../../lib/api.ts';
 import type { AuditEvent } from '../../lib/types.ts';
 
-export const SEVERITIES = ['low', 'medium', 'high', 'critical'] as const;
-export type Severity = (typeof SEVERITIES)[number];
-export const RULES = ['bulk_read', 'off_hours', 'repeated_denials', 'dispatch_personal', 'watched_record'] as const;
-export type RuleId = (typeof RULES)[number];
-export const STATUSES = ['open', 'acknowledged', 'closed'] as const;
-export type AlertStatus = (typeof STATUSES)[number];
+import { ALERT_STATUSES, RULE_IDS, SEVERITIES, type AlertStatus, type AlertView, type RuleId, type Severity } from '@mamori/contracts';
 
-export type Alert = {
-  id: string;
-  rule: RuleId;
-  severity: Severity;
-  status: AlertStatus;
-  subject: string;
-  subjectUserId: string | null;
-  subjectLogin: string | null;
-  summary: Record<string, unknown>;
-  evidence: number[];
-  eventCount: number;
-  firstEventAt: string;
-  lastEventAt: string;
-  createdAt: string;
-  acknowledgedAt: string | null;
-  acknowledgedBy: string | null;
-  closedAt: string | null;
-  closedBy: string | null;
-  closeNote: string | null;
-  notes: { at: string; by: string | null; status: AlertStatus; note: string }[];
-};
+export { ALERT_STATUSES, RULE_IDS, SEVERITIES, type AlertStatus, type RuleId, type Severity };
+export type Alert = AlertView;
 export type AlertDetail = Alert & { events: { logIndex: number; event: AuditEvent }[] | null };
 
 export type AlertFilter = { status?: AlertStatus; severity?: Severity; rule?: RuleId };

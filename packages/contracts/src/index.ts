@@ -5,3 +5,4 @@ export * from './views.ts';
 export * from './approvals.ts';
 export * from './extraction.ts';
 export * from './monitor.ts';
+export * from './dlp.ts';

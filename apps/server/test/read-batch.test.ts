@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { sql } from 'kysely';
 import { identity, systemActor } from '../src/modules/identity/index.ts';
 import { auditRepository, buildAuditPayload, integrateAll } from '../src/modules/audit/index.ts';
-import { AuditedReadBatcher } from '../src/modules/vault/vault.read-batch.ts';
+import { AuditedReadBatcher, MAX_READS_PER_STATEMENT } from '../src/modules/vault/vault.read-batch.ts';
 import { hashToken } from '../src/platform/crypto/tokens.ts';
 import { PURPOSE, signIn, startTestApp, type TestApp } from './support/app.ts';
 
@@ -55,8 +55,8 @@ test('mixed reads in one statement each get their own row, liveness and audit re
   const deadCred = { kind: 'token' as const, hash: hashToken(dead.token) };
   const missing = '01900000-0000-7000-8000-000000000000';
 
-  // A batcher with one statement in flight: the first read goes alone, the other 29 queue behind it
-  // and go together in the second statement.
+  // Reads asked for in the same turn of the event loop go to the database together: all 30 share
+  // one statement.
   const b = new AuditedReadBatcher(t.ctx.database, 1);
   const plan = Array.from({ length: 30 }, (_, i) => {
     const kind = i % 5 === 3 ? 'missing' : i % 5 === 4 ? 'revoked' : 'ok';
@@ -83,18 +83,48 @@ test('mixed reads in one statement each get their own row, liveness and audit re
 test('a statement that fails fails every read in it and writes none of their events', async () => {
   const b = new AuditedReadBatcher(t.ctx.database, 1);
   const before = await auditRepository(t.ctx.db).countAll();
+  const alone = b.read(datasetId, recordIds[0]!, payload('alone'), undefined);
+  // The first statement leaves on the next turn of the event loop, alone; the next two reads queue
+  // behind it (one statement in flight) and share the second, whose INSERT the null payload breaks.
+  await new Promise((resolve) => setImmediate(resolve));
   const reads = [
-    b.read(datasetId, recordIds[0]!, payload('alone'), undefined),
-    // These two share the second statement; the null payload breaks its INSERT (NOT NULL).
+    alone,
     b.read(datasetId, recordIds[1]!, payload('doomed-1'), undefined),
     b.read(datasetId, recordIds[2]!, null as unknown as string, undefined),
   ];
-  const [alone, doomed, broken] = await Promise.allSettled(reads);
-  assert.equal(alone?.status, 'fulfilled');
+  const [first, doomed, broken] = await Promise.allSettled(reads);
+  assert.equal(first?.status, 'fulfilled');
   assert.equal(doomed?.status, 'rejected', 'a read sharing the failed statement fails too');
   assert.equal(broken?.status, 'rejected');
   assert.equal(await auditRepository(t.ctx.db).countAll(), before + 1, 'only the statement that succeeded left its event');
   assert.equal((await pendingByTag()).has('doomed-1'), false);
+});
+
+test('reads of one turn share statements of at most 64 reads, with at most the configured number in flight', async () => {
+  // The real database underneath, watched: how many reads each statement carries, how many run at once.
+  const sizes: number[] = [];
+  let running = 0;
+  let maxRunning = 0;
+  const watched = {
+    ...t.ctx.database,
+    async prepared<R>(name: string, text: string, values: unknown[]): Promise<R[]> {
+      sizes.push((values[0] as unknown[]).length);
+      maxRunning = Math.max(maxRunning, ++running);
+      try {
+        return await t.ctx.database.prepared<R>(name, text, values);
+      } finally {
+        running--;
+      }
+    },
+  };
+  const b = new AuditedReadBatcher(watched, 2);
+  const n = 3 * MAX_READS_PER_STATEMENT + 10;
+  const results = await Promise.all(Array.from({ length: n }, (_, i) => b.read(datasetId, recordIds[i % recordIds.length]!, payload(`cap-${i}`), undefined)));
+  results.forEach((r, i) => assert.equal(r.row?.id, recordIds[i % recordIds.length], `read ${i} got its own record`));
+  assert.deepEqual(sizes, [MAX_READS_PER_STATEMENT, MAX_READS_PER_STATEMENT, MAX_READS_PER_STATEMENT, 10], 'full statements first, none above the cap');
+  assert.equal(maxRunning, 2, 'two statements in flight, never more');
+  const events = await pendingByTag();
+  for (let i = 0; i < n; i++) assert.equal(events.get(`cap-${i}`), 'ok');
 });
 
 test('many concurrent reads over HTTP: every answer right, every read audited once', async () => {

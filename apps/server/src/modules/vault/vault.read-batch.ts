@@ -26,7 +26,7 @@ type Waiting = {
 /** At most this many reads per statement: bounds the statement's work and a failure's reach. */
 export const MAX_READS_PER_STATEMENT = 64;
 
-const READ_AUDITED_BATCH = `
+export const READ_AUDITED_BATCH = `
   WITH q AS (
     SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[])
       WITH ORDINALITY AS q(record_id, dataset_id, payload, cred_kind, cred_hash, n)
@@ -58,6 +58,11 @@ type BatchRow = RecordRow & { n: number | string; live: boolean; id: string | nu
 export class AuditedReadBatcher {
   private queue: Waiting[] = [];
   private inFlight = 0;
+  private scheduled = false;
+  private readonly pumpSoon = (): void => {
+    this.scheduled = false;
+    this.pump();
+  };
 
   /** `maxInFlight`: statements running at once (PGlite has one connection: 1). */
   constructor(
@@ -68,7 +73,10 @@ export class AuditedReadBatcher {
   read(datasetId: string, recordId: string, payload: string, credential: Credential): Promise<AuditedRead> {
     return new Promise<AuditedRead>((resolve, reject) => {
       this.queue.push({ datasetId, recordId, payload, credential, resolve, reject });
-      this.pump();
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(this.pumpSoon);
+      }
     });
   }
 

@@ -138,6 +138,11 @@ export async function openDatabase(options: OpenOptions): Promise<Database> {
     const pool = new pg.Pool({
       connectionString: options.databaseUrl,
       max: options.poolSize ?? 20,
+      // Named prepared statements (`prepared` below: the hot audited read of ADR 0004) are planned once
+      // per connection. Left to itself PostgreSQL re-plans them on every call, because their array
+      // parameters make each custom plan look cheaper than the generic one; planning then costs more
+      // than executing. Unnamed statements (everything Kysely sends) are planned per call either way.
+      options: '-c plan_cache_mode=force_generic_plan',
       types: {
         getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
           // int8 (counts, log indexes) as number: every value Mamori stores in int8 stays below 2^53.

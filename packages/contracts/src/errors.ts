@@ -54,6 +54,10 @@ export const ERROR_STATUS = {
   'scim.too_many': 400,
   'extraction.invalid': 400,
   'extraction.not_downloadable': 409,
+  /** A worker's run of an export was taken over by another after its lease ran out (stored, logged). */
+  'extraction.superseded': 409,
+  /** An export given up after repeated interrupted runs (stored as the extraction's error). */
+  'extraction.interrupted': 503,
   'trace.unreadable': 422,
   'server.busy': 503,
   'internal': 500,

@@ -49,6 +49,10 @@ export type ExtractionView = {
   completedAt: string | null;
   downloadUntil: string | null;
   downloadedAt: string | null;
+  /** Runs of the export so far: above 1 when a worker died and another took it over. */
+  attempt: number;
+  /** Why a failed export failed: an error code (`extraction.interrupted`, `internal`, …). */
+  error: string | null;
 };
 
 export const SUPPRESSION_KINDS = ['email', 'phone', 'name'] as const;

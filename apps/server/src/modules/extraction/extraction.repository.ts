@@ -89,8 +89,29 @@ export function extractionRepository(db: Executor) {
       const r = await db.updateTable('extractions').set(set).where('id', '=', id).where('state', 'in', [...fromStates]).executeTakeFirst();
       return Number(r.numUpdatedRows) > 0;
     },
-    async progress(id: string, rowsDone: number): Promise<void> {
-      await db.updateTable('extractions').set({ rows_done: rowsDone }).where('id', '=', id).execute();
+    /** Progress and the lease's renewal, only while the run is still this attempt's; false when superseded. */
+    async progress(id: string, attempt: number, rowsDone: number | null, now: Date): Promise<boolean> {
+      const r = await db.updateTable('extractions').set(rowsDone === null ? { heartbeat_at: now } : { rows_done: rowsDone, heartbeat_at: now })
+        .where('id', '=', id).where('state', '=', 'running').where('attempt', '=', attempt).executeTakeFirst();
+      return Number(r.numUpdatedRows) > 0;
+    },
+    /** A state change by the worker of `attempt` (fenced: a superseded worker changes nothing). */
+    async finishAttempt(id: string, attempt: number, set: Updateable<DB['extractions']>): Promise<boolean> {
+      const r = await db.updateTable('extractions').set(set).where('id', '=', id).where('state', '=', 'running').where('attempt', '=', attempt).executeTakeFirst();
+      return Number(r.numUpdatedRows) > 0;
+    },
+    /** Running exports whose worker stopped renewing its lease before `cutoff`. */
+    async stale(cutoff: Date) {
+      return db.selectFrom('extractions').select(['id', 'attempt', 'dataset_id', 'requester_id'])
+        .where('state', '=', 'running').where((eb) => eb.or([eb('heartbeat_at', '<', cutoff), eb('heartbeat_at', 'is', null)])).limit(100).execute();
+    },
+    /** Takes a stale run over: the next attempt, a fresh lease; undefined when another worker was faster or the old one woke up. */
+    async takeOver(id: string, attempt: number, cutoff: Date, now: Date): Promise<number | undefined> {
+      const r = await db.updateTable('extractions').set({ attempt: attempt + 1, heartbeat_at: now, rows_done: 0 })
+        .where('id', '=', id).where('state', '=', 'running').where('attempt', '=', attempt)
+        .where((eb) => eb.or([eb('heartbeat_at', '<', cutoff), eb('heartbeat_at', 'is', null)]))
+        .returning('attempt').executeTakeFirst();
+      return r?.attempt;
     },
     async insertCanaries(rows: { extraction_id: string; position: number; mark: Buffer }[]): Promise<void> {
       if (rows.length > 0) await db.insertInto('extraction_canaries').values(rows).execute();

@@ -6,7 +6,7 @@
  * marks and — for a third party — the Art. 29 provision record commit together.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { DatasetField } from '@mamori/contracts';
 import type { AppContext } from '../../platform/context.ts';
@@ -31,8 +31,17 @@ export type ExtractionSettings = {
 };
 
 const BATCH = 10_000;
+/** A running export's lease: renewed every `HEARTBEAT_MS`; a run silent for `LEASE_MS` is taken over. */
+export const LEASE_MS = 60_000;
+const HEARTBEAT_MS = 10_000;
+/** Runs of one export (the first and the take-overs) before it is given up as failed. */
+export const MAX_ATTEMPTS = 3;
 const PROVISION_RETENTION_YEARS = 3;
 const system = () => systemActor({ ip: null, userAgent: 'mamori-extraction', deviceId: null });
+
+/** Each attempt writes its own file; only the attempt that completes renames it into place. */
+const partFile = (dir: string, id: string, attempt: number) => path.join(dir, `${id}.${attempt}.part`);
+const finalFile = (dir: string, id: string) => path.join(dir, `${id}.mmx`);
 
 function keyAad(id: string): string {
   return `mamori/export-key/v1/${id}`;
@@ -51,6 +60,7 @@ export function canaryKeyOf(ds: LoadedDataset): Buffer {
 export async function runDueExtractions(ctx: AppContext, settings: ExtractionSettings): Promise<number> {
   const repo = extractionRepository(ctx.db);
   let done = 0;
+  done += await resumeInterrupted(ctx, settings);
   for (const w of await repo.waiting()) {
     if (w.request_state === 'approved') {
       if (await runExtraction(ctx, settings, w.id)) done++;
@@ -68,21 +78,30 @@ export async function runDueExtractions(ctx: AppContext, settings: ExtractionSet
       });
       return true;
     });
-    if (expired) await rm(path.join(settings.dir, `${r.id}.mmx`), { force: true });
+    if (expired) await rm(finalFile(settings.dir, r.id), { force: true });
   }
   return done;
 }
 
 /** Consumes the approval and runs one export; false when the approval could not be used. */
 export async function runExtraction(ctx: AppContext, settings: ExtractionSettings, id: string): Promise<boolean> {
+  const secret = await startExtraction(ctx, id);
+  return secret ? runAttempt(ctx, settings, id, secret, 1) : false;
+}
+
+/**
+ * The start of a run: uses the approval, stores the wrapped export key and takes the lease of
+ * attempt 1, in one transaction. Returns the export key, or null when the approval could not be used.
+ */
+export async function startExtraction(ctx: AppContext, id: string): Promise<Buffer | null> {
   const actor = system();
   const row = await extractionRepository(ctx.db).get(id);
-  if (!row || row.state !== 'pending_approval' || !row.approval_request_id) return false;
+  if (!row || row.state !== 'pending_approval' || !row.approval_request_id) return null;
   const secret = randomBytes(32);
   try {
     await withApproval(ctx, actor, row.approval_request_id, { kind: 'extraction', ref: id }, async (tx) => {
       const w = wrapDataKey(ctx.keyring, secret, keyAad(id));
-      if (!(await extractionRepository(tx).update(id, ['pending_approval'], { state: 'running', started_at: ctx.clock.now(), master_key_id: w.masterKeyId, wrapped_key: w.wrapped }))) {
+      if (!(await extractionRepository(tx).update(id, ['pending_approval'], { state: 'running', started_at: ctx.clock.now(), heartbeat_at: ctx.clock.now(), attempt: 1, master_key_id: w.masterKeyId, wrapped_key: w.wrapped }))) {
         throw new AppError('conflict', 'The extraction was taken by another worker.');
       }
       await appendAudit(tx, ctx.clock, actor, {
@@ -94,25 +113,66 @@ export async function runExtraction(ctx: AppContext, settings: ExtractionSetting
     if (!isAppError(e)) throw e;
     const rule = (e.details as { rule?: string } | undefined)?.rule;
     if (rule === 'approval.expired') await extractionRepository(ctx.db).update(id, ['pending_approval'], { state: 'expired' });
-    return false;
+    return null;
   }
-  const file = path.join(settings.dir, `${id}.mmx`);
+  return secret;
+}
+
+/**
+ * Exports whose worker died (its lease ran out) are taken over and run again from the start with the
+ * same export key: the approval was used once, for this extraction, and nothing of the interrupted
+ * run was delivered. After `MAX_ATTEMPTS` runs the export fails. Returns how many it completed.
+ */
+export async function resumeInterrupted(ctx: AppContext, settings: ExtractionSettings): Promise<number> {
+  const repo = extractionRepository(ctx.db);
+  const now = ctx.clock.now();
+  const cutoff = new Date(now.getTime() - LEASE_MS);
+  let done = 0;
+  for (const s of await repo.stale(cutoff)) {
+    const attempt = await repo.takeOver(s.id, s.attempt, cutoff, now);
+    if (attempt === undefined) continue;
+    for (let a = 1; a < attempt; a++) await rm(partFile(settings.dir, s.id, a), { force: true });
+    const row = (await repo.get(s.id))!;
+    if (attempt > MAX_ATTEMPTS) {
+      await failAttempt(ctx, row, attempt, 'extraction.interrupted', `Extraction given up after ${MAX_ATTEMPTS} interrupted runs`);
+      continue;
+    }
+    await appendAuditAlone(ctx.db, ctx.clock, system(), {
+      action: 'extraction.run', decision: 'allow', rule: 'system.operator', reason: 'Interrupted extraction taken over and started again', result: 'ok',
+      datasetId: row.dataset_id, fields: row.fields, purpose: row.purpose, subjectUserId: row.requester_id,
+      details: { extractionId: row.id, phase: 'resume', attempt },
+    });
+    const secret = unwrapDataKey(ctx.keyring, row.master_key_id!, row.wrapped_key!, keyAad(row.id));
+    if (await runAttempt(ctx, settings, row.id, secret, attempt)) done++;
+  }
+  return done;
+}
+
+/** One run of an export by the worker holding `attempt`; false when it failed or was superseded. */
+async function runAttempt(ctx: AppContext, settings: ExtractionSettings, id: string, secret: Buffer, attempt: number): Promise<boolean> {
+  const row = (await extractionRepository(ctx.db).get(id))!;
+  const part = partFile(settings.dir, id, attempt);
   try {
-    await writeExport(ctx, settings, (await extractionRepository(ctx.db).get(id))!, secret, file);
+    await writeExport(ctx, settings, row, secret, part, attempt);
     return true;
   } catch (e) {
-    await rm(file, { force: true });
+    await rm(part, { force: true });
     const code = isAppError(e) ? e.code : 'internal';
-    await ctx.db.transaction().execute(async (tx) => {
-      await extractionRepository(tx).update(id, ['running'], { state: 'failed', error: code });
-      await appendAudit(tx, ctx.clock, actor, {
-        action: 'extraction.run', decision: 'allow', rule: 'system.operator', reason: 'Extraction failed', result: 'error', datasetId: row.dataset_id, subjectUserId: row.requester_id,
-        details: { extractionId: id, error: code },
-      });
-    });
-    ctx.logger.error({ extractionId: id, err: { message: (e as Error).message } }, 'extraction failed');
+    // A superseded worker leaves the export to the attempt that replaced it.
+    if (code !== 'extraction.superseded') await failAttempt(ctx, row, attempt, code, 'Extraction failed');
+    ctx.logger.error({ extractionId: id, attempt, err: { message: (e as Error).message } }, 'extraction failed');
     return false;
   }
+}
+
+async function failAttempt(ctx: AppContext, row: ExtractionRow, attempt: number, code: string, reason: string): Promise<void> {
+  await ctx.db.transaction().execute(async (tx) => {
+    if (!(await extractionRepository(tx).finishAttempt(row.id, attempt, { state: 'failed', error: code }))) return;
+    await appendAudit(tx, ctx.clock, system(), {
+      action: 'extraction.run', decision: 'allow', rule: 'system.operator', reason, result: 'error', datasetId: row.dataset_id, subjectUserId: row.requester_id,
+      details: { extractionId: row.id, error: code, attempt },
+    });
+  });
 }
 
 type Canary = { position: number; values: Record<string, string>; marks: Buffer[] };
@@ -145,7 +205,27 @@ async function makeCanaries(ctx: AppContext, ds: LoadedDataset, fields: readonly
   return out;
 }
 
-async function writeExport(ctx: AppContext, settings: ExtractionSettings, row: ExtractionRow, secret: Buffer, file: string): Promise<void> {
+async function writeExport(ctx: AppContext, settings: ExtractionSettings, row: ExtractionRow, secret: Buffer, file: string, attempt: number): Promise<void> {
+  const repo = extractionRepository(ctx.db);
+  // The lease: renewed between batches and on a timer (counting and canaries can take a while).
+  let superseded = false;
+  const renew = async (rowsDone: number | null) => {
+    if (!(await repo.progress(row.id, attempt, rowsDone, ctx.clock.now()))) superseded = true;
+    if (superseded) throw new AppError('extraction.superseded', 'Another worker took this extraction over.');
+  };
+  const heartbeat = setInterval(() => void renew(null).catch(() => undefined), HEARTBEAT_MS);
+  heartbeat.unref();
+  try {
+    await writeAttempt(ctx, settings, row, secret, file, attempt, renew);
+  } finally {
+    clearInterval(heartbeat);
+  }
+}
+
+async function writeAttempt(
+  ctx: AppContext, settings: ExtractionSettings, row: ExtractionRow, secret: Buffer, file: string, attempt: number,
+  renew: (rowsDone: number | null) => Promise<void>,
+): Promise<void> {
   const ds = await loadDatasetById(ctx, row.dataset_id);
   const repo = extractionRepository(ctx.db);
   const criteria = row.filter as StoredCriterion[];
@@ -214,7 +294,7 @@ async function writeExport(ctx: AppContext, settings: ExtractionSettings, row: E
       }
       if (suppress) for (const r of batch) recordIds.push(r.id);
       written += batch.length;
-      await repo.progress(row.id, written);
+      await renew(written);
     }
   } finally {
     await pool?.close();
@@ -231,11 +311,13 @@ async function writeExport(ctx: AppContext, settings: ExtractionSettings, row: E
   const actor = system();
   await ctx.db.transaction().execute(async (tx) => {
     const trepo = extractionRepository(tx);
-    const ok = await trepo.update(row.id, ['running'], {
+    const ok = await trepo.finishAttempt(row.id, attempt, {
       state: 'ready', rows_done: written, rows_total: written, completed_at: now, download_until: new Date(now.getTime() + (settings.downloadHours ?? 24) * 3_600_000),
       file_name: `mamori-${ds.view.name}-${now.toISOString().slice(0, 10)}-${row.id.slice(0, 8)}.${FILE_EXTENSION[row.format]}`, file_bytes: bytes, sha256,
     });
-    if (!ok) throw new AppError('conflict', 'The extraction changed while it ran.');
+    if (!ok) throw new AppError('extraction.superseded', 'Another worker took this extraction over.');
+    // Only the attempt that completes puts its file in place, inside its completing transaction.
+    await rename(file, finalFile(settings.dir, row.id));
     await trepo.insertCanaries(canaries.flatMap((c) => c.marks.map((mark) => ({ extraction_id: row.id, position: c.position, mark }))));
     let provisionId: string | null = null;
     if (row.recipient_kind === 'third_party') {
@@ -250,7 +332,7 @@ async function writeExport(ctx: AppContext, settings: ExtractionSettings, row: E
     await appendAudit(tx, ctx.clock, actor, {
       action: 'extraction.run', decision: 'allow', rule: 'system.operator', reason: 'Extraction written (encrypted, watermarked)', result: 'ok', datasetId: ds.view.id,
       fields: row.fields, purpose: row.purpose, subjectUserId: row.requester_id,
-      details: { extractionId: row.id, phase: 'complete', rows: written, canaries: canaries.length, suppressed: row.suppressed, provisionId, bytes },
+      details: { extractionId: row.id, phase: 'complete', attempt, rows: written, canaries: canaries.length, suppressed: row.suppressed, provisionId, bytes },
     });
   });
 }
@@ -274,7 +356,7 @@ export async function downloadExtraction(ctx: AppContext, actor: Actor, id: stri
   await authorize(ctx, { actor, action: 'extraction.download', extractionRequesterId: row?.requester_id ?? '' }, { datasetId: row?.dataset_id ?? null, details: { extractionId: id.slice(0, 64) } });
   if (!row) throw new AppError('not_found', 'No such extraction.');
   const now = ctx.clock.now();
-  const file = path.join(settings.dir, `${row.id}.mmx`);
+  const file = finalFile(settings.dir, row.id);
   const refuse = async (rule: string, message: string): Promise<never> => {
     await appendAuditAlone(ctx.db, ctx.clock, actor, {
       action: 'extraction.download', decision: 'deny', rule, reason: message, result: 'denied', datasetId: row.dataset_id, details: { extractionId: row.id, state: row.state },

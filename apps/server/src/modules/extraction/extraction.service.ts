@@ -154,6 +154,8 @@ export async function viewsOf(ctx: AppContext, rows: readonly ExtractionRow[]): 
     completedAt: iso(r.completed_at),
     downloadUntil: iso(r.download_until),
     downloadedAt: iso(r.downloaded_at),
+    attempt: r.attempt,
+    error: r.error,
   }));
 }
 

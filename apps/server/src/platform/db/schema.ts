@@ -319,6 +319,8 @@ export interface DB {
     download_until: Timestamp | null;
     downloaded_at: Timestamp | null;
     error: string | null;
+    heartbeat_at: Timestamp | null;
+    attempt: Generated<number>;
   };
   extraction_canaries: { extraction_id: string; position: number; mark: Buffer };
   suppression_entries: {

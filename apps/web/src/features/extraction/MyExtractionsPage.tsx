@@ -50,7 +50,11 @@ export default function MyExtractionsPage() {
                 <Table.Td>{formatDateTime(e.createdAt, lang)}</Table.Td>
                 <Table.Td>{e.dataset} · {t(`extraction.formats.${e.format}`)}</Table.Td>
                 <Table.Td>{e.recipient.kind === 'third_party' ? e.recipient.name : t('extraction.internal')}</Table.Td>
-                <Table.Td><Badge color={COLORS[e.state]} variant="light" data-testid="extraction-state">{t(`extraction.states.${e.state}`)}</Badge></Table.Td>
+                <Table.Td>
+                  <Badge color={COLORS[e.state]} variant="light" data-testid="extraction-state">{t(`extraction.states.${e.state}`)}</Badge>
+                  {e.state === 'running' && e.attempt > 1 ? <Text size="xs" c="dimmed">{t('extraction.resumed', { attempt: e.attempt })}</Text> : null}
+                  {e.state === 'failed' && e.error ? <Text size="xs" c="red">{t(e.error === 'extraction.interrupted' ? 'extraction.failedInterrupted' : 'extraction.failedOther')}</Text> : null}
+                </Table.Td>
                 <Table.Td miw={140}>
                   <Progress value={e.rowsTotal ? (100 * e.rowsDone) / e.rowsTotal : 0} size="sm" />
                   <Text size="xs" c="dimmed">{e.rowsDone} / {e.rowsTotal}</Text>

@@ -27,7 +27,8 @@ const CONTACTS = 120;
 const contacts = [...generateDemoContacts(CONTACTS, 1)];
 const ALL_FIELDS = ['corporate_number', 'company_name', 'company_name_kana', 'prefecture', 'company_address', 'office_postal_code', 'department', 'title', 'person_name', 'person_name_kana', 'email', 'direct_phone', 'mobile_phone'];
 const system = systemActor({ ip: null, userAgent: 'test', deviceId: null });
-const settings = () => ({ dir: path.join(t.dir, 'exports') });
+// Small batches: every export here crosses several batches (and the workers' pipeline).
+const settings = () => ({ dir: path.join(t.dir, 'exports'), batchRows: 16 });
 
 before(async () => {
   t = await startTestApp({ demoContacts: CONTACTS });
@@ -144,6 +145,11 @@ void test('a handler builds a third-party extraction: count and masked preview, 
   assert.ok(!text.includes(optedOut.email), 'the opted-out subject is not provided to the third party');
   const present = contacts.filter((c) => text.includes(c.mobile_phone)).length;
   assert.equal(present, CONTACTS - 1, 'the approved file carries the confidential field in clear');
+  // Each canary sits at its recorded position (0 = before the first data row), and only canaries do.
+  const positions = (await sql<{ position: number }>`SELECT DISTINCT position FROM extraction_canaries WHERE extraction_id = ${ex.id}`.execute(t.ctx.db)).rows.map((r) => r.position);
+  const known = new Set(contacts.map((c) => c.mobile_phone));
+  const canaryLines = lines.slice(1).flatMap((l, i) => (l.split(',').some((v) => known.has(v)) ? [] : [i]));
+  assert.deepEqual(canaryLines, [...positions].sort((a, b) => a - b), 'canaries exactly at their recorded positions');
 
   const second = await download(handler, ex.id);
   assert.equal(second.status, 409);

@@ -72,10 +72,11 @@ void test('fingerprint: a keyed choice of space per name, detectable again, diff
   assert.ok(pos.every((p) => p >= 0 && p < 105));
 });
 
-void test('the export workers write exactly the lines the main thread would (decrypt, fingerprint, quoting)', async () => {
+void test('the export workers write exactly the bytes the main thread would (decrypt, fingerprint, quoting, canaries, encoding)', async () => {
   const { seal } = await import('../../platform/crypto/envelope.ts');
   const { aadFor } = await import('../vault/vault.codec.ts');
   const { createTransformPool } = await import('./extraction.transform.ts');
+  const iconv = (await import('iconv-lite')).default;
   const dataKey = randomBytes(32);
   const fpKey = randomBytes(32);
   const fields = [{ name: 'company', kind: 'text' }, { name: 'person', kind: 'name' }, { name: 'email', kind: 'email' }, { name: 'note', kind: 'text' }];
@@ -86,17 +87,28 @@ void test('the export workers write exactly the lines the main thread would (dec
       sealed: seal(dataKey, Buffer.from(JSON.stringify({ person: `山田${i} 太郎`, email: `t${i}@example.jp` })), aadFor('ds-1', id)),
     };
   });
-  const pool = createTransformPool({ datasetId: 'ds-1', dataKeys: [['dk1', dataKey]], fields, fingerprintKey: fpKey, needsPersonal: true }, 2);
-  try {
-    const lines = await pool.lines(rows);
-    const fp = new Fingerprinter(fpKey);
-    const q = (v: string) => (/[",\r\n]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v);
-    const expected = rows.map((_, i) => [`会社${i}, "株"`, fp.apply('name', `山田${i} 太郎`), `t${i}@example.jp`, i % 2 ? '改行\nあり' : ''].map(q).join(','));
-    assert.deepEqual(lines, expected);
-    // A record sealed under another key is refused, with nothing about the record.
-    const bad = { ...rows[0]!, sealed: seal(randomBytes(32), Buffer.from('{}'), aadFor('ds-1', rows[0]!.id)) };
-    await assert.rejects(pool.lines([bad]), /crypto.bad_ciphertext/);
-  } finally {
-    await pool.close();
+  const fp = new Fingerprinter(fpKey);
+  const q = (v: string) => (/[",\r\n]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v);
+  const lines = rows.map((_, i) => [`会社${i}, "株"`, fp.apply('name', `山田${i} 太郎`), `t${i}@example.jp`, i % 2 ? '改行\nあり' : ''].map(q).join(','));
+  // Canaries after the first row, twice after row 24 (the last of the first worker's slice), and after the last row.
+  const canaries = [{ after: 0, line: 'canary-a' }, { after: 24, line: 'canary-b' }, { after: 24, line: 'canary-c' }, { after: 49, line: 'canary-d' }];
+  const expected: string[] = [];
+  lines.forEach((l, i) => {
+    expected.push(l);
+    for (const c of canaries) if (c.after === i) expected.push(c.line);
+  });
+  const text = expected.map((l) => `${l}\r\n`).join('');
+  for (const encoding of ['utf8', 'cp932'] as const) {
+    const pool = createTransformPool({ datasetId: 'ds-1', dataKeys: [['dk1', dataKey]], fields, fingerprintKey: fpKey, needsPersonal: true, encoding }, 2);
+    try {
+      const chunks = await pool.chunks(rows, canaries);
+      assert.equal(chunks.length, 2, 'one buffer per worker slice');
+      assert.deepEqual(Buffer.concat(chunks), encoding === 'utf8' ? Buffer.from(text, 'utf8') : iconv.encode(text, 'cp932'), encoding);
+      // A record sealed under another key is refused, with nothing about the record.
+      const bad = { ...rows[0]!, sealed: seal(randomBytes(32), Buffer.from('{}'), aadFor('ds-1', rows[0]!.id)) };
+      await assert.rejects(pool.chunks([bad]), /crypto.bad_ciphertext/);
+    } finally {
+      await pool.close();
+    }
   }
 });

@@ -39,9 +39,14 @@ export class EncryptedFileWriter {
   async write(b: Buffer): Promise<void> {
     this.hash.update(b);
     this.bytes += b.length;
-    this.pending.push(b);
-    this.pendingBytes += b.length;
-    if (this.pendingBytes >= CHUNK) await this.flush(false);
+    // Every chunk but the last holds exactly CHUNK bytes, however the input is cut.
+    for (let off = 0; off < b.length; ) {
+      const part = b.subarray(off, off + CHUNK - this.pendingBytes);
+      this.pending.push(part);
+      this.pendingBytes += part.length;
+      off += part.length;
+      if (this.pendingBytes >= CHUNK) await this.flush(false);
+    }
   }
 
   private async flush(last: boolean): Promise<void> {
@@ -101,8 +106,10 @@ export async function* decryptFile(path: string, key: Buffer, exportId: string):
 /** Where serialised rows go. */
 export interface RowSink {
   row(values: readonly string[]): Promise<void>;
-  /** CSV only: a line already quoted (by the export's worker threads), without its line break. */
-  line?(text: string): Promise<void>;
+  /** CSV only: lines already quoted and encoded (by the export's worker threads), each ending in CRLF. */
+  bytes?(chunk: Buffer): Promise<void>;
+  /** CSV only: the encoding `bytes` must be in. */
+  readonly encoding?: 'utf8' | 'cp932';
   finish(): Promise<void>;
 }
 
@@ -111,17 +118,27 @@ function csvField(v: string): string {
   return NEEDS_QUOTING.test(v) ? `"${v.replaceAll('"', '""')}"` : v;
 }
 
+/** One CSV line (RFC 4180 quoting), without its line break. */
+export function csvLine(values: readonly string[]): string {
+  let line = '';
+  for (let i = 0; i < values.length; i++) line += (i === 0 ? '' : ',') + csvField(values[i]!);
+  return line;
+}
+
 const PIECE = 256 * 1024;
 
 class CsvSink implements RowSink {
   private text = '';
-  constructor(private readonly out: EncryptedFileWriter, private readonly encode: (s: string) => Buffer) {}
+  constructor(private readonly out: EncryptedFileWriter, private readonly encode: (s: string) => Buffer, readonly encoding: 'utf8' | 'cp932') {}
   async row(values: readonly string[]): Promise<void> {
-    let line = '';
-    for (let i = 0; i < values.length; i++) line += (i === 0 ? '' : ',') + csvField(values[i]!);
-    return this.line(line);
+    return this.line(csvLine(values));
   }
-  async line(text: string): Promise<void> {
+  async bytes(chunk: Buffer): Promise<void> {
+    if (this.text) await this.out.write(this.encode(this.text));
+    this.text = '';
+    if (chunk.length > 0) await this.out.write(chunk);
+  }
+  private async line(text: string): Promise<void> {
     this.text += text + '\r\n';
     if (this.text.length >= PIECE) {
       const s = this.text;
@@ -163,10 +180,10 @@ export function sinkFor(format: ExportFormat, out: EncryptedFileWriter): RowSink
     case 'csv_utf8': {
       // Excel opens UTF-8 CSV correctly only with a byte-order mark.
       void out.write(Buffer.from([0xef, 0xbb, 0xbf]));
-      return new CsvSink(out, (s) => Buffer.from(s, 'utf8'));
+      return new CsvSink(out, (s) => Buffer.from(s, 'utf8'), 'utf8');
     }
     case 'csv_sjis':
-      return new CsvSink(out, (s) => iconv.encode(s, 'cp932'));
+      return new CsvSink(out, (s) => iconv.encode(s, 'cp932'), 'cp932');
     case 'xlsx':
       return new XlsxSink(out);
   }

@@ -18,9 +18,9 @@ import { authorize } from '../access-policy/index.ts';
 import { appendAudit, appendAuditAlone } from '../audit/index.ts';
 import { withApproval } from '../approvals/index.ts';
 import { decodePersonal, loadDataset, type LoadedDataset, termOf } from '../vault/index.ts';
-import { decryptFile, EncryptedFileWriter, FILE_EXTENSION, sinkFor } from './extraction.file.ts';
+import { csvLine, decryptFile, EncryptedFileWriter, FILE_EXTENSION, sinkFor } from './extraction.file.ts';
 import { extractionRepository, type ExtractionRow, type StoredCriterion } from './extraction.repository.ts';
-import { createTransformPool } from './extraction.transform.ts';
+import { createTransformPool, type PlacedLine } from './extraction.transform.ts';
 import { canaryCount, canaryPositions, canaryRow, exportKeys, Fingerprinter, markOf, markedValues } from './extraction.watermark.ts';
 
 export type ExtractionSettings = {
@@ -28,6 +28,8 @@ export type ExtractionSettings = {
   dir: string;
   /** How long the one-time download stays available after completion. */
   downloadHours?: number;
+  /** Records read per database round trip (keyset batches); default 10,000. */
+  batchRows?: number;
 };
 
 const BATCH = 10_000;
@@ -259,33 +261,51 @@ async function writeAttempt(
     await sink.row(fields.map((f, i) => fp.apply(kinds[i]!, values[f.name] ?? '')));
     await afterRow();
   };
-  // CSV: decryption, fingerprint and quoting run on worker threads; XLSX goes through exceljs here.
-  const pool = sink.line && row.format !== 'xlsx'
-    ? createTransformPool({ datasetId: ds.view.id, dataKeys: ds.keys.dataKeyEntries(), fields: fields.map((f) => ({ name: f.name, kind: f.kind })), fingerprintKey: keys.fingerprintKey, needsPersonal })
+  // CSV: decryption, fingerprint, quoting and encoding run on worker threads; XLSX goes through exceljs here.
+  const pool = sink.bytes && sink.encoding
+    ? createTransformPool({ datasetId: ds.view.id, dataKeys: ds.keys.dataKeyEntries(), fields: fields.map((f) => ({ name: f.name, kind: f.kind })), fingerprintKey: keys.fingerprintKey, needsPersonal, encoding: sink.encoding })
     : null;
+  const canaryValues = (c: Canary) => fields.map((f, i) => fp.apply(kinds[i]!, c.values[f.name] ?? ''));
   // A canary placed at position 0 comes before the first real row.
   while (nextCanary < canaries.length && canaries[nextCanary]!.position === position) {
-    await sink.row(fields.map((f, i) => fp.apply(kinds[i]!, canaries[nextCanary]!.values[f.name] ?? '')));
+    await sink.row(canaryValues(canaries[nextCanary]!));
     nextCanary++;
     position++;
   }
   // The next batch is fetched while this one is decrypted and written (keyset: its start is known).
+  const batchRows = settings.batchRows ?? BATCH;
   const fetch = (after: string | null) => {
-    const p = repo.batch(ds.view.id, criteria, suppress, after, BATCH);
+    const p = repo.batch(ds.view.id, criteria, suppress, after, batchRows);
     p.catch(() => undefined);
     return p;
   };
   let pending = fetch(null);
+  // Workers: batch n is transformed while batch n-1 is written and batch n+1 is fetched.
+  let transformed: Promise<Buffer[]> | null = null;
+  const writeTransformed = async () => {
+    if (!transformed) return;
+    const t = transformed;
+    transformed = null;
+    for (const chunk of await t) await sink.bytes!(chunk);
+  };
   try {
     for (;;) {
       const batch = await pending;
       if (batch.length === 0) break;
-      pending = batch.length < BATCH ? Promise.resolve([]) : fetch(batch.at(-1)!.id);
+      pending = batch.length < batchRows ? Promise.resolve([]) : fetch(batch.at(-1)!.id);
       if (pool) {
-        for (const line of await pool.lines(batch)) {
-          await sink.line!(line);
-          await afterRow();
+        // Canary k (0-based) at position P follows real row P - k (1-based): rows and earlier canaries
+        // each take one position. Those that fall in this batch go to the workers with their place.
+        const placed: PlacedLine[] = [];
+        while (nextCanary < canaries.length && canaries[nextCanary]!.position - nextCanary <= written + batch.length) {
+          const c = canaries[nextCanary]!;
+          placed.push({ after: c.position - nextCanary - written - 1, line: csvLine(canaryValues(c)) });
+          nextCanary++;
         }
+        const next = pool.chunks(batch, placed);
+        next.catch(() => undefined);
+        await writeTransformed();
+        transformed = next;
       } else {
         for (const r of batch) {
           const pub = JSON.parse(r.public) as Record<string, string>;
@@ -296,12 +316,13 @@ async function writeAttempt(
       written += batch.length;
       await renew(written);
     }
+    await writeTransformed();
   } finally {
     await pool?.close();
   }
   // Canaries whose position lies past the last real row (fewer rows than counted) go at the end.
   while (nextCanary < canaries.length) {
-    await sink.row(fields.map((f, i) => fp.apply(kinds[i]!, canaries[nextCanary]!.values[f.name] ?? '')));
+    await sink.row(canaryValues(canaries[nextCanary]!));
     nextCanary++;
   }
   await sink.finish();

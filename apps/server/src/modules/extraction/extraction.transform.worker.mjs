@@ -1,13 +1,17 @@
-// Worker of the export: turns a batch of stored records into CSV lines — open the sealed blob
+// Worker of the export: turns a slice of stored records into encoded CSV bytes — open the sealed blob
 // (AES-256-GCM, the format of platform/crypto/envelope.ts), merge with the public values, apply the
-// export's fingerprint (extraction.watermark.ts) and quote (RFC 4180). Plain JS, so that it needs no
-// TypeScript loader; `extraction.file.test.ts` checks it writes exactly what the main thread would.
-// workerData: { datasetId, dataKeys: [[id, Uint8Array]], fields: [{ name, kind }], fingerprintKey, needsPersonal }
-// Input: { id, ids, publics, sealed, keyIds }; output: { id, lines } or { id, error }.
+// export's fingerprint (extraction.watermark.ts), quote (RFC 4180), put the export's canary lines in
+// their places, and encode (UTF-8 or CP932). Plain JS, so that it needs no TypeScript loader;
+// `extraction.file.test.ts` checks it writes exactly what the main thread would.
+// workerData: { datasetId, dataKeys: [[id, Uint8Array]], fields: [{ name, kind }], fingerprintKey, needsPersonal, encoding }
+// Input: { id, ids, publics, sealed, keyIds, canaries: [{ after, line }] } (`after`: the canary follows
+// the slice's row of that index); output: { id, bytes } (transferred) or { id, error }.
 import { createDecipheriv, createHmac } from 'node:crypto';
 import { parentPort, workerData } from 'node:worker_threads';
+import iconv from 'iconv-lite';
 
 const { datasetId, needsPersonal } = workerData;
+const encode = workerData.encoding === 'cp932' ? (s) => iconv.encode(s, 'cp932') : (s) => Buffer.from(s, 'utf8');
 const keys = new Map(workerData.dataKeys.map(([id, k]) => [id, Buffer.from(k)]));
 const fpKey = Buffer.from(workerData.fingerprintKey);
 const names = workerData.fields.map((f) => f.name);
@@ -38,9 +42,10 @@ function open(key, sealed, aad) {
   return body;
 }
 
-parentPort.on('message', ({ id, ids, publics, sealed, keyIds }) => {
+parentPort.on('message', ({ id, ids, publics, sealed, keyIds, canaries }) => {
   try {
-    const lines = new Array(ids.length);
+    let text = '';
+    let c = 0;
     for (let i = 0; i < ids.length; i++) {
       const values = JSON.parse(publics[i]);
       const s = sealed[i];
@@ -55,9 +60,13 @@ parentPort.on('message', ({ id, ids, publics, sealed, keyIds }) => {
         if (marked[f]) v = fingerprint(v);
         line += (f === 0 ? '' : ',') + (NEEDS_QUOTING.test(v) ? `"${v.replaceAll('"', '""')}"` : v);
       }
-      lines[i] = line;
+      text += line + '\r\n';
+      while (c < canaries.length && canaries[c].after === i) text += canaries[c++].line + '\r\n';
     }
-    parentPort.postMessage({ id, lines });
+    const b = encode(text);
+    // A view of its own (not the shared pool of small buffers), so it can be transferred, not copied.
+    const bytes = b.byteOffset === 0 && b.byteLength === b.buffer.byteLength ? b : Buffer.from(b);
+    parentPort.postMessage({ id, bytes }, [bytes.buffer]);
   } catch {
     // One code for every failure, as envelope.open: nothing about the record.
     parentPort.postMessage({ id, error: 'crypto.bad_ciphertext' });

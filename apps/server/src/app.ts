@@ -87,15 +87,14 @@ export async function buildApp(ctx: AppContext, options: AppOptions): Promise<Fa
     if (url === '/api/auth/me' && request.method === 'GET' && !request.headers.authorization && !request.cookies?.[SESSION_COOKIE]) return;
     await resolveActor(ctx, request);
   });
-  app.addHook('onSend', async (request, reply, payload) => {
+  app.addHook('onSend', (request, reply, payload, done) => {
     // The id the audit event of this request carries (`request`): lets a client or an operator find
     // the event of a response it got (support, the crash test's acknowledged-request check).
     void reply.header('x-request-id', request.id);
-    // API responses may carry personal data: never cache them anywhere.
+    // API responses may carry personal data: never cache them anywhere (files of the console set
+    // their own policy). nosniff, no-referrer and the rest: installSecurityHeaders.
     void reply.header('cache-control', 'no-store');
-    void reply.header('x-content-type-options', 'nosniff');
-    void reply.header('referrer-policy', 'no-referrer');
-    return payload;
+    done(null, payload);
   });
   installSecurityHeaders(app, { hsts: options.secureCookies });
 

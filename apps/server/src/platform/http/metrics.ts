@@ -10,11 +10,12 @@ export function createMetrics(app: FastifyInstance) {
     name: 'mamori_http_request_duration_seconds', help: 'HTTP request latency', labelNames: ['route', 'method'],
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: [registry],
   });
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     // Route templates only (never raw URLs: they could carry ids of people).
     const route = request.routeOptions.url ?? 'unmatched';
     requests.inc({ route, method: request.method, status: `${Math.floor(reply.statusCode / 100)}xx` });
     latency.observe({ route, method: request.method }, reply.elapsedTime / 1000);
+    done();
   });
   return { registry, contentType: registry.contentType, render: () => registry.metrics() };
 }

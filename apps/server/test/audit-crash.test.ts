@@ -12,13 +12,6 @@
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import pg from 'pg';
 import { loadConfig } from '../src/config/config.ts';
 import { openContext } from '../src/platform/bootstrap.ts';
 import { createKeyringFile } from '../src/platform/crypto/keyring.ts';
@@ -28,17 +21,15 @@ import { seed } from '../src/platform/seed.ts';
 import { identity, systemActor } from '../src/modules/identity/index.ts';
 import { auditRepository } from '../src/modules/audit/index.ts';
 import { verifyAuditLog } from '../src/modules/audit/audit.verify.ts';
+import { scratch, type Scratch, type Server } from './support/process.ts';
 
-const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../bin/mamori.mjs');
 const ADMIN_URL = process.env.DATABASE_URL;
 const SEED = Number(process.env.MAMORI_CRASH_SEED) || (Date.now() % 2_147_483_647);
 const KILLS = 20;
 const CLIENTS = 6;
 const PURPOSE = '営業活動';
 
-let dir = '';
-let databaseUrl: string | null = null;
-const children: ChildProcess[] = [];
+let s: Scratch | undefined;
 
 /** mulberry32: a small seeded generator, so a failing run can be replayed with its seed. */
 function prng(seed: number): () => number {
@@ -52,52 +43,9 @@ function prng(seed: number): () => number {
   };
 }
 
-function env(): NodeJS.ProcessEnv {
-  const e: NodeJS.ProcessEnv = { ...process.env, MAMORI_DATA_DIR: path.join(dir, 'data'), PORT: '0', LOG_LEVEL: 'warn', MAMORI_DEMO_CONTACTS: '40' };
-  delete e.DATABASE_URL;
-  delete e.MAMORI_TOKEN;
-  if (databaseUrl) {
-    Object.assign(e, {
-      DATABASE_URL: databaseUrl, MAMORI_DEMO: 'true', MAMORI_MASTER_KEY_FILE: path.join(dir, 'secrets', 'master.json'),
-      MAMORI_LOG_KEY_FILE: path.join(dir, 'secrets', 'log.json'), MAMORI_AUDIT_WITNESS_FILES: path.join(dir, 'witness', 'checkpoints.log'),
-    });
-  }
-  return e;
-}
-
-type Server = { child: ChildProcess; exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>; listening: Promise<string>; output(): string };
-
-function spawnServer(): Server {
-  const child = spawn(process.execPath, [BIN, 'serve'], { env: env(), stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let out = '';
-  const keep = (d: Buffer) => (out = (out + d.toString()).slice(-20_000));
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-  const listening = new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not listen within 60 s:\n${out}`)), 60_000);
-    const check = () => {
-      const m = /Mamori listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        child.stdout!.off('data', check);
-        resolve(m[1]!);
-      }
-    };
-    child.stdout!.on('data', check);
-    void exited.then(({ code, signal }) => {
-      clearTimeout(timer);
-      reject(new Error(`server exited (${code ?? signal}) before listening:\n${out}`));
-    });
-  });
-  listening.catch(() => undefined); // a kill during start-up is one of the cases
-  return { child, exited, listening, output: () => out };
-}
-
-async function kill(s: Server): Promise<void> {
-  s.child.kill('SIGKILL');
-  const { signal } = await s.exited;
+async function kill(server: Server): Promise<void> {
+  server.child.kill('SIGKILL');
+  const { signal } = await server.exited;
   assert.equal(signal, 'SIGKILL');
 }
 
@@ -130,16 +78,7 @@ async function load(url: string, token: string, recordIds: string[], rnd: () => 
   await Promise.all(Array.from({ length: CLIENTS }, client));
 }
 
-after(async () => {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-  if (dir) await rm(dir, { recursive: true, force: true });
-  if (databaseUrl && ADMIN_URL) {
-    const admin = new pg.Client({ connectionString: ADMIN_URL });
-    await admin.connect();
-    await admin.query(`DROP DATABASE IF EXISTS ${new URL(databaseUrl).pathname.slice(1)} WITH (FORCE)`);
-    await admin.end();
-  }
-});
+after(async () => s?.cleanup());
 
 test(`SIGKILL at random moments (≥ ${KILLS} times): every acknowledged event is in the log, the log verifies`, { timeout: 600_000 }, async () => {
   const wall = Date.now();
@@ -147,16 +86,9 @@ test(`SIGKILL at random moments (≥ ${KILLS} times): every acknowledged event i
   // The kill schedule has its own generator, so the seed replays it whatever the clients drew.
   const rnd = prng(SEED);
   const pick = prng(SEED ^ 0x5bd1e995);
-  dir = await mkdtemp(path.join(tmpdir(), 'mamori-crash-'));
-  if (ADMIN_URL) {
-    const name = `mamori_crash_${randomBytes(5).toString('hex')}`;
-    const admin = new pg.Client({ connectionString: ADMIN_URL });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${name}`);
-    await admin.end();
-    const u = new URL(ADMIN_URL);
-    u.pathname = `/${name}`;
-    databaseUrl = u.toString();
+  s = await scratch('crash', { MAMORI_DEMO_CONTACTS: '40' }, { dataDir: 'data', witnessFile: 'witness/checkpoints.log' });
+  const { env, dir } = s;
+  if (s.databaseUrl) {
     // Production mode has no default secrets: the key files exist before the first start.
     await createKeyringFile(env().MAMORI_MASTER_KEY_FILE!, new Date());
     await openOrCreateSigningKey(env().MAMORI_LOG_KEY_FILE!, 'mamori.local/audit');
@@ -185,7 +117,7 @@ test(`SIGKILL at random moments (≥ ${KILLS} times): every acknowledged event i
   let killedStarting = 0;
   while (kills < KILLS) {
     const spawned = Date.now();
-    const server = spawnServer();
+    const server = s.serve();
     // About one kill in four lands while the server starts (crash recovery, migrations check,
     // sequencer's first pass); the others while it serves the load.
     if (kills > 0 && rnd() < 0.25) {
@@ -223,7 +155,7 @@ test(`SIGKILL at random moments (≥ ${KILLS} times): every acknowledged event i
 
   // A last start (recovering from the last kill), a little more load, then a clean stop: the
   // sequencer integrates whatever is pending and signs a final checkpoint.
-  const last = spawnServer();
+  const last = s.serve();
   const url = await last.listening;
   let stopLoad!: () => void;
   const loaded = load(url, token, recordIds, pick, new Promise<void>((r) => (stopLoad = r)), into);

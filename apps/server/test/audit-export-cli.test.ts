@@ -6,48 +6,14 @@
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
-import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { openDatabase } from '../src/platform/db/database.ts';
 import { auditRepository, leafHash } from '../src/modules/audit/index.ts';
+import { BIN, run, scratch, stop, type Scratch } from './support/process.ts';
 
-const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../bin/mamori.mjs');
-const run = promisify(execFile);
-const ADMIN_URL = process.env.DATABASE_URL;
-let dir = '';
-let databaseUrl: string | null = null;
-const children: ChildProcess[] = [];
-
-function env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const e: NodeJS.ProcessEnv = { ...process.env, MAMORI_DATA_DIR: dir, PORT: '0', MAMORI_DEMO: 'true', MAMORI_DEMO_CONTACTS: '5', LOG_LEVEL: 'warn', ...extra };
-  delete e.DATABASE_URL;
-  delete e.MAMORI_TOKEN;
-  if (databaseUrl) {
-    Object.assign(e, {
-      DATABASE_URL: databaseUrl, MAMORI_MASTER_KEY_FILE: path.join(dir, 'secrets', 'master.json'),
-      MAMORI_LOG_KEY_FILE: path.join(dir, 'secrets', 'log.json'), MAMORI_AUDIT_WITNESS_FILES: path.join(dir, 'witness.log'),
-    });
-  }
-  Object.assign(e, extra);
-  return e;
-}
-
-after(async () => {
-  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
-  if (dir) await rm(dir, { recursive: true, force: true });
-  if (databaseUrl && ADMIN_URL) {
-    const admin = new pg.Client({ connectionString: ADMIN_URL });
-    await admin.connect();
-    await admin.query(`DROP DATABASE IF EXISTS ${new URL(databaseUrl).pathname.slice(1)} WITH (FORCE)`);
-    await admin.end();
-  }
-});
+let s: Scratch | undefined;
+after(async () => s?.cleanup());
 
 type Line = { seq: number; leafHash: string; event: { action: string; actor: { kind: string; token: string | null }; details: Record<string, unknown> } };
 const parse = (out: string): Line[] => {
@@ -57,16 +23,9 @@ const parse = (out: string): Line[] => {
 };
 
 test('mamori audit export --jsonl: offline and through the server, equal to the log, audited', { timeout: 300_000 }, async () => {
-  dir = await mkdtemp(path.join(tmpdir(), 'mamori-export-cli-'));
-  if (ADMIN_URL) {
-    const name = `mamori_export_${randomBytes(5).toString('hex')}`;
-    const admin = new pg.Client({ connectionString: ADMIN_URL });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${name}`);
-    await admin.end();
-    const u = new URL(ADMIN_URL);
-    u.pathname = `/${name}`;
-    databaseUrl = u.toString();
+  s = await scratch('export-cli', { MAMORI_DEMO: 'true', MAMORI_DEMO_CONTACTS: '5' });
+  const { env, databaseUrl, dir } = s;
+  if (databaseUrl) {
     await run(process.execPath, [BIN, 'keys', 'init', '--master', env().MAMORI_MASTER_KEY_FILE!, '--log', env().MAMORI_LOG_KEY_FILE!], { env: env() });
   }
   await run(process.execPath, [BIN, 'init'], { env: env() });
@@ -91,21 +50,12 @@ test('mamori audit export --jsonl: offline and through the server, equal to the 
 
   // Through a running server, as the auditor's API token.
   const { stdout: token } = await run(process.execPath, [BIN, 'token', 'create', '--user', 'auditor', '--name', 'export'], { env: env() });
-  const child = spawn(process.execPath, [BIN, 'serve'], { env: env(), stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  await new Promise<void>((resolve, reject) => {
-    child.stdout!.on('data', () => /Mamori listening on/.test(out) && resolve());
-    child.on('exit', (code) => reject(new Error(`server exited ${code}:\n${out}`)));
-  });
+  const server = s.serve();
+  await server.listening;
   const online = await run(process.execPath, [BIN, 'audit', 'export', '--jsonl'], { env: env({ MAMORI_TOKEN: token.trim() }) });
   const onlineLines = parse(online.stdout);
   assert.deepEqual(onlineLines.slice(0, full.length), full, 'through the server: the same lines as offline');
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  await exited;
+  await stop(server);
 
   // Against the log itself, and each export on record.
   const database = await openDatabase({ databaseUrl, dataDir: path.join(dir, 'pgdata') });

@@ -7,82 +7,22 @@
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
-import { randomBytes } from 'node:crypto';
-import pg from 'pg';
+import { BIN, run, scratch, stop, type Scratch } from './support/process.ts';
 
-const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../bin/mamori.mjs');
-const run = promisify(execFile);
-let dir = '';
-const children: ChildProcess[] = [];
-const ADMIN_URL = process.env.DATABASE_URL;
-let databaseUrl: string | null = null;
+let s: Scratch | undefined;
+after(async () => s?.cleanup());
 
-function env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const e: NodeJS.ProcessEnv = { ...process.env, MAMORI_DATA_DIR: dir, PORT: '0', MAMORI_DEMO_CONTACTS: '150', LOG_LEVEL: 'warn', ...extra };
-  delete e.DATABASE_URL;
-  if (databaseUrl) {
-    Object.assign(e, {
-      DATABASE_URL: databaseUrl, MAMORI_DEMO: 'true', MAMORI_MASTER_KEY_FILE: path.join(dir, 'secrets', 'master.json'),
-      MAMORI_LOG_KEY_FILE: path.join(dir, 'secrets', 'log.json'), MAMORI_AUDIT_WITNESS_FILES: path.join(dir, 'witness.log'),
-    });
-  }
-  return e;
+async function start() {
+  const server = s!.serve();
+  return { child: server, url: await server.listening, output: server.output };
 }
-
-async function start(): Promise<{ child: ChildProcess; url: string; output: () => string }> {
-  const child = spawn(process.execPath, [BIN, 'serve'], { env: env(), stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no listen line:\n${out}`)), 120_000);
-    child.stdout!.on('data', () => {
-      const m = /Mamori listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]!);
-      }
-    });
-    child.on('exit', (code) => reject(new Error(`server exited ${code}:\n${out}`)));
-  });
-  return { child, url, output: () => out };
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  await exited;
-}
-
-after(async () => {
-  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
-  if (dir) await rm(dir, { recursive: true, force: true });
-  if (databaseUrl && ADMIN_URL) {
-    const admin = new pg.Client({ connectionString: ADMIN_URL });
-    await admin.connect();
-    await admin.query(`DROP DATABASE IF EXISTS ${new URL(databaseUrl).pathname.slice(1)} WITH (FORCE)`);
-    await admin.end();
-  }
-});
 
 test('first start, restart, and the CLI offline and through the server', { timeout: 300_000 }, async () => {
-  dir = await mkdtemp(path.join(tmpdir(), 'mamori-serve-'));
-  if (ADMIN_URL) {
-    const name = `mamori_serve_${randomBytes(5).toString('hex')}`;
-    const admin = new pg.Client({ connectionString: ADMIN_URL });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${name}`);
-    await admin.end();
-    const u = new URL(ADMIN_URL);
-    u.pathname = `/${name}`;
-    databaseUrl = u.toString();
+  s = await scratch('serve', { MAMORI_DEMO_CONTACTS: '150' });
+  const { env, databaseUrl, dir } = s;
+  if (databaseUrl) {
     // Production mode has no default secrets: without key files the server refuses to start.
     await assert.rejects(run(process.execPath, [BIN, 'serve'], { env: env() }), /MAMORI_MASTER_KEY|ENOENT|keyfile/);
     const { stdout } = await run(process.execPath, [BIN, 'keys', 'init', '--master', env().MAMORI_MASTER_KEY_FILE!, '--log', env().MAMORI_LOG_KEY_FILE!], { env: env() });

@@ -102,7 +102,8 @@ export class ScanJob {
 
   /** Scans decoded text (one part) with the detector core. */
   scanDecoded(file: string, text: string, mode: ScanMode): void {
-    const buf = new FindingBuffer(this.minConfidence);
+    // About one finding per 64 characters in dense data: sized so it rarely grows.
+    const buf = new FindingBuffer(this.minConfidence, text.length >> 6);
     const vault = this.vault;
     const lineOf = vault && mode === 'text' ? lineIndex(text) : null;
     scanString(text, {
@@ -141,8 +142,8 @@ export class ScanJob {
         scanString(c.value, { mode: 'cell', line: r.row, column: c.col, context: r === rows[0] ? 0 : header.get(c.col) ?? 0 }, buf);
         if (buf.count > before) {
           // Materialise now: the excerpt needs this cell's text.
-          const one = new FindingBuffer(0);
-          for (let k = before; k < buf.count; k++) one.push(buf.kinds[k]!, buf.starts[k]!, buf.lengths[k]!, buf.confidence[k]!, buf.lines[k]!, buf.columns[k]!);
+          const one = new FindingBuffer(0, 4);
+          for (let k = before; k < buf.count; k++) one.push(buf.kind(k), buf.start(k), buf.length(k), buf.confidence(k), buf.line(k), buf.column(k));
           materialize(c.value, one, file, -1, this.findings);
         }
         if (this.vault) this.cellCandidate(file, c.value, r.row, c.col);

@@ -148,6 +148,7 @@ const MUNI_END = new Uint8Array(65536);
 for (const ch of '市区町村') MUNI_END[ch.charCodeAt(0)] = 1;
 MUNI_END['郡'.charCodeAt(0)] = 2;
 const MUNICIPALITY_MAX = 12;
+const PARTICLES = 'でにをはがのへともや';
 const ADDRESS_REST = 40;
 
 /** The prefecture ending at i (its first index), or -1. */
@@ -752,10 +753,13 @@ class Scan {
       }
     }
     // The rest: town, chōme, block numbers; stops at spaces, punctuation and a number starting with 0 (a phone).
+    // Hiragana right after the municipality is a particle (大阪市で…), not a town name.
     let e = muniEnd;
+    const c0 = e < to ? text.charCodeAt(e) : 0;
+    const particle = PARTICLES.indexOf(String.fromCharCode(c0)) >= 0;
     let digits = 0;
     const rl = Math.min(to, muniEnd + ADDRESS_REST);
-    while (e < rl) {
+    while (e < rl && !particle) {
       const c = text.charCodeAt(e);
       const v = DIGITV[c]!;
       if (v !== 255) {
@@ -818,10 +822,11 @@ class Scan {
         if (collectHeader && this.line === 1) headerCells.push(cellStart, i);
         field++;
         cellStart = i + 1;
-      } else if (inQuotes || i === cellStart) {
-        // C_QUOTE. RFC 4180: a quote opens a field only at its start; inside a quoted field "" is an escaped quote.
-        inQuotes = !inQuotes;
-      }
+      } else if (inQuotes) {
+        // C_QUOTE inside a quoted field: "" is an escaped quote, a lone quote closes the field.
+        if (i + 1 < to && text.charCodeAt(i + 1) === 0x22) i++;
+        else inQuotes = false;
+      } else if (i === cellStart) inQuotes = true; // RFC 4180: a quote opens a field only at its start
     }
   }
 

@@ -180,6 +180,10 @@ export class ScanJob {
       }
     }
     const hits = await vault.match(list);
+    // Occurrences in document order (detector candidates and name candidates were gathered apart).
+    const order = new Map<string, number>();
+    for (const c of this.candidates) if (!order.has(c.file)) order.set(c.file, order.size);
+    this.candidates.sort((x, y) => order.get(x.file)! - order.get(y.file)! || x.line - y.line || x.column - y.column || y.length - x.length);
     // One finding per occurrence; overlapping name substrings of one run report the longest match only.
     let last: DlpFinding | null = null;
     for (const c of this.candidates) {

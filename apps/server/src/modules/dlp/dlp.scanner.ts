@@ -607,7 +607,7 @@ class Scan {
     } else {
       if (a1 === 1 && a2 === 2 && a3 === 0) special = true; // 0120
       else if ((a1 === 5 && a2 === 7 && a3 === 0) || (a1 === 9 && a2 === 9 && a3 === 0)) special = true; // 0570, 0990
-      else if (a2 === 0 && a1 >= 2) return false; // 0X0 with 10 digits is not a number
+      else if (a2 === 0) return false; // 0X0 with 10 digits is not a number, nor a local exchange starting with 0
     }
     let ngr = g1 - g0;
     let firstLen = G_LEN[g0]!;

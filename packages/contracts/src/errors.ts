@@ -55,6 +55,10 @@ export const ERROR_STATUS = {
   'extraction.invalid': 400,
   'extraction.not_downloadable': 409,
   'trace.unreadable': 422,
+  'transmission.invalid': 400,
+  'transmission.not_sender': 403,
+  'transmission.no_supervisor': 409,
+  'transmission.closed': 409,
   'server.busy': 503,
   'internal': 500,
 } as const;

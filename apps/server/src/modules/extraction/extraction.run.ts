@@ -21,6 +21,7 @@ import { decodePersonal, loadDataset, type LoadedDataset, termOf } from '../vaul
 import { decryptFile, EncryptedFileWriter, FILE_EXTENSION, sinkFor } from './extraction.file.ts';
 import { extractionRepository, type ExtractionRow, type StoredCriterion } from './extraction.repository.ts';
 import { createTransformPool } from './extraction.transform.ts';
+import { PROVISION_RETENTION_YEARS } from './extraction.registers.ts';
 import { canaryCount, canaryPositions, canaryRow, exportKeys, Fingerprinter, markOf, markedValues } from './extraction.watermark.ts';
 
 export type ExtractionSettings = {
@@ -31,7 +32,6 @@ export type ExtractionSettings = {
 };
 
 const BATCH = 10_000;
-const PROVISION_RETENTION_YEARS = 3;
 const system = () => systemActor({ ip: null, userAgent: 'mamori-extraction', deviceId: null });
 
 function keyAad(id: string): string {

@@ -1,0 +1,834 @@
+/**
+ * The detector core: one forward pass over a string, driven by a character-class table. Most
+ * characters cost one table lookup; only digits, '@'/'＠', the prefecture suffixes 都道府県 and
+ * structural characters (newline, delimiter, quote) start work, and that work is bounded and never
+ * revisits what it consumed:
+ *
+ * - a digit starts a number token (digit groups joined by at most three separator characters,
+ *   at most MAX_GROUPS groups); the token is split into space-separated segments and the longest
+ *   combination of at most five consecutive segments that validates is taken, so "03-1234-5678
+ *   090-1234-5678" gives two phones. The main loop resumes after the token.
+ * - '@' looks back at most 64 characters (the local part, which cannot contain '@', so no
+ *   character is looked back at twice) and forward at most 253 (the domain, which cannot either).
+ * - a prefecture suffix looks back at most 3 characters for a prefecture name, then forward at most
+ *   MUNICIPALITY_MAX + ADDRESS_REST characters; the main loop resumes after what it took.
+ * - a validated candidate reads a context window (dlp.keywords.ts) of at most CTX_BACK + CTX_FWD
+ *   characters.
+ *
+ * There is no regular expression here. `scanStats.steps` counts every character examined by any of
+ * these loops so the tests can show the work is linear in the input (dlp-linearity.test.ts).
+ *
+ * Validation is done only for candidates that already have the right shape (digit count, grouping,
+ * boundaries), and findings go into typed arrays: no object or string is allocated per character,
+ * per token or per finding until the report is built (dlp.report.ts).
+ */
+import { cardIssuer, driversLicenseCheckLooksValid, isValidCorporateNumber, isValidMyNumber, luhnValid } from './dlp.checksums.ts';
+import {
+  CTX_ADDRESS, CTX_BANK, CTX_BANK_STRONG, CTX_CARD, CTX_CORP, CTX_LICENSE, CTX_MYNUM, CTX_NEG, CTX_PASSPORT, CTX_PHONE, CTX_POSTAL,
+  contextMask, keywordStats, maskOfRange,
+} from './dlp.keywords.ts';
+
+// Kind codes: indexes into DLP_KINDS (packages/contracts/src/dlp.ts), same order.
+export const K_MY_NUMBER = 0;
+export const K_CORPORATE = 1;
+export const K_PHONE = 2;
+export const K_EMAIL = 3;
+export const K_POSTAL = 4;
+export const K_ADDRESS = 5;
+export const K_CARD = 6;
+export const K_BANK = 7;
+export const K_PASSPORT = 8;
+export const K_LICENSE = 9;
+export const K_VAULT = 10;
+
+/** Work counter for the linearity proof: characters examined by every loop of the scanner. */
+export const scanStats = {
+  steps: 0,
+  reset(): void {
+    this.steps = 0;
+    keywordStats.steps = 0;
+  },
+  total(): number {
+    return this.steps + keywordStats.steps;
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
+// Character tables
+
+/** Digit value of ASCII and full-width digits; 255 for anything else. */
+const DIGITV = new Uint8Array(65536).fill(255);
+for (let d = 0; d < 10; d++) {
+  DIGITV[0x30 + d] = d;
+  DIGITV[0xff10 + d] = d;
+}
+
+const SEP_SPACE = 1;
+const SEP_HYPHEN = 2;
+const SEP_PAREN = 4;
+/** Separators allowed between the digit groups of one number. */
+const SEP = new Uint8Array(65536);
+for (const c of [0x20, 0x3000]) SEP[c] = SEP_SPACE;
+for (const c of [0x2d, 0x2010, 0x2011, 0x2012, 0x2013, 0x2014, 0x2015, 0x2212, 0x30fc, 0xff0d, 0xff70]) SEP[c] = SEP_HYPHEN;
+for (const c of [0x28, 0x29, 0xff08, 0xff09]) SEP[c] = SEP_PAREN;
+
+/** [A-Za-z0-9_] and full-width alphanumerics: a number touching one of these is part of a code. */
+const WORD = new Uint8Array(65536);
+for (let c = 0x30; c <= 0x39; c++) WORD[c] = 1;
+for (let c = 0x41; c <= 0x5a; c++) WORD[c] = 1;
+for (let c = 0x61; c <= 0x7a; c++) WORD[c] = 1;
+WORD[0x5f] = 1;
+for (let c = 0xff10; c <= 0xff19; c++) WORD[c] = 1;
+for (let c = 0xff21; c <= 0xff3a; c++) WORD[c] = 1;
+for (let c = 0xff41; c <= 0xff5a; c++) WORD[c] = 1;
+
+/** E-mail local part (RFC 5322 atext and '.') and domain label characters. */
+const LOCAL = new Uint8Array(128);
+const DOMAIN = new Uint8Array(128);
+for (let c = 0x30; c <= 0x39; c++) LOCAL[c] = DOMAIN[c] = 1;
+for (let c = 0x41; c <= 0x5a; c++) LOCAL[c] = DOMAIN[c] = 1;
+for (let c = 0x61; c <= 0x7a; c++) LOCAL[c] = DOMAIN[c] = 1;
+for (const ch of ".!#$%&'*+/=?^_`{|}~-") LOCAL[ch.charCodeAt(0)] = 1;
+DOMAIN[0x2d] = 1;
+
+const C_DIGIT = 1;
+const C_AT = 2;
+const C_PREF = 3;
+const C_NL = 4;
+const C_DELIM = 5;
+const C_QUOTE = 6;
+
+function baseTable(): Uint8Array {
+  const t = new Uint8Array(65536);
+  for (let d = 0; d < 10; d++) t[0x30 + d] = t[0xff10 + d] = C_DIGIT;
+  t[0x40] = t[0xff20] = C_AT;
+  for (const ch of '都道府県') t[ch.charCodeAt(0)] = C_PREF;
+  t[0x0a] = C_NL;
+  return t;
+}
+const TABLE_TEXT = baseTable();
+const TABLE_CSV = baseTable();
+TABLE_CSV[0x2c] = C_DELIM;
+TABLE_CSV[0x22] = C_QUOTE;
+const TABLE_TSV = baseTable();
+TABLE_TSV[0x09] = C_DELIM;
+TABLE_TSV[0x22] = C_QUOTE;
+
+// ---------------------------------------------------------------------------------------------
+// Prefectures and municipalities
+
+const PREFECTURES = [
+  '北海道', '青森県', '岩手県', '宮城県', '秋田県', '山形県', '福島県', '茨城県', '栃木県', '群馬県', '埼玉県', '千葉県', '東京都', '神奈川県',
+  '新潟県', '富山県', '石川県', '福井県', '山梨県', '長野県', '岐阜県', '静岡県', '愛知県', '三重県', '滋賀県', '京都府', '大阪府', '兵庫県',
+  '奈良県', '和歌山県', '鳥取県', '島根県', '岡山県', '広島県', '山口県', '徳島県', '香川県', '愛媛県', '高知県', '福岡県', '佐賀県', '長崎県',
+  '熊本県', '大分県', '宮崎県', '鹿児島県', '沖縄県',
+] as const;
+const PREF_BY_SUFFIX = new Map<number, string[]>();
+for (const p of PREFECTURES) {
+  const s = p.charCodeAt(p.length - 1);
+  let l = PREF_BY_SUFFIX.get(s);
+  if (!l) PREF_BY_SUFFIX.set(s, (l = []));
+  l.push(p);
+}
+
+/** Characters of municipality and town names: kanji, kana, 々, ヶ. */
+function isNameChar(c: number): boolean {
+  return (c >= 0x4e00 && c <= 0x9fff) || (c >= 0x3041 && c <= 0x3096) || (c >= 0x30a1 && c <= 0x30fa) || c === 0x3005 || c === 0x30f6 || c === 0x30f5 || c === 0x30fc || c === 0x30ce;
+}
+const MUNI_END = new Uint8Array(65536);
+for (const ch of '市区町村') MUNI_END[ch.charCodeAt(0)] = 1;
+MUNI_END['郡'.charCodeAt(0)] = 2;
+const MUNICIPALITY_MAX = 12;
+const ADDRESS_REST = 40;
+
+/** The prefecture ending at i (its first index), or -1. */
+function prefectureStart(text: string, lo: number, i: number): number {
+  const list = PREF_BY_SUFFIX.get(text.charCodeAt(i));
+  if (!list) return -1;
+  for (const p of list) {
+    const s = i - p.length + 1;
+    if (s >= lo && text.startsWith(p, s)) return s;
+  }
+  return -1;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Findings
+
+/** Findings as parallel typed arrays: kind, UTF-16 offset and length in the scanned string, confidence (percent), location. */
+export class FindingBuffer {
+  count = 0;
+  kinds = new Uint8Array(256);
+  starts = new Int32Array(256);
+  lengths = new Int32Array(256);
+  confidence = new Uint8Array(256);
+  lines = new Int32Array(256);
+  columns = new Int32Array(256);
+  /** Per kind, findings at or above the report threshold. */
+  readonly perKind = new Int32Array(11);
+
+  /** Findings below this confidence (percent) are not kept. */
+  readonly minConfidence: number;
+
+  constructor(minConfidence: number) {
+    this.minConfidence = Math.round(minConfidence * 100);
+  }
+
+  private grow(): void {
+    const n = this.kinds.length * 2;
+    const g = <T extends Uint8Array | Int32Array>(a: T): T => {
+      const b = new (a.constructor as new (n: number) => T)(n);
+      b.set(a);
+      return b;
+    };
+    this.kinds = g(this.kinds);
+    this.starts = g(this.starts);
+    this.lengths = g(this.lengths);
+    this.confidence = g(this.confidence);
+    this.lines = g(this.lines);
+    this.columns = g(this.columns);
+  }
+
+  push(kind: number, start: number, length: number, confidence: number, line: number, column: number): void {
+    if (confidence < this.minConfidence) return;
+    if (this.count === this.kinds.length) this.grow();
+    const k = this.count++;
+    this.kinds[k] = kind;
+    this.starts[k] = start;
+    this.lengths[k] = length;
+    this.confidence[k] = confidence;
+    this.lines[k] = line;
+    this.columns[k] = column;
+    this.perKind[kind]!++;
+  }
+}
+
+/** A value the vault matcher should look up (e-mails and phones found here; names and cells come from dlp.candidates.ts). */
+export type CandidateSink = (kind: 'email' | 'phone', start: number, end: number, line: number, column: number) => void;
+
+// ---------------------------------------------------------------------------------------------
+// Scan state (module-level scratch: scanning is synchronous and never re-entered)
+
+const MAX_GROUPS = 12;
+const MAX_DIGITS = 48;
+const D = new Uint8Array(MAX_DIGITS);
+const G_LEN = new Int32Array(MAX_GROUPS);
+const G_START = new Int32Array(MAX_GROUPS);
+const G_END = new Int32Array(MAX_GROUPS);
+const G_DOFF = new Int32Array(MAX_GROUPS);
+/** Separator kinds after group g (between g and g+1). */
+const G_SEP = new Uint8Array(MAX_GROUPS);
+const SEG_FIRST = new Int32Array(MAX_GROUPS + 1);
+
+const CTX_BACK = 32;
+const CTX_FWD = 12;
+
+const L_OK = 0;
+const L_FAIL = 1;
+const L_PASSPORT = 2;
+const L_T = 3;
+const L_PLUS = 4;
+
+export type ScanMode = 'text' | 'csv' | 'tsv' | 'cell';
+
+export type ScanInput = {
+  mode: ScanMode;
+  /** Location of the first character: line (text) or row (cell); column (cell). */
+  line?: number;
+  column?: number;
+  /** Context that applies to the whole input (an XLSX cell's column header). */
+  context?: number;
+  /** CSV/TSV: keyword masks of the header row's columns (when scanning a chunk without it). */
+  header?: number[];
+  /** CSV/TSV: the first row of `text` is the header (default true unless `header` is given). */
+  firstRowIsHeader?: boolean;
+  candidates?: CandidateSink | null;
+};
+
+class Scan {
+  text = '';
+  out!: FindingBuffer;
+  lo = 0;
+  hi = 0;
+  /** Context mask from outside the window: column header or cell header. */
+  fixedCtx = 0;
+  line = 1;
+  lineStart = 0;
+  column = 1;
+  csv = false;
+  cell = false;
+  cands: CandidateSink | null = null;
+  delim = 0;
+
+  loc(i: number): number {
+    return this.cell || this.csv ? this.column : i - this.lineStart + 1;
+  }
+
+  emit(kind: number, start: number, end: number, conf: number): void {
+    this.out.push(kind, start, end - start, Math.round(conf * 100), this.line, this.loc(start));
+  }
+
+  /**
+   * Keywords around [start, end) plus the column's. The window stays on the candidate's line (and
+   * cell), except that a candidate alone at the start of its line also sees the line before
+   * ("マイナンバー：" on one line, the number on the next).
+   */
+  ctx(start: number, end: number): number {
+    const text = this.text;
+    let hi = this.hi;
+    const f = Math.min(hi, end + CTX_FWD);
+    for (let p = end; p < f; p++) {
+      const c = text.charCodeAt(p);
+      if (c === 0x0a || (this.csv && c === this.delim)) {
+        hi = p;
+        break;
+      }
+    }
+    let lo = Math.max(this.lo, start - CTX_BACK);
+    let onlySpace = true;
+    let prev = 0;
+    for (let p = start - 1; p >= lo; p--) {
+      const c = text.charCodeAt(p);
+      if (c === 0x0a) {
+        if (onlySpace) {
+          // The line before (its positive keywords only: 注文 there says nothing about this line).
+          let q = p - 1;
+          while (q >= lo && text.charCodeAt(q) !== 0x0a) q--;
+          prev = maskOfRange(text, q + 1, p) & ~CTX_NEG;
+        }
+        lo = p + 1;
+        break;
+      }
+      if (c !== 0x20 && c !== 0x09 && c !== 0x0d && c !== 0x3000 && c !== 0x28 && c !== 0x22) onlySpace = false;
+    }
+    scanStats.steps += CTX_BACK + CTX_FWD;
+    return contextMask(text, lo, hi, start, end, CTX_BACK, CTX_FWD) | prev | this.fixedCtx;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Numbers
+
+  /** Scans the number token whose first digit is at i; returns the index after it. */
+  number(i: number): number {
+    const text = this.text;
+    const lo = this.lo;
+    const to = this.hi;
+    // Left boundary.
+    let left = L_OK;
+    let prefixStart = i;
+    if (i > lo) {
+      const p = text.charCodeAt(i - 1);
+      if (WORD[p] !== 0) {
+        left = L_FAIL;
+        if (p >= 0x41 && p <= 0x5a) {
+          // Letters right before: exactly two upper-case (passport) or a lone 'T' (invoice number).
+          const p2 = i - 2 >= lo ? text.charCodeAt(i - 2) : 0x20;
+          const p3 = i - 3 >= lo ? text.charCodeAt(i - 3) : 0x20;
+          if (p2 >= 0x41 && p2 <= 0x5a && WORD[p3] === 0) {
+            left = L_PASSPORT;
+            prefixStart = i - 2;
+          } else if (p === 0x54 && WORD[p2] === 0) {
+            left = L_T;
+            prefixStart = i - 1;
+          }
+        }
+      } else if (p === 0x2e || p === 0x2f || p === 0x40 || p === 0xff0e || p === 0xff0f || p === 0xff20) {
+        left = L_FAIL; // decimals, dates, paths, e-mail domains
+      } else if ((p === 0x2c || p === 0x3a) && i - 2 >= lo && DIGITV[text.charCodeAt(i - 2)] !== 255) {
+        left = L_FAIL; // thousands "1,234", times "12:34"
+      } else if (p === 0x2b || p === 0xff0b) {
+        left = L_PLUS;
+        prefixStart = i - 1;
+      } else if (SEP[p] === SEP_HYPHEN && i - 2 >= lo && WORD[text.charCodeAt(i - 2)] !== 0) {
+        left = L_FAIL; // "AB-1234…": part of a code
+      } else if (SEP[p] === SEP_PAREN && (p === 0x28 || p === 0xff08)) {
+        prefixStart = i - 1; // "(03) 1234-5678"
+      }
+    }
+
+    // Digit groups.
+    let nd = 0;
+    let ng = 0;
+    let j = i;
+    for (;;) {
+      G_START[ng] = j;
+      G_DOFF[ng] = nd;
+      let v: number;
+      while (j < to && (v = DIGITV[text.charCodeAt(j)]!) !== 255) {
+        if (nd < MAX_DIGITS) D[nd] = v;
+        nd++;
+        j++;
+      }
+      G_LEN[ng] = j - G_START[ng]!;
+      G_END[ng] = j;
+      G_SEP[ng] = 0;
+      ng++;
+      if (ng === MAX_GROUPS || j >= to) break;
+      let k = j;
+      let sep = 0;
+      while (k < to && k - j < 3) {
+        const s = SEP[text.charCodeAt(k)]!;
+        if (s === 0) break;
+        sep |= s;
+        k++;
+      }
+      if (k === j || k >= to || DIGITV[text.charCodeAt(k)] === 255) break;
+      G_SEP[ng - 1] = sep;
+      j = k;
+    }
+    const end = j;
+    scanStats.steps += end - i + 3;
+
+    // Right boundary: not followed by a word character, '@', or '.'/'-' + word character.
+    let right = true;
+    if (end < to) {
+      const c = text.charCodeAt(end);
+      if (WORD[c] !== 0 || c === 0x40 || c === 0xff20) right = false;
+      else if ((c === 0x2e || SEP[c] === SEP_HYPHEN || c === 0x2f) && end + 1 < to && WORD[text.charCodeAt(end + 1)] !== 0) right = false;
+    }
+    if (nd > MAX_DIGITS) return end; // too long for any kind (a run of digits): consumed whole
+
+    // Segments: groups split where the separator is only spaces.
+    let ns = 0;
+    for (let g = 0; g < ng; g++) {
+      if (g === 0 || G_SEP[g - 1] === SEP_SPACE) SEG_FIRST[ns++] = g;
+    }
+    SEG_FIRST[ns] = ng;
+    let s = 0;
+    while (s < ns) {
+      let taken = false;
+      const eMax = Math.min(ns, s + 5);
+      for (let e = eMax; e > s; e--) {
+        const g0 = SEG_FIRST[s]!;
+        const g1 = SEG_FIRST[e]!;
+        const n = G_DOFF[g1 - 1]! + G_LEN[g1 - 1]! - G_DOFF[g0]!;
+        scanStats.steps++;
+        if (n < 6 || n > 19) continue;
+        const l = s === 0 ? left : L_OK;
+        const r = e === ns ? right : true;
+        if (!r) continue;
+        if (this.classify(g0, g1, n, l, s === 0 ? prefixStart : G_START[g0]!)) {
+          taken = true;
+          s = e;
+          break;
+        }
+      }
+      if (!taken) s++;
+    }
+    return end;
+  }
+
+  /** Validates groups [g0, g1) (n digits) as each kind in turn; emits and returns true when one fits. */
+  classify(g0: number, g1: number, n: number, left: number, prefixStart: number): boolean {
+    if (left === L_FAIL) return false;
+    const d0 = G_DOFF[g0]!;
+    const ngr = g1 - g0;
+    const start = G_START[g0]!;
+    const end = G_END[g1 - 1]!;
+    let sepAll = 0;
+    for (let g = g0; g < g1 - 1; g++) sepAll |= G_SEP[g]!;
+    scanStats.steps += n;
+
+    if (left === L_PASSPORT) {
+      if (n !== 7 || ngr !== 1) return false;
+      const ctx = this.ctx(prefixStart, end);
+      this.emit(K_PASSPORT, prefixStart, end, ctx & CTX_PASSPORT ? 0.95 : ctx & CTX_NEG ? 0.1 : 0.3);
+      return true;
+    }
+    if (left === L_T) {
+      if (n !== 13 || !isValidCorporateNumber(D, d0)) return false;
+      const ctx = this.ctx(prefixStart, end);
+      this.emit(K_CORPORATE, prefixStart, end, ctx & CTX_CORP ? 0.97 : 0.85);
+      return true;
+    }
+    if (left === L_PLUS) {
+      // +81 …: the national number is 0 followed by the digits after 81.
+      if (D[d0] !== 8 || D[d0 + 1] !== 1) return false;
+      return this.phone(d0 + 2, n - 2, g0, g1, sepAll, prefixStart, end, true);
+    }
+
+    switch (n) {
+      case 7: {
+        const ctx = this.ctx(start, end);
+        if (ngr === 2 && G_LEN[g0] === 3 && sepAll === SEP_HYPHEN) {
+          if (D[d0] === 0 && D[d0 + 1] === 0 && D[d0 + 2] === 0) return false;
+          let conf = 0.6;
+          if (ctx & CTX_POSTAL) conf = 0.97;
+          else if (ctx & (CTX_ADDRESS) || this.addressFollows(end)) conf = 0.9;
+          else if (ctx & CTX_NEG || ctx & CTX_BANK_STRONG) conf = 0.2;
+          this.emit(K_POSTAL, start, end, conf);
+          return true;
+        }
+        if (ngr === 1) {
+          if (ctx & CTX_POSTAL) {
+            this.emit(K_POSTAL, start, end, 0.9);
+            return true;
+          }
+          if (ctx & CTX_BANK) {
+            this.emit(K_BANK, start, end, ctx & CTX_BANK_STRONG ? 0.95 : 0.8);
+            return true;
+          }
+        }
+        return false;
+      }
+      case 6:
+      case 8: {
+        if (ngr !== 1) return false;
+        const ctx = this.ctx(start, end);
+        if (ctx & CTX_BANK_STRONG && !(ctx & CTX_NEG)) {
+          this.emit(K_BANK, start, end, 0.85);
+          return true;
+        }
+        return false;
+      }
+      case 10:
+      case 11:
+        if (D[d0] === 0 && this.phone(d0, n, g0, g1, sepAll, prefixStart, end, false)) return true;
+        return false;
+      case 12: {
+        const ctx = this.ctx(start, end);
+        const canonical = ngr === 1 || (ngr === 3 && G_LEN[g0] === 4 && G_LEN[g0 + 1] === 4);
+        if (!canonical) return false;
+        if (ctx & CTX_LICENSE) {
+          const plausible = D[d0]! >= 1; // commission codes are 10–97
+          const conf = (plausible ? 0.93 : 0.8) + (driversLicenseCheckLooksValid(D, d0) ? 0.04 : 0);
+          this.emit(K_LICENSE, start, end, conf);
+          return true;
+        }
+        if (!isValidMyNumber(D, d0)) return false;
+        let conf = ctx & CTX_MYNUM ? 0.97 : ngr === 3 ? 0.45 : 0.3;
+        if (ctx & CTX_NEG && !(ctx & CTX_MYNUM)) conf = 0.1;
+        this.emit(K_MY_NUMBER, start, end, conf);
+        return true;
+      }
+      case 13: {
+        const ctx = this.ctx(start, end);
+        if (ngr === 2 && G_LEN[g0] === 5 && sepAll === SEP_HYPHEN && ctx & CTX_BANK) {
+          // ゆうちょ銀行: 記号 (5) – 番号 (8)
+          this.emit(K_BANK, start, end, 0.9);
+          return true;
+        }
+        if (ctx & CTX_CARD && !(ctx & CTX_CORP) && this.card(d0, 13, ngr, g0, start, end, ctx)) return true;
+        const canonical = ngr === 1 || (ngr === 4 && G_LEN[g0] === 1);
+        if (!canonical || !isValidCorporateNumber(D, d0)) return false;
+        let conf = ctx & CTX_CORP ? 0.97 : 0.45;
+        if (ctx & CTX_NEG && !(ctx & CTX_CORP)) conf = 0.1;
+        this.emit(K_CORPORATE, start, end, conf);
+        return true;
+      }
+      case 14: {
+        if (ngr === 3 && G_LEN[g0] === 4 && G_LEN[g0 + 1] === 3 && sepAll === SEP_HYPHEN) {
+          // bank code (4) – branch (3) – account (7)
+          const ctx = this.ctx(start, end);
+          this.emit(K_BANK, start, end, ctx & CTX_BANK ? 0.95 : ctx & CTX_NEG ? 0.2 : 0.6);
+          return true;
+        }
+        return this.card(d0, n, ngr, g0, start, end, -1);
+      }
+      default:
+        return this.card(d0, n, ngr, g0, start, end, -1);
+    }
+  }
+
+  /** Credit card: Luhn, then issuer range and length, then grouping and context. */
+  card(d0: number, n: number, ngr: number, g0: number, start: number, end: number, ctxIn: number): boolean {
+    if (n < 13 || !luhnValid(D, d0, n) || cardIssuer(D, d0, n) === null) return false;
+    const ctx = ctxIn >= 0 ? ctxIn : this.ctx(start, end);
+    if (n === 13 && !(ctx & CTX_CARD)) return false; // 13-digit Visa is gone; JAN codes are not
+    let grouped = ngr === 1;
+    if (ngr === 4 && n === 16) grouped = G_LEN[g0] === 4 && G_LEN[g0 + 1] === 4 && G_LEN[g0 + 2] === 4;
+    else if (ngr === 3 && (n === 15 || n === 14)) grouped = G_LEN[g0] === 4 && G_LEN[g0 + 1] === 6;
+    else if (ngr === 5 && n === 19) grouped = G_LEN[g0] === 4;
+    else if (ngr !== 1) grouped = false;
+    if (!grouped) return false;
+    let conf = ctx & CTX_CARD ? 0.97 : ngr > 1 ? 0.85 : 0.6;
+    if (ctx & CTX_NEG && !(ctx & CTX_CARD)) conf = 0.2;
+    this.emit(K_CARD, start, end, conf);
+    return true;
+  }
+
+  /**
+   * Japanese numbering plan: 070/080/090 mobile, 050 IP, 020 M2M and 0800 free dial (11 digits);
+   * 0120 free dial, 0570 navi dial, 0990 and fixed lines (10 digits; no 0X0 prefix other than
+   * those). Grouped numbers must group like a phone number (area 2–5 digits with the 0, subscriber
+   * 3–4 digits). Confidence from the grouping, the kind of number and the context.
+   */
+  phone(dn: number, n: number, g0: number, g1: number, sepAll: number, start: number, end: number, intl: boolean): boolean {
+    // With +81 the trunk 0 is absent: virtually prepend it.
+    const N = intl ? n + 1 : n;
+    const at = (k: number): number => (intl ? (k === 0 ? 0 : D[dn + k - 1]!) : D[dn + k]!);
+    if (N !== 10 && N !== 11) return false;
+    if (at(0) !== 0 || at(1) === 0) return false;
+    const a1 = at(1), a2 = at(2), a3 = at(3);
+    let special = false;
+    if (N === 11) {
+      const ok = (a2 === 0 && (a1 === 7 || a1 === 8 || a1 === 9 || a1 === 5 || a1 === 2 || a1 === 6)) || (a1 === 8 && a2 === 0 && a3 === 0);
+      if (!ok) return false;
+      special = true;
+    } else {
+      if (a1 === 1 && a2 === 2 && a3 === 0) special = true; // 0120
+      else if ((a1 === 5 && a2 === 7 && a3 === 0) || (a1 === 9 && a2 === 9 && a3 === 0)) special = true; // 0570, 0990
+      else if (a2 === 0 && a1 >= 2) return false; // 0X0 with 10 digits is not a number
+    }
+    let ngr = g1 - g0;
+    let firstLen = G_LEN[g0]!;
+    if (intl) {
+      // "+81-3-1234-5678": the first group is 81 alone; "+813…": 81 and the area code share it.
+      if (firstLen === 2) {
+        ngr--;
+        firstLen = G_LEN[g0 + 1]! + 1;
+      } else firstLen = firstLen - 2 + 1;
+    }
+    let grouped = false;
+    if (ngr > 1) {
+      if (ngr > 3) return false;
+      const last = G_LEN[g1 - 1]!;
+      if (firstLen < 2 || firstLen > 5) return false;
+      if (last < 3 || last > 4) return false;
+      if (last === 3 && !special) return false;
+      grouped = true;
+    }
+    const ctx = this.ctx(start, end);
+    let conf: number;
+    if (special) conf = grouped ? 0.9 : 0.75;
+    else conf = grouped ? (sepAll & (SEP_HYPHEN | SEP_PAREN) ? 0.85 : 0.6) : 0.45;
+    if (intl) conf = Math.max(conf, 0.85);
+    if (ctx & CTX_PHONE) conf = Math.max(conf, 0.95);
+    else if (ctx & CTX_NEG) conf -= 0.4;
+    else if (ctx & (CTX_MYNUM | CTX_CORP | CTX_CARD | CTX_BANK | CTX_POSTAL | CTX_LICENSE | CTX_PASSPORT)) conf -= 0.2;
+    this.emit(K_PHONE, start, end, conf);
+    if (this.cands && conf >= 0.5) this.cands('phone', start, end, this.line, this.loc(start));
+    return true;
+  }
+
+  /** An address (prefecture) begins within 3 characters after i. */
+  addressFollows(i: number): boolean {
+    const text = this.text;
+    const lim = Math.min(this.hi, i + 8);
+    for (let p = i; p < lim; p++) {
+      if (PREF_BY_SUFFIX.has(text.charCodeAt(p)) && prefectureStart(text, i, p) >= 0) return true;
+    }
+    scanStats.steps += lim - i;
+    return false;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // E-mail
+
+  /** '@' (or '＠') at a; returns the index to resume at. */
+  email(a: number): number {
+    const text = this.text;
+    const lim = Math.max(this.lo, a - 64);
+    let k = a - 1;
+    while (k >= lim) {
+      const c = text.charCodeAt(k);
+      if (c >= 128 || LOCAL[c] === 0) break;
+      k--;
+    }
+    scanStats.steps += a - k;
+    if (k >= this.lo && k < lim) return a + 1; // local part longer than 64
+    if (k >= lim) {
+      const c = text.charCodeAt(k);
+      if (c < 128 && LOCAL[c] !== 0) return a + 1;
+    }
+    let ls = k + 1;
+    while (ls < a && text.charCodeAt(ls) === 0x2e) ls++;
+    if (ls === a || text.charCodeAt(a - 1) === 0x2e) return a + 1;
+    // Domain: labels of [A-Za-z0-9-] joined by single dots; at least two labels; TLD letters only.
+    const hi = Math.min(this.hi, a + 1 + 253);
+    let p = a + 1;
+    let labelStart = p;
+    let lastDot = -1;
+    while (p < hi) {
+      const c = text.charCodeAt(p);
+      if (c < 128 && DOMAIN[c] !== 0) p++;
+      else if (c === 0x2e && p > labelStart && p + 1 < hi && text.charCodeAt(p + 1) < 128 && DOMAIN[text.charCodeAt(p + 1)] !== 0) {
+        lastDot = p;
+        labelStart = ++p;
+      } else break;
+    }
+    scanStats.steps += p - a;
+    if (lastDot < 0) return p;
+    let tldLetters = true;
+    for (let q = lastDot + 1; q < p; q++) {
+      const c = text.charCodeAt(q) | 0x20;
+      if (c < 0x61 || c > 0x7a) {
+        tldLetters = false;
+        break;
+      }
+    }
+    if (!tldLetters || p - lastDot - 1 < 2) return p;
+    if (text.charCodeAt(a + 1) === 0x2d || text.charCodeAt(p - 1) === 0x2d) return p;
+    this.emit(K_EMAIL, ls, p, 0.95);
+    if (this.cands) this.cands('email', ls, p, this.line, this.loc(ls));
+    return p;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Addresses
+
+  /** A prefecture suffix at i; returns the index to resume at. */
+  address(i: number): number {
+    const text = this.text;
+    const ps = prefectureStart(text, this.lo, i);
+    scanStats.steps += 4;
+    if (ps < 0) return i + 1;
+    let m = i + 1;
+    const to = this.hi;
+    if (m < to && (text.charCodeAt(m) === 0x20 || text.charCodeAt(m) === 0x3000)) m++;
+    // Municipality: 1+ name characters then 市/区/町/村, or …郡…町/村.
+    let muniEnd = -1;
+    const lim = Math.min(to, m + MUNICIPALITY_MAX);
+    let p = m;
+    for (; p < lim; p++) {
+      const c = text.charCodeAt(p);
+      if (!isNameChar(c)) break;
+      if (p > m && MUNI_END[c] === 1) {
+        muniEnd = p + 1;
+        break;
+      }
+      if (p > m && MUNI_END[c] === 2) {
+        // 郡: the town or village follows.
+        for (let q = p + 2; q < Math.min(to, p + 8); q++) {
+          const cq = text.charCodeAt(q);
+          if (!isNameChar(cq)) break;
+          if (MUNI_END[cq] === 1) {
+            muniEnd = q + 1;
+            break;
+          }
+        }
+        break;
+      }
+    }
+    scanStats.steps += p - i + 8;
+    if (muniEnd < 0) return i + 1;
+    // 政令指定都市: …市…区
+    if (text.charCodeAt(muniEnd - 1) === 0x5e02) {
+      for (let q = muniEnd + 1; q < Math.min(to, muniEnd + 5); q++) {
+        const cq = text.charCodeAt(q);
+        if (!isNameChar(cq)) break;
+        if (cq === 0x533a) {
+          muniEnd = q + 1;
+          break;
+        }
+      }
+    }
+    // The rest: town, chōme, block numbers; stops at spaces, punctuation and a number starting with 0 (a phone).
+    let e = muniEnd;
+    let digits = 0;
+    const rl = Math.min(to, muniEnd + ADDRESS_REST);
+    while (e < rl) {
+      const c = text.charCodeAt(e);
+      const v = DIGITV[c]!;
+      if (v !== 255) {
+        const prevDigit = e > muniEnd && DIGITV[text.charCodeAt(e - 1)] !== 255;
+        if (!prevDigit && v === 0) break;
+        digits++;
+        e++;
+      } else if (isNameChar(c) || (SEP[c] === SEP_HYPHEN && e + 1 < rl && DIGITV[text.charCodeAt(e + 1)] !== 255)) e++;
+      else break;
+    }
+    scanStats.steps += e - muniEnd;
+    const ctx = this.ctx(ps, e);
+    let conf = e - muniEnd >= 2 ? (digits > 0 ? 0.85 : 0.7) : 0.4;
+    if (ctx & (CTX_ADDRESS | CTX_POSTAL)) conf = Math.max(conf, 0.95);
+    this.emit(K_ADDRESS, ps, e, conf);
+    return e;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // The pass
+
+  run(table: Uint8Array, from: number, to: number, header: number[] | null, headerRow: boolean): void {
+    const text = this.text;
+    this.hi = to;
+    this.lo = from;
+    scanStats.steps += to - from;
+    const csv = this.csv;
+    let inQuotes = false;
+    let field = 0;
+    let headerMasks = header;
+    let cellStart = from;
+    const base = this.fixedCtx;
+    const collectHeader = csv && headerRow;
+    const headerCells: number[] = [];
+    if (csv && headerMasks) this.fixedCtx = base | (headerMasks[0] ?? 0);
+    for (let i = from; i < to; i++) {
+      const cls = table[text.charCodeAt(i)]!;
+      if (cls === 0) continue;
+      switch (cls) {
+        case C_DIGIT:
+          i = this.number(i) - 1;
+          break;
+        case C_AT:
+          i = this.email(i) - 1;
+          break;
+        case C_PREF:
+          i = this.address(i) - 1;
+          break;
+        case C_NL:
+          if (inQuotes) break;
+          this.line++;
+          this.lineStart = i + 1;
+          if (csv) {
+            if (collectHeader && this.line === 2) {
+              headerCells.push(cellStart, i);
+              headerMasks = this.headerMasksOf(headerCells);
+            }
+            field = 0;
+            this.column = 1;
+            this.lo = cellStart = i + 1;
+            this.fixedCtx = base | (headerMasks?.[0] ?? 0);
+          } else if (this.cell) {
+            this.column = 1;
+          }
+          break;
+        case C_DELIM:
+          if (inQuotes) break;
+          if (collectHeader && this.line === 1) headerCells.push(cellStart, i);
+          field++;
+          this.column = field + 1;
+          this.lo = cellStart = i + 1;
+          this.fixedCtx = base | (headerMasks?.[field] ?? 0);
+          break;
+        case C_QUOTE:
+          // RFC 4180: a quote opens a field only at its start; inside a quoted field "" is an escaped quote.
+          if (inQuotes || i === cellStart) inQuotes = !inQuotes;
+          break;
+      }
+    }
+  }
+
+  headerMasksOf(cells: number[]): number[] {
+    const masks: number[] = [];
+    for (let k = 0; k < cells.length; k += 2) masks.push(maskOfRange(this.text, cells[k]!, cells[k + 1]!));
+    return masks;
+  }
+}
+
+const scan = new Scan();
+
+/**
+ * Scans text[from, to) into out. `text` mode tracks lines and columns; `csv`/`tsv` track the
+ * record (line) and field (column) and use the header row's keywords as each column's context;
+ * `cell` reports every finding at the given line/column (an XLSX cell).
+ */
+export function scanString(text: string, input: ScanInput, out: FindingBuffer, from = 0, to = text.length): void {
+  scan.text = text;
+  scan.out = out;
+  scan.line = input.line ?? 1;
+  scan.lineStart = from;
+  scan.column = input.column ?? 1;
+  scan.csv = input.mode === 'csv' || input.mode === 'tsv';
+  scan.cell = input.mode === 'cell';
+  scan.delim = input.mode === 'tsv' ? 0x09 : 0x2c;
+  scan.fixedCtx = input.context ?? 0;
+  scan.cands = input.candidates ?? null;
+  const table = input.mode === 'csv' ? TABLE_CSV : input.mode === 'tsv' ? TABLE_TSV : TABLE_TEXT;
+  try {
+    scan.run(table, from, to, input.header ?? null, input.header ? false : input.firstRowIsHeader !== false);
+  } finally {
+    scan.text = '';
+    scan.cands = null;
+  }
+}

@@ -143,6 +143,10 @@ export function transmissionsRepository(db: Executor) {
       if (transmissionIds.length > 0) await db.insertInto('transmission_review_items').values(transmissionIds.map((t) => ({ review_id: row.id, transmission_id: t, verdict: null, marked_by: null, marked_at: null }))).execute();
       return true;
     },
+    async firstDeliveredAt(): Promise<Date | null> {
+      const r = await db.selectFrom('transmissions').select('delivered_at').where('state', '=', 'delivered').orderBy('delivered_at').limit(1).executeTakeFirst();
+      return r?.delivered_at ? new Date(r.delivered_at) : null;
+    },
     async deliveredBetween(from: Date, to: Date): Promise<string[]> {
       const rows = await db.selectFrom('transmissions').select('id').where('state', '=', 'delivered').where('delivered_at', '>=', from).where('delivered_at', '<', to).orderBy('delivered_at').execute();
       return rows.map((r) => r.id);

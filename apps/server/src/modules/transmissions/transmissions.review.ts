@@ -33,10 +33,11 @@ export async function runReviews(ctx: AppContext): Promise<{ opened: number; ale
   const now = ctx.clock.now();
   const len = rules.review.periodDays * 86_400_000;
   const last = await repo.lastReview();
-  // The first period is the one the server first runs in: nothing before it was sent through the gateway.
-  let start = last ? new Date(last.period_end) : periodOf(now, rules.review.periodDays).start;
+  // Periods follow each other from the one of the first delivery: nothing before it went out through the gateway.
+  const first = last ? null : await repo.firstDeliveredAt();
+  let start = last ? new Date(last.period_end) : first ? periodOf(first, rules.review.periodDays).start : null;
   let opened = 0;
-  for (let i = 0; i < MAX_PERIODS_PER_RUN && start.getTime() + len <= now.getTime(); i++) {
+  for (let i = 0; start && i < MAX_PERIODS_PER_RUN && start.getTime() + len <= now.getTime(); i++) {
     const end = new Date(start.getTime() + len);
     if (await openReview(ctx, start, end, rules.review.samplePercent, rules.review.graceDays, rules.review.reviewerRoles)) opened++;
     start = end;

@@ -185,12 +185,7 @@ export async function login(ctx: AppContext, loginName: string, password: string
  */
 export async function authenticateSubmission(ctx: AppContext, loginName: string, secret: string, terminal: Terminal): Promise<Actor> {
   if (secret.startsWith('mmt_')) {
-    let actor: Actor | null = null;
-    try {
-      actor = await resolveApiToken(ctx, secret, terminal, null);
-    } catch {
-      actor = null;
-    }
+    const actor: Actor | null = await resolveApiToken(ctx, secret, terminal, null).catch(() => null);
     if (!actor || actor.login !== loginName || actor.kind !== 'user') {
       await appendAuditAlone(ctx.db, ctx.clock, anonymousActor(terminal, null, actor?.userId ?? null), {
         action: 'auth.login', decision: 'deny', rule: 'auth.bad_token', reason: 'Unknown, revoked or foreign API token on the submission port', result: 'denied', details: { channel: 'smtp' },

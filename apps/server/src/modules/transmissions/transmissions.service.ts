@@ -112,9 +112,25 @@ function approvalScope(sender: { email: string; displayName: string }, t: Transm
     external: t.external_recipients.map((r) => r.slice(0, 200)),
     subject: t.subject.slice(0, 2000),
     attachments: (t.attachments as { name: string; bytes: number }[]).map((a) => `${a.name} (${a.bytes} B)`.slice(0, 200)),
-    findings,
-    reasons: decision.reasons,
+    findings: findings.length > 0 ? findings : ['なし / none'],
+    reasons: decision.reasons.map(reasonWords),
   };
+}
+
+const KIND_WORDS: Record<string, string> = {
+  my_number: 'マイナンバー / My Number', corporate_number: '法人番号 / corporate number', phone: '電話番号 / phone', email: 'メールアドレス / e-mail',
+  postal_code: '郵便番号 / postal code', address: '住所 / address', credit_card: 'クレジットカード / credit card', bank_account: '銀行口座 / bank account',
+  passport: '旅券番号 / passport', drivers_license: '運転免許証番号 / driver\'s licence', vault_match: '登録済み個人データ / vault match',
+};
+
+/** A routing reason as approvers read it (the scope is shown as filed, in both languages). */
+function reasonWords(r: string): string {
+  const [head, arg = ''] = r.split(':');
+  if (head === 'finding') return `個人データ: ${KIND_WORDS[arg] ?? arg}`;
+  if (head === 'attachments') return '添付ファイルあり / has attachments';
+  if (head === 'external') return '社外宛て / external recipients';
+  if (head === 'direct_disabled') return '直接送信は無効 / direct sending off';
+  return r;
 }
 
 function summaryOf(t: Pick<TransmissionMeta, 'attachments' | 'recipients' | 'external_recipients'>): string {

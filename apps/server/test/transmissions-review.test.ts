@@ -117,7 +117,8 @@ test('marks are audited; the approver of a transmission cannot review it; the la
   assert.equal(csv.statusCode, 200);
   const lines = csv.body.trim().split('\r\n');
   assert.equal(lines.length, 3);
-  assert.match(lines[2]!, /inappropriate,請求書は経理部から送付すること,secops/);
+  assert.match(lines.find((l) => l.includes(ids[1]!))!, /,請求書の送付,.*,inappropriate,請求書は経理部から送付すること,secops,/);
+  assert.match(lines.find((l) => l.includes(ids[0]!))!, /,見積の送付,.*,appropriate,,secops,/);
   assert.ok((await events('transmission.review.read')).some((e) => e.details.format === 'csv'), 'the export is audited');
   await assert.rejects(markItem(t.ctx, await actorOf('secops'), review!.id, ids[0]!, 'inappropriate', 'x'), (e: { code?: string }) => e.code === 'transmission.closed');
 });

@@ -129,11 +129,13 @@ export function transmissionsRepository(db: Executor) {
     async lastReview(): Promise<ReviewRow | undefined> {
       return db.selectFrom('transmission_reviews').selectAll().orderBy('period_start', 'desc').limit(1).executeTakeFirst();
     },
-    async reviews(limit: number): Promise<(ReviewRow & { items: number; marked: number; inappropriate: number })[]> {
+    /** Reviews with their counts, newest first; or the one review `id`. */
+    async reviews(limit: number, id: string | null = null): Promise<(ReviewRow & { items: number; marked: number; inappropriate: number })[]> {
       const r = await sql<ReviewRow & { items: number; marked: number; inappropriate: number }>`
         SELECT r.*, count(i.transmission_id)::int AS items, count(i.verdict)::int AS marked,
                count(*) FILTER (WHERE i.verdict = 'inappropriate')::int AS inappropriate
         FROM transmission_reviews r LEFT JOIN transmission_review_items i ON i.review_id = r.id
+        WHERE ${id}::uuid IS NULL OR r.id = ${id}::uuid
         GROUP BY r.id ORDER BY r.period_start DESC LIMIT ${limit}`.execute(db);
       return r.rows;
     },

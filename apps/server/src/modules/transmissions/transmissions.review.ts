@@ -106,7 +106,7 @@ export async function listReviews(ctx: AppContext, actor: Actor): Promise<Transm
 export async function getReview(ctx: AppContext, actor: Actor, id: string, format: 'json' | 'csv' = 'json'): Promise<{ review: TransmissionReviewView; items: TransmissionReviewItemView[] }> {
   const d = await authorize(ctx, { actor, action: 'transmission.review.read', transmissionReview: await reviewContext(ctx) }, { details: { reviewId: id.slice(0, 64) } });
   const repo = transmissionsRepository(ctx.db);
-  const summary = isUuid(id) ? (await repo.reviews(10_000)).find((r) => r.id === id) : undefined;
+  const summary = isUuid(id) ? (await repo.reviews(1, id))[0] : undefined;
   if (!summary) throw new AppError('not_found', 'No such review.');
   const items = await repo.items(id);
   const rows = (await Promise.all(items.map((i) => repo.get(i.transmission_id)))).filter((x) => x !== undefined);
@@ -120,7 +120,7 @@ export async function getReview(ctx: AppContext, actor: Actor, id: string, forma
     items: items.map((i) => ({
       transmission: views.get(i.transmission_id)!, verdict: i.verdict, note: i.note, markedBy: i.marked_by ? (people.get(i.marked_by) ?? null) : null,
       markedAt: i.marked_at ? new Date(i.marked_at).toISOString() : null,
-    })).sort((a, b) => (a.transmission.deliveredAt ?? '').localeCompare(b.transmission.deliveredAt ?? '')),
+    })).sort((a, b) => (a.transmission.deliveredAt ?? '').localeCompare(b.transmission.deliveredAt ?? '') || a.transmission.id.localeCompare(b.transmission.id)),
   };
 }
 

@@ -8,7 +8,7 @@
 // The bench's stdout is passed through untouched: its JSON result line stays the last line
 // (this script's own messages go to stderr). Exit status is the bench's.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -48,7 +48,9 @@ async function main() {
 
   const env = { ...process.env };
   let pg = null;
-  if (!env.DATABASE_URL) {
+  // A bench whose first line is `// bench: no-database` (the DLP benches) needs no PostgreSQL.
+  const noDatabase = readFileSync(file, 'utf8').startsWith('// bench: no-database');
+  if (!env.DATABASE_URL && !noDatabase) {
     const pgBin = env.PG_BIN || '/usr/lib/postgresql/15/bin';
     if (!existsSync(join(pgBin, 'initdb'))) {
       const r = spawnSync('bash', [join(ROOT, 'scripts', 'ensure-postgres.sh')], { stdio: ['ignore', 2, 2] });

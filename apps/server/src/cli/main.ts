@@ -28,6 +28,7 @@ import { parseVerifierKey } from '../modules/audit/audit.checkpoint.ts';
 import { createProgressBar } from './progress.ts';
 import { api, resolveTarget, runningServer } from './target.ts';
 import { exportLines, openOutput, streamOnlineExport } from './export.ts';
+import { registerDlpCommands } from './dlp.ts';
 
 const program = new Command();
 program.name('mamori').description('Mamori (守り) — personal-data protection platform').showHelpAfterError();
@@ -416,6 +417,8 @@ keys
       await target.close();
     }
   });
+
+registerDlpCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (isAppError(err)) {

@@ -51,7 +51,18 @@ export function nameCandidates(text: string, from: number, to: number, push: (ki
           if (len >= 2) push('name', a, b + 1);
         }
       }
-      candidateStats.steps += (e - s) * 7;
+      // A given name in kana after the family name in kanji (鈴木 さくら, 鈴木さくら).
+      let k0 = e;
+      if (k0 + 1 < to && isSpace(text.charCodeAt(k0)) && spaces === 0 && isKana(text.charCodeAt(k0 + 1))) k0++;
+      let k1 = k0;
+      while (k1 < to && k1 - k0 < 5 && isKana(text.charCodeAt(k1))) k1++;
+      if (k1 > k0) {
+        for (let a = Math.max(s, e - 4); a < e; a++) {
+          if (isSpace(text.charCodeAt(a))) continue;
+          for (let b = k0 + 1; b <= k1; b++) push('name', a, b);
+        }
+      }
+      candidateStats.steps += (e - s) * 7 + 25;
       i = e;
     } else if (isKana(c)) {
       const s = i;

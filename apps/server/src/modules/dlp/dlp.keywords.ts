@@ -41,25 +41,25 @@ const KEYWORDS: [number, string[]][] = [
 
 type Entry = { kw: string; mask: number; ascii: boolean };
 
-/** Keywords by the (lower-cased) code of their first character. */
-const BY_FIRST = new Map<number, Entry[]>();
-/** Non-zero for characters that may begin a keyword (both cases for ASCII). */
+/** Non-zero for characters that may begin a keyword (both cases for ASCII): 1 + index into LISTS by the lower-cased character. */
 export const KW_FIRST = new Uint8Array(65536);
+const LISTS: Entry[][] = [];
 
 for (const [mask, words] of KEYWORDS) {
   for (const w of words) {
     const ascii = w.charCodeAt(0) < 0x80;
     const kw = ascii ? w.toLowerCase() : w;
     const first = kw.charCodeAt(0);
-    let list = BY_FIRST.get(first);
-    if (!list) BY_FIRST.set(first, (list = []));
-    list.push({ kw, mask, ascii });
-    KW_FIRST[first] = 1;
-    if (ascii) KW_FIRST[kw.toUpperCase().charCodeAt(0)] = 1;
+    if (KW_FIRST[first] === 0) {
+      LISTS.push([]);
+      KW_FIRST[first] = LISTS.length;
+      if (ascii) KW_FIRST[kw.toUpperCase().charCodeAt(0)] = LISTS.length;
+    }
+    LISTS[KW_FIRST[first]! - 1]!.push({ kw, mask, ascii });
   }
 }
 // Longer keywords first, so "telephone" is tried before "tel" (the mask is OR-ed anyway).
-for (const list of BY_FIRST.values()) list.sort((a, b) => b.kw.length - a.kw.length);
+for (const list of LISTS) list.sort((a, b) => b.kw.length - a.kw.length);
 
 function isAsciiLetter(c: number): boolean {
   return (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
@@ -80,13 +80,12 @@ function asciiAt(text: string, p: number, kw: string, lo: number, hi: number): b
 
 /** The keyword masks that start at p (0 if none). */
 export function keywordAt(text: string, p: number, lo: number, hi: number): number {
-  let c = text.charCodeAt(p);
-  if (KW_FIRST[c] === 0) return 0;
-  if (c >= 0x41 && c <= 0x5a) c |= 0x20;
-  const list = BY_FIRST.get(c);
-  if (!list) return 0;
+  const idx = KW_FIRST[text.charCodeAt(p)]!;
+  if (idx === 0) return 0;
+  const list = LISTS[idx - 1]!;
   let mask = 0;
-  for (const e of list) {
+  for (let k = 0; k < list.length; k++) {
+    const e = list[k]!;
     if (e.ascii ? asciiAt(text, p, e.kw, lo, hi) : p + e.kw.length <= hi && text.startsWith(e.kw, p)) mask |= e.mask;
   }
   return mask;

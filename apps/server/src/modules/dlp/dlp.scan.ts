@@ -7,7 +7,7 @@
  */
 import { DLP_KINDS, type DlpFinding, type DlpKind, type DlpReport, type DlpScanError } from '@mamori/contracts';
 import { nameCandidates, type CandidateOccurrence } from './dlp.candidates.ts';
-import { decodeText, looksBinary } from './dlp.encoding.ts';
+import { decodeText, looksBinary, type TextEncoding } from './dlp.encoding.ts';
 import { materialize } from './dlp.report.ts';
 import { FindingBuffer, K_VAULT, scanString, type ScanMode } from './dlp.scanner.ts';
 import { DEFAULT_LIMITS, DEFAULT_MIN_CONFIDENCE, type DlpLimits, type DlpScanOptions, type VaultMatcher } from './dlp.types.ts';
@@ -101,12 +101,18 @@ export class ScanJob {
   }
 
   /** Scans decoded text (one part) with the detector core. */
-  scanDecoded(file: string, text: string, mode: ScanMode): void {
-    const buf = new FindingBuffer(this.minConfidence);
+  /**
+   * Scans one decoded part. `chunk`: the text is a piece of a larger file cut at a line break
+   * (worker pool), starting at line `line`; for CSV/TSV `header` has the file's column keywords.
+   */
+  scanDecoded(file: string, text: string, mode: ScanMode, chunk?: { line: number; header: number[] | null }): void {
+    // About one finding per 64 characters in dense data: sized so it rarely grows.
+    const buf = new FindingBuffer(this.minConfidence, text.length >> 6);
     const vault = this.vault;
     const lineOf = vault && mode === 'text' ? lineIndex(text) : null;
     scanString(text, {
       mode,
+      ...(chunk ? { line: chunk.line, ...(chunk.header ? { header: chunk.header } : { firstRowIsHeader: chunk.line === 1 }) } : {}),
       candidates: vault
         ? (kind, start, end, line, column) => this.candidate({ kind, value: text.slice(start, end), file, line, column, length: end - start })
         : null,
@@ -141,8 +147,8 @@ export class ScanJob {
         scanString(c.value, { mode: 'cell', line: r.row, column: c.col, context: r === rows[0] ? 0 : header.get(c.col) ?? 0 }, buf);
         if (buf.count > before) {
           // Materialise now: the excerpt needs this cell's text.
-          const one = new FindingBuffer(0);
-          for (let k = before; k < buf.count; k++) one.push(buf.kinds[k]!, buf.starts[k]!, buf.lengths[k]!, buf.confidence[k]!, buf.lines[k]!, buf.columns[k]!);
+          const one = new FindingBuffer(0, 4);
+          for (let k = before; k < buf.count; k++) one.push(buf.kind(k), buf.start(k), buf.length(k), buf.confidence(k), buf.line(k), buf.column(k));
           materialize(c.value, one, file, -1, this.findings);
         }
         if (this.vault) this.cellCandidate(file, c.value, r.row, c.col);
@@ -154,6 +160,10 @@ export class ScanJob {
   async finish(): Promise<DlpReport> {
     if (this.vault && this.candidates.length > 0) await this.matchVault(this.vault);
     if (this.candidatesDropped) this.error('', 'DLP_LIMIT_EXCEEDED', `more than ${this.limits.maxVaultCandidates} distinct values to match against the vault: the rest were not matched`);
+    return this.report();
+  }
+
+  report(): DlpReport {
     const summary: Partial<Record<DlpKind, number>> = {};
     for (let k = 0; k < DLP_KINDS.length; k++) if (this.summary[k]! > 0) summary[DLP_KINDS[k]!] = this.summary[k]!;
     return { findings: this.findings, summary, errors: this.errors, bytesScanned: this.bytesScanned };
@@ -170,6 +180,10 @@ export class ScanJob {
       }
     }
     const hits = await vault.match(list);
+    // Occurrences in document order (detector candidates and name candidates were gathered apart).
+    const order = new Map<string, number>();
+    for (const c of this.candidates) if (!order.has(c.file)) order.set(c.file, order.size);
+    this.candidates.sort((x, y) => order.get(x.file)! - order.get(y.file)! || x.line - y.line || x.column - y.column || y.length - x.length);
     // One finding per occurrence; overlapping name substrings of one run report the longest match only.
     let last: DlpFinding | null = null;
     for (const c of this.candidates) {
@@ -407,4 +421,22 @@ async function scanEml(job: ScanJob, name: string, bytes: Uint8Array, depth: num
     const fname = (a.filename ?? `attachment-${n}${a.contentType === 'message/rfc822' ? '.eml' : ''}`).replace(/\//g, '／');
     await scanPart(job, `${name}/${fname}`, a.content, depth + 1);
   }
+}
+
+/** Keyword masks of a CSV/TSV header line (the columns' context for chunks scanned without it). */
+export function headerMasks(line: string, delimiter: ',' | '\t'): number[] {
+  const masks: number[] = [];
+  forEachCell(line.replace(/\r?\n$/, ''), delimiter.charCodeAt(0), (value, _row, col) => {
+    masks[col - 1] = maskOf(value);
+  });
+  for (let i = 0; i < masks.length; i++) masks[i] ??= 0;
+  return masks;
+}
+
+/** Scans one chunk of a large text file (cut at a line break): the worker pool's unit of work. */
+export function scanChunk(file: string, bytes: Uint8Array, encoding: TextEncoding, mode: ScanMode, line: number, header: number[] | null, opts: DlpScanOptions): DlpReport {
+  const job = new ScanJob(opts);
+  job.bytesScanned = bytes.length;
+  job.scanDecoded(file, decodeText(bytes, encoding).text, mode, { line, header });
+  return job.report();
 }

@@ -123,31 +123,43 @@ const PREFECTURES = [
   '奈良県', '和歌山県', '鳥取県', '島根県', '岡山県', '広島県', '山口県', '徳島県', '香川県', '愛媛県', '高知県', '福岡県', '佐賀県', '長崎県',
   '熊本県', '大分県', '宮崎県', '鹿児島県', '沖縄県',
 ] as const;
-const PREF_BY_SUFFIX = new Map<number, string[]>();
+/** Prefecture suffix character (都道府県) → 1 + index into PREF_LISTS. */
+const PREF_SUFFIX = new Uint8Array(65536);
+const PREF_LISTS: string[][] = [];
 for (const p of PREFECTURES) {
   const s = p.charCodeAt(p.length - 1);
-  let l = PREF_BY_SUFFIX.get(s);
-  if (!l) PREF_BY_SUFFIX.set(s, (l = []));
-  l.push(p);
+  if (PREF_SUFFIX[s] === 0) {
+    PREF_LISTS.push([]);
+    PREF_SUFFIX[s] = PREF_LISTS.length;
+  }
+  PREF_LISTS[PREF_SUFFIX[s]! - 1]!.push(p);
 }
 
 /** Characters of municipality and town names: kanji, kana, 々, ヶ. */
+const NAME_CHAR = new Uint8Array(65536);
+for (let c = 0x4e00; c <= 0x9fff; c++) NAME_CHAR[c] = 1;
+for (let c = 0x3041; c <= 0x3096; c++) NAME_CHAR[c] = 1;
+for (let c = 0x30a1; c <= 0x30fa; c++) NAME_CHAR[c] = 1;
+for (const c of [0x3005, 0x30f5, 0x30f6, 0x30fc]) NAME_CHAR[c] = 1;
 function isNameChar(c: number): boolean {
-  return (c >= 0x4e00 && c <= 0x9fff) || (c >= 0x3041 && c <= 0x3096) || (c >= 0x30a1 && c <= 0x30fa) || c === 0x3005 || c === 0x30f6 || c === 0x30f5 || c === 0x30fc || c === 0x30ce;
+  return NAME_CHAR[c] !== 0;
 }
 const MUNI_END = new Uint8Array(65536);
 for (const ch of '市区町村') MUNI_END[ch.charCodeAt(0)] = 1;
 MUNI_END['郡'.charCodeAt(0)] = 2;
 const MUNICIPALITY_MAX = 12;
+const PARTICLES = 'でにをはがのへともや';
 const ADDRESS_REST = 40;
 
 /** The prefecture ending at i (its first index), or -1. */
 function prefectureStart(text: string, lo: number, i: number): number {
-  const list = PREF_BY_SUFFIX.get(text.charCodeAt(i));
-  if (!list) return -1;
-  for (const p of list) {
+  const idx = PREF_SUFFIX[text.charCodeAt(i)]!;
+  if (idx === 0) return -1;
+  const list = PREF_LISTS[idx - 1]!;
+  for (let k = 0; k < list.length; k++) {
+    const p = list[k]!;
     const s = i - p.length + 1;
-    if (s >= lo && text.startsWith(p, s)) return s;
+    if (s >= lo && text.charCodeAt(s) === p.charCodeAt(0) && text.startsWith(p, s)) return s;
   }
   return -1;
 }
@@ -155,51 +167,59 @@ function prefectureStart(text: string, lo: number, i: number): number {
 // ---------------------------------------------------------------------------------------------
 // Findings
 
-/** Findings as parallel typed arrays: kind, UTF-16 offset and length in the scanned string, confidence (percent), location. */
+/**
+ * Findings as one Int32Array, six slots each: kind, UTF-16 offset and length in the scanned string,
+ * confidence (percent), line, column. One array to grow (by doubling), nothing allocated per finding.
+ */
 export class FindingBuffer {
   count = 0;
-  kinds = new Uint8Array(256);
-  starts = new Int32Array(256);
-  lengths = new Int32Array(256);
-  confidence = new Uint8Array(256);
-  lines = new Int32Array(256);
-  columns = new Int32Array(256);
-  /** Per kind, findings at or above the report threshold. */
+  data: Int32Array;
+  /** Per kind, the findings kept. */
   readonly perKind = new Int32Array(11);
-
   /** Findings below this confidence (percent) are not kept. */
   readonly minConfidence: number;
 
-  constructor(minConfidence: number) {
+  constructor(minConfidence: number, capacity = 1024) {
     this.minConfidence = Math.round(minConfidence * 100);
-  }
-
-  private grow(): void {
-    const n = this.kinds.length * 2;
-    const g = <T extends Uint8Array | Int32Array>(a: T): T => {
-      const b = new (a.constructor as new (n: number) => T)(n);
-      b.set(a);
-      return b;
-    };
-    this.kinds = g(this.kinds);
-    this.starts = g(this.starts);
-    this.lengths = g(this.lengths);
-    this.confidence = g(this.confidence);
-    this.lines = g(this.lines);
-    this.columns = g(this.columns);
+    this.data = new Int32Array(Math.max(16, capacity) * 6);
   }
 
   push(kind: number, start: number, length: number, confidence: number, line: number, column: number): void {
     if (confidence < this.minConfidence) return;
-    if (this.count === this.kinds.length) this.grow();
-    const k = this.count++;
-    this.kinds[k] = kind;
-    this.starts[k] = start;
-    this.lengths[k] = length;
-    this.confidence[k] = confidence;
-    this.lines[k] = line;
-    this.columns[k] = column;
+    let d = this.data;
+    const o = this.count * 6;
+    if (o === d.length) {
+      const g = new Int32Array(d.length * 2);
+      g.set(d);
+      this.data = d = g;
+    }
+    d[o] = kind;
+    d[o + 1] = start;
+    d[o + 2] = length;
+    d[o + 3] = confidence;
+    d[o + 4] = line;
+    d[o + 5] = column;
+    this.count++;
     this.perKind[kind]!++;
+  }
+
+  kind(k: number): number {
+    return this.data[k * 6]!;
+  }
+  start(k: number): number {
+    return this.data[k * 6 + 1]!;
+  }
+  length(k: number): number {
+    return this.data[k * 6 + 2]!;
+  }
+  confidence(k: number): number {
+    return this.data[k * 6 + 3]!;
+  }
+  line(k: number): number {
+    return this.data[k * 6 + 4]!;
+  }
+  column(k: number): number {
+    return this.data[k * 6 + 5]!;
   }
 }
 
@@ -212,6 +232,7 @@ export type CandidateSink = (kind: 'email' | 'phone', start: number, end: number
 const MAX_GROUPS = 12;
 const MAX_DIGITS = 48;
 const D = new Uint8Array(MAX_DIGITS);
+const D_INTL = new Uint8Array(MAX_DIGITS);
 const G_LEN = new Int32Array(MAX_GROUPS);
 const G_START = new Int32Array(MAX_GROUPS);
 const G_END = new Int32Array(MAX_GROUPS);
@@ -259,6 +280,13 @@ class Scan {
   cell = false;
   cands: CandidateSink | null = null;
   delim = 0;
+  /** CSV: the current field (0-based) and the header row's keyword masks per field. */
+  field = 0;
+  headerMasks: number[] | null = null;
+
+  fixed(): number {
+    return this.csv && this.headerMasks !== null ? this.fixedCtx | (this.headerMasks[this.field] ?? 0) : this.fixedCtx;
+  }
 
   loc(i: number): number {
     return this.cell || this.csv ? this.column : i - this.lineStart + 1;
@@ -275,14 +303,18 @@ class Scan {
    */
   ctx(start: number, end: number): number {
     const text = this.text;
-    let hi = this.hi;
-    const f = Math.min(hi, end + CTX_FWD);
-    for (let p = end; p < f; p++) {
+    let hi = Math.min(this.hi, end + CTX_FWD);
+    for (let p = end; p < hi; p++) {
       const c = text.charCodeAt(p);
-      if (c === 0x0a || (this.csv && c === this.delim)) {
+      if (c === 0x0a || c === this.delim) {
         hi = p;
         break;
       }
+    }
+    if (this.csv) {
+      // The cell is the window (lo is its start).
+      keywordStats.steps += CTX_FWD;
+      return contextMask(text, this.lo, hi, start, end, CTX_BACK, CTX_FWD) | this.fixed();
     }
     let lo = Math.max(this.lo, start - CTX_BACK);
     let onlySpace = true;
@@ -302,7 +334,7 @@ class Scan {
       if (c !== 0x20 && c !== 0x09 && c !== 0x0d && c !== 0x3000 && c !== 0x28 && c !== 0x22) onlySpace = false;
     }
     scanStats.steps += CTX_BACK + CTX_FWD;
-    return contextMask(text, lo, hi, start, end, CTX_BACK, CTX_FWD) | prev | this.fixedCtx;
+    return contextMask(text, lo, hi, start, end, CTX_BACK, CTX_FWD) | prev | this.fixed();
   }
 
   // -------------------------------------------------------------------------------------------
@@ -554,12 +586,19 @@ class Scan {
    * 3–4 digits). Confidence from the grouping, the kind of number and the context.
    */
   phone(dn: number, n: number, g0: number, g1: number, sepAll: number, start: number, end: number, intl: boolean): boolean {
-    // With +81 the trunk 0 is absent: virtually prepend it.
+    // With +81 the trunk 0 is absent: prepend it in a scratch copy.
+    let dd: Uint8Array = D;
+    let b = dn;
+    if (intl) {
+      D_INTL[0] = 0;
+      for (let k = 0; k < n && k < MAX_DIGITS - 1; k++) D_INTL[k + 1] = D[dn + k]!;
+      dd = D_INTL;
+      b = 0;
+    }
     const N = intl ? n + 1 : n;
-    const at = (k: number): number => (intl ? (k === 0 ? 0 : D[dn + k - 1]!) : D[dn + k]!);
     if (N !== 10 && N !== 11) return false;
-    if (at(0) !== 0 || at(1) === 0) return false;
-    const a1 = at(1), a2 = at(2), a3 = at(3);
+    if (dd[b] !== 0 || dd[b + 1] === 0) return false;
+    const a1 = dd[b + 1]!, a2 = dd[b + 2]!, a3 = dd[b + 3]!;
     let special = false;
     if (N === 11) {
       const ok = (a2 === 0 && (a1 === 7 || a1 === 8 || a1 === 9 || a1 === 5 || a1 === 2 || a1 === 6)) || (a1 === 8 && a2 === 0 && a3 === 0);
@@ -568,7 +607,7 @@ class Scan {
     } else {
       if (a1 === 1 && a2 === 2 && a3 === 0) special = true; // 0120
       else if ((a1 === 5 && a2 === 7 && a3 === 0) || (a1 === 9 && a2 === 9 && a3 === 0)) special = true; // 0570, 0990
-      else if (a2 === 0 && a1 >= 2) return false; // 0X0 with 10 digits is not a number
+      else if (a2 === 0) return false; // 0X0 with 10 digits is not a number, nor a local exchange starting with 0
     }
     let ngr = g1 - g0;
     let firstLen = G_LEN[g0]!;
@@ -606,7 +645,7 @@ class Scan {
     const text = this.text;
     const lim = Math.min(this.hi, i + 8);
     for (let p = i; p < lim; p++) {
-      if (PREF_BY_SUFFIX.has(text.charCodeAt(p)) && prefectureStart(text, i, p) >= 0) return true;
+      if (PREF_SUFFIX[text.charCodeAt(p)] !== 0 && prefectureStart(text, i, p) >= 0) return true;
     }
     scanStats.steps += lim - i;
     return false;
@@ -714,10 +753,13 @@ class Scan {
       }
     }
     // The rest: town, chōme, block numbers; stops at spaces, punctuation and a number starting with 0 (a phone).
+    // Hiragana right after the municipality is a particle (大阪市で…), not a town name.
     let e = muniEnd;
+    const c0 = e < to ? text.charCodeAt(e) : 0;
+    const particle = PARTICLES.indexOf(String.fromCharCode(c0)) >= 0;
     let digits = 0;
     const rl = Math.min(to, muniEnd + ADDRESS_REST);
-    while (e < rl) {
+    while (e < rl && !particle) {
       const c = text.charCodeAt(e);
       const v = DIGITV[c]!;
       if (v !== 255) {
@@ -747,55 +789,44 @@ class Scan {
     const csv = this.csv;
     let inQuotes = false;
     let field = 0;
-    let headerMasks = header;
     let cellStart = from;
-    const base = this.fixedCtx;
     const collectHeader = csv && headerRow;
     const headerCells: number[] = [];
-    if (csv && headerMasks) this.fixedCtx = base | (headerMasks[0] ?? 0);
+    this.headerMasks = header;
     for (let i = from; i < to; i++) {
       const cls = table[text.charCodeAt(i)]!;
       if (cls === 0) continue;
-      switch (cls) {
-        case C_DIGIT:
-          i = this.number(i) - 1;
-          break;
-        case C_AT:
-          i = this.email(i) - 1;
-          break;
-        case C_PREF:
-          i = this.address(i) - 1;
-          break;
-        case C_NL:
-          if (inQuotes) break;
-          this.line++;
-          this.lineStart = i + 1;
-          if (csv) {
-            if (collectHeader && this.line === 2) {
-              headerCells.push(cellStart, i);
-              headerMasks = this.headerMasksOf(headerCells);
-            }
-            field = 0;
-            this.column = 1;
-            this.lo = cellStart = i + 1;
-            this.fixedCtx = base | (headerMasks?.[0] ?? 0);
-          } else if (this.cell) {
-            this.column = 1;
-          }
-          break;
-        case C_DELIM:
-          if (inQuotes) break;
-          if (collectHeader && this.line === 1) headerCells.push(cellStart, i);
-          field++;
+      if (cls <= C_PREF) {
+        if (csv) {
+          this.lo = cellStart;
+          this.field = field;
           this.column = field + 1;
-          this.lo = cellStart = i + 1;
-          this.fixedCtx = base | (headerMasks?.[field] ?? 0);
-          break;
-        case C_QUOTE:
-          // RFC 4180: a quote opens a field only at its start; inside a quoted field "" is an escaped quote.
-          if (inQuotes || i === cellStart) inQuotes = !inQuotes;
-          break;
+        }
+        i = (cls === C_DIGIT ? this.number(i) : cls === C_AT ? this.email(i) : this.address(i)) - 1;
+        continue;
       }
+      if (cls === C_NL) {
+        if (inQuotes) continue;
+        this.line++;
+        this.lineStart = i + 1;
+        if (csv) {
+          if (collectHeader && this.line === 2) {
+            headerCells.push(cellStart, i);
+            this.headerMasks = this.headerMasksOf(headerCells);
+          }
+          field = 0;
+          cellStart = i + 1;
+        }
+      } else if (cls === C_DELIM) {
+        if (inQuotes) continue;
+        if (collectHeader && this.line === 1) headerCells.push(cellStart, i);
+        field++;
+        cellStart = i + 1;
+      } else if (inQuotes) {
+        // C_QUOTE inside a quoted field: "" is an escaped quote, a lone quote closes the field.
+        if (i + 1 < to && text.charCodeAt(i + 1) === 0x22) i++;
+        else inQuotes = false;
+      } else if (i === cellStart) inQuotes = true; // RFC 4180: a quote opens a field only at its start
     }
   }
 
@@ -821,7 +852,7 @@ export function scanString(text: string, input: ScanInput, out: FindingBuffer, f
   scan.column = input.column ?? 1;
   scan.csv = input.mode === 'csv' || input.mode === 'tsv';
   scan.cell = input.mode === 'cell';
-  scan.delim = input.mode === 'tsv' ? 0x09 : 0x2c;
+  scan.delim = input.mode === 'tsv' ? 0x09 : input.mode === 'csv' ? 0x2c : -1;
   scan.fixedCtx = input.context ?? 0;
   scan.cands = input.candidates ?? null;
   const table = input.mode === 'csv' ? TABLE_CSV : input.mode === 'tsv' ? TABLE_TSV : TABLE_TEXT;

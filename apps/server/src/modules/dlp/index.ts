@@ -6,7 +6,7 @@
  *   const report = await scanBuffer('mail.eml', bytes, { vault: createVaultMatcher(ctx.db, ctx.keyring) });
  *   if (report.findings.some((f) => f.kind === 'my_number')) block();
  */
-import { DLP_KINDS as KINDS, type DlpReport } from '@mamori/contracts';
+import type { DlpReport } from '@mamori/contracts';
 import { ScanJob, scanPart } from './dlp.scan.ts';
 import type { DlpScanOptions } from './dlp.types.ts';
 
@@ -38,11 +38,5 @@ export function scanText(name: string, text: string, opts: DlpScanOptions = {}):
   const lower = name.toLowerCase();
   job.bytesScanned = Buffer.byteLength(text, 'utf8');
   job.scanDecoded(name, text, lower.endsWith('.csv') ? 'csv' : lower.endsWith('.tsv') ? 'tsv' : 'text');
-  const summary: DlpReport['summary'] = {};
-  const report = { findings: job.findings, summary, errors: job.errors, bytesScanned: job.bytesScanned };
-  job.summary.forEach((n, k) => {
-    if (n > 0) summary[KINDS[k]!] = n;
-  });
-  return report;
+  return job.report();
 }
-

@@ -26,6 +26,7 @@ import { outboxRoutes, registerOutboxMetrics } from './modules/outbox/index.ts';
 import { monitorRoutes, registerMonitorMetrics } from './modules/monitor/index.ts';
 import { SCIM_PREFIX, scimAdminRoutes, scimRoutes } from './modules/scim/index.ts';
 import { extractionRoutes } from './modules/extraction/index.ts';
+import { transmissionsRoutes, type TransmissionSettings } from './modules/transmissions/index.ts';
 
 export type AppOptions = {
   secureCookies: boolean;
@@ -34,7 +35,12 @@ export type AppOptions = {
   logger?: boolean;
   /** The built web console (default apps/web/dist); served at `/` when present. */
   webDir?: string;
+  /** The outbound gateway's limits (compose); defaults when absent. */
+  transmissions?: TransmissionSettings;
 };
+
+/** 25 MiB: a common mail system's limit for one message. */
+export const DEFAULT_MESSAGE_BYTES = 25 * 1024 * 1024;
 
 /** JSON bodies are small; imports stream separately with their own limit. */
 export const JSON_BODY_LIMIT = 1024 * 1024;
@@ -119,6 +125,7 @@ export async function buildApp(ctx: AppContext, options: AppOptions): Promise<Fa
   await app.register(scimAdminRoutes(ctx));
   await app.register(scimRoutes(ctx), { prefix: SCIM_PREFIX });
   await app.register(extractionRoutes(ctx, { dir: path.join(options.dataDir, 'exports') }));
+  await app.register(transmissionsRoutes(ctx, options.transmissions ?? { relay: null, maxBytes: DEFAULT_MESSAGE_BYTES, messageIdDomain: 'mamori.local' }));
   // Last: the console's SPA fallback must not shadow any API route.
   await app.register(webConsole(options.webDir ? { webDir: options.webDir } : {}));
   return app;

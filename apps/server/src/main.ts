@@ -2,11 +2,13 @@
  * `mamori serve` (what `npm start` runs): config → context (keys, database, migrations) → first-run
  * seed → HTTP app → listen; the audit sequencer and the SIEM exporters run beside it.
  */
-import { writeFile, rm, mkdir } from 'node:fs/promises';
+import { writeFile, rm, mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from './config/config.ts';
 import { buildApp } from './app.ts';
-import { openContext } from './platform/bootstrap.ts';
+import { startTransmissionReviews, startTransmissionWorker } from './jobs/transmissions.ts';
+import { startSubmissionServer, type TransmissionSettings } from './modules/transmissions/index.ts';
+import { loadRelaySettings, openContext } from './platform/bootstrap.ts';
 import { seed } from './platform/seed.ts';
 import { startSequencer } from './jobs/sequencer.ts';
 import { startApprovalExpiry } from './jobs/approvals-expiry.ts';
@@ -28,7 +30,8 @@ export async function serve(config: Config): Promise<void> {
   bar.stop();
   if (seeded.created) printCredentials(seeded.credentials, config);
 
-  const app = await buildApp(ctx, { secureCookies: config.secureCookies, trustProxy: config.trustProxy, dataDir: config.dataDir });
+  const gateway: TransmissionSettings = { relay: await loadRelaySettings(config), maxBytes: config.gateway.maxMessageBytes, messageIdDomain: config.gateway.messageIdDomain };
+  const app = await buildApp(ctx, { secureCookies: config.secureCookies, trustProxy: config.trustProxy, dataDir: config.dataDir, transmissions: gateway });
   const siemExport = await startSiemExport(ctx, config.siem);
   const sequencer = startSequencer(ctx);
   const approvalExpiry = startApprovalExpiry(ctx);
@@ -38,6 +41,13 @@ export async function serve(config: Config): Promise<void> {
   // Other nodes' revocations empty this node's actor cache at once (PostgreSQL LISTEN/NOTIFY).
   const broadcast = await startActorBroadcast(ctx);
   const extractionRunner = startExtractionRunner(ctx, { dir: path.join(config.dataDir, 'exports') });
+  const transmissionWorker = startTransmissionWorker(ctx, gateway.relay);
+  const transmissionReviews = startTransmissionReviews(ctx);
+  const sub = config.gateway.submission;
+  const submission = sub
+    ? await startSubmissionServer(ctx, { port: sub.port, host: sub.host, name: sub.name, cert: await readFile(sub.certFile, 'utf8'), key: await readFile(sub.keyFile, 'utf8') }, gateway)
+    : null;
+  if (submission) process.stdout.write(`SMTP submission (STARTTLS) on ${sub!.host}:${submission.port}\n`);
   await app.listen({ port: config.port, host: config.host });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
@@ -59,6 +69,9 @@ export async function serve(config: Config): Promise<void> {
     await retirement.stop();
     await broadcast.close();
     await extractionRunner.stop();
+    await submission?.close();
+    await transmissionWorker.stop();
+    await transmissionReviews.stop();
     await sequencer.stop();
     await outbox.stop();
     await ctx.database.close();

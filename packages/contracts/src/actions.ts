@@ -64,5 +64,15 @@ export const ACTIONS = [
   'suppression.read',
   'suppression.manage',
   'provision.read',
+  'transmission.submit',
+  'transmission.read',
+  'transmission.cancel',
+  'transmission.deliver',
+  'transmission.register.read',
+  'transmission.rules.read',
+  'transmission.rules.update',
+  'transmission.review.read',
+  'transmission.review.mark',
+  'transmission.review.open',
 ] as const;
 export type Action = (typeof ACTIONS)[number];

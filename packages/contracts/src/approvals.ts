@@ -91,6 +91,11 @@ export const NOTIFICATION_KINDS = [
   'approval.break_glass',
   'grant.suspended',
   'identity.leaver_alert',
+  'transmission.blocked',
+  'transmission.delivered',
+  'transmission.delivery_failed',
+  'transmission.review_due',
+  'transmission.review_overdue',
 ] as const;
 export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
 

@@ -59,6 +59,10 @@ export const ERROR_STATUS = {
   /** An export given up after repeated interrupted runs (stored as the extraction's error). */
   'extraction.interrupted': 503,
   'trace.unreadable': 422,
+  'transmission.invalid': 400,
+  'transmission.not_sender': 403,
+  'transmission.no_supervisor': 409,
+  'transmission.closed': 409,
   'server.busy': 503,
   'internal': 500,
 } as const;

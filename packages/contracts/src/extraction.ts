@@ -72,8 +72,11 @@ export type SuppressionEntryView = {
 
 export type ProvisionRecordView = {
   id: string;
-  extractionId: string;
-  dataset: string;
+  /** The source: an approved extraction or an approved transmission (exactly one of the two). */
+  extractionId: string | null;
+  transmissionId: string | null;
+  /** The dataset of an extraction; null for a transmission (a message, not a dataset). */
+  dataset: string | null;
   providedAt: string;
   recipientName: string;
   recipientAddress: string;

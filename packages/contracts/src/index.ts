@@ -6,3 +6,4 @@ export * from './approvals.ts';
 export * from './extraction.ts';
 export * from './monitor.ts';
 export * from './dlp.ts';
+export * from './transmissions.ts';

@@ -38,3 +38,17 @@ test('SMTP: TLS schemes only, no credentials in the URL, a From address required
   assert.equal(c.smtpCaFile, '/srv/ca.pem');
   assert.equal(c.mailFrom, 'm@x.test');
 });
+
+test('gateway: relay over TLS schemes only and without credentials in the URL; the submission port needs its certificate and key', () => {
+  const d = loadConfig({}, '/srv').gateway;
+  assert.equal(d.relayUrl, null, 'no relay by default: approved messages stay queued');
+  assert.equal(d.submission, null, 'the submission port is off unless configured');
+  assert.equal(d.maxMessageBytes, 25 * 1024 * 1024);
+  assert.throws(() => loadConfig({ MAMORI_RELAY_URL: 'http://relay' }, '/srv'), /MAMORI_RELAY_URL/);
+  assert.throws(() => loadConfig({ MAMORI_RELAY_URL: 'smtp://u:p@relay:587' }, '/srv'), /MAMORI_RELAY_AUTH_FILE/);
+  assert.throws(() => loadConfig({ MAMORI_SUBMISSION_PORT: '587' }, '/srv'), /MAMORI_SUBMISSION_CERT_FILE/);
+  const c = loadConfig({ MAMORI_RELAY_URL: 'smtps://relay:465', MAMORI_RELAY_CA_FILE: 'ca.pem', MAMORI_SUBMISSION_PORT: '1587', MAMORI_SUBMISSION_CERT_FILE: 'c.pem', MAMORI_SUBMISSION_KEY_FILE: 'k.pem' }, '/srv').gateway;
+  assert.equal(c.relayCaFile, '/srv/ca.pem');
+  assert.equal(c.submission?.port, 1587);
+  assert.equal(c.submission?.keyFile, '/srv/k.pem');
+});

@@ -52,6 +52,26 @@ export type Config = {
   mailFrom: string | null;
   /** SIEM export destinations (TLS only); none configured → no exporter runs. */
   siem: SiemConfig;
+  /** The outbound transmission gateway (T6). */
+  gateway: GatewayConfig;
+};
+
+export type GatewayConfig = {
+  /**
+   * The upstream relay approved transmissions go to (MAMORI_RELAY_URL): `smtps://host:465` or
+   * `smtp://host:587` (STARTTLS required), certificate verified against MAMORI_RELAY_CA_FILE or the
+   * system roots. Unset → approved messages stay queued.
+   */
+  relayUrl: string | null;
+  relayCaFile: string | null;
+  /** JSON file `{"user": …, "pass": …}` (mode 0600) when the relay wants authentication. */
+  relayAuthFile: string | null;
+  /** The SMTP submission port (MAMORI_SUBMISSION_PORT); null → off. Needs a certificate and key. */
+  submission: { port: number; host: string; certFile: string; keyFile: string; name: string } | null;
+  /** Largest message accepted, in bytes (MAMORI_MESSAGE_MAX_BYTES, default 25 MiB). */
+  maxMessageBytes: number;
+  /** Domain of the Message-ID of composed mail (MAMORI_MESSAGE_ID_DOMAIN). */
+  messageIdDomain: string;
 };
 
 /** Files of PEM material for a TLS client: the CA to verify the peer with, and an optional client certificate. */
@@ -155,6 +175,38 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
     smtpAuthFile: env.MAMORI_SMTP_AUTH_FILE ? path.resolve(cwd, env.MAMORI_SMTP_AUTH_FILE) : null,
     mailFrom: env.MAMORI_MAIL_FROM || null,
     siem: siemConfig(env, cwd),
+    gateway: gatewayConfig(env, cwd),
+  };
+}
+
+function gatewayConfig(env: NodeJS.ProcessEnv, cwd: string): GatewayConfig {
+  const relayUrl = env.MAMORI_RELAY_URL || null;
+  if (relayUrl) {
+    let u: URL;
+    try {
+      u = new URL(relayUrl);
+    } catch {
+      throw new ConfigError('MAMORI_RELAY_URL must be a URL like smtps://relay.example.com:465 or smtp://relay.example.com:587');
+    }
+    if ((u.protocol !== 'smtp:' && u.protocol !== 'smtps:') || !u.hostname) throw new ConfigError('MAMORI_RELAY_URL must start with smtps:// (implicit TLS) or smtp:// (STARTTLS, required)');
+    if (u.username || u.password) throw new ConfigError('MAMORI_RELAY_URL must not carry credentials: put them in MAMORI_RELAY_AUTH_FILE');
+  }
+  const file = (name: string) => (env[name] ? path.resolve(cwd, env[name]!) : null);
+  let submission: GatewayConfig['submission'] = null;
+  if (env.MAMORI_SUBMISSION_PORT) {
+    const certFile = file('MAMORI_SUBMISSION_CERT_FILE');
+    const keyFile = file('MAMORI_SUBMISSION_KEY_FILE');
+    if (!certFile || !keyFile) throw new ConfigError('MAMORI_SUBMISSION_PORT is set: set MAMORI_SUBMISSION_CERT_FILE and MAMORI_SUBMISSION_KEY_FILE (STARTTLS is required on the submission port)');
+    submission = {
+      port: int(env, 'MAMORI_SUBMISSION_PORT', 587, 0, 65535), host: env.MAMORI_SUBMISSION_HOST || env.HOST || '127.0.0.1', certFile, keyFile,
+      name: env.MAMORI_SUBMISSION_NAME || os.hostname(),
+    };
+  }
+  const messageIdDomain = env.MAMORI_MESSAGE_ID_DOMAIN || env.MAMORI_MAIL_FROM?.split('@').pop() || 'mamori.local';
+  if (!/^[A-Za-z0-9.-]{1,253}$/.test(messageIdDomain)) throw new ConfigError('MAMORI_MESSAGE_ID_DOMAIN must be a domain name');
+  return {
+    relayUrl, relayCaFile: file('MAMORI_RELAY_CA_FILE'), relayAuthFile: file('MAMORI_RELAY_AUTH_FILE'), submission,
+    maxMessageBytes: int(env, 'MAMORI_MESSAGE_MAX_BYTES', 25 * 1024 * 1024, 1024, 200 * 1024 * 1024), messageIdDomain,
   };
 }
 

@@ -34,6 +34,24 @@ export async function loadMailSettings(config: Config): Promise<MailSettings | n
   return { url: config.smtpUrl, from: config.mailFrom, ca, auth };
 }
 
+/** Reads a `{"user": …, "pass": …}` credentials file (never credentials from the environment). */
+async function readAuthFile(file: string, name: string): Promise<{ user: string; pass: string }> {
+  const parsed = JSON.parse(await readFile(file, 'utf8')) as { user?: unknown; pass?: unknown };
+  if (typeof parsed.user !== 'string' || typeof parsed.pass !== 'string') throw new Error(`${name} must hold {"user": "…", "pass": "…"}`);
+  return { user: parsed.user, pass: parsed.pass };
+}
+
+/** The gateway's upstream relay, with its CA and credentials read from their files. */
+export async function loadRelaySettings(config: Config): Promise<{ url: string; ca: string | null; auth: { user: string; pass: string } | null } | null> {
+  const g = config.gateway;
+  if (!g.relayUrl) return null;
+  return {
+    url: g.relayUrl,
+    ca: g.relayCaFile ? await readFile(g.relayCaFile, 'utf8') : null,
+    auth: g.relayAuthFile ? await readAuthFile(g.relayAuthFile, 'MAMORI_RELAY_AUTH_FILE') : null,
+  };
+}
+
 export async function openContext(config: Config, opts: { logger?: Logger; clock?: Clock; poolSize?: number } = {}): Promise<AppContext> {
   const clock = opts.clock ?? systemClock;
   const logger = opts.logger ?? createLogger(config.logLevel);

@@ -1,7 +1,7 @@
 /** The console frame: header (who is signed in, language, logout), navigation by role, and the screen, loaded on demand. */
 import { lazy, Suspense, useEffect, type ComponentType, type LazyExoticComponent } from 'react';
 import { AppShell, Badge, Button, Group, NavLink, SegmentedControl, Stack, Text, Title } from '@mantine/core';
-import { IconAdjustmentsAlt, IconBell, IconChecklist, IconDatabase, IconFileExport, IconFileSearch, IconFingerprint, IconHistory, IconInbox, IconKey, IconListDetails, IconLogout, IconPlugConnected, IconSettingsCheck, IconShieldCheck, IconSitemap, IconUserOff, IconUsers, IconWritingSign } from '@tabler/icons-react';
+import { IconAdjustmentsAlt, IconBell, IconChecklist, IconDatabase, IconFileExport, IconFileSearch, IconFingerprint, IconHistory, IconInbox, IconKey, IconListDetails, IconLogout, IconMailForward, IconMailCheck, IconMailCog, IconSend, IconPlugConnected, IconSettingsCheck, IconShieldCheck, IconSitemap, IconUserOff, IconUsers, IconWritingSign } from '@tabler/icons-react';
 import { useQueryClient } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
 import { EmploymentBadge } from '../components/badges.tsx';
@@ -10,7 +10,7 @@ import { Empty, Loading } from '../components/states.tsx';
 import { setLanguage, useLang } from '../i18n/index.ts';
 import { setDocumentTitle } from '../lib/title.ts';
 import type { UserView } from '../lib/types.ts';
-import { canCheckAuditIntegrity, canManageUsers, canReadAlerts, canReadApprovalHistory, canReadApprovalPolicies, canReadAudit, canReadGrants, canReadProvision, canReadScimLog, canReadSuppression, canReadUsers, canTrace } from './roles.ts';
+import { canReadTransmissionRegister, canReadTransmissionReviews, canReadTransmissionRules, canCheckAuditIntegrity, canManageUsers, canReadAlerts, canReadApprovalHistory, canReadApprovalPolicies, canReadAudit, canReadGrants, canReadProvision, canReadScimLog, canReadSuppression, canReadUsers, canTrace } from './roles.ts';
 import { NotificationBell } from '../features/notifications/NotificationBell.tsx';
 import { navigate, usePath } from './router.ts';
 import { ME_KEY, useMe, useSession } from './session.tsx';
@@ -27,6 +27,11 @@ const ROUTES: Route[] = [
   { path: '/records', titleKey: 'nav.records', icon: IconFileSearch, page: lazy(() => import('../features/records/RecordsPage.tsx')), allowed: () => true },
   { path: '/approvals/inbox', titleKey: 'nav.approvalsInbox', icon: IconInbox, page: lazy(() => import('../features/approvals/InboxPage.tsx')), allowed: () => true },
   { path: '/approvals/mine', titleKey: 'nav.approvalsMine', icon: IconChecklist, page: lazy(() => import('../features/approvals/MyRequestsPage.tsx')), allowed: () => true },
+  { path: '/transmissions/new', titleKey: 'nav.transmissionNew', icon: IconSend, page: lazy(() => import('../features/transmissions/ComposePage.tsx')), allowed: () => true },
+  { path: '/transmissions/mine', titleKey: 'nav.transmissionsMine', icon: IconMailForward, page: lazy(() => import('../features/transmissions/MyTransmissionsPage.tsx')), allowed: () => true },
+  { path: '/transmissions/register', titleKey: 'nav.transmissionRegister', icon: IconListDetails, page: lazy(() => import('../features/transmissions/RegisterPage.tsx')), allowed: canReadTransmissionRegister },
+  { path: '/transmissions/reviews', titleKey: 'nav.transmissionReviews', icon: IconMailCheck, page: lazy(() => import('../features/transmissions/ReviewsPage.tsx')), allowed: canReadTransmissionReviews },
+  { path: '/transmissions/rules', titleKey: 'nav.transmissionRules', icon: IconMailCog, page: lazy(() => import('../features/transmissions/RulesPage.tsx')), allowed: canReadTransmissionRules },
   { path: '/extractions/new', titleKey: 'nav.extractionNew', icon: IconFileExport, page: lazy(() => import('../features/extraction/NewExtractionPage.tsx')), allowed: () => true },
   { path: '/extractions/mine', titleKey: 'nav.extractionsMine', icon: IconFileExport, page: lazy(() => import('../features/extraction/MyExtractionsPage.tsx')), allowed: () => true },
   { path: '/extractions/suppression', titleKey: 'nav.suppression', icon: IconUserOff, page: lazy(() => import('../features/extraction/SuppressionPage.tsx')), allowed: canReadSuppression },

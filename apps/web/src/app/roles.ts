@@ -27,3 +27,8 @@ export const canGrant = (u: UserView, ds: DatasetView | undefined) =>
 export const canReadSuppression = (u: UserView) => any(u, ['cpo', 'security_center', 'auditor']);
 export const canReadProvision = (u: UserView) => any(u, ['cpo', 'auditor']);
 export const canTrace = (u: UserView) => any(u, ['security_center', 'cpo', 'auditor']);
+export const canReadTransmissionRegister = (u: UserView) => any(u, ['security_center', 'cpo', 'auditor', 'transmission_approver']);
+export const canReadTransmissionRules = (u: UserView) => any(u, ['security_center', 'cpo', 'auditor', 'administrator', 'transmission_approver']);
+export const canEditTransmissionRules = (u: UserView) => any(u, ['security_center', 'cpo']);
+/** Reviewers are configured (security center by default); overseers read the reviews too. */
+export const canReadTransmissionReviews = (u: UserView) => any(u, ['security_center', 'cpo', 'auditor']);

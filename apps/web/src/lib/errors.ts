@@ -57,6 +57,10 @@ export const KNOWN_ERROR_CODES = [
   'approval.closed',
   'approval.already_decided',
   'approval.not_usable',
+  'transmission.invalid',
+  'transmission.not_sender',
+  'transmission.no_supervisor',
+  'transmission.closed',
   'server.busy',
   'internal',
 ] as const;

@@ -649,3 +649,65 @@ void test('extraction.run is the system worker\'s; trace, suppression and provis
   }
   assertAllow(evaluate({ actor: systemActor(TERMINAL), action: 'extraction.trace', now: NOW }), 'system.operator');
 });
+
+// ---------------------------------------------------------------------------------------------
+// Outbound transmissions (T6)
+// ---------------------------------------------------------------------------------------------
+
+void test('transmission.submit: any person (held, never sent at once); confirming or cancelling is the sender\'s own, with MFA', () => {
+  assertAllow(evaluate({ actor: actor({ roles: [] }), action: 'transmission.submit', now: NOW }), 'transmission.hold');
+  // A password-only SMTP submission (no MFA) may be held; confirming it needs MFA and the sender.
+  assertAllow(evaluate({ actor: actor({ roles: [], mfa: false }), action: 'transmission.submit', now: NOW }), 'transmission.hold');
+  assertAllow(evaluate({ actor: actor(), action: 'transmission.submit', now: NOW, transmissionSenderId: 'u-alice' }), 'transmission.sender');
+  assertDeny(evaluate({ actor: actor({ mfa: false }), action: 'transmission.submit', now: NOW, transmissionSenderId: 'u-alice' }), 'mfa.required');
+  assertDeny(evaluate({ actor: actor({ roles: [...ROLES] }), action: 'transmission.submit', now: NOW, transmissionSenderId: 'u-bob' }), 'transmission.not_sender');
+  assertAllow(evaluate({ actor: actor(), action: 'transmission.cancel', now: NOW, transmissionSenderId: 'u-alice' }), 'transmission.sender');
+  assertDeny(evaluate({ actor: actor({ roles: [...ROLES] }), action: 'transmission.cancel', now: NOW, transmissionSenderId: 'u-bob' }), 'transmission.not_sender');
+  for (const action of ['transmission.submit', 'transmission.read', 'transmission.cancel', 'transmission.review.mark'] as const) {
+    assertDeny(evaluate({ actor: systemActor(TERMINAL), action, now: NOW }), 'system.no_personal_data');
+    assertDeny(evaluate({ actor: actor({ kind: 'service' }), action, now: NOW }), 'transmission.person_only');
+  }
+});
+
+void test('transmission.read: the sender, or the security center, CPO and auditors; never another user', () => {
+  assertAllow(evaluate({ actor: actor({ roles: [] }), action: 'transmission.read', now: NOW }), 'transmission.own');
+  assertAllow(evaluate({ actor: actor({ roles: [] }), action: 'transmission.read', now: NOW, transmissionSenderId: 'u-alice' }), 'transmission.own');
+  for (const role of ROLES) {
+    const d = evaluate({ actor: actor({ roles: [role] }), action: 'transmission.read', now: NOW, transmissionSenderId: 'u-bob' });
+    if (['security_center', 'cpo', 'auditor'].includes(role)) assertAllow(d, 'transmission.oversight');
+    else assertDeny(d, 'transmission.not_party');
+  }
+});
+
+void test('transmission register and rules by role; delivery and opening reviews are the system worker\'s', () => {
+  const cases: [Action, Role[]][] = [
+    ['transmission.register.read', ['security_center', 'cpo', 'auditor', 'transmission_approver']],
+    ['transmission.rules.read', ['security_center', 'cpo', 'auditor', 'administrator', 'transmission_approver']],
+    ['transmission.rules.update', ['security_center', 'cpo']],
+  ];
+  for (const [action, allowed] of cases) {
+    for (const role of ROLES) {
+      const d = evaluate({ actor: actor({ roles: [role] }), action, now: NOW });
+      if (allowed.includes(role)) assertAllow(d, 'role.allowed');
+      else assertDeny(d, 'role.missing');
+    }
+    assertDeny(evaluate({ actor: actor({ roles: [allowed[0]!], mfa: false }), action, now: NOW }), 'mfa.required');
+  }
+  for (const action of ['transmission.deliver', 'transmission.review.open', 'transmission.rules.read'] as const) {
+    assertAllow(evaluate({ actor: systemActor(TERMINAL), action, now: NOW }), 'system.operator');
+  }
+  for (const action of ['transmission.deliver', 'transmission.review.open'] as const) assertDeny(evaluate({ actor: actor({ roles: [...ROLES] }), action, now: NOW }), 'default.deny');
+  assertDeny(evaluate({ actor: systemActor(TERMINAL), action: 'transmission.rules.update', now: NOW }), 'system.no_personal_data');
+});
+
+void test('transmission review: the configured reviewer roles mark, never a transmission they sent or approved; overseers read', () => {
+  const review = { reviewerRoles: ['security_center'] as Role[], party: false };
+  assertAllow(evaluate({ actor: actor({ roles: ['security_center'] }), action: 'transmission.review.mark', now: NOW, transmissionReview: review }), 'transmission.reviewer');
+  assertDeny(evaluate({ actor: actor({ roles: ['security_center'] }), action: 'transmission.review.mark', now: NOW, transmissionReview: { ...review, party: true } }), 'transmission.review_own');
+  assertDeny(evaluate({ actor: actor({ roles: ['security_center'], mfa: false }), action: 'transmission.review.mark', now: NOW, transmissionReview: review }), 'mfa.required');
+  assertDeny(evaluate({ actor: actor({ roles: ['cpo', 'auditor', 'transmission_approver', 'administrator'] }), action: 'transmission.review.mark', now: NOW, transmissionReview: review }), 'transmission.not_reviewer');
+  // Another configured role reviews instead.
+  assertAllow(evaluate({ actor: actor({ roles: ['cpo'] }), action: 'transmission.review.mark', now: NOW, transmissionReview: { reviewerRoles: ['cpo'], party: false } }), 'transmission.reviewer');
+  for (const role of ['security_center', 'cpo', 'auditor'] as const) assertAllow(evaluate({ actor: actor({ roles: [role] }), action: 'transmission.review.read', now: NOW, transmissionReview: review }), 'transmission.reviewer');
+  assertDeny(evaluate({ actor: actor({ roles: ['handler', 'transmission_approver'] }), action: 'transmission.review.read', now: NOW, transmissionReview: review }), 'role.missing');
+});

@@ -54,6 +54,10 @@ const ROLE_RULES: Partial<Record<Action, readonly Role[]>> = {
   'suppression.read': ['cpo', 'security_center', 'auditor'],
   'suppression.manage': ['cpo', 'security_center'],
   'provision.read': ['cpo', 'auditor'],
+  // What went where, when, approved by whom: the security center, the CPO, auditors and the approvers.
+  'transmission.register.read': ['security_center', 'cpo', 'auditor', 'transmission_approver'],
+  'transmission.rules.read': ['security_center', 'cpo', 'auditor', 'administrator', 'transmission_approver'],
+  'transmission.rules.update': ['security_center', 'cpo'],
 };
 
 /** What the local operator (offline CLI on the server's own data folder) may do: never read personal data. */
@@ -87,6 +91,10 @@ const SYSTEM_ACTIONS: ReadonlySet<Action> = new Set([
   'scim.log.read',
   'extraction.run',
   'extraction.trace',
+  // The delivery worker and the review job act as the local system; they never show a message to anyone.
+  'transmission.deliver',
+  'transmission.rules.read',
+  'transmission.review.open',
 ]);
 
 const AUTH_ACTIONS: ReadonlySet<Action> = new Set(['auth.login', 'auth.logout', 'auth.password.change', 'auth.mfa.enroll', 'auth.mfa.verify']);
@@ -143,6 +151,7 @@ export function evaluate(req: PolicyRequest): Decision {
   if (action === 'extraction.read' || action === 'extraction.download') return evaluateExtractionAction(req);
 
   if (APPROVAL_ACTIONS.has(action)) return evaluateApprovalAction(req);
+  if (TRANSMISSION_ACTIONS.has(action)) return evaluateTransmissionAction(req);
 
   if (action === 'dataset.read') {
     return allow('dataset.metadata', 'データセットの定義（項目名と分類）は全員が参照できます。', 'Dataset definitions (field names and classes) are visible to all users.');
@@ -250,6 +259,51 @@ function evaluateExtractionAction(req: PolicyRequest): Decision {
   if (own) return allow('extraction.own', '自分の抽出です。', 'Your own extraction.');
   if (actor.roles.some((r) => APPROVAL_OVERSIGHT.includes(r))) return allow('extraction.oversight', '抽出を監督する役割です。', 'Your role oversees extractions.');
   return deny('extraction.not_party', 'この抽出の当事者ではありません。', 'You are not a party to this extraction.');
+}
+
+const TRANSMISSION_ACTIONS: ReadonlySet<Action> = new Set(['transmission.submit', 'transmission.read', 'transmission.cancel', 'transmission.review.read', 'transmission.review.mark']);
+const TRANSMISSION_OVERSIGHT: readonly Role[] = ['security_center', 'cpo', 'auditor'];
+
+/**
+ * Outbound transmissions. Anyone may submit (the message is only held: scanning, the rules and an
+ * approver decide what leaves); a password-only SMTP submission waits for its sender to confirm it
+ * with MFA. A message is read by its sender and by overseers; the periodic review is done by the
+ * configured reviewer roles, never on a transmission the reviewer sent or approved.
+ */
+function evaluateTransmissionAction(req: PolicyRequest): Decision {
+  const { actor, action, transmissionSenderId, transmissionReview } = req;
+  if (actor.kind !== 'user' || actor.userId === null) return deny('transmission.person_only', '送信は本人が行います。', 'Transmissions belong to a person.');
+  const own = transmissionSenderId !== undefined && transmissionSenderId === actor.userId;
+  switch (action) {
+    case 'transmission.submit':
+      if (transmissionSenderId === undefined) return allow('transmission.hold', '送信は保留され、検査・承認の後に配送されます。', 'The message is held, scanned and approved before it is delivered.');
+      if (!own) return deny('transmission.not_sender', '送信者本人のみが確認できます。', 'Only the sender may confirm this message.');
+      if (!actor.mfa) return mfaRequired();
+      return allow('transmission.sender', '送信者本人です。', 'You sent this message.');
+    case 'transmission.cancel':
+      if (!own) return deny('transmission.not_sender', '送信者本人のみが取り消せます。', 'Only the sender may cancel this message.');
+      if (!actor.mfa) return mfaRequired();
+      return allow('transmission.sender', '送信者本人です。', 'You sent this message.');
+    case 'transmission.read':
+      if (transmissionSenderId === undefined || own) return allow('transmission.own', '自分の送信です。', 'Your own transmissions.');
+      if (actor.roles.some((r) => TRANSMISSION_OVERSIGHT.includes(r))) return allow('transmission.oversight', '送信を監督する役割です。', 'Your role oversees transmissions.');
+      return deny('transmission.not_party', 'この送信の当事者ではありません。', 'You are not a party to this transmission.');
+    case 'transmission.review.read':
+    case 'transmission.review.mark': {
+      const reviewer = actor.roles.some((r) => (transmissionReview?.reviewerRoles ?? []).includes(r));
+      if (action === 'transmission.review.read' && !reviewer && !actor.roles.some((r) => TRANSMISSION_OVERSIGHT.includes(r))) {
+        return deny('role.missing', '送信の定期確認を閲覧する役割がありません。', 'Your role does not see the transmission reviews.');
+      }
+      if (action === 'transmission.review.mark') {
+        if (!reviewer) return deny('transmission.not_reviewer', '送信の定期確認を行う役割ではありません。', 'You are not a designated transmission reviewer.');
+        if (transmissionReview?.party) return deny('transmission.review_own', '自分が送信または承認した送信は確認できません。', 'You cannot review a transmission you sent or approved.');
+      }
+      if (!actor.mfa) return mfaRequired();
+      return allow('transmission.reviewer', '送信の定期確認を行う役割です。', 'Your role reviews transmissions.');
+    }
+    default:
+      return deny('default.deny', '許可する規則がありません（既定で拒否）。', 'No rule allows this (deny by default).');
+  }
 }
 
 function mfaRequired(): Decision {

@@ -1,4 +1,4 @@
-import type { Action, Classification } from '@mamori/contracts';
+import type { Action, Classification, Role } from '@mamori/contracts';
 import type { Actor } from '../identity/index.ts';
 
 export type FieldPolicyView = { name: string; classification: Classification };
@@ -23,6 +23,10 @@ export type PolicyRequest = {
   approval?: ApprovalPolicyContext;
   /** Present for actions on one extraction: the person who requested it. */
   extractionRequesterId?: string;
+  /** Present for actions on one transmission (read, cancel, confirm): the person who sent it. */
+  transmissionSenderId?: string;
+  /** Present for review actions: who reviews (configured roles) and whether the actor sent or approved the item. */
+  transmissionReview?: { reviewerRoles: readonly Role[]; party: boolean };
 };
 
 /**

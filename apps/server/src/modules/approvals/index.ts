@@ -3,5 +3,5 @@ export {
   getRequest, myRequests, waitingForMe, type FileRequestInput, type ConsumeOptions,
 } from './approvals.service.ts';
 export { listPolicies, updatePolicy } from './approvals.policies.ts';
-export { history, historyCsv, listReviews, closeReview, type HistoryQuery } from './approvals.history.ts';
+export { history, historyCsv, csvCell, listReviews, closeReview, type HistoryQuery } from './approvals.history.ts';
 export { approvalsRoutes } from './approvals.routes.ts';

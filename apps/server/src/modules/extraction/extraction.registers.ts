@@ -5,6 +5,7 @@
  */
 import { SUPPRESSION_KINDS, type ProvisionRecordView, type SuppressionEntryView, type SuppressionKind } from '@mamori/contracts';
 import type { AppContext } from '../../platform/context.ts';
+import type { Executor } from '../../platform/db/database.ts';
 import { AppError } from '../../platform/errors.ts';
 import { isUuid, newId } from '../../platform/ids.ts';
 import type { Actor } from '../identity/index.ts';
@@ -68,8 +69,41 @@ export async function listProvisionRecords(ctx: AppContext, actor: Actor, record
   if (recordId !== null && !isUuid(recordId)) throw new AppError('request.invalid', 'Bad record id.', { field: 'recordId' });
   const rows = await extractionRepository(ctx.db).provisions(recordId, 500);
   return rows.map((p) => ({
-    id: p.id, extractionId: p.extraction_id, dataset: p.dataset, providedAt: new Date(p.provided_at).toISOString(), recipientName: p.recipient_name,
+    id: p.id, extractionId: p.extraction_id, transmissionId: p.transmission_id, dataset: p.dataset, providedAt: new Date(p.provided_at).toISOString(), recipientName: p.recipient_name,
     recipientAddress: p.recipient_address, recipientRepresentative: p.recipient_representative, dataItems: p.data_items, recordCount: p.record_count,
     retainUntil: new Date(p.retain_until).toISOString(),
   }));
+}
+
+/** How long a provision record is kept (APPI Rule 21: up to 3 years by the mode of provision; the longest). */
+export const PROVISION_RETENTION_YEARS = 3;
+
+export type TransmissionProvisionInput = {
+  transmissionId: string;
+  providedAt: Date;
+  /** Who received it: for a mail, the external recipients as addressed (the name of the third party). */
+  recipientName: string;
+  recipientAddress: string;
+  recipientRepresentative: string;
+  /** The kinds of personal data it carried (DLP finding kinds). */
+  dataItems: string[];
+  /** How many personal-data items were found in it. */
+  recordCount: number;
+};
+
+/**
+ * The Art. 29 record of a transmission of personal data to a third party, written in the caller's
+ * transaction (the one that records the delivery): the same register as extractions, one row per
+ * transmission. Returns the record's id.
+ */
+export async function recordTransmissionProvision(tx: Executor, input: TransmissionProvisionInput): Promise<string> {
+  const id = newId();
+  const retain = new Date(input.providedAt);
+  retain.setUTCFullYear(retain.getUTCFullYear() + PROVISION_RETENTION_YEARS);
+  await extractionRepository(tx).insertProvision({
+    id, extraction_id: null, transmission_id: input.transmissionId, dataset_id: null, provided_at: input.providedAt,
+    recipient_name: input.recipientName.slice(0, 2000), recipient_address: input.recipientAddress.slice(0, 2000),
+    recipient_representative: input.recipientRepresentative.slice(0, 300), data_items: input.dataItems, record_count: input.recordCount, retain_until: retain,
+  }, []);
+  return id;
 }

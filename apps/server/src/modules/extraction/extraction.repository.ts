@@ -124,7 +124,7 @@ export function extractionRepository(db: Executor) {
       }
     },
     async provisions(recordId: string | null, limit: number) {
-      let q = db.selectFrom('provision_records as p').innerJoin('datasets as d', 'd.id', 'p.dataset_id').selectAll('p').select('d.name as dataset');
+      let q = db.selectFrom('provision_records as p').leftJoin('datasets as d', 'd.id', 'p.dataset_id').selectAll('p').select('d.name as dataset');
       if (recordId) q = q.where('p.id', 'in', db.selectFrom('provision_subjects').select('provision_id').where('record_id', '=', recordId));
       return q.orderBy('p.provided_at', 'desc').limit(limit).execute();
     },

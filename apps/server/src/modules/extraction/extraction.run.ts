@@ -21,6 +21,7 @@ import { decodePersonal, loadDataset, type LoadedDataset, termOf } from '../vaul
 import { csvLine, decryptFile, EncryptedFileWriter, FILE_EXTENSION, sinkFor } from './extraction.file.ts';
 import { extractionRepository, type ExtractionRow, type StoredCriterion } from './extraction.repository.ts';
 import { createTransformPool, type PlacedLine } from './extraction.transform.ts';
+import { PROVISION_RETENTION_YEARS } from './extraction.registers.ts';
 import { canaryCount, canaryPositions, canaryRow, exportKeys, Fingerprinter, markOf, markedValues } from './extraction.watermark.ts';
 
 export type ExtractionSettings = {
@@ -38,7 +39,6 @@ export const LEASE_MS = 60_000;
 const HEARTBEAT_MS = 10_000;
 /** Runs of one export (the first and the take-overs) before it is given up as failed. */
 export const MAX_ATTEMPTS = 3;
-const PROVISION_RETENTION_YEARS = 3;
 const system = () => systemActor({ ip: null, userAgent: 'mamori-extraction', deviceId: null });
 
 /** Each attempt writes its own file; only the attempt that completes renames it into place. */

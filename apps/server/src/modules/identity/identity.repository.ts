@@ -63,6 +63,15 @@ export function identityRepository(db: Executor) {
       return r.rows[0];
     },
 
+    /** The actor columns of a user signed in without a session (SMTP submission with a password). */
+    async userActor(userId: string): Promise<SessionActorRow | undefined> {
+      const r = await sql<SessionActorRow>`
+        SELECT u.id AS user_id, '' AS csrf_token, NULL::timestamptz AS mfa_at, now() AS last_seen_at, NULL::timestamptz AS expires_at,
+          NULL::timestamptz AS revoked_at, ${ACTOR_COLUMNS}
+        FROM users u WHERE u.id = ${userId}`.execute(db);
+      return r.rows[0];
+    },
+
     async touchSession(sessionHash: Buffer, at: Date): Promise<void> {
       await db.updateTable('sessions').set({ last_seen_at: at }).where('id', '=', sessionHash).execute();
     },

@@ -114,7 +114,11 @@ export async function resolveApiToken(ctx: AppContext, token: string, terminal: 
 
 export type LoginResult = { token: string; csrfToken: string; user: UserView; mfaRequired: boolean };
 
-export async function login(ctx: AppContext, loginName: string, password: string, terminal: Terminal, requestId: string | null): Promise<LoginResult> {
+/**
+ * The password check shared by the console login and the SMTP submission port: unknown logins cost
+ * the same argon2 time, lockout after repeated failures, every failure audited. Returns the user.
+ */
+async function checkPassword(ctx: AppContext, loginName: string, password: string, terminal: Terminal, requestId: string | null) {
   const repo = identityRepository(ctx.db);
   const now = ctx.clock.now();
   const user = await repo.userByLogin(loginName);
@@ -147,6 +151,14 @@ export async function login(ctx: AppContext, loginName: string, password: string
     });
     throw new AppError('auth.invalid_credentials', 'The login or password is wrong.');
   }
+  return user;
+}
+
+export async function login(ctx: AppContext, loginName: string, password: string, terminal: Terminal, requestId: string | null): Promise<LoginResult> {
+  const repo = identityRepository(ctx.db);
+  const now = ctx.clock.now();
+  const user = await checkPassword(ctx, loginName, password, terminal, requestId);
+  const actor = anonymousActor(terminal, requestId, user.id);
   const token = newOpaqueToken('mms');
   const hash = hashToken(token);
   const csrfToken = randomBytes(24).toString('base64url');
@@ -163,6 +175,35 @@ export async function login(ctx: AppContext, loginName: string, password: string
   });
   const view = toView(user, await repo.rolesOf(user.id), await repo.groupsOf(user.id));
   return { token, csrfToken, user: view, mfaRequired: true };
+}
+
+/**
+ * A mail client on the SMTP submission port signs in with the login and either an API token of that
+ * user (a second factor, as on the API) or the user's password (one factor: the actor has no MFA, so
+ * what it submits waits for the sender's confirmation in the console). Same lockout and audit as the
+ * console; no session is created.
+ */
+export async function authenticateSubmission(ctx: AppContext, loginName: string, secret: string, terminal: Terminal): Promise<Actor> {
+  if (secret.startsWith('mmt_')) {
+    const actor: Actor | null = await resolveApiToken(ctx, secret, terminal, null).catch(() => null);
+    if (!actor || actor.login !== loginName || actor.kind !== 'user') {
+      await appendAuditAlone(ctx.db, ctx.clock, anonymousActor(terminal, null, actor?.userId ?? null), {
+        action: 'auth.login', decision: 'deny', rule: 'auth.bad_token', reason: 'Unknown, revoked or foreign API token on the submission port', result: 'denied', details: { channel: 'smtp' },
+      });
+      throw new AppError('auth.invalid_credentials', 'The login or token is wrong.');
+    }
+    await appendAuditAlone(ctx.db, ctx.clock, actor, { action: 'auth.login', decision: 'allow', rule: 'auth.token', reason: 'API token verified (SMTP submission)', result: 'ok', details: { channel: 'smtp' } });
+    return actor;
+  }
+  const user = await checkPassword(ctx, loginName, secret, terminal, null);
+  const row = await identityRepository(ctx.db).userActor(user.id);
+  if (!row) throw new AppError('auth.invalid_credentials', 'The login or password is wrong.');
+  const actor = actorFromRow(row, { sessionRef: null, tokenId: null, mfa: false, terminal, requestId: null });
+  await ctx.db.transaction().execute(async (tx) => {
+    await tx.updateTable('users').set({ failed_logins: 0, locked_until: null }).where('id', '=', user.id).execute();
+    await appendAudit(tx, ctx.clock, actor, { action: 'auth.login', decision: 'allow', rule: 'auth.password', reason: 'Password verified (SMTP submission, one factor)', result: 'ok', details: { channel: 'smtp' } });
+  });
+  return actor;
 }
 
 export async function logout(ctx: AppContext, actor: Actor, sessionHash: Buffer): Promise<void> {

@@ -17,6 +17,9 @@ export type NotificationParams = {
   /** Lifecycle notices: how many grants or events, and why (a fixed cause code, never personal data). */
   count?: number;
   cause?: string;
+  /** Transmissions: the message and the review (ids only). */
+  transmissionId?: string;
+  reviewId?: string;
 };
 
 type Words = { title: string; body: string };
@@ -82,5 +85,45 @@ export function renderNotification(kind: NotificationKind, p: NotificationParams
         ja: { title: '退職・無効化者の直近の操作', body: `無効化された利用者に、直近 ${p.count ?? 0} 件の個人データ取得または保留中の送信があります。監査ログを確認してください。` },
         en: { title: 'Leaver with recent activity', body: `A deactivated user had ${p.count ?? 0} recent personal-data reads, downloads or held transmissions. Review the audit log.` },
       };
+    case 'transmission.blocked':
+      return {
+        ja: { title: '送信がブロックされました', body: `送信したメールは送信規則によりブロックされ、送られていません（理由: ${causeJa(p.cause)}）。内容は削除されました。` },
+        en: { title: 'Transmission blocked', body: `Your message was blocked by the transmission rules and was not sent (${causeEn(p.cause)}). Its content has been deleted.` },
+      };
+    case 'transmission.delivered':
+      return {
+        ja: { title: '送信しました', body: `承認済みのメールを TLS で送信しました（宛先 ${p.count ?? 0} 件）。` },
+        en: { title: 'Transmission delivered', body: `Your message was delivered over TLS (${p.count ?? 0} recipient(s)).` },
+      };
+    case 'transmission.delivery_failed':
+      return {
+        ja: { title: '送信できませんでした', body: `メールは送信されていません（${causeJa(p.cause)}、試行 ${p.count ?? 0} 回）。保留のまま再試行します。` },
+        en: { title: 'Transmission not delivered', body: `Your message has not been sent (${causeEn(p.cause)}, attempt ${p.count ?? 0}). It stays held and is retried.` },
+      };
+    case 'transmission.review_due':
+      return {
+        ja: { title: '送信の定期確認', body: `確認期間が終わりました。${p.count ?? 0} 件の送信について、適切だったかを確認してください。` },
+        en: { title: 'Transmission review due', body: `A review period has ended: check whether ${p.count ?? 0} transmission(s) were appropriate.` },
+      };
+    case 'transmission.review_overdue':
+      return {
+        ja: { title: '送信の定期確認が期限切れです', body: `送信の定期確認が期限を過ぎても完了していません（未確認 ${p.count ?? 0} 件）。` },
+        en: { title: 'Transmission review overdue', body: `A transmission review is past its due date (${p.count ?? 0} item(s) not yet checked).` },
+      };
   }
 }
+
+const CAUSE_WORDS: Record<string, { ja: string; en: string }> = {
+  'relay.no_tls': { ja: '送信先サーバーが TLS を提供していません', en: 'the upstream offers no TLS' },
+  'relay.bad_certificate': { ja: '送信先サーバーの証明書を検証できません', en: 'the upstream certificate did not verify' },
+  'relay.unreachable': { ja: '送信先サーバーに接続できません', en: 'the upstream could not be reached' },
+  'relay.rejected': { ja: '送信先サーバーが受け取りを拒否しました', en: 'the upstream refused the message' },
+  'relay.not_configured': { ja: '送信先サーバーが設定されていません', en: 'no upstream relay is configured' },
+  'supervisor.missing': { ja: 'BCC する上長が登録されていません', en: 'no supervisor to copy is registered' },
+  'block:my_number': { ja: 'マイナンバーを含む', en: 'contains a My Number' },
+  'scan_error:DLP_LIMIT_EXCEEDED': { ja: '添付ファイルを検査できません（上限超過・圧縮爆弾）', en: 'an attachment could not be scanned (limits, decompression bomb)' },
+  'scan_error:DLP_UNREADABLE': { ja: '添付ファイルを読み取れません', en: 'an attachment could not be read' },
+  'scan_error:DLP_UNSUPPORTED': { ja: '検査できない形式の添付ファイル', en: 'an attachment of a format that cannot be scanned' },
+};
+const causeJa = (c: string | undefined) => (c ?? '').split(', ').map((x) => CAUSE_WORDS[x]?.ja ?? x).join('、');
+const causeEn = (c: string | undefined) => (c ?? '').split(', ').map((x) => CAUSE_WORDS[x]?.en ?? x).join('; ');

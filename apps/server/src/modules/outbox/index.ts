@@ -3,3 +3,4 @@ export { outboxRoutes } from './outbox.routes.ts';
 export { registerOutboxMetrics } from './outbox.metrics.ts';
 export { outboxRepository } from './outbox.repository.ts';
 export { PermanentDeliveryError, type MailInput, type OutboxHandler, type OutboxStatus, type ClaimedRow } from './outbox.types.ts';
+export { createMailTransport, describeDeliveryError } from './outbox.mail.ts';

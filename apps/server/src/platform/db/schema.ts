@@ -338,8 +338,9 @@ export interface DB {
   suppression_terms: { entry_id: string; dataset_id: string; field: string; term: Buffer };
   provision_records: {
     id: string;
-    extraction_id: string;
-    dataset_id: string;
+    extraction_id: string | null;
+    transmission_id: ColumnType<string | null, string | null | undefined, string | null>;
+    dataset_id: string | null;
     provided_at: Timestamp;
     recipient_name: string;
     recipient_address: string;
@@ -349,4 +350,54 @@ export interface DB {
     retain_until: Timestamp;
   };
   provision_subjects: { provision_id: string; record_id: string };
+  transmission_settings: { id: number; rules: ColumnType<unknown, string, string>; version: number; updated_at: Timestamp; updated_by: string | null };
+  transmissions: {
+    id: string;
+    sender_id: string;
+    sender_address: string;
+    channel: 'smtp' | 'console';
+    state: 'unconfirmed' | 'pending_approval' | 'queued' | 'delivered' | 'blocked' | 'rejected' | 'cancelled' | 'failed';
+    route: 'approve' | 'block' | 'direct';
+    reasons: string[];
+    recipients: string[];
+    external_recipients: string[];
+    subject: string;
+    attachments: ColumnType<unknown, string, string>;
+    bytes: number;
+    findings: ColumnType<unknown, string, string>;
+    summary: ColumnType<unknown, string, string>;
+    scan_errors: ColumnType<unknown, string, string>;
+    content: Buffer | null;
+    master_key_id: string;
+    wrapped_key: Buffer;
+    approval_request_id: string | null;
+    approved_by: ColumnType<string[], string[] | undefined, string[]>;
+    bcc_user_id: string | null;
+    attempts: Generated<number>;
+    next_attempt_at: Timestamp | null;
+    claimed_until: Timestamp | null;
+    delivery_error: string | null;
+    created_at: Timestamp;
+    decided_at: Timestamp | null;
+    delivered_at: Timestamp | null;
+  };
+  transmission_reviews: {
+    id: string;
+    period_start: Timestamp;
+    period_end: Timestamp;
+    due_at: Timestamp;
+    sample_percent: number;
+    state: 'open' | 'closed';
+    created_at: Timestamp;
+    closed_at: Timestamp | null;
+    overdue_alerted_at: Timestamp | null;
+  };
+  transmission_review_items: {
+    review_id: string;
+    transmission_id: string;
+    verdict: 'appropriate' | 'inappropriate' | null;
+    note: Generated<string>;
+    marked_by: string | null;
+    marked_at: Timestamp | null;
+  };
 }

@@ -35,6 +35,9 @@ export async function isInitialized(ctx: AppContext): Promise<boolean> {
   return (r.rows[0]?.n ?? 0) > 0;
 }
 
+/** The demo users' mail domain: reserved for documentation (RFC 2606), never deliverable. */
+export const DEMO_MAIL_DOMAIN = 'mamori.example';
+
 export async function seed(
   ctx: AppContext,
   opts: { demo: boolean; demoContacts: number; organisation?: string; onProgress?: (done: number, total: number) => void },
@@ -60,6 +63,8 @@ export async function seed(
   for (const u of DEMO_USERS) {
     const r = await identity.createUser(ctx, system, {
       login: u.login, displayName: u.displayName, employmentType: u.employmentType, roles: u.roles, departmentId: departments.get(u.department)!,
+      // A reserved domain (RFC 2606): the demo can compose, approve and BCC, and nothing can reach anyone.
+      email: `${u.login}@${DEMO_MAIL_DOMAIN}`,
     });
     ids.set(u.login, r.user.id);
     credentials.push({ login: u.login, password: r.oneTimePassword!, description: u.description });

@@ -649,3 +649,12 @@ void test('extraction.run is the system worker\'s; trace, suppression and provis
   }
   assertAllow(evaluate({ actor: systemActor(TERMINAL), action: 'extraction.trace', now: NOW }), 'system.operator');
 });
+
+void test('lifecycle.read: administration, HR, security center, auditors and the CPO with MFA, and the local operator; nobody else', () => {
+  for (const role of ['administrator', 'hr', 'security_center', 'auditor', 'cpo'] as const) {
+    assertAllow(evaluate({ actor: actor({ roles: [role] }), action: 'lifecycle.read', now: NOW }), 'role.allowed');
+  }
+  assertDeny(evaluate({ actor: actor({ roles: ['hr'], mfa: false }), action: 'lifecycle.read', now: NOW }), 'mfa.required');
+  assertDeny(evaluate({ actor: actor({ roles: ['handler', 'data_owner', 'transmission_approver', 'cio'] }), action: 'lifecycle.read', now: NOW }), 'role.missing');
+  assertAllow(evaluate({ actor: systemActor(TERMINAL), action: 'lifecycle.read', now: NOW }), 'system.operator');
+});

@@ -1,2 +1,3 @@
 export { leave, move, becomeDispatch, retireDue, LEAVER_ALERT_DAYS, type LeaveCause, type LeaveSummary } from './lifecycle.service.ts';
 export { EXIT_ACTIONS } from './lifecycle.repository.ts';
+export { consequences, setUserStatus, updateUser } from './lifecycle.console.ts';

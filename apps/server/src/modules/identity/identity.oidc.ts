@@ -131,11 +131,12 @@ export function idpMfa(s: Pick<OidcSettings, 'mfaAmr' | 'mfaAcr'>, idToken: Clai
 
 /** Classifies a failed code exchange or ID-token check for the audit record (no values). */
 function failureRule(err: unknown): string {
-  const e = err as { code?: unknown; error?: unknown; message?: unknown };
-  const message = typeof e.message === 'string' ? e.message : '';
-  if (/state/i.test(message)) return 'auth.oidc_state';
-  if (/nonce/i.test(message)) return 'auth.oidc_nonce';
-  if (e.error === 'invalid_grant') return 'auth.oidc_code_rejected';
+  const chain: { message?: unknown; error?: unknown; cause?: unknown }[] = [];
+  for (let e = err as { cause?: unknown } | undefined, i = 0; e && typeof e === 'object' && i < 4; e = e.cause as typeof e, i++) chain.push(e);
+  const text = chain.map((e) => (typeof e.message === 'string' ? e.message : '')).join(' ');
+  if (/"state"/.test(text)) return 'auth.oidc_state';
+  if (/"nonce"/.test(text)) return 'auth.oidc_nonce';
+  if (chain.some((e) => e.error === 'invalid_grant')) return 'auth.oidc_code_rejected';
   return 'auth.oidc_token_failed';
 }
 

@@ -17,6 +17,7 @@ import { createMetrics } from './platform/http/metrics.ts';
 import { installSecurityHeaders, webConsole } from './platform/http/static.ts';
 import { identityRoutes } from './modules/identity/identity.routes.ts';
 import { oidcRoutes } from './modules/identity/identity.oidc-routes.ts';
+import { passkeyRoutes } from './modules/identity/identity.passkey-routes.ts';
 import { vaultRoutes } from './modules/vault/vault.routes.ts';
 import { auditRoutes } from './modules/audit/audit.routes.ts';
 import { approvalsRoutes } from './modules/approvals/index.ts';
@@ -113,6 +114,7 @@ export async function buildApp(ctx: AppContext, options: AppOptions): Promise<Fa
 
   await app.register(identityRoutes(ctx, { secureCookies: options.secureCookies }));
   await app.register(oidcRoutes(ctx, { secureCookies: options.secureCookies }));
+  await app.register(passkeyRoutes(ctx));
   await app.register(vaultRoutes(ctx, { spoolDir: path.join(options.dataDir, 'spool') }));
   await app.register(auditRoutes(ctx));
   await app.register(approvalsRoutes(ctx));

@@ -176,9 +176,13 @@ async function as(session: string, method: 'GET' | 'POST', url: string, body?: u
   return { status: r.statusCode, json: r.body ? JSON.parse(r.body) : null };
 }
 
+/** Audit events not yet integrated, in the order they were appended. */
+async function pendingEvents(): Promise<any[]> {
+  return (await t.ctx.db.selectFrom('audit_pending').select('payload').orderBy('id').execute()).map((r) => JSON.parse(r.payload));
+}
+
 async function loginEvents(): Promise<{ decision: string; rule: string; subject: string | null; actor: { user: string | null }; details: Record<string, unknown> }[]> {
-  const rows = await t.ctx.db.selectFrom('audit_pending').select('payload').execute();
-  return rows.map((r) => JSON.parse(r.payload)).filter((e) => e.action === 'auth.login' && e.details?.method === 'oidc');
+  return (await pendingEvents()).filter((e) => e.action === 'auth.login' && e.details?.method === 'oidc');
 }
 
 test('the login page learns that SSO is on and the IdP’s name', async () => {
@@ -213,7 +217,7 @@ test('a SCIM-provisioned user signs in: a Mamori session, the mapped role (audit
   assert.equal(ok.length, 1);
   assert.equal(ok[0]!.rule, 'auth.oidc');
   assert.deepEqual({ matchedBy: ok[0]!.details.matchedBy, mfaFromIdp: ok[0]!.details.mfaFromIdp }, { matchedBy: 'externalId', mfaFromIdp: false });
-  const mapping = (await t.ctx.db.selectFrom('audit_pending').select('payload').execute()).map((r) => JSON.parse(r.payload)).filter((e) => e.rule === 'sso.group_mapping' && e.subject === id);
+  const mapping = (await pendingEvents()).filter((e) => e.rule === 'sso.group_mapping' && e.subject === id);
   assert.deepEqual(mapping.map((e) => e.details), [{ added: ['handler'], removed: [] }]);
   assert.equal((await t.ctx.db.selectFrom('users').select('oidc_subject').where('id', '=', id).executeTakeFirstOrThrow()).oidc_subject, 'okta-00u1sato', 'the subject is bound');
 });
@@ -232,12 +236,12 @@ test('amr with mfa or otp marks the session MFA-verified; a later login with oth
   const me2 = await as(second.session!, 'GET', '/api/auth/me');
   assert.equal(me2.json.mfa, true, 'amr otp counts');
   assert.deepEqual(me2.json.user.roles, ['handler', 'hr']);
-  const mapping = (await t.ctx.db.selectFrom('audit_pending').select('payload').execute()).map((r) => JSON.parse(r.payload)).filter((e) => e.rule === 'sso.group_mapping' && e.subject === id);
+  const mapping = (await pendingEvents()).filter((e) => e.rule === 'sso.group_mapping' && e.subject === id);
   assert.deepEqual(mapping.map((e) => e.details), [{ added: ['cpo', 'data_owner'], removed: [] }, { added: ['handler'], removed: ['cpo', 'data_owner'] }]);
 
   // Unchanged groups: no role event.
   await signInWithIdp('entra-7c1e-suzuki');
-  const again = (await t.ctx.db.selectFrom('audit_pending').select('payload').execute()).map((r) => JSON.parse(r.payload)).filter((e) => e.rule === 'sso.group_mapping' && e.subject === id);
+  const again = (await pendingEvents()).filter((e) => e.rule === 'sso.group_mapping' && e.subject === id);
   assert.equal(again.length, 2);
 });
 
@@ -302,6 +306,6 @@ test('an IdP account unknown to Mamori is refused (SSO creates nobody); a leaver
   assert.equal(deleted.status, 204);
   assert.equal((await signInWithIdp('okta-00u1leaver')).session, null, 'retired: still refused');
 
-  const all = (await t.ctx.db.selectFrom('audit_pending').select('payload').execute()).map((r) => r.payload).filter((p) => p.includes('"oidc"')).join('\n');
+  const all = (await t.ctx.db.selectFrom('audit_pending').select('payload').orderBy('id').execute()).map((r) => r.payload).filter((p) => p.includes('"oidc"')).join('\n');
   for (const secret of ['@example.jp', 'okta-00u1', 'entra-7c1e', 'mamori-handlers']) assert.ok(!all.includes(secret), `no ${secret} in SSO audit events`);
 });

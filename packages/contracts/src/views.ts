@@ -14,6 +14,8 @@ export type UserView = {
   roles: Role[];
   groupIds: string[];
   mfaEnrolled: boolean;
+  /** Live passkeys (WebAuthn) of the user: a second factor like TOTP. */
+  passkeys: number;
   passwordChangeRequired: boolean;
   createdAt: string;
   updatedAt: string;

@@ -18,6 +18,7 @@ import { actorFromRow, anonymousActor } from './identity.actor.ts';
 import { identityRepository, type SessionActorRow } from './identity.repository.ts';
 import { actorCacheEpoch, cachedActorRow, forgetCredential, invalidateActors, rememberActorRow } from './identity.cache.ts';
 import type { Actor, Terminal, UserView } from './identity.types.ts';
+import { passkeyCounts } from './identity.passkeys.ts';
 
 export const LOCKOUT_THRESHOLD = 5;
 const LOCKOUT_MAX_MS = 60 * 60 * 1000;
@@ -31,7 +32,7 @@ export function lockoutDuration(failures: number): number {
 
 type UserRow = NonNullable<Awaited<ReturnType<ReturnType<typeof identityRepository>['userById']>>>;
 
-function toView(u: UserRow, roles: string[], groupIds: string[]): UserView {
+function toView(u: UserRow, roles: string[], groupIds: string[], passkeys: number): UserView {
   return {
     id: u.id,
     login: u.login,
@@ -45,6 +46,7 @@ function toView(u: UserRow, roles: string[], groupIds: string[]): UserView {
     roles: roles as Role[],
     groupIds,
     mfaEnrolled: u.totp_enrolled_at !== null,
+    passkeys,
     passwordChangeRequired: u.password_change_required,
     createdAt: new Date(u.created_at).toISOString(),
     updatedAt: new Date(u.updated_at).toISOString(),
@@ -166,7 +168,7 @@ export async function login(ctx: AppContext, loginName: string, password: string
       action: 'auth.login', decision: 'allow', rule: 'auth.password', reason: 'Password verified', result: 'ok',
     });
   });
-  const view = toView(user, await repo.rolesOf(user.id), await repo.groupsOf(user.id));
+  const view = toView(user, await repo.rolesOf(user.id), await repo.groupsOf(user.id), (await passkeyCounts(ctx, [user.id])).get(user.id) ?? 0);
   return { token, csrfToken, user: view, mfaRequired: true };
 }
 
@@ -371,7 +373,7 @@ export async function getUser(ctx: AppContext, actor: Actor, id: string, opts: {
   const repo = identityRepository(ctx.db);
   const u = await repo.userById(id);
   if (!u) return null;
-  return toView(u, await repo.rolesOf(id), await repo.groupsOf(id));
+  return toView(u, await repo.rolesOf(id), await repo.groupsOf(id), (await passkeyCounts(ctx, [id])).get(id) ?? 0);
 }
 
 export async function listUsers(ctx: AppContext, actor: Actor, limit: number, offset: number): Promise<UserView[]> {
@@ -379,13 +381,14 @@ export async function listUsers(ctx: AppContext, actor: Actor, limit: number, of
   const repo = identityRepository(ctx.db);
   const rows = await repo.listUsers(limit, offset);
   const { roles, groups } = await repo.rolesAndGroupsOf(rows.map((u) => u.id));
-  return rows.map((u) => toView(u, roles.get(u.id) ?? [], groups.get(u.id) ?? []));
+  const passkeys = await passkeyCounts(ctx, rows.map((u) => u.id));
+  return rows.map((u) => toView(u, roles.get(u.id) ?? [], groups.get(u.id) ?? [], passkeys.get(u.id) ?? 0));
 }
 
 export async function findUserByLogin(ctx: AppContext, loginName: string): Promise<UserView | null> {
   const repo = identityRepository(ctx.db);
   const u = await repo.userByLogin(loginName);
-  return u ? toView(u, await repo.rolesOf(u.id), await repo.groupsOf(u.id)) : null;
+  return u ? toView(u, await repo.rolesOf(u.id), await repo.groupsOf(u.id), (await passkeyCounts(ctx, [u.id])).get(u.id) ?? 0) : null;
 }
 
 // ---------------------------------------------------------------- API tokens

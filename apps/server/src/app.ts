@@ -28,6 +28,7 @@ import { outboxRoutes, registerOutboxMetrics } from './modules/outbox/index.ts';
 import { monitorRoutes, registerMonitorMetrics } from './modules/monitor/index.ts';
 import { SCIM_PREFIX, scimAdminRoutes, scimRoutes } from './modules/scim/index.ts';
 import { extractionRoutes } from './modules/extraction/index.ts';
+import { lifecycleRoutes } from './modules/lifecycle/index.ts';
 
 export type AppOptions = {
   secureCookies: boolean;
@@ -123,6 +124,7 @@ export async function buildApp(ctx: AppContext, options: AppOptions): Promise<Fa
   await app.register(outboxRoutes(ctx));
   await app.register(monitorRoutes(ctx));
   await app.register(scimAdminRoutes(ctx));
+  await app.register(lifecycleRoutes(ctx));
   await app.register(scimRoutes(ctx), { prefix: SCIM_PREFIX });
   await app.register(extractionRoutes(ctx, { dir: path.join(options.dataDir, 'exports') }));
   // Last: the console's SPA fallback must not shadow any API route.

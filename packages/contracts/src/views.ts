@@ -89,3 +89,26 @@ export type AuditExportView = {
   /** When an exporter last reported for this destination (any node). */
   heartbeatAt: string | null;
 };
+
+/** Kinds of the joiners / movers / leavers timeline. */
+export const LIFECYCLE_KINDS = ['joiner', 'mover', 'dispatch', 'leaver', 'reactivated', 'roles'] as const;
+export type LifecycleKind = (typeof LIFECYCLE_KINDS)[number];
+
+/** One entry of the timeline, read from the audit log (no personal data: ids, counts, causes). */
+export type LifecycleEvent = {
+  /** The audit event's id. */
+  id: number;
+  at: string;
+  kind: LifecycleKind;
+  userId: string | null;
+  actorUserId: string | null;
+  /** Leavers: scim.deactivate, scim.delete, retirement_date, console.suspend, console.retire. */
+  cause: string | null;
+  grantsSuspended: number | null;
+  /** Roles: added and removed (SSO group mapping). */
+  rolesAdded: string[];
+  rolesRemoved: string[];
+  /** Movers: what changed. */
+  departmentChanged: boolean;
+  managerChanged: boolean;
+};

@@ -11,12 +11,8 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { generateKeyPairSync } from 'node:crypto';
-import https from 'node:https';
-import type { AddressInfo } from 'node:net';
-import Provider from 'oidc-provider';
 import { PURPOSE, startTestApp, type TestApp } from './support/app.ts';
-import { testPki } from './support/tls.ts';
+import { startTestIdp, type IdpAccount, type TestIdp } from './support/idp.ts';
 import { tlsFetch } from '../src/platform/http/tls-fetch.ts';
 import { currentTotp } from '../src/platform/crypto/totp.ts';
 import { CORE_USER, ENTERPRISE, PATCH_OP, ownerActor, scimClient, type ScimClient } from './scim-support.ts';
@@ -24,73 +20,31 @@ import { createGrant } from '../src/modules/vault/index.ts';
 
 const MAMORI = 'https://mamori.test';
 const REDIRECT = `${MAMORI}/api/auth/oidc/callback`;
-const CLIENT_ID = 'mamori-console';
-const CLIENT_SECRET = 'a-long-test-client-secret-0123456789abcdef';
-
-type Account = { sub: string; email: string; groups: string[]; amr: string[] };
-const accounts = new Map<string, Account>();
-/** Who the IdP's login step signs in next (the test's stand-in for a person typing a password). */
-let nextLogin: string | null = null;
+type Account = IdpAccount;
+let accounts: Map<string, Account>;
 
 let t: TestApp;
 let scim: ScimClient;
-let idp: https.Server;
+let idp: TestIdp;
 let issuer = '';
 let idpFetch: ReturnType<typeof tlsFetch>;
 
 before(async () => {
-  const pki = await testPki();
-  const jwk = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' });
-  // Bind to a port first: the issuer names it.
-  idp = https.createServer({ key: pki.key, cert: pki.cert });
-  await new Promise<void>((r) => idp.listen(0, '127.0.0.1', r));
-  issuer = `https://localhost:${(idp.address() as AddressInfo).port}`;
-  const provider = new Provider(issuer, {
-    clients: [{ client_id: CLIENT_ID, client_secret: CLIENT_SECRET, redirect_uris: [REDIRECT], grant_types: ['authorization_code'], response_types: ['code'], token_endpoint_auth_method: 'client_secret_post' }],
-    jwks: { keys: [{ ...jwk, kid: 'test-rs256', alg: 'RS256', use: 'sig' }] },
-    cookies: { keys: ['oidc-test-cookie-key-0123456789'] },
-    // amr rides on the openid scope, as Entra ID and Okta put it in every ID token.
-    claims: { openid: ['sub', 'amr'], email: ['email', 'email_verified'], groups: ['groups'] },
-    scopes: ['openid', 'email', 'profile', 'groups'],
-    pkce: { required: () => true },
-    ttl: { AccessToken: 600, AuthorizationCode: 60, IdToken: 600, Interaction: 600, Session: 3600, Grant: 3600 },
-    features: { devInteractions: { enabled: false } },
-    interactions: { url: (_ctx: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}` },
-    findAccount: (_ctx: unknown, sub: string) => {
-      const a = accounts.get(sub);
-      return a ? { accountId: sub, claims: () => ({ sub, email: a.email, email_verified: true, groups: a.groups }) } : undefined;
-    },
-  });
-  const callback = provider.callback();
-  idp.on('request', (req, res) => {
-    if (!req.url?.startsWith('/interaction/')) return callback(req, res);
-    // The person signs in at the IdP (login and consent in one step): the account chosen by the test.
-    void (async () => {
-      const details = await provider.interactionDetails(req, res);
-      const a = accounts.get(nextLogin ?? '')!;
-      const grant = new provider.Grant({ accountId: a.sub, clientId: CLIENT_ID });
-      grant.addOIDCScope(String(details.params.scope));
-      const grantId = await grant.save();
-      await provider.interactionFinished(req, res, { login: { accountId: a.sub, amr: a.amr }, consent: { grantId } }, { mergeWithLastSubmission: false });
-    })().catch((err: unknown) => {
-      res.statusCode = 500;
-      res.end(String(err));
-    });
-  });
-  idpFetch = tlsFetch({ ca: pki.ca });
-
+  idp = await startTestIdp({ redirectUris: [REDIRECT] });
+  ({ issuer, accounts } = idp);
+  idpFetch = tlsFetch({ ca: idp.ca });
   t = await startTestApp({ demoContacts: 20 });
   t.ctx.oidc = {
-    issuer, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, redirectUrl: REDIRECT, scopes: 'openid email profile groups', label: 'Test IdP',
+    issuer, clientId: idp.clientId, clientSecret: idp.clientSecret, redirectUrl: REDIRECT, scopes: 'openid email profile groups', label: 'Test IdP',
     groupsClaim: 'groups', groupRoles: { 'mamori-handlers': ['handler'], 'mamori-cpo': ['cpo', 'data_owner'] },
-    mfaAmr: ['mfa', 'otp'], mfaAcr: [], matchClaim: 'sub', matchEmail: false, ca: pki.ca,
+    mfaAmr: ['mfa', 'otp'], mfaAcr: [], matchClaim: 'sub', matchEmail: false, ca: idp.ca,
   };
   ({ request: scim } = await scimClient(t.ctx, t.app, 'idp'));
 });
 
 after(async () => {
   await t?.close();
-  await new Promise((r) => idp?.close(r));
+  await idp?.close();
 });
 
 /** A SCIM-provisioned user whose externalId is the IdP subject, and the IdP account behind it. */
@@ -141,7 +95,7 @@ async function start(jar: Jar): Promise<string> {
 
 /** Follows the IdP's redirects (login interaction included) until it sends the browser back to Mamori. */
 async function atIdp(jar: Jar, url: string, login: string): Promise<URL> {
-  nextLogin = login;
+  idp.setNextLogin(login);
   let next = url;
   for (let hops = 0; hops < 10; hops++) {
     const u = new URL(next);

@@ -98,22 +98,26 @@ test('sign in with the IdP: MFA at the IdP counts, one factor gets Mamori’s MF
   await page.getByRole('banner').getByText('取扱者').waitFor();
   await page.getByRole('heading', { name: '記録検索' }).waitFor();
   await screenshot(page, 'sso-02-signed-in');
-  await page.waitForLoadState('networkidle');
-  await page.getByRole('button', { name: 'ログアウト' }).click();
-  await page.getByRole('heading', { name: 'ログイン' }).waitFor();
-
-  idp.setNextLogin('idp-suzuki');
-  await page.getByRole('link', { name: 'Test IdP でログイン' }).click();
-  await page.getByRole('heading', { name: '認証アプリの登録' }).waitFor();
-  await screenshot(page, 'sso-03-mfa-step');
-  await page.getByRole('button', { name: '中断してログアウト' }).click();
-  await page.getByRole('heading', { name: 'ログイン' }).waitFor();
-
-  idp.setNextLogin('idp-nobody');
-  await page.getByRole('link', { name: 'Test IdP でログイン' }).click();
-  await page.getByText('この IdP アカウントでは Mamori にログインできません').waitFor();
-  assert.equal(new URL(page.url()).search, '', 'the error code is taken out of the address bar');
-  await screenshot(page, 'sso-04-refused');
   assert.deepEqual(unexpectedErrors(log), []);
   await context.close();
+
+  // Another person, another browser (the IdP remembers whoever signed in there).
+  const second = await openPage(browser, origin);
+  await second.page.goto('/');
+  idp.setNextLogin('idp-suzuki');
+  await second.page.getByRole('link', { name: 'Test IdP でログイン' }).click();
+  await second.page.getByRole('heading', { name: '認証アプリの登録' }).waitFor();
+  await screenshot(second.page, 'sso-03-mfa-step');
+  assert.deepEqual(unexpectedErrors(second.log), []);
+  await second.context.close();
+
+  const third = await openPage(browser, origin);
+  await third.page.goto('/');
+  idp.setNextLogin('idp-nobody');
+  await third.page.getByRole('link', { name: 'Test IdP でログイン' }).click();
+  await third.page.getByText('この IdP アカウントでは Mamori にログインできません').waitFor();
+  assert.equal(new URL(third.page.url()).search, '', 'the error code is taken out of the address bar');
+  await screenshot(third.page, 'sso-04-refused');
+  assert.deepEqual(unexpectedErrors(third.log), []);
+  await third.context.close();
 });

@@ -15,8 +15,9 @@ import { PURPOSE, startTestApp, type TestApp } from './support/app.ts';
 import { startTestIdp, type IdpAccount, type TestIdp } from './support/idp.ts';
 import { tlsFetch } from '../src/platform/http/tls-fetch.ts';
 import { currentTotp } from '../src/platform/crypto/totp.ts';
-import { CORE_USER, ENTERPRISE, PATCH_OP, ownerActor, scimClient, type ScimClient } from './scim-support.ts';
+import { CORE_USER, ENTERPRISE, PATCH_OP, ownerActor, scimClient, system, type ScimClient } from './scim-support.ts';
 import { createGrant } from '../src/modules/vault/index.ts';
+import { identity } from '../src/modules/identity/index.ts';
 
 const MAMORI = 'https://mamori.test';
 const REDIRECT = `${MAMORI}/api/auth/oidc/callback`;
@@ -197,6 +198,26 @@ test('amr with mfa or otp marks the session MFA-verified; a later login with oth
   await signInWithIdp('entra-7c1e-suzuki');
   const again = (await pendingEvents()).filter((e) => e.rule === 'sso.group_mapping' && e.subject === id);
   assert.equal(again.length, 2);
+});
+
+test('an account created in the console with a one-time password signs in with the IdP (e-mail match when allowed): the unused one-time password is voided', async () => {
+  const { user, oneTimePassword } = await identity.createUser(t.ctx, system, { login: 'kato.console@example.jp', displayName: '加藤', email: 'kato.console@example.jp', employmentType: 'employee' });
+  assert.ok(oneTimePassword);
+  accounts.set('okta-00u1kato', { sub: 'okta-00u1kato', email: 'kato.console@example.jp', groups: [], amr: ['mfa'] });
+  assert.equal((await signInWithIdp('okta-00u1kato')).session, null, 'no e-mail matching unless allowed');
+  t.ctx.oidc = { ...t.ctx.oidc!, matchEmail: true };
+  try {
+    const back = await signInWithIdp('okta-00u1kato');
+    assert.ok(back.session);
+    const me = await as(back.session!, 'GET', '/api/auth/me');
+    assert.equal(me.json.user.id, user.id);
+    assert.equal(me.json.user.passwordChangeRequired, false, 'no password change asked of an SSO session');
+    assert.equal((await loginEvents()).at(-1)!.details.matchedBy, 'email');
+    const pw = await t.app.inject({ method: 'POST', url: '/api/auth/login', payload: { login: 'kato.console@example.jp', password: oneTimePassword } });
+    assert.equal(pw.statusCode, 401, 'the one-time password no longer works');
+  } finally {
+    t.ctx.oidc = { ...t.ctx.oidc!, matchEmail: false };
+  }
 });
 
 test('a wrong state is refused, and nothing is signed in', async () => {

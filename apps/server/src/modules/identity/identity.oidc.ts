@@ -205,9 +205,12 @@ export async function finishOidcLogin(ctx: AppContext, flowToken: string | null,
   await ctx.db.transaction().execute(async (tx) => {
     const repo = identityRepository(tx);
     // Re-read under a lock: a leaver committed meanwhile must not get a session.
-    const locked = await tx.selectFrom('users').select(['status', 'oidc_subject']).where('id', '=', user.id).forUpdate().executeTakeFirstOrThrow();
+    const locked = await tx.selectFrom('users').select(['status', 'oidc_subject', 'password_change_required']).where('id', '=', user.id).forUpdate().executeTakeFirstOrThrow();
     if (locked.status !== 'active') throw new AppError('auth.sso_refused', 'This IdP account may not sign in to Mamori.');
     if (locked.oidc_subject === null) await tx.updateTable('users').set({ oidc_subject: sub }).where('id', '=', user.id).execute();
+    // A one-time password never used (an account created in the console) would both stand as an
+    // idle credential and block the SSO session behind a password change: the IdP replaces it.
+    if (locked.password_change_required) await tx.updateTable('users').set({ password_hash: null, password_change_required: false, updated_at: now }).where('id', '=', user.id).execute();
     const { managed, wanted } = mappedRoles(s.groupRoles, groups);
     if (managed.size > 0) {
       const current = (await repo.rolesOf(user.id)) as Role[];
@@ -226,7 +229,7 @@ export async function finishOidcLogin(ctx: AppContext, flowToken: string | null,
     await repo.insertSession({ hash, userId: user.id, csrfToken, at: now, expiresAt: sessionExpiry(ctx, now), mfaAt: mfa ? now : null, terminal });
     await appendAudit(tx, ctx.clock, actor, {
       action: 'auth.login', decision: 'allow', rule: 'auth.oidc', reason: mfa ? 'Signed in with the company IdP (multi-factor at the IdP)' : 'Signed in with the company IdP', result: 'ok',
-      details: { method: 'oidc', matchedBy: match.how, mfaFromIdp: mfa },
+      details: { method: 'oidc', matchedBy: match.how, mfaFromIdp: mfa, oneTimePasswordVoided: locked.password_change_required },
     });
   }).catch(async (err: unknown) => {
     if (err instanceof AppError && err.code === 'auth.sso_refused') await refuse('actor.inactive', 'User not active', 'auth.sso_refused', user.id);

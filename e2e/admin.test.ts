@@ -161,6 +161,19 @@ test('a user retired by HR is sent to the login screen, with the reason, on thei
   await hr.page.locator('label', { hasText: /^退職者を含む$/ }).click();
   await hr.page.locator('tr[data-login="itaku"]').getByText('退職').waitFor();
 
+  // The joiners / movers / leavers timeline shows the retirement, with the console as its cause.
+  await hr.page.getByRole('link', { name: '入社・異動・退職' }).click();
+  const timeline = hr.page.getByTestId('lifecycle-timeline');
+  const leaver = timeline.locator('tr[data-kind="leaver"]', { hasText: '(itaku)' });
+  await leaver.first().waitFor();
+  assert.match((await leaver.first().textContent()) ?? '', /管理画面で退職/);
+  await screenshot(hr.page, '18b-lifecycle-timeline');
+  // Only joiners: the new user haken2 is there, the leaver is not.
+  await hr.page.locator('label', { hasText: /^入社$/ }).click();
+  await timeline.locator('tr[data-kind="joiner"]', { hasText: '(haken2)' }).waitFor();
+  await timeline.locator('tr[data-kind="leaver"]').first().waitFor({ state: 'detached' });
+  assert.equal(await timeline.locator('tr:not([data-kind="joiner"])').filter({ has: hr.page.locator('td') }).count(), 0);
+
   // The retired user's next click: back to the login screen, told why.
   await itaku.page.getByRole('link', { name: 'データセット' }).click();
   await itaku.page.getByTestId('session-ended').waitFor();

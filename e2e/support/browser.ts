@@ -11,11 +11,12 @@ import { ROOT } from './server.ts';
 export const CHROMIUM = process.env.MAMORI_E2E_CHROMIUM || '/usr/bin/chromium';
 export const SCREENSHOTS = path.join(ROOT, 'e2e', 'screenshots');
 
-export async function launchBrowser(): Promise<Browser> {
+/** `extraArgs`: e.g. `--ignore-certificate-errors` for a test IdP whose throwaway CA the browser does not know. */
+export async function launchBrowser(opts: { extraArgs?: string[] } = {}): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--lang=ja-JP', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
+    args: ['--lang=ja-JP', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage', ...(opts.extraArgs ?? [])],
   });
 }
 

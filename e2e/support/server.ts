@@ -5,6 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,9 +20,18 @@ export type RunningServer = {
   stop(): Promise<void>;
 };
 
-export async function startServer(opts: { contacts?: number; env?: Record<string, string> } = {}): Promise<RunningServer> {
+/** A port that was free a moment ago (for a server whose public URL must name its port in advance). */
+export async function freePort(): Promise<number> {
+  const srv = net.createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as net.AddressInfo).port;
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+export async function startServer(opts: { contacts?: number; port?: number; env?: Record<string, string> } = {}): Promise<RunningServer> {
   const dir = await mkdtemp(path.join(tmpdir(), 'mamori-e2e-'));
-  const env: NodeJS.ProcessEnv = { ...process.env, MAMORI_DATA_DIR: dir, PORT: '0', MAMORI_DEMO_CONTACTS: String(opts.contacts ?? 300), LOG_LEVEL: 'warn', ...opts.env };
+  const env: NodeJS.ProcessEnv = { ...process.env, MAMORI_DATA_DIR: dir, PORT: String(opts.port ?? 0), MAMORI_DEMO_CONTACTS: String(opts.contacts ?? 300), LOG_LEVEL: 'warn', ...opts.env };
   delete env.DATABASE_URL; // the embedded mode, as `npm start` runs it
   const child: ChildProcess = spawn(process.execPath, [BIN, 'serve'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';

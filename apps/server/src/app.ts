@@ -16,6 +16,8 @@ import { SESSION_COOKIE, resolveActor } from './platform/http/auth.ts';
 import { createMetrics } from './platform/http/metrics.ts';
 import { installSecurityHeaders, webConsole } from './platform/http/static.ts';
 import { identityRoutes } from './modules/identity/identity.routes.ts';
+import { oidcRoutes } from './modules/identity/identity.oidc-routes.ts';
+import { passkeyRoutes } from './modules/identity/identity.passkey-routes.ts';
 import { vaultRoutes } from './modules/vault/vault.routes.ts';
 import { auditRoutes } from './modules/audit/audit.routes.ts';
 import { approvalsRoutes } from './modules/approvals/index.ts';
@@ -27,6 +29,7 @@ import { monitorRoutes, registerMonitorMetrics } from './modules/monitor/index.t
 import { SCIM_PREFIX, scimAdminRoutes, scimRoutes } from './modules/scim/index.ts';
 import { extractionRoutes } from './modules/extraction/index.ts';
 import { transmissionsRoutes, type TransmissionSettings } from './modules/transmissions/index.ts';
+import { lifecycleRoutes } from './modules/lifecycle/index.ts';
 
 export type AppOptions = {
   secureCookies: boolean;
@@ -88,7 +91,8 @@ export async function buildApp(ctx: AppContext, options: AppOptions): Promise<Fa
     request.sessionHash = null;
     request.csrfToken = null;
     const url = request.url;
-    if (!url.startsWith('/api/') || url === '/api/auth/login') return;
+    // Public: the password login and the SSO flow (the person has no session yet).
+    if (!url.startsWith('/api/') || url === '/api/auth/login' || url === '/api/auth/oidc' || url.startsWith('/api/auth/oidc/') || url.startsWith('/api/auth/oidc?')) return;
     // "Am I signed in?" without any credential is a question, not an error: the console asks it first.
     if (url === '/api/auth/me' && request.method === 'GET' && !request.headers.authorization && !request.cookies?.[SESSION_COOKIE]) return;
     await resolveActor(ctx, request);
@@ -115,6 +119,8 @@ export async function buildApp(ctx: AppContext, options: AppOptions): Promise<Fa
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   await app.register(identityRoutes(ctx, { secureCookies: options.secureCookies }));
+  await app.register(oidcRoutes(ctx, { secureCookies: options.secureCookies }));
+  await app.register(passkeyRoutes(ctx));
   await app.register(vaultRoutes(ctx, { spoolDir: path.join(options.dataDir, 'spool') }));
   await app.register(auditRoutes(ctx));
   await app.register(approvalsRoutes(ctx));
@@ -123,6 +129,7 @@ export async function buildApp(ctx: AppContext, options: AppOptions): Promise<Fa
   await app.register(outboxRoutes(ctx));
   await app.register(monitorRoutes(ctx));
   await app.register(scimAdminRoutes(ctx));
+  await app.register(lifecycleRoutes(ctx));
   await app.register(scimRoutes(ctx), { prefix: SCIM_PREFIX });
   await app.register(extractionRoutes(ctx, { dir: path.join(options.dataDir, 'exports') }));
   await app.register(transmissionsRoutes(ctx, options.transmissions ?? { relay: null, maxBytes: DEFAULT_MESSAGE_BYTES, messageIdDomain: 'mamori.local' }));

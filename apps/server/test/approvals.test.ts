@@ -14,6 +14,7 @@ import { identity, systemActor, type Actor } from '../src/modules/identity/index
 import type { UserId } from '../src/platform/ids.ts';
 import { isAppError } from '../src/platform/errors.ts';
 import * as approvals from '../src/modules/approvals/index.ts';
+import * as lifecycle from '../src/modules/lifecycle/index.ts';
 import { listNotifications, markRead } from '../src/modules/notifications/index.ts';
 
 let t: TestApp;
@@ -117,25 +118,37 @@ void test('only eligible people decide; one person counts once; N approvals appr
   await setPolicy('general', { requiredApprovals: 1 } as never);
 });
 
-void test('an approval by a user retired after approving no longer counts at use time; the request goes back to pending and another approval makes it usable', async () => {
+void test('an approver retired or suspended in the console is a leaver: their approval is withdrawn at once and the request waits again; an approver no longer eligible stops counting at use time', async () => {
   const handler = await actorOf('handler');
   const approver = await createUser('sc-temp', { roles: ['security_center'] });
   const r = await file(handler);
   assert.equal((await approvals.decide(t.ctx, approver, r.id, 'approve', 'ok')).state, 'approved');
-  await identity.setUserStatus(t.ctx, system, approver.userId!, 'retired', 'left the company');
-  await rejects(use(handler, r.id), 'approval.not_usable', 'approval.lapsed');
+  // Retiring goes through the lifecycle, as a SCIM leaver does: the approval is withdrawn in the
+  // retirement's own transaction, so the request is pending before anyone tries to use it.
+  await lifecycle.setUserStatus(t.ctx, system, approver.userId!, 'retired', 'left the company');
   const after = await approvals.getRequest(t.ctx, handler, r.id);
   assert.equal(after.state, 'pending');
   assert.equal(after.approvals, 0);
   assert.equal(after.decisions[0]!.counts, false);
+  await rejects(use(handler, r.id), 'approval.not_usable', 'approval.not_approved');
   const audit = await auditOf(r.id);
-  assert.ok(audit.some((e) => e.action === 'approval.consume' && e.decision === 'deny' && e.rule === 'approval.lapsed'), JSON.stringify(audit));
-  assert.ok(audit.some((e) => e.action === 'approval.decide' && e.rule === 'approval.lapsed' && e.to === 'pending'));
-  // A suspended approver no longer counts either (evaluated at use time).
+  assert.ok(audit.some((e) => e.action === 'approval.decide' && e.rule === 'approval.leaver'), JSON.stringify(audit));
+  // A suspended approver is a leaver too.
   const second = await createUser('sc-temp2', { roles: ['security_center'] });
-  await approvals.decide(t.ctx, second, r.id, 'approve', 'ok');
-  await identity.setUserStatus(t.ctx, system, second.userId!, 'suspended', 'investigation');
+  assert.equal((await approvals.decide(t.ctx, second, r.id, 'approve', 'ok')).state, 'approved');
+  await lifecycle.setUserStatus(t.ctx, system, second.userId!, 'suspended', 'investigation');
+  assert.equal((await approvals.getRequest(t.ctx, handler, r.id)).state, 'pending');
+  await rejects(use(handler, r.id), 'approval.not_usable', 'approval.not_approved');
+  // At use time the approvals are counted again with each approver as they are now: one who lost
+  // the eligible role no longer counts; the use is refused and the request goes back to pending.
+  const third = await createUser('sc-temp3', { roles: ['security_center'] });
+  assert.equal((await approvals.decide(t.ctx, third, r.id, 'approve', 'ok')).state, 'approved');
+  await lifecycle.updateUser(t.ctx, system, third.userId!, { roles: [] });
   await rejects(use(handler, r.id), 'approval.not_usable', 'approval.lapsed');
+  assert.equal((await approvals.getRequest(t.ctx, handler, r.id)).state, 'pending');
+  const audit2 = await auditOf(r.id);
+  assert.ok(audit2.some((e) => e.action === 'approval.consume' && e.decision === 'deny' && e.rule === 'approval.lapsed'), JSON.stringify(audit2));
+  assert.ok(audit2.some((e) => e.action === 'approval.decide' && e.rule === 'approval.lapsed' && e.to === 'pending'));
   await approvals.decide(t.ctx, await actorOf('secops'), r.id, 'approve', 'ok');
   assert.equal((await use(handler, r.id)).state, 'consumed');
 });

@@ -15,6 +15,7 @@ import { ROLES } from '@mamori/contracts';
 import { startTestApp, signIn, PURPOSE, type Session, type TestApp } from './support/app.ts';
 import { identity, systemActor } from '../src/modules/identity/index.ts';
 import { runDueExtractions } from '../src/modules/extraction/index.ts';
+import * as lifecycle from '../src/modules/lifecycle/index.ts';
 import * as approvals from '../src/modules/approvals/index.ts';
 import { generateDemoContacts } from '../src/modules/vault/vault.demo-data.ts';
 
@@ -202,7 +203,7 @@ void test('an approval by a user retired after approving no longer counts: the e
   const approver = await signIn(t, 'owner2');
   const ex = await fileExtraction(handler, { fields: ['company_name', 'person_name', 'mobile_phone'] });
   await approve(approver, ex.approvalRequestId);
-  await identity.setUserStatus(t.ctx, system, temp.user.id, 'retired', 'left');
+  await lifecycle.setUserStatus(t.ctx, system, temp.user.id, 'retired', 'left');
   assert.equal(await runDueExtractions(t.ctx, settings()), 0);
   assert.equal(await state(ex.id), 'pending_approval');
   assert.equal((await handler.request('GET', `/api/approvals/requests/${ex.approvalRequestId}`)).json.request.state, 'pending');

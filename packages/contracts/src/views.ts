@@ -14,6 +14,8 @@ export type UserView = {
   roles: Role[];
   groupIds: string[];
   mfaEnrolled: boolean;
+  /** Live passkeys (WebAuthn) of the user: a second factor like TOTP. */
+  passkeys: number;
   passwordChangeRequired: boolean;
   createdAt: string;
   updatedAt: string;
@@ -86,4 +88,27 @@ export type AuditExportView = {
   lastErrorAt: string | null;
   /** When an exporter last reported for this destination (any node). */
   heartbeatAt: string | null;
+};
+
+/** Kinds of the joiners / movers / leavers timeline. */
+export const LIFECYCLE_KINDS = ['joiner', 'mover', 'dispatch', 'leaver', 'reactivated', 'roles'] as const;
+export type LifecycleKind = (typeof LIFECYCLE_KINDS)[number];
+
+/** One entry of the timeline, read from the audit log (no personal data: ids, counts, causes). */
+export type LifecycleEvent = {
+  /** The audit event's id. */
+  id: number;
+  at: string;
+  kind: LifecycleKind;
+  userId: string | null;
+  actorUserId: string | null;
+  /** Leavers: scim.deactivate, scim.delete, retirement_date, console.suspend, console.retire. */
+  cause: string | null;
+  grantsSuspended: number | null;
+  /** Roles: added and removed (SSO group mapping). */
+  rolesAdded: string[];
+  rolesRemoved: string[];
+  /** Movers: what changed. */
+  departmentChanged: boolean;
+  managerChanged: boolean;
 };

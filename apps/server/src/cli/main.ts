@@ -12,6 +12,7 @@ import { createLogger } from '../platform/logger.ts';
 import { isAppError } from '../platform/errors.ts';
 import { seed } from '../platform/seed.ts';
 import { identity } from '../modules/identity/index.ts';
+import * as lifecycle from '../modules/lifecycle/index.ts';
 import { createClientToken } from '../modules/scim/index.ts';
 import { importRecords, rewrapAllDatasetKeys } from '../modules/vault/index.ts';
 import { parseImport, type ImportFormat } from '../modules/vault/vault.import-parse.ts';
@@ -374,7 +375,7 @@ program
       try {
         const u = await identity.findUserByLogin(target.ctx, loginName);
         if (!u) throw new Error('No such user.');
-        await identity.setUserStatus(target.ctx, target.actor, u.id, status as 'active', opts.reason);
+        await lifecycle.setUserStatus(target.ctx, target.actor, u.id, status as 'active', opts.reason);
       } finally {
         await integrateAll(target.ctx);
         await target.close();

@@ -52,3 +52,31 @@ test('gateway: relay over TLS schemes only and without credentials in the URL; t
   assert.equal(c.submission?.port, 1587);
   assert.equal(c.submission?.keyFile, '/srv/k.pem');
 });
+
+test('OIDC: https issuer, client id and a secret file required, redirect from the public URL, group roles and MFA values parsed', () => {
+  assert.equal(loadConfig({}, '/srv').oidc, null, 'no SSO by default');
+  const base = { MAMORI_OIDC_ISSUER: 'https://login.microsoftonline.com/tenant/v2.0', MAMORI_OIDC_CLIENT_ID: 'app', MAMORI_OIDC_CLIENT_SECRET_FILE: 'oidc.secret', MAMORI_PUBLIC_URL: 'https://mamori.example.co.jp' };
+  assert.throws(() => loadConfig({ ...base, MAMORI_OIDC_ISSUER: 'http://idp.example' }, '/srv'), /https/);
+  assert.throws(() => loadConfig({ ...base, MAMORI_OIDC_CLIENT_ID: '' }, '/srv'), /MAMORI_OIDC_CLIENT_ID/);
+  assert.throws(() => loadConfig({ ...base, MAMORI_OIDC_CLIENT_SECRET_FILE: '' }, '/srv'), /MAMORI_OIDC_CLIENT_SECRET_FILE/);
+  assert.throws(() => loadConfig({ ...base, MAMORI_PUBLIC_URL: '' }, '/srv'), /MAMORI_OIDC_REDIRECT_URL/);
+  assert.throws(() => loadConfig({ ...base, MAMORI_OIDC_GROUP_ROLES: 'g1=superuser' }, '/srv'), /superuser/);
+  const c = loadConfig({ ...base, MAMORI_OIDC_GROUP_ROLES: 'g1=handler, g2=cpo|data_owner, g1=hr', MAMORI_OIDC_MFA_AMR: 'mfa,otp', MAMORI_OIDC_MATCH_CLAIM: 'oid' }, '/srv');
+  assert.equal(c.oidc!.issuer, 'https://login.microsoftonline.com/tenant/v2.0', 'the issuer is kept exactly');
+  assert.equal(c.oidc!.redirectUrl, 'https://mamori.example.co.jp/api/auth/oidc/callback');
+  assert.equal(c.oidc!.clientSecretFile, '/srv/oidc.secret');
+  assert.deepEqual(c.oidc!.groupRoles, { g1: ['handler', 'hr'], g2: ['cpo', 'data_owner'] });
+  assert.deepEqual([c.oidc!.mfaAmr, c.oidc!.mfaAcr, c.oidc!.matchClaim, c.oidc!.matchEmail], [['mfa', 'otp'], [], 'oid', false]);
+  assert.deepEqual(loadConfig(base, '/srv').oidc!.mfaAmr, ['mfa'], 'default: only an explicit mfa counts');
+});
+
+test('public URL (passkeys) and the door webhook: https only (http for localhost), no credentials in URLs', () => {
+  assert.equal(loadConfig({ MAMORI_PUBLIC_URL: 'http://localhost:3000' }, '/srv').publicUrl, 'http://localhost:3000');
+  assert.throws(() => loadConfig({ MAMORI_PUBLIC_URL: 'http://10.0.0.5:3000' }, '/srv'), /MAMORI_PUBLIC_URL/);
+  assert.throws(() => loadConfig({ MAMORI_PUBLIC_URL: 'https://mamori.example.co.jp/console' }, '/srv'), /origin/);
+  assert.equal(loadConfig({}, '/srv').doorWebhook, null);
+  assert.throws(() => loadConfig({ MAMORI_DOOR_WEBHOOK_URL: 'http://doors.example/events' }, '/srv'), /https/);
+  assert.throws(() => loadConfig({ MAMORI_DOOR_WEBHOOK_URL: 'https://u:p@doors.example/events' }, '/srv'), /AUTHORIZATION_FILE/);
+  const d = loadConfig({ MAMORI_DOOR_WEBHOOK_URL: 'https://doors.example/events', MAMORI_DOOR_WEBHOOK_CA_FILE: 'ca.pem' }, '/srv').doorWebhook!;
+  assert.deepEqual([d.url, d.caFile], ['https://doors.example/events', '/srv/ca.pem']);
+});

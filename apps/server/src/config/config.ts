@@ -5,7 +5,7 @@
  */
 import os from 'node:os';
 import path from 'node:path';
-import { EMPLOYMENT_TYPES, type EmploymentType } from '@mamori/contracts';
+import { EMPLOYMENT_TYPES, ROLES, type EmploymentType, type Role } from '@mamori/contracts';
 
 export type Config = {
   port: number;
@@ -54,6 +54,15 @@ export type Config = {
   siem: SiemConfig;
   /** The outbound transmission gateway (T6). */
   gateway: GatewayConfig;
+  /**
+   * The address people open the console at (MAMORI_PUBLIC_URL, e.g. https://mamori.example.co.jp).
+   * Passkeys are bound to its host name; the OIDC redirect URL defaults to it. Null → no passkeys.
+   */
+  publicUrl: string | null;
+  /** Sign-in through the company IdP (OpenID Connect); null when MAMORI_OIDC_ISSUER is unset. */
+  oidc: OidcConfig | null;
+  /** Door controllers: door-card revocations are POSTed there from the outbox (https only). */
+  doorWebhook: ({ url: string; authorizationFile: string | null } & TlsFiles) | null;
 };
 
 export type GatewayConfig = {
@@ -72,6 +81,29 @@ export type GatewayConfig = {
   maxMessageBytes: number;
   /** Domain of the Message-ID of composed mail (MAMORI_MESSAGE_ID_DOMAIN). */
   messageIdDomain: string;
+};
+
+export type OidcConfig = {
+  issuer: string;
+  clientId: string;
+  /** File holding the client secret (mode 0600); never the secret itself in the environment. */
+  clientSecretFile: string;
+  redirectUrl: string;
+  scopes: string;
+  /** The name on the console's button ("Entra ID", "Okta"). */
+  label: string;
+  /** The claim that carries group ids or names (Entra ID: groups; Okta: groups with a filter). */
+  groupsClaim: string;
+  /** IdP group → Mamori roles. Only roles named here are managed by SSO; others are left alone. */
+  groupRoles: Record<string, Role[]>;
+  /** ID-token `amr` values (any) or `acr` values (any) that count as multi-factor. */
+  mfaAmr: string[];
+  mfaAcr: string[];
+  /** The claim compared with the SCIM externalId on a first login (Okta: sub; Entra ID: oid). */
+  matchClaim: string;
+  /** Also match a first login by e-mail (login or e-mail address of the user); off by default. */
+  matchEmail: boolean;
+  caFile: string | null;
 };
 
 /** Files of PEM material for a TLS client: the CA to verify the peer with, and an optional client certificate. */
@@ -149,6 +181,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
     if (!env.MAMORI_MAIL_FROM) throw new ConfigError('MAMORI_SMTP_URL is set: set MAMORI_MAIL_FROM, the sender address of Mamori\'s mail');
   }
   const list = (v: string | undefined) => (v ? v.split(',').map((x) => x.trim()).filter(Boolean) : []);
+  const publicUrl = publicUrlOf(env);
   return {
     logKeyFile: path.resolve(cwd, env.MAMORI_LOG_KEY_FILE || path.join(dataDir, 'keys', 'log-signing.json')),
     auditOrigin: env.MAMORI_AUDIT_ORIGIN || 'mamori.local/audit',
@@ -176,6 +209,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
     mailFrom: env.MAMORI_MAIL_FROM || null,
     siem: siemConfig(env, cwd),
     gateway: gatewayConfig(env, cwd),
+    publicUrl,
+    oidc: oidcConfig(env, cwd, publicUrl),
+    doorWebhook: doorWebhookConfig(env, cwd),
   };
 }
 
@@ -207,6 +243,99 @@ function gatewayConfig(env: NodeJS.ProcessEnv, cwd: string): GatewayConfig {
   return {
     relayUrl, relayCaFile: file('MAMORI_RELAY_CA_FILE'), relayAuthFile: file('MAMORI_RELAY_AUTH_FILE'), submission,
     maxMessageBytes: int(env, 'MAMORI_MESSAGE_MAX_BYTES', 25 * 1024 * 1024, 1024, 200 * 1024 * 1024), messageIdDomain,
+  };
+}
+
+function publicUrlOf(env: NodeJS.ProcessEnv): string | null {
+  const raw = env.MAMORI_PUBLIC_URL;
+  if (!raw) return null;
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    throw new ConfigError('MAMORI_PUBLIC_URL must be the URL people open the console at, e.g. https://mamori.example.co.jp');
+  }
+  if ((u.protocol !== 'https:' && u.protocol !== 'http:') || u.username || u.password || (u.pathname !== '/' && u.pathname !== '') || u.search || u.hash) {
+    throw new ConfigError('MAMORI_PUBLIC_URL must be an origin only: https://host[:port]');
+  }
+  // Browsers allow WebAuthn over http only on localhost; anything else must be https.
+  if (u.protocol === 'http:' && u.hostname !== 'localhost') throw new ConfigError('MAMORI_PUBLIC_URL must be https:// (http:// only for localhost)');
+  return u.origin;
+}
+
+/** "grp-a=handler,grp-b=cpo|data_owner": group → roles; a group may be named twice. */
+function groupRoles(raw: string | undefined): Record<string, Role[]> {
+  const out: Record<string, Role[]> = {};
+  if (!raw) return out;
+  for (const pair of raw.split(',').map((x) => x.trim()).filter(Boolean)) {
+    const i = pair.lastIndexOf('=');
+    if (i <= 0) throw new ConfigError('MAMORI_OIDC_GROUP_ROLES must look like "group-id=handler,other-group=cpo|data_owner"');
+    const group = pair.slice(0, i).trim();
+    for (const r of pair.slice(i + 1).split('|').map((x) => x.trim())) {
+      if (!(ROLES as readonly string[]).includes(r)) throw new ConfigError(`MAMORI_OIDC_GROUP_ROLES: ${r} is not one of ${ROLES.join(', ')}`);
+      out[group] = [...new Set([...(out[group] ?? []), r as Role])];
+    }
+  }
+  return out;
+}
+
+function oidcConfig(env: NodeJS.ProcessEnv, cwd: string, publicUrl: string | null): OidcConfig | null {
+  const issuer = env.MAMORI_OIDC_ISSUER;
+  if (!issuer) return null;
+  let u: URL;
+  try {
+    u = new URL(issuer);
+  } catch {
+    throw new ConfigError('MAMORI_OIDC_ISSUER must be the IdP\'s issuer URL (https://…)');
+  }
+  if (u.protocol !== 'https:') throw new ConfigError('MAMORI_OIDC_ISSUER must be an https:// URL');
+  if (!env.MAMORI_OIDC_CLIENT_ID) throw new ConfigError('MAMORI_OIDC_ISSUER is set: set MAMORI_OIDC_CLIENT_ID');
+  if (!env.MAMORI_OIDC_CLIENT_SECRET_FILE) throw new ConfigError('MAMORI_OIDC_ISSUER is set: set MAMORI_OIDC_CLIENT_SECRET_FILE (a file holding the client secret)');
+  const redirectUrl = env.MAMORI_OIDC_REDIRECT_URL || (publicUrl ? `${publicUrl}/api/auth/oidc/callback` : null);
+  if (!redirectUrl) throw new ConfigError('MAMORI_OIDC_ISSUER is set: set MAMORI_OIDC_REDIRECT_URL or MAMORI_PUBLIC_URL');
+  let r: URL;
+  try {
+    r = new URL(redirectUrl);
+  } catch {
+    throw new ConfigError('MAMORI_OIDC_REDIRECT_URL must be a URL ending in /api/auth/oidc/callback');
+  }
+  if (!r.pathname.endsWith('/api/auth/oidc/callback')) throw new ConfigError('MAMORI_OIDC_REDIRECT_URL must end in /api/auth/oidc/callback');
+  if (r.protocol !== 'https:' && r.hostname !== 'localhost') throw new ConfigError('MAMORI_OIDC_REDIRECT_URL must be https:// (http:// only for localhost)');
+  const list = (v: string | undefined, fallback: string[]) => (v === undefined ? fallback : v.split(',').map((x) => x.trim()).filter(Boolean));
+  return {
+    // The issuer is compared exactly with the IdP's own: kept as written (no trailing slash added).
+    issuer,
+    clientId: env.MAMORI_OIDC_CLIENT_ID,
+    clientSecretFile: path.resolve(cwd, env.MAMORI_OIDC_CLIENT_SECRET_FILE),
+    redirectUrl: r.toString(),
+    scopes: env.MAMORI_OIDC_SCOPES || 'openid email profile',
+    label: env.MAMORI_OIDC_LABEL || 'SSO',
+    groupsClaim: env.MAMORI_OIDC_GROUPS_CLAIM || 'groups',
+    groupRoles: groupRoles(env.MAMORI_OIDC_GROUP_ROLES),
+    mfaAmr: list(env.MAMORI_OIDC_MFA_AMR, ['mfa']),
+    mfaAcr: list(env.MAMORI_OIDC_MFA_ACR, []),
+    matchClaim: env.MAMORI_OIDC_MATCH_CLAIM || 'sub',
+    matchEmail: bool(env, 'MAMORI_OIDC_MATCH_EMAIL', false),
+    caFile: env.MAMORI_OIDC_CA_FILE ? path.resolve(cwd, env.MAMORI_OIDC_CA_FILE) : null,
+  };
+}
+
+/** Where door-card revocations go: an https:// endpoint of the door-controller system (MAMORI_DOOR_WEBHOOK_URL). */
+function doorWebhookConfig(env: NodeJS.ProcessEnv, cwd: string): Config['doorWebhook'] {
+  const raw = env.MAMORI_DOOR_WEBHOOK_URL;
+  if (!raw) return null;
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    throw new ConfigError('MAMORI_DOOR_WEBHOOK_URL must be an https:// URL');
+  }
+  if (u.protocol !== 'https:') throw new ConfigError('MAMORI_DOOR_WEBHOOK_URL must be an https:// URL: door events go over verified TLS only');
+  if (u.username || u.password) throw new ConfigError('MAMORI_DOOR_WEBHOOK_URL must not carry credentials: use MAMORI_DOOR_WEBHOOK_AUTHORIZATION_FILE');
+  return {
+    url: u.toString(),
+    authorizationFile: env.MAMORI_DOOR_WEBHOOK_AUTHORIZATION_FILE ? path.resolve(cwd, env.MAMORI_DOOR_WEBHOOK_AUTHORIZATION_FILE) : null,
+    ...tlsFiles(env, 'MAMORI_DOOR_WEBHOOK', cwd),
   };
 }
 

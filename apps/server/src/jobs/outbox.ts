@@ -10,7 +10,7 @@ import { deliverDue, outboxHandlers } from '../modules/outbox/index.ts';
 export function startOutboxWorker(ctx: AppContext, intervalMs = 1000): PeriodicJob {
   const { handlers, close } = outboxHandlers(ctx);
   if (handlers.size === 0) {
-    ctx.logger.warn('no SMTP relay configured (MAMORI_SMTP_URL): mail stays queued in the outbox');
+    ctx.logger.warn('no outbox destination configured (MAMORI_SMTP_URL, MAMORI_DOOR_WEBHOOK_URL): mail and door events stay queued in the outbox');
     return { stop: async () => close() };
   }
   const job = startPeriodic(ctx, { name: 'outbox worker', intervalMs }, () => deliverDue(ctx, handlers));

@@ -5,7 +5,7 @@
 import path from 'node:path';
 import type { Config } from '../config/config.ts';
 import { systemClock, type Clock } from './clock.ts';
-import type { AppContext, MailSettings } from './context.ts';
+import type { AppContext, DoorWebhookSettings, MailSettings, OidcSettings, WebAuthnSettings } from './context.ts';
 import { readFile } from 'node:fs/promises';
 import { keyringFromBase64, openOrCreateKeyringFile, readKeyringFile, type MasterKeyring } from './crypto/keyring.ts';
 import { openDatabase } from './db/database.ts';
@@ -52,6 +52,28 @@ export async function loadRelaySettings(config: Config): Promise<{ url: string; 
   };
 }
 
+/** OIDC settings with the client secret and CA read from their files. */
+export async function loadOidcSettings(config: Config): Promise<OidcSettings | null> {
+  const o = config.oidc;
+  if (!o) return null;
+  const clientSecret = (await readFile(o.clientSecretFile, 'utf8')).trim();
+  if (!clientSecret) throw new Error('MAMORI_OIDC_CLIENT_SECRET_FILE is empty');
+  const { clientSecretFile: _f, caFile, ...rest } = o;
+  return { ...rest, clientSecret, ca: caFile ? await readFile(caFile, 'utf8') : null };
+}
+
+export function webAuthnSettings(config: Config): WebAuthnSettings | null {
+  if (!config.publicUrl) return null;
+  return { rpId: new URL(config.publicUrl).hostname, rpName: 'Mamori', origin: config.publicUrl };
+}
+
+export async function loadDoorWebhook(config: Config): Promise<DoorWebhookSettings | null> {
+  const d = config.doorWebhook;
+  if (!d) return null;
+  const file = async (f: string | null) => (f ? await readFile(f, 'utf8') : null);
+  return { url: d.url, authorization: (await file(d.authorizationFile))?.trim() || null, ca: await file(d.caFile), cert: await file(d.certFile), key: await file(d.keyFile) };
+}
+
 export async function openContext(config: Config, opts: { logger?: Logger; clock?: Clock; poolSize?: number } = {}): Promise<AppContext> {
   const clock = opts.clock ?? systemClock;
   const logger = opts.logger ?? createLogger(config.logLevel);
@@ -67,6 +89,9 @@ export async function openContext(config: Config, opts: { logger?: Logger; clock
     keyring,
     logger,
     mail: await loadMailSettings(config),
+    oidc: await loadOidcSettings(config),
+    webauthn: webAuthnSettings(config),
+    door: await loadDoorWebhook(config),
     settings: {
       sessionIdleMinutes: config.sessionIdleMinutes, sessionAbsoluteHours: config.sessionAbsoluteHours,
       scim: { userTypes: config.scimUserTypes ?? DEFAULT_USER_TYPES, defaultEmploymentType: config.scimDefaultEmploymentType },

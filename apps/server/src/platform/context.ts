@@ -2,7 +2,7 @@
  * What every service needs, built once at start-up and passed explicitly (no globals): the database,
  * the clock, the master keyring, the logger and the configuration.
  */
-import type { EmploymentType } from '@mamori/contracts';
+import type { EmploymentType, Role } from '@mamori/contracts';
 import type { Kysely } from 'kysely';
 import type { Clock } from './clock.ts';
 import type { MasterKeyring } from './crypto/keyring.ts';
@@ -28,6 +28,30 @@ export type MailSettings = {
   auth: { user: string; pass: string } | null;
 };
 
+/** Sign-in through the company IdP, with the secret and CA read from their files. */
+export type OidcSettings = {
+  issuer: string;
+  clientId: string;
+  clientSecret: string;
+  redirectUrl: string;
+  scopes: string;
+  label: string;
+  groupsClaim: string;
+  groupRoles: Readonly<Record<string, readonly Role[]>>;
+  mfaAmr: readonly string[];
+  mfaAcr: readonly string[];
+  matchClaim: string;
+  matchEmail: boolean;
+  /** PEM CA certificate(s) the IdP's certificate must chain to; null → the system roots. */
+  ca: string | null;
+};
+
+/** Passkeys: the relying party is the console's public origin. */
+export type WebAuthnSettings = { rpId: string; rpName: string; origin: string };
+
+/** Where door-card events are POSTed (https, verified), with an optional Authorization header value. */
+export type DoorWebhookSettings = { url: string; authorization: string | null; ca: string | null; cert: string | null; key: string | null };
+
 export type AppContext = {
   database: Database;
   db: Kysely<DB>;
@@ -37,6 +61,12 @@ export type AppContext = {
   auditLog: AuditLogSettings;
   /** Outgoing mail; absent or null when no relay is configured. */
   mail?: MailSettings | null;
+  /** OIDC sign-in; absent or null when no IdP is configured. */
+  oidc?: OidcSettings | null;
+  /** Passkeys; absent or null when no public URL is configured. */
+  webauthn?: WebAuthnSettings | null;
+  /** Door-controller webhook; absent or null → door events stay queued in the outbox. */
+  door?: DoorWebhookSettings | null;
   settings: {
     sessionIdleMinutes: number;
     sessionAbsoluteHours: number;

@@ -1,4 +1,4 @@
-/** Which screen: the session decides (login → forced password change → TOTP → the console). */
+/** Which screen: the session decides (login → forced password change → second factor: passkey or TOTP → the console). */
 import { lazy, Suspense } from 'react';
 import { Center, Paper } from '@mantine/core';
 import { ErrorAlert } from '../components/ErrorAlert.tsx';
@@ -9,7 +9,7 @@ import { LoginPage } from '../features/auth/LoginPage.tsx';
 import { PasswordChangePage } from '../features/auth/PasswordChangePage.tsx';
 import { useSession } from './session.tsx';
 
-const TotpPage = lazy(() => import('../features/auth/TotpPage.tsx'));
+const MfaStep = lazy(() => import('../features/auth/MfaStep.tsx'));
 const Shell = lazy(() => import('./Shell.tsx'));
 
 export function App() {
@@ -28,7 +28,7 @@ export function App() {
   const { me } = state;
   let screen;
   if (me.user.passwordChangeRequired) screen = <AuthFrame titleKey="auth.password.title"><PasswordChangePage /></AuthFrame>;
-  else if (!me.mfa) screen = <AuthFrame titleKey="auth.totp.title"><TotpPage enrolled={me.user.mfaEnrolled} /></AuthFrame>;
+  else if (!me.mfa) screen = <AuthFrame titleKey="auth.totp.title"><MfaStep user={me.user} /></AuthFrame>;
   else screen = <Shell />;
   return (
     <ErrorBoundary>

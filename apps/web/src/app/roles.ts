@@ -16,6 +16,7 @@ export const canReadApprovalPolicies = (u: UserView) => any(u, ['administrator',
 export const canEditApprovalPolicies = (u: UserView) => any(u, ['administrator', 'cpo']);
 export const canReadApprovalHistory = (u: UserView) => any(u, ['cpo', 'auditor', 'security_center']);
 export const canManageScim = (u: UserView) => any(u, ['administrator']);
+export const canReadLifecycle = (u: UserView) => any(u, ['administrator', 'hr', 'security_center', 'auditor', 'cpo']);
 export const canReadScimLog = (u: UserView) => any(u, ['administrator', 'hr', 'security_center', 'auditor']);
 export const canCloseReviews = (u: UserView) => any(u, ['cpo', 'security_center']);
 export const canReadAlerts = (u: UserView) => any(u, ['security_center', 'administrator', 'auditor', 'cpo']);

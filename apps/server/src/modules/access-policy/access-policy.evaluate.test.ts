@@ -711,3 +711,12 @@ void test('transmission review: the configured reviewer roles mark, never a tran
   for (const role of ['security_center', 'cpo', 'auditor'] as const) assertAllow(evaluate({ actor: actor({ roles: [role] }), action: 'transmission.review.read', now: NOW, transmissionReview: review }), 'transmission.reviewer');
   assertDeny(evaluate({ actor: actor({ roles: ['handler', 'transmission_approver'] }), action: 'transmission.review.read', now: NOW, transmissionReview: review }), 'role.missing');
 });
+
+void test('lifecycle.read: administration, HR, security center, auditors and the CPO with MFA, and the local operator; nobody else', () => {
+  for (const role of ['administrator', 'hr', 'security_center', 'auditor', 'cpo'] as const) {
+    assertAllow(evaluate({ actor: actor({ roles: [role] }), action: 'lifecycle.read', now: NOW }), 'role.allowed');
+  }
+  assertDeny(evaluate({ actor: actor({ roles: ['hr'], mfa: false }), action: 'lifecycle.read', now: NOW }), 'mfa.required');
+  assertDeny(evaluate({ actor: actor({ roles: ['handler', 'data_owner', 'transmission_approver', 'cio'] }), action: 'lifecycle.read', now: NOW }), 'role.missing');
+  assertAllow(evaluate({ actor: systemActor(TERMINAL), action: 'lifecycle.read', now: NOW }), 'system.operator');
+});

@@ -50,6 +50,8 @@ const ROLE_RULES: Partial<Record<Action, readonly Role[]>> = {
   'monitor.rules.update': ['security_center', 'administrator'],
   'scim.client.manage': ['administrator'],
   'scim.log.read': ['administrator', 'hr', 'security_center', 'auditor'],
+  // Joiners, movers and leavers as a timeline: who runs and who oversees identity changes.
+  'lifecycle.read': ['administrator', 'hr', 'security_center', 'auditor', 'cpo'],
   'extraction.trace': ['security_center', 'cpo', 'auditor'],
   'suppression.read': ['cpo', 'security_center', 'auditor'],
   'suppression.manage': ['cpo', 'security_center'],
@@ -89,6 +91,7 @@ const SYSTEM_ACTIONS: ReadonlySet<Action> = new Set([
   'alert.raise',
   'scim.client.manage',
   'scim.log.read',
+  'lifecycle.read',
   'extraction.run',
   'extraction.trace',
   // The delivery worker and the review job act as the local system; they never show a message to anyone.
@@ -97,7 +100,9 @@ const SYSTEM_ACTIONS: ReadonlySet<Action> = new Set([
   'transmission.review.open',
 ]);
 
-const AUTH_ACTIONS: ReadonlySet<Action> = new Set(['auth.login', 'auth.logout', 'auth.password.change', 'auth.mfa.enroll', 'auth.mfa.verify']);
+// Passkey registration, verification and removal are one's own authentication too; the identity
+// service adds what depends on the session (a second passkey or a removal needs a verified session).
+const AUTH_ACTIONS: ReadonlySet<Action> = new Set(['auth.login', 'auth.logout', 'auth.password.change', 'auth.mfa.enroll', 'auth.mfa.verify', 'auth.passkey.register', 'auth.passkey.verify', 'auth.passkey.remove']);
 
 const RECORD_READS: ReadonlySet<Action> = new Set(['record.search', 'record.read', 'record.unmask']);
 const RECORD_WRITES: ReadonlySet<Action> = new Set(['record.create', 'record.update', 'record.delete', 'record.import']);
@@ -307,7 +312,7 @@ function evaluateTransmissionAction(req: PolicyRequest): Decision {
 }
 
 function mfaRequired(): Decision {
-  return deny('mfa.required', '多要素認証（TOTP）が必要です。', 'Multi-factor authentication (TOTP) is required.');
+  return deny('mfa.required', '多要素認証（TOTP またはパスキー）が必要です。', 'Multi-factor authentication (TOTP or a passkey) is required.');
 }
 
 function evaluateRecordAction(req: PolicyRequest, personalRequested: boolean): Decision {

@@ -72,6 +72,18 @@ export function identityRepository(db: Executor) {
       return r.rows[0];
     },
 
+    /** A new server-side session (only the SHA-256 of the cookie token is stored). */
+    async insertSession(row: { hash: Buffer; userId: string; csrfToken: string; at: Date; expiresAt: Date; mfaAt: Date | null; terminal: { ip: string | null; userAgent: string | null; deviceId: string | null } }): Promise<void> {
+      await db.insertInto('sessions').values({
+        id: row.hash, user_id: row.userId, csrf_token: row.csrfToken, created_at: row.at, last_seen_at: row.at, expires_at: row.expiresAt,
+        mfa_at: row.mfaAt, ip: row.terminal.ip, user_agent: row.terminal.userAgent, terminal_id: row.terminal.deviceId, revoked_at: null, revoked_reason: null,
+      }).execute();
+    },
+
+    async markSessionMfa(sessionHash: Buffer, at: Date): Promise<void> {
+      await db.updateTable('sessions').set({ mfa_at: at }).where('id', '=', sessionHash).execute();
+    },
+
     async touchSession(sessionHash: Buffer, at: Date): Promise<void> {
       await db.updateTable('sessions').set({ last_seen_at: at }).where('id', '=', sessionHash).execute();
     },

@@ -5,6 +5,8 @@ import type { AppContext } from '../../platform/context.ts';
 import { SESSION_COOKIE, clearSessionCookie, requireActor, terminalOf } from '../../platform/http/auth.ts';
 import { AppError } from '../../platform/errors.ts';
 import * as identity from './identity.service.ts';
+// Edits and status changes go through the lifecycle (leaver, mover, dispatch consequences).
+import * as lifecycle from '../lifecycle/index.ts';
 
 const Uuid = Type.String({ format: 'uuid' });
 const Login = Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9._@-]+$' });
@@ -101,7 +103,7 @@ export function identityRoutes(ctx: AppContext, opts: { secureCookies: boolean }
           version: Type.Optional(Type.Integer({ minimum: 1 })),
         }, { additionalProperties: false }),
       },
-    }, async (request) => ({ user: await identity.updateUser(ctx, requireActor(request), request.params.id, request.body) }));
+    }, async (request) => ({ user: await lifecycle.updateUser(ctx, requireActor(request), request.params.id, request.body) }));
 
     app.post('/api/users/:id/status', {
       schema: {
@@ -109,7 +111,7 @@ export function identityRoutes(ctx: AppContext, opts: { secureCookies: boolean }
         params: Type.Object({ id: Uuid }),
         body: Type.Object({ status: Type.Union(USER_STATUSES.map((s) => Type.Literal(s))), reason: Type.String({ maxLength: 500 }) }, { additionalProperties: false }),
       },
-    }, async (request) => ({ user: await identity.setUserStatus(ctx, requireActor(request), request.params.id, request.body.status, request.body.reason) }));
+    }, async (request) => ({ user: await lifecycle.setUserStatus(ctx, requireActor(request), request.params.id, request.body.status, request.body.reason) }));
 
     app.get('/api/departments', { schema: { tags: ['users'] } }, async (request) => ({ departments: await identity.listDepartments(ctx, requireActor(request)) }));
 

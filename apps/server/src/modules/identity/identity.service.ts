@@ -6,6 +6,7 @@ import type { EmploymentType, Role, UserStatus } from '@mamori/contracts';
 import { randomBytes } from 'node:crypto';
 import { AppError } from '../../platform/errors.ts';
 import type { AppContext } from '../../platform/context.ts';
+import type { Executor } from '../../platform/db/database.ts';
 import { hashPassword, validatePasswordStrength, verifyPassword } from '../../platform/crypto/password.ts';
 import { hashToken, newOpaqueToken } from '../../platform/crypto/tokens.ts';
 import { generateTotpSecret, totpUri, verifyTotp } from '../../platform/crypto/totp.ts';
@@ -17,6 +18,7 @@ import { actorFromRow, anonymousActor } from './identity.actor.ts';
 import { identityRepository, type SessionActorRow } from './identity.repository.ts';
 import { actorCacheEpoch, cachedActorRow, forgetCredential, invalidateActors, rememberActorRow } from './identity.cache.ts';
 import type { Actor, Terminal, UserView } from './identity.types.ts';
+import { passkeyCounts } from './identity.passkeys.ts';
 
 export const LOCKOUT_THRESHOLD = 5;
 const LOCKOUT_MAX_MS = 60 * 60 * 1000;
@@ -30,7 +32,7 @@ export function lockoutDuration(failures: number): number {
 
 type UserRow = NonNullable<Awaited<ReturnType<ReturnType<typeof identityRepository>['userById']>>>;
 
-function toView(u: UserRow, roles: string[], groupIds: string[]): UserView {
+function toView(u: UserRow, roles: string[], groupIds: string[], passkeys: number): UserView {
   return {
     id: u.id,
     login: u.login,
@@ -44,6 +46,7 @@ function toView(u: UserRow, roles: string[], groupIds: string[]): UserView {
     roles: roles as Role[],
     groupIds,
     mfaEnrolled: u.totp_enrolled_at !== null,
+    passkeys,
     passwordChangeRequired: u.password_change_required,
     createdAt: new Date(u.created_at).toISOString(),
     updatedAt: new Date(u.updated_at).toISOString(),
@@ -112,6 +115,16 @@ export async function resolveApiToken(ctx: AppContext, token: string, terminal: 
 
 // ---------------------------------------------------------------- login / logout / password / MFA
 
+/** The cookie token of a new session, its stored hash, and its CSRF token. */
+export function newSessionSecrets(): { token: string; hash: Buffer; csrfToken: string } {
+  const token = newOpaqueToken('mms');
+  return { token, hash: hashToken(token), csrfToken: randomBytes(24).toString('base64url') };
+}
+
+export function sessionExpiry(ctx: AppContext, now: Date): Date {
+  return new Date(now.getTime() + ctx.settings.sessionAbsoluteHours * 3_600_000);
+}
+
 export type LoginResult = { token: string; csrfToken: string; user: UserView; mfaRequired: boolean };
 
 /**
@@ -159,21 +172,15 @@ export async function login(ctx: AppContext, loginName: string, password: string
   const now = ctx.clock.now();
   const user = await checkPassword(ctx, loginName, password, terminal, requestId);
   const actor = anonymousActor(terminal, requestId, user.id);
-  const token = newOpaqueToken('mms');
-  const hash = hashToken(token);
-  const csrfToken = randomBytes(24).toString('base64url');
+  const { token, hash, csrfToken } = newSessionSecrets();
   await ctx.db.transaction().execute(async (tx) => {
     await tx.updateTable('users').set({ failed_logins: 0, locked_until: null }).where('id', '=', user.id).execute();
-    await tx.insertInto('sessions').values({
-      id: hash, user_id: user.id, csrf_token: csrfToken, created_at: now, last_seen_at: now,
-      expires_at: new Date(now.getTime() + ctx.settings.sessionAbsoluteHours * 3_600_000),
-      mfa_at: null, ip: terminal.ip, user_agent: terminal.userAgent, terminal_id: terminal.deviceId, revoked_at: null, revoked_reason: null,
-    }).execute();
+    await identityRepository(tx).insertSession({ hash, userId: user.id, csrfToken, at: now, expiresAt: sessionExpiry(ctx, now), mfaAt: null, terminal });
     await appendAudit(tx, ctx.clock, { ...actor, sessionRef: sessionRefOf(hash) }, {
       action: 'auth.login', decision: 'allow', rule: 'auth.password', reason: 'Password verified', result: 'ok',
     });
   });
-  const view = toView(user, await repo.rolesOf(user.id), await repo.groupsOf(user.id));
+  const view = toView(user, await repo.rolesOf(user.id), await repo.groupsOf(user.id), (await passkeyCounts(ctx, [user.id])).get(user.id) ?? 0);
   return { token, csrfToken, user: view, mfaRequired: true };
 }
 
@@ -322,15 +329,29 @@ export async function createUser(ctx: AppContext, actor: Actor, input: CreateUse
 
 export type UpdateUserInput = Partial<Pick<CreateUserInput, 'displayName' | 'email' | 'employmentType' | 'departmentId' | 'supervisorId' | 'roles' | 'groupIds'>> & { version?: number };
 
-export async function updateUser(ctx: AppContext, actor: Actor, id: string, patch: UpdateUserInput): Promise<UserView> {
+/**
+ * What an identity change sets off (leavers, movers, dispatch workers), run inside the change's
+ * transaction. The lifecycle module provides it (`lifecycle.consequences`); identity does not know
+ * the modules those consequences reach (grants, approvals, door controllers, notifications).
+ */
+export type UserConsequences = {
+  leave(tx: Executor, actor: Actor, userId: string, opts: { status: 'suspended' | 'retired'; cause: 'console.suspend' | 'console.retire'; extra?: Record<string, unknown> }): Promise<unknown>;
+  move(tx: Executor, actor: Actor, userId: string, before: { departmentId: string | null; supervisorId: string | null }, after: { departmentId: string | null; supervisorId: string | null }): Promise<number>;
+  becomeDispatch(tx: Executor, actor: Actor, userId: string): Promise<number>;
+};
+
+export async function updateUser(ctx: AppContext, actor: Actor, id: string, patch: UpdateUserInput, consequences: UserConsequences): Promise<UserView> {
   await authorize(ctx, { actor, action: 'user.update' }, { subjectUserId: id });
   const repo = identityRepository(ctx.db);
   const user = await repo.userById(id);
   if (!user) throw new AppError('not_found', 'No such user.');
   if (patch.version !== undefined && patch.version !== user.version) throw new AppError('conflict', 'The user was changed meanwhile; reload and try again.');
   if (patch.supervisorId === id) throw new AppError('request.invalid', 'A user cannot supervise themselves.', { field: 'supervisorId' });
+  if (patch.supervisorId && !(await repo.userById(patch.supervisorId))) throw new AppError('request.invalid', 'The supervisor does not exist.', { field: 'supervisorId' });
   const now = ctx.clock.now();
   await ctx.db.transaction().execute(async (tx) => {
+    const locked = await tx.selectFrom('users').select(['version', 'employment_type', 'department_id', 'supervisor_id']).where('id', '=', id).forUpdate().executeTakeFirstOrThrow();
+    if (patch.version !== undefined && patch.version !== locked.version) throw new AppError('conflict', 'The user was changed meanwhile; reload and try again.');
     await tx.updateTable('users').set({
       ...(patch.displayName !== undefined ? { display_name: patch.displayName } : {}),
       ...(patch.email !== undefined ? { email: patch.email } : {}),
@@ -338,47 +359,51 @@ export async function updateUser(ctx: AppContext, actor: Actor, id: string, patc
       ...(patch.departmentId !== undefined ? { department_id: patch.departmentId } : {}),
       ...(patch.supervisorId !== undefined ? { supervisor_id: patch.supervisorId } : {}),
       updated_at: now,
-      version: user.version + 1,
+      version: locked.version + 1,
     }).where('id', '=', id).execute();
     const r = identityRepository(tx);
     if (patch.roles) await r.setRoles(id, patch.roles, now);
     if (patch.groupIds) await r.setGroups(id, patch.groupIds);
-    // Becoming a dispatch worker suspends every grant naming personal-level fields at once (deny would
-    // apply anyway at evaluation; suspension makes the register itself truthful).
-    let suspended = 0;
-    if (patch.employmentType === 'dispatch' && user.employment_type !== 'dispatch') {
-      const res = await tx.updateTable('grants').set({ status: 'suspended' }).where('subject_type', '=', 'user').where('subject_id', '=', id).where('status', '=', 'active').executeTakeFirst();
-      suspended = Number(res.numUpdatedRows);
-    }
     await appendAudit(tx, ctx.clock, actor, {
       action: 'user.update', decision: 'allow', rule: 'role.allowed', reason: 'User updated', result: 'ok', subjectUserId: id,
-      details: { changed: Object.keys(patch).filter((k) => k !== 'version'), grantsSuspended: suspended },
+      details: { changed: Object.keys(patch).filter((k) => k !== 'version') },
     });
+    // The same consequences as a change sent by the IdP (SCIM): one transaction with the edit.
+    if (patch.employmentType === 'dispatch' && locked.employment_type !== 'dispatch') await consequences.becomeDispatch(tx, actor, id);
+    const before = { departmentId: locked.department_id, supervisorId: locked.supervisor_id };
+    const after = { departmentId: patch.departmentId !== undefined ? patch.departmentId : before.departmentId, supervisorId: patch.supervisorId !== undefined ? patch.supervisorId : before.supervisorId };
+    await consequences.move(tx, actor, id, before, after);
   });
   invalidateActors(ctx);
   return (await getUser(ctx, actor, id, { skipAuth: true }))!;
 }
 
-/** Suspending or retiring revokes every session and API token in the same transaction. */
-export async function setUserStatus(ctx: AppContext, actor: Actor, id: string, status: UserStatus, reason: string): Promise<UserView> {
+/**
+ * Suspending or retiring someone in the console is a leaver, exactly as through SCIM: status,
+ * sessions, tokens, grants, requests, approvals, door cards and the security center's alert, in one
+ * transaction (`consequences.leave`). Reactivating a suspended user restores the status only: their
+ * suspended grants stay suspended until a data owner grants again. A retired user stays retired.
+ */
+export async function setUserStatus(ctx: AppContext, actor: Actor, id: string, status: UserStatus, reason: string, consequences: UserConsequences): Promise<UserView> {
   await authorize(ctx, { actor, action: 'user.status.change' }, { subjectUserId: id });
   if (actor.userId === id && status !== 'active') throw new AppError('request.invalid', 'You cannot retire or suspend yourself.');
   const user = await identityRepository(ctx.db).userById(id);
   if (!user) throw new AppError('not_found', 'No such user.');
+  if (user.status === 'retired' && status !== 'retired') throw new AppError('conflict', 'A retired user cannot be brought back; create a new account.');
   const now = ctx.clock.now();
+  const note = reason.slice(0, 500);
   await ctx.db.transaction().execute(async (tx) => {
-    await tx.updateTable('users').set({ status, status_changed_at: now, updated_at: now, version: user.version + 1 }).where('id', '=', id).execute();
-    let revoked = { sessions: 0, tokens: 0 };
-    let grants = 0;
-    if (status !== 'active') revoked = await identityRepository(tx).revokeAllCredentials(id, now, `user.${status}`);
-    if (status === 'retired') {
-      const res = await tx.updateTable('grants').set({ status: 'revoked', revoked_at: now, revoked_by: actor.userId }).where('subject_type', '=', 'user').where('subject_id', '=', id).where('status', '!=', 'revoked').executeTakeFirst();
-      grants = Number(res.numUpdatedRows);
+    const locked = await tx.selectFrom('users').select(['status', 'version']).where('id', '=', id).forUpdate().executeTakeFirstOrThrow();
+    if (locked.status === status) throw new AppError('conflict', `The user is already ${status}.`);
+    if (status === 'active') {
+      await tx.updateTable('users').set({ status, status_changed_at: now, updated_at: now, version: locked.version + 1 }).where('id', '=', id).execute();
+      await appendAudit(tx, ctx.clock, actor, {
+        action: 'user.status.change', decision: 'allow', rule: 'role.allowed', reason: note || 'Reactivated', result: 'ok', subjectUserId: id,
+        details: { from: locked.status, to: status },
+      });
+    } else {
+      await consequences.leave(tx, actor, id, { status, cause: status === 'retired' ? 'console.retire' : 'console.suspend', extra: { note } });
     }
-    await appendAudit(tx, ctx.clock, actor, {
-      action: 'user.status.change', decision: 'allow', rule: 'role.allowed', reason: reason.slice(0, 500) || `Status set to ${status}`, result: 'ok', subjectUserId: id,
-      details: { from: user.status, to: status, sessionsRevoked: revoked.sessions, tokensRevoked: revoked.tokens, grantsRevoked: grants },
-    });
   });
   invalidateActors(ctx);
   return (await getUser(ctx, actor, id, { skipAuth: true }))!;
@@ -389,7 +414,7 @@ export async function getUser(ctx: AppContext, actor: Actor, id: string, opts: {
   const repo = identityRepository(ctx.db);
   const u = await repo.userById(id);
   if (!u) return null;
-  return toView(u, await repo.rolesOf(id), await repo.groupsOf(id));
+  return toView(u, await repo.rolesOf(id), await repo.groupsOf(id), (await passkeyCounts(ctx, [id])).get(id) ?? 0);
 }
 
 export async function listUsers(ctx: AppContext, actor: Actor, limit: number, offset: number): Promise<UserView[]> {
@@ -397,13 +422,14 @@ export async function listUsers(ctx: AppContext, actor: Actor, limit: number, of
   const repo = identityRepository(ctx.db);
   const rows = await repo.listUsers(limit, offset);
   const { roles, groups } = await repo.rolesAndGroupsOf(rows.map((u) => u.id));
-  return rows.map((u) => toView(u, roles.get(u.id) ?? [], groups.get(u.id) ?? []));
+  const passkeys = await passkeyCounts(ctx, rows.map((u) => u.id));
+  return rows.map((u) => toView(u, roles.get(u.id) ?? [], groups.get(u.id) ?? [], passkeys.get(u.id) ?? 0));
 }
 
 export async function findUserByLogin(ctx: AppContext, loginName: string): Promise<UserView | null> {
   const repo = identityRepository(ctx.db);
   const u = await repo.userByLogin(loginName);
-  return u ? toView(u, await repo.rolesOf(u.id), await repo.groupsOf(u.id)) : null;
+  return u ? toView(u, await repo.rolesOf(u.id), await repo.groupsOf(u.id), (await passkeyCounts(ctx, [u.id])).get(u.id) ?? 0) : null;
 }
 
 // ---------------------------------------------------------------- API tokens

@@ -1,6 +1,5 @@
 import { sql } from 'kysely';
 import type { Executor } from '../../platform/db/database.ts';
-import { newId } from '../../platform/ids.ts';
 
 /**
  * Actions that take personal data out of the gate or hold it on its way out. The transfer and
@@ -33,14 +32,9 @@ export function lifecycleRepository(db: Executor) {
       return chain;
     },
 
-    /**
-     * The one place a door-card revocation is written: a row for the door controllers, in the
-     * transaction of the change. When `modules/outbox` lands this becomes its enqueue call.
-     */
-    async enqueueDoorRevoke(userId: string, cause: string, at: Date): Promise<string> {
-      const id = newId();
-      await db.insertInto('identity_events').values({ id, kind: 'door.revoke', user_id: userId, payload: JSON.stringify({ userId, cause }), created_at: at }).execute();
-      return id;
+    /** What a door-controller event names besides Mamori's id: the IdP / HR id, if any (no name, no e-mail). */
+    async externalIdOf(userId: string): Promise<string | null> {
+      return (await db.selectFrom('users').select('external_id').where('id', '=', userId).executeTakeFirst())?.external_id ?? null;
     },
   };
 }

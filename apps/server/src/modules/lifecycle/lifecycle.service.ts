@@ -11,12 +11,13 @@ import { invalidateActors, type Actor } from '../identity/index.ts';
 import { withdrawForLeaver } from '../approvals/index.ts';
 import { notify, securityCenter } from '../notifications/index.ts';
 import { suspendUserGrants, type GrantSelector, type SuspendedGrant } from '../vault/index.ts';
+import { enqueueWebhook } from '../outbox/index.ts';
 import { lifecycleRepository } from './lifecycle.repository.ts';
 
 /** How far back a leaver's exits of personal data alert the security center. */
 export const LEAVER_ALERT_DAYS = 7;
 
-export type LeaveCause = 'scim.deactivate' | 'scim.delete' | 'retirement_date';
+export type LeaveCause = 'scim.deactivate' | 'scim.delete' | 'retirement_date' | 'console.suspend' | 'console.retire';
 
 export type LeaveSummary = {
   sessionsRevoked: number;
@@ -39,7 +40,17 @@ async function suspendAndTell(ctx: AppContext, tx: Executor, userId: string, sel
 }
 
 /**
- * A leaver (SCIM `active: false`, DELETE, or the retirement date reached): status, every session and
+ * The one place a door-card revocation is written: an outbox event for the door controllers, in the
+ * transaction of the change (delivered after commit, retried until the controllers take it).
+ */
+async function revokeDoorCards(ctx: AppContext, tx: Executor, userId: string, cause: LeaveCause): Promise<string> {
+  const externalId = await lifecycleRepository(tx).externalIdOf(userId);
+  return enqueueWebhook(tx, ctx.clock, { category: 'door', type: 'door.revoke', relatedId: userId, data: { userId, externalId, cause } });
+}
+
+/**
+ * A leaver (SCIM `active: false`, DELETE, the retirement date reached, or a suspension or retirement
+ * in the console): status, every session and
  * API token, every grant, the approval requests they filed and the approvals they gave that are not
  * used yet, their door cards; and the security center told if they took personal data out lately.
  */
@@ -52,7 +63,7 @@ export async function leave(ctx: AppContext, tx: Executor, actor: Actor, userId:
   const t = await tx.updateTable('api_tokens').set({ revoked_at: now }).where('user_id', '=', userId).where('revoked_at', 'is', null).executeTakeFirst();
   const grants = await suspendAndTell(ctx, tx, userId, { kind: 'all' }, 'leaver');
   const approvals = await withdrawForLeaver(ctx, tx, actor, userId);
-  const doorEventId = await repo.enqueueDoorRevoke(userId, opts.cause, now);
+  const doorEventId = await revokeDoorCards(ctx, tx, userId, opts.cause);
   const recentExits = await repo.recentExits(userId, new Date(now.getTime() - LEAVER_ALERT_DAYS * 86_400_000));
   if (recentExits > 0) {
     await notify(tx, ctx.clock, await securityCenter(tx), { kind: 'identity.leaver_alert', params: { count: recentExits, cause: opts.cause }, link: `/users/${userId}` });

@@ -11,7 +11,8 @@ import { authorize } from '../access-policy/index.ts';
 import type { Actor } from '../identity/index.ts';
 import { createMailTransport, describeDeliveryError, mailHandler } from './outbox.mail.ts';
 import { outboxRepository } from './outbox.repository.ts';
-import { PermanentDeliveryError, type MailInput, type MailPayload, type OutboxHandler, type OutboxStatus } from './outbox.types.ts';
+import { PermanentDeliveryError, type MailInput, type MailPayload, type OutboxHandler, type OutboxStatus, type WebhookPayload } from './outbox.types.ts';
+import { webhookHandler } from './outbox.webhook.ts';
 
 /** Attempts before a row is given up as `failed` (it stays visible; nothing is dropped silently). */
 export const MAX_ATTEMPTS = 12;
@@ -64,9 +65,23 @@ export async function enqueueMail(tx: Executor, clock: Clock, mail: MailInput): 
   return id;
 }
 
-/** The kinds this node can deliver and how. Mail only when a relay is configured. */
+/**
+ * Writes one event for an outside system (category 'door': the door controllers) inside the
+ * caller's transaction. The event's id is the outbox row id: the receiver deduplicates on it.
+ */
+export async function enqueueWebhook(tx: Executor, clock: Clock, input: { category: 'door'; type: string; relatedId?: string | null; data: Record<string, unknown> }): Promise<string> {
+  if (!/^[a-z][a-z0-9_.-]{0,63}$/.test(input.type)) throw invalid('type', 'The event type must be a short lower-case name.');
+  const id = newId();
+  const at = clock.now();
+  const payload: WebhookPayload = { event: { ...input.data, id, type: input.type, at: at.toISOString() } };
+  await outboxRepository(tx).insert({ id, kind: 'webhook', category: input.category, relatedId: input.relatedId ?? null, payload, at });
+  return id;
+}
+
+/** The kinds this node can deliver and how. Mail when a relay is configured; webhooks when a destination is. */
 export function outboxHandlers(ctx: AppContext): { handlers: Map<string, OutboxHandler>; close(): void } {
   const handlers = new Map<string, OutboxHandler>();
+  if (ctx.door) handlers.set('webhook', webhookHandler({ door: ctx.door }));
   let close = () => undefined as void;
   if (ctx.mail) {
     const transport = createMailTransport(ctx.mail);
@@ -110,14 +125,14 @@ export async function deliverDue(ctx: AppContext, handlers: ReadonlyMap<string, 
 export async function readOutboxStatus(ctx: AppContext): Promise<OutboxStatus[]> {
   const repo = outboxRepository(ctx.db);
   const counts = await repo.counts();
-  const kinds = new Set<string>(['mail', ...counts.map((c) => c.kind)]);
+  const kinds = new Set<string>(['mail', 'webhook', ...counts.map((c) => c.kind)]);
   const out: OutboxStatus[] = [];
   for (const kind of kinds) {
     const of = (status: string) => counts.find((c) => c.kind === kind && c.status === status);
     const oldest = of('pending')?.oldest ?? null;
     out.push({
       kind,
-      configured: kind === 'mail' ? Boolean(ctx.mail) : false,
+      configured: kind === 'mail' ? Boolean(ctx.mail) : kind === 'webhook' ? Boolean(ctx.door) : false,
       pending: of('pending')?.n ?? 0,
       failed: of('failed')?.n ?? 0,
       sent: of('sent')?.n ?? 0,

@@ -17,7 +17,10 @@ export type MailInput = {
 /** The stored payload of a 'mail' row. */
 export type MailPayload = { to: string[]; cc: string[]; bcc: string[]; subject: string; text: string; html: string | null };
 
-export type OutboxKind = 'mail';
+/** The stored payload of a 'webhook' row: the event as the receiver gets it (its id is the row id). */
+export type WebhookPayload = { event: { id: string; type: string; at: string } & Record<string, unknown> };
+
+export type OutboxKind = 'mail' | 'webhook';
 
 export type ClaimedRow = { id: string; kind: string; category: string; related_id: string | null; payload: unknown; attempts: number };
 

@@ -38,6 +38,7 @@ export interface DB {
     title: string | null;
     retire_at: Timestamp | null;
     scim_deleted_at: Timestamp | null;
+    oidc_subject: string | null;
   };
   user_roles: { user_id: string; role: string; granted_at: Timestamp };
   groups: { id: string; name: string; created_at: Timestamp; external_id: string | null; updated_at: Timestamp | null; version: Generated<number> };
@@ -137,7 +138,21 @@ export interface DB {
   };
   scim_clients: { id: string; name: string; service_user_id: string; created_at: Timestamp; created_by: string | null; revoked_at: Timestamp | null };
   scim_tokens: { id: string; client_id: string; token_hash: Buffer; created_at: Timestamp; created_by: string | null; revoked_at: Timestamp | null; last_used_at: Timestamp | null };
-  identity_events: { id: string; kind: 'door.revoke'; user_id: string; payload: string; created_at: Timestamp; dispatched_at: Timestamp | null };
+  oidc_flows: { id: Buffer; state: string; nonce: string; code_verifier: string; created_at: Timestamp; expires_at: Timestamp };
+  webauthn_credentials: {
+    id: string;
+    user_id: string;
+    public_key: Buffer;
+    counter: ColumnType<string | number, number, number>;
+    transports: string[];
+    device_type: string;
+    backed_up: boolean;
+    name: string;
+    created_at: Timestamp;
+    last_used_at: Timestamp | null;
+    removed_at: Timestamp | null;
+  };
+  webauthn_challenges: { session_id: Buffer; purpose: 'register' | 'authenticate'; challenge: string; expires_at: Timestamp };
   /** Appended in business transactions; the sequencer moves them into audit_events (ADR 0003). */
   audit_pending: { id: Generated<number>; payload: string };
   /** Integrated events: written only by the sequencer, append-only (a trigger refuses UPDATE/DELETE). */

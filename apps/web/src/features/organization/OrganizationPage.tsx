@@ -3,17 +3,17 @@
  * administrators and HR add new ones (the server decides: `user.update`).
  */
 import { useMemo, useState } from 'react';
-import { Badge, Button, Group, MultiSelect, Paper, SimpleGrid, Stack, Table, Text, TextInput, Title } from '@mantine/core';
+import { Badge, Button, Group, MultiSelect, Paper, SimpleGrid, Stack, Text, TextInput, Title } from '@mantine/core';
 import { IconPlus } from '@tabler/icons-react';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
 import { ErrorAlert } from '../../components/ErrorAlert.tsx';
 import { userLabel } from '../../components/labels.ts';
-import { Empty, Loading } from '../../components/states.tsx';
+import { QueryTable } from '../../components/QueryTable.tsx';
 import { canManageUsers } from '../../app/roles.ts';
 import { useMe } from '../../app/session.tsx';
 import { byId, useDepartments, useGroups, useUsers } from '../../lib/queries.ts';
-import type { UserView } from '../../lib/types.ts';
+import type { Department, Group as GroupRow, UserView } from '../../lib/types.ts';
 import { createDepartment, createGroup } from './api.ts';
 
 export default function OrganizationPage() {
@@ -45,7 +45,6 @@ function DepartmentsPanel({ manage, users }: { manage: boolean; users: UserView[
     for (const u of users) if (u.departmentId && u.status !== 'retired') m.set(u.departmentId, (m.get(u.departmentId) ?? 0) + 1);
     return m;
   }, [users]);
-  const list = departments.data ?? [];
   return (
     <Paper withBorder p="xs">
       <Stack gap="xs">
@@ -59,30 +58,17 @@ function DepartmentsPanel({ manage, users }: { manage: boolean; users: UserView[
           </form>
         )}
         <ErrorAlert error={create.error} compact showMessage />
-        {departments.isPending ? (
-          <Loading />
-        ) : departments.isError ? (
-          <ErrorAlert error={departments.error} onRetry={() => void departments.refetch()} />
-        ) : list.length === 0 ? (
-          <Empty title={t('organization.departments.empty')} />
-        ) : (
-          <Table aria-label={t('organization.departments.title')} data-testid="departments-table">
-            <Table.Thead>
-              <Table.Tr>
-                <Table.Th>{t('organization.departments.name')}</Table.Th>
-                <Table.Th>{t('organization.members')}</Table.Th>
-              </Table.Tr>
-            </Table.Thead>
-            <Table.Tbody>
-              {list.map((d) => (
-                <Table.Tr key={d.id}>
-                  <Table.Td fw={600}>{d.name}</Table.Td>
-                  <Table.Td>{t('users.count', { n: members.get(d.id) ?? 0 })}</Table.Td>
-                </Table.Tr>
-              ))}
-            </Table.Tbody>
-          </Table>
-        )}
+        <QueryTable<Department>
+          query={departments}
+          rowKey={(d) => d.id}
+          label={t('organization.departments.title')}
+          testId="departments-table"
+          emptyTitle={t('organization.departments.empty')}
+          columns={[
+            { key: 'name', header: t('organization.departments.name'), cell: (d) => d.name, cellProps: () => ({ fw: 600 }) },
+            { key: 'members', header: t('organization.members'), cell: (d) => t('users.count', { n: members.get(d.id) ?? 0 }) },
+          ]}
+        />
       </Stack>
     </Paper>
   );
@@ -104,7 +90,6 @@ function GroupsPanel({ manage, users }: { manage: boolean; users: UserView[] }) 
   });
   const userMap = useMemo(() => byId(users), [users]);
   const options = users.filter((u) => u.status === 'active' && u.kind === 'person').map((u) => ({ value: u.id, label: userLabel(u) }));
-  const list = groups.data ?? [];
   return (
     <Paper withBorder p="xs">
       <Stack gap="xs">
@@ -120,34 +105,24 @@ function GroupsPanel({ manage, users }: { manage: boolean; users: UserView[] }) 
           </form>
         )}
         <ErrorAlert error={create.error} compact showMessage />
-        {groups.isPending ? (
-          <Loading />
-        ) : groups.isError ? (
-          <ErrorAlert error={groups.error} onRetry={() => void groups.refetch()} />
-        ) : list.length === 0 ? (
-          <Empty title={t('organization.groups.empty')} />
-        ) : (
-          <Table aria-label={t('organization.groups.title')} data-testid="groups-table">
-            <Table.Thead>
-              <Table.Tr>
-                <Table.Th>{t('organization.groups.name')}</Table.Th>
-                <Table.Th>{t('organization.groups.members')}</Table.Th>
-              </Table.Tr>
-            </Table.Thead>
-            <Table.Tbody>
-              {list.map((g) => (
-                <Table.Tr key={g.id} data-group={g.name}>
-                  <Table.Td fw={600} className="nowrap">{g.name}</Table.Td>
-                  <Table.Td>
-                    <Group gap={3}>
-                      {g.memberIds.length === 0 ? <Text span size="xs" c="dimmed">—</Text> : g.memberIds.map((id) => <Badge key={id} size="xs" variant="light" color="gray">{userMap.get(id)?.displayName ?? id.slice(0, 8)}</Badge>)}
-                    </Group>
-                  </Table.Td>
-                </Table.Tr>
-              ))}
-            </Table.Tbody>
-          </Table>
-        )}
+        <QueryTable<GroupRow>
+          query={groups}
+          rowKey={(g) => g.id}
+          rowProps={(g) => ({ 'data-group': g.name })}
+          label={t('organization.groups.title')}
+          testId="groups-table"
+          emptyTitle={t('organization.groups.empty')}
+          columns={[
+            { key: 'name', header: t('organization.groups.name'), cell: (g) => g.name, cellProps: () => ({ fw: 600, className: 'nowrap' }) },
+            {
+              key: 'members', header: t('organization.groups.members'), cell: (g) => (
+                <Group gap={3}>
+                  {g.memberIds.length === 0 ? <Text span size="xs" c="dimmed">—</Text> : g.memberIds.map((id) => <Badge key={id} size="xs" variant="light" color="gray">{userMap.get(id)?.displayName ?? id.slice(0, 8)}</Badge>)}
+                </Group>
+              ),
+            },
+          ]}
+        />
       </Stack>
     </Paper>
   );

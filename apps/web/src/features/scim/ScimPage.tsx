@@ -4,19 +4,21 @@
  * was refused). The server decides every request (`scim.client.manage`, `scim.log.read`).
  */
 import { useMemo, useState } from 'react';
-import { Alert, Badge, Button, Code, CopyButton, Group, Paper, Stack, Table, Text, TextInput, Title } from '@mantine/core';
+import { Alert, Badge, Button, Code, CopyButton, Group, Paper, Stack, Text, TextInput, Title } from '@mantine/core';
 import { IconAlertTriangle, IconCopy, IconPlus } from '@tabler/icons-react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
 import { ErrorAlert } from '../../components/ErrorAlert.tsx';
 import { userLabel } from '../../components/labels.ts';
-import { Empty, Loading } from '../../components/states.tsx';
+import { QueryTable } from '../../components/QueryTable.tsx';
 import { canManageScim, canReadUsers } from '../../app/roles.ts';
 import { useMe } from '../../app/session.tsx';
 import { useLang } from '../../i18n/index.ts';
 import { formatDateTime } from '../../lib/format.ts';
 import { byId, useUsers } from '../../lib/queries.ts';
-import { createClientToken, listClients, provisioningLog, revokeToken, type ScimClient } from './api.ts';
+import { createClientToken, listClients, provisioningLog, revokeToken, type ProvisioningEvent, type ScimClient } from './api.ts';
+
+type ClientRow = { c: ScimClient; tok: ScimClient['tokens'][number] | null };
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,59}$/;
 
@@ -73,45 +75,34 @@ function ClientsPanel() {
           </Alert>
         )}
         <ErrorAlert error={revoke.error} compact showMessage />
-        {clients.isPending ? (
-          <Loading />
-        ) : clients.isError ? (
-          <ErrorAlert error={clients.error} onRetry={() => void clients.refetch()} />
-        ) : list.length === 0 ? (
-          <Empty title={t('scim.clients.empty')} />
-        ) : (
-          <Table aria-label={t('scim.clients.title')} data-testid="scim-clients">
-            <Table.Thead>
-              <Table.Tr>
-                <Table.Th>{t('scim.clients.name')}</Table.Th>
-                <Table.Th>{t('scim.clients.token')}</Table.Th>
-                <Table.Th>{t('scim.clients.created')}</Table.Th>
-                <Table.Th>{t('scim.clients.lastUsed')}</Table.Th>
-                <Table.Th />
-              </Table.Tr>
-            </Table.Thead>
-            <Table.Tbody>
-              {list.flatMap((c): { c: ScimClient; tok: ScimClient['tokens'][number] | null }[] => (c.tokens.length === 0 ? [{ c, tok: null }] : c.tokens.map((tok) => ({ c, tok })))).map(({ c, tok }) => (
-                <Table.Tr key={tok?.id ?? c.id}>
-                  <Table.Td fw={600}>{c.name}</Table.Td>
-                  <Table.Td>
-                    {tok ? <Code>{tok.id.slice(0, 8)}</Code> : '—'}{' '}
-                    {tok?.revokedAt ? <Badge size="xs" color="gray">{t('scim.clients.revoked')}</Badge> : tok ? <Badge size="xs" color="teal">{t('scim.clients.live')}</Badge> : null}
-                  </Table.Td>
-                  <Table.Td>{formatDateTime(tok?.createdAt ?? c.createdAt, lang)}</Table.Td>
-                  <Table.Td>{tok?.lastUsedAt ? formatDateTime(tok.lastUsedAt, lang) : t('scim.clients.never')}</Table.Td>
-                  <Table.Td>
-                    {tok && !tok.revokedAt && (
-                      <Button size="compact-xs" color="red" variant="light" loading={revoke.isPending && revoke.variables === tok.id} onClick={() => revoke.mutate(tok.id)}>
-                        {t('scim.clients.revoke')}
-                      </Button>
-                    )}
-                  </Table.Td>
-                </Table.Tr>
-              ))}
-            </Table.Tbody>
-          </Table>
-        )}
+        <QueryTable<ClientRow>
+          query={clients}
+          rows={list.flatMap((c): ClientRow[] => (c.tokens.length === 0 ? [{ c, tok: null }] : c.tokens.map((tok) => ({ c, tok }))))}
+          rowKey={({ c, tok }) => tok?.id ?? c.id}
+          label={t('scim.clients.title')}
+          testId="scim-clients"
+          emptyTitle={t('scim.clients.empty')}
+          columns={[
+            { key: 'name', header: t('scim.clients.name'), cell: ({ c }) => c.name, cellProps: () => ({ fw: 600 }) },
+            {
+              key: 'token', header: t('scim.clients.token'), cell: ({ tok }) => (
+                <>
+                  {tok ? <Code>{tok.id.slice(0, 8)}</Code> : '—'}{' '}
+                  {tok?.revokedAt ? <Badge size="xs" color="gray">{t('scim.clients.revoked')}</Badge> : tok ? <Badge size="xs" color="teal">{t('scim.clients.live')}</Badge> : null}
+                </>
+              ),
+            },
+            { key: 'created', header: t('scim.clients.created'), cell: ({ c, tok }) => formatDateTime(tok?.createdAt ?? c.createdAt, lang) },
+            { key: 'lastUsed', header: t('scim.clients.lastUsed'), cell: ({ tok }) => (tok?.lastUsedAt ? formatDateTime(tok.lastUsedAt, lang) : t('scim.clients.never')) },
+            {
+              key: 'actions', header: null, cell: ({ tok }) => tok && !tok.revokedAt && (
+                <Button size="compact-xs" color="red" variant="light" loading={revoke.isPending && revoke.variables === tok.id} onClick={() => revoke.mutate(tok.id)}>
+                  {t('scim.clients.revoke')}
+                </Button>
+              ),
+            },
+          ]}
+        />
       </Stack>
     </Paper>
   );
@@ -129,7 +120,6 @@ function LogPanel() {
     const u = userMap.get(id);
     return u ? userLabel(u) : id.slice(0, 8);
   };
-  const rows = log.data ?? [];
   return (
     <Paper withBorder p="xs">
       <Stack gap="xs">
@@ -137,44 +127,36 @@ function LogPanel() {
           <Title order={2} size="h4">{t('scim.log.title')}</Title>
           <Button size="compact-xs" variant="default" onClick={() => void log.refetch()} loading={log.isFetching}>{t('scim.log.refresh')}</Button>
         </Group>
-        {log.isPending ? (
-          <Loading />
-        ) : log.isError ? (
-          <ErrorAlert error={log.error} onRetry={() => void log.refetch()} />
-        ) : rows.length === 0 ? (
-          <Empty title={t('scim.log.empty')} />
-        ) : (
-          <Table aria-label={t('scim.log.title')} data-testid="scim-log">
-            <Table.Thead>
-              <Table.Tr>
-                <Table.Th>{t('scim.log.at')}</Table.Th>
-                <Table.Th>{t('scim.log.client')}</Table.Th>
-                <Table.Th>{t('scim.log.operation')}</Table.Th>
-                <Table.Th>{t('scim.log.subject')}</Table.Th>
-                <Table.Th>{t('scim.log.result')}</Table.Th>
-              </Table.Tr>
-            </Table.Thead>
-            <Table.Tbody>
-              {rows.map((e) => {
+        <QueryTable<ProvisioningEvent>
+          query={log}
+          rowKey={(e) => String(e.id)}
+          label={t('scim.log.title')}
+          testId="scim-log"
+          emptyTitle={t('scim.log.empty')}
+          columns={[
+            { key: 'at', header: t('scim.log.at'), cell: (e) => formatDateTime(e.at, lang, { seconds: true }) },
+            { key: 'client', header: t('scim.log.client'), cell: (e) => who(e.payload.actor.user) },
+            {
+              key: 'op', header: t('scim.log.operation'), cell: (e) => {
                 const d = e.payload.details;
                 const op = [d.resource, d.op ?? d.method].filter(Boolean).join(' ');
+                return <><Code>{op || e.payload.action}</Code>{d.changed && d.changed.length > 0 ? <Text span size="xs" c="dimmed"> {d.changed.join(', ')}</Text> : null}</>;
+              },
+            },
+            { key: 'subject', header: t('scim.log.subject'), cell: (e) => who(e.payload.subject) },
+            {
+              key: 'result', header: t('scim.log.result'), cell: (e) => {
                 const failed = e.payload.decision === 'deny' || e.payload.result !== 'ok';
                 return (
-                  <Table.Tr key={e.id}>
-                    <Table.Td>{formatDateTime(e.at, lang, { seconds: true })}</Table.Td>
-                    <Table.Td>{who(e.payload.actor.user)}</Table.Td>
-                    <Table.Td><Code>{op || e.payload.action}</Code>{d.changed && d.changed.length > 0 ? <Text span size="xs" c="dimmed"> {d.changed.join(', ')}</Text> : null}</Table.Td>
-                    <Table.Td>{who(e.payload.subject)}</Table.Td>
-                    <Table.Td>
-                      <Badge size="xs" color={failed ? 'red' : 'teal'}>{failed ? t('scim.log.refused') : t('scim.log.ok')}</Badge>
-                      {d.error ? <Text span size="xs" c="dimmed"> {d.error}</Text> : null}
-                    </Table.Td>
-                  </Table.Tr>
+                  <>
+                    <Badge size="xs" color={failed ? 'red' : 'teal'}>{failed ? t('scim.log.refused') : t('scim.log.ok')}</Badge>
+                    {e.payload.details.error ? <Text span size="xs" c="dimmed"> {e.payload.details.error}</Text> : null}
+                  </>
                 );
-              })}
-            </Table.Tbody>
-          </Table>
-        )}
+              },
+            },
+          ]}
+        />
       </Stack>
     </Paper>
   );

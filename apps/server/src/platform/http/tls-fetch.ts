@@ -1,0 +1,79 @@
+/**
+ * A fetch for outgoing calls to systems Mamori is configured to trust (the company IdP, the door
+ * controllers): https only, the peer's certificate always verified — against a given CA (PEM) or the
+ * system roots — TLS ≥ 1.2, no redirects followed, a time limit. Node's own fetch cannot take a CA
+ * per call, hence this small wrapper over node:https that returns a standard `Response`.
+ */
+import https from 'node:https';
+
+export type TlsFetchOptions = {
+  ca?: string | null;
+  cert?: string | null;
+  key?: string | null;
+  timeoutMs?: number;
+  maxBodyBytes?: number;
+};
+
+export type TlsFetch = (url: string, init: { method: string; headers?: Record<string, string>; body?: unknown; signal?: AbortSignal | null }) => Promise<Response>;
+
+function bodyBytes(body: unknown): Buffer | null {
+  if (body === undefined || body === null) return null;
+  if (typeof body === 'string') return Buffer.from(body, 'utf8');
+  if (body instanceof URLSearchParams) return Buffer.from(body.toString(), 'utf8');
+  if (body instanceof Uint8Array) return Buffer.from(body);
+  if (body instanceof ArrayBuffer) return Buffer.from(body);
+  throw new Error('tls-fetch: unsupported body type');
+}
+
+export function tlsFetch(opts: TlsFetchOptions = {}): TlsFetch {
+  const agent = new https.Agent({
+    keepAlive: true,
+    rejectUnauthorized: true,
+    minVersion: 'TLSv1.2',
+    ...(opts.ca ? { ca: opts.ca } : {}),
+    ...(opts.cert && opts.key ? { cert: opts.cert, key: opts.key } : {}),
+  });
+  const timeoutMs = opts.timeoutMs ?? 15_000;
+  const maxBody = opts.maxBodyBytes ?? 2 * 1024 * 1024;
+  return (url, init) =>
+    new Promise<Response>((resolve, reject) => {
+      const u = new URL(url);
+      if (u.protocol !== 'https:') {
+        reject(new Error('tls-fetch: only https:// URLs'));
+        return;
+      }
+      const body = bodyBytes(init.body);
+      const headers: Record<string, string> = { ...(init.headers ?? {}) };
+      if (body && init.body instanceof URLSearchParams && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) {
+        headers['content-type'] = 'application/x-www-form-urlencoded;charset=UTF-8';
+      }
+      if (body) headers['content-length'] = String(body.length);
+      const req = https.request(u, { method: init.method, headers, agent, timeout: timeoutMs, ...(init.signal ? { signal: init.signal } : {}) }, (res) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (c: Buffer) => {
+          size += c.length;
+          if (size > maxBody) {
+            req.destroy(new Error('tls-fetch: response too large'));
+            return;
+          }
+          chunks.push(c);
+        });
+        res.on('end', () => {
+          const h = new Headers();
+          for (const [k, v] of Object.entries(res.headers)) {
+            if (Array.isArray(v)) for (const x of v) h.append(k, x);
+            else if (v !== undefined) h.set(k, String(v));
+          }
+          const status = res.statusCode ?? 502;
+          // Response refuses a body on 1xx/204/304.
+          const nullBody = status === 204 || status === 304 || status < 200;
+          resolve(new Response(nullBody ? null : Buffer.concat(chunks), { status, statusText: res.statusMessage ?? '', headers: h }));
+        });
+        res.on('error', reject);
+      });
+      req.on('timeout', () => req.destroy(new Error('tls-fetch: timed out')));
+      req.on('error', reject);
+      req.end(body ?? undefined);
+    });
+}

@@ -106,6 +106,8 @@ const C_DELIM = 5;
 const C_QUOTE = 6;
 /** A lead byte of a multi-byte character that may be a trigger: the code point decides (CP_CLASS). */
 const C_MB = 7;
+/** The lead byte of a 3-byte character that is no trigger: skip the character. */
+const C_SKIP3 = 8;
 
 /** Triggers outside ASCII, by code point: full-width digits and '＠', the prefecture suffixes 都道府県. */
 const CP_CLASS = new Uint8Array(65536);
@@ -126,6 +128,8 @@ function byteTable(): Uint8Array {
   t[0x0a] = C_NL;
   const leads = new Set<number>();
   for (let c = 0; c < 65536; c++) if (CP_CLASS[c] !== 0 && c >= 0x80) leads.add(utf8(String.fromCharCode(c))[0]!);
+  // Other lead bytes of 3-byte characters (kana, most kanji): the whole character is skipped.
+  for (let b = 0xe0; b < 0xf0; b++) t[b] = C_SKIP3;
   for (const b of leads) t[b] = C_MB;
   return t;
 }
@@ -909,6 +913,10 @@ class Scan {
     for (let i = from; i < to; i++) {
       let cls = table[t[i]!]!;
       if (cls === 0) continue;
+      if (cls === C_SKIP3) {
+        i += 2;
+        continue;
+      }
       if (cls === C_MB) {
         // Most kanji share a lead byte with 都道府県: the first two bytes rule them out.
         if (MB2[((t[i]! & 0x0f) << 6) | (t[i + 1]! & 0x3f)] === 0) {
@@ -968,7 +976,8 @@ const scan = new Scan();
  * (an XLSX cell).
  */
 export function scanBytes(t: Uint8Array, input: ScanInput, out: FindingBuffer, from = 0, to = t.length): void {
-  scan.t = t;
+  // A plain Uint8Array view (not a Buffer subclass): the element reads of the pass stay monomorphic.
+  scan.t = t.constructor === Uint8Array ? t : new Uint8Array(t.buffer, t.byteOffset, t.byteLength);
   scan.out = out;
   scan.line = input.line ?? 1;
   scan.lineStart = from;

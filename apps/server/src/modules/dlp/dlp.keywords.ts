@@ -34,7 +34,9 @@ const KEYWORDS: [number, string[]][] = [
   [CTX_PASSPORT, ['旅券', 'パスポート', 'passport']],
   [CTX_LICENSE, ['免許', '運転免許', 'license', 'licence', "driver's", 'driver']],
   [CTX_CARD, ['カード', 'クレジット', '有効期限', 'card', 'credit', 'visa', 'mastercard', 'amex', 'jcb', 'diners']],
-  [CTX_NEG, ['注文', '受注', '発注', '伝票', '請求', '品番', '型番', '商品', '製品', '管理番号', '問合せ', '問い合わせ', '受付番号', '会員番号', '予約番号', '追跡', '整理番号', '社員番号', '従業員番号', 'シリアル', 'ロット', '金額', '価格', '税込', '円', '¥', '￥', 'jan', 'order', 'invoice', 'sku', 'item', 'product', 'serial', 'lot', 'tracking', 'price', 'amount', 'isbn']],
+  [CTX_NEG, ['注文', '受注', '発注', '伝票', '請求', '品番', '型番', '商品', '製品', '管理番号', '問合せ', '問い合わせ', '受付番号', '会員番号', '予約番号', '追跡', '整理番号', '社員番号', '従業員番号', 'シリアル', 'ロット', '金額', '価格', '税込', '円', '¥', '￥', 'jan', 'order', 'invoice', 'sku', 'item', 'product', 'serial', 'lot', 'tracking', 'price', 'amount', 'isbn',
+    // Part and model numbers (NNN-NNNN looks like a postal code).
+    '部品', '型式', '図番', '品目', '棚番', 'part no', 'model']],
   [CTX_EMAIL, ['メール', 'mail', 'e-mail', 'email']],
   [CTX_NAME, ['氏名', '名前', '担当者', '宛名', 'name']],
   [CTX_KANA, ['カナ', 'フリガナ', 'ふりがな', 'kana']],

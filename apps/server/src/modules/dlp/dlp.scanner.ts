@@ -98,6 +98,18 @@ for (let c = 0x61; c <= 0x7a; c++) LOCAL[c] = DOMAIN[c] = 1;
 for (const ch of ".!#$%&'*+/=?^_`{|}~-") LOCAL[ch.charCodeAt(0)] = 1;
 DOMAIN[0x2d] = 1;
 
+/** File extensions that are no top-level domain: "name@2x.png" is a file, not a mailbox. */
+function tldKey(t: Uint8Array, from: number, to: number): number {
+  let h = 0;
+  for (let q = from; q < to; q++) h = h * 32 + ((t[q]! | 0x20) - 0x60);
+  return h;
+}
+const FILE_EXT = new Set<number>();
+for (const ext of ['png', 'jpg', 'jpeg', 'gif', 'svg', 'webp', 'bmp', 'ico', 'tif', 'tiff', 'heic', 'avif', 'css', 'scss', 'sass', 'less', 'js', 'mjs', 'cjs', 'jsx', 'tsx', 'json', 'html', 'htm', 'xml', 'yml', 'yaml', 'toml', 'txt', 'csv', 'tsv', 'log', 'lock', 'map', 'ttf', 'otf', 'eot', 'pdf', 'doc', 'docx', 'xls', 'xlsx', 'ppt', 'pptx', 'git', 'exe', 'dll', 'tgz', 'jar', 'war', 'java', 'kt', 'rb', 'php', 'vue', 'psd', 'mp3', 'mp4', 'wav', 'webm']) {
+  const b = utf8(ext);
+  FILE_EXT.add(tldKey(b, 0, b.length));
+}
+
 const C_DIGIT = 1;
 const C_AT = 2;
 const C_PREF = 3;
@@ -592,7 +604,9 @@ class Scan {
             this.emit(K_POSTAL, start, end, 0.9);
             return true;
           }
-          if (ctx & CTX_BANK) {
+          // 振込 names a bank, but 振込金額 1234567円 is an amount: without 普通/当座/口座番号, a
+          // negative word (円, 金額…) wins.
+          if (ctx & CTX_BANK && (ctx & CTX_BANK_STRONG || !(ctx & CTX_NEG))) {
             this.emit(K_BANK, start, end, ctx & CTX_BANK_STRONG ? 0.95 : 0.8);
             return true;
           }
@@ -794,9 +808,32 @@ class Scan {
     }
     if (!tldLetters || p - lastDot - 1 < 2) return p;
     if (t[d0] === 0x2d || t[p - 1] === 0x2d) return p;
+    // Not mail, though shaped like it: a file name with a density suffix (logo@2x.png: no such
+    // TLD), an scp/git remote (git@github.com:org/repo.git), credentials in a URL
+    // (https://user:token@host/…).
+    if (p - lastDot - 1 <= 5 && FILE_EXT.has(tldKey(t, lastDot + 1, p))) return p;
+    if (p + 1 < hi && t[p] === 0x3a && (t[p + 1] === 0x2f || t[p + 1] === 0x7e || ((t[p + 1]! | 0x20) >= 0x61 && (t[p + 1]! | 0x20) <= 0x7a))) return p;
+    if (this.urlUserinfo(ls)) return p;
     this.emit(K_EMAIL, ls, p, 0.95);
     if (this.cands) this.cands('email', ls, p, this.line, this.loc(ls));
     return p;
+  }
+
+  /**
+   * The local part starting at ls is the userinfo of a URL: "//" right before it, or
+   * "//user:" before it (at most 64 characters back): scheme://user:password@host.
+   */
+  urlUserinfo(ls: number): boolean {
+    const t = this.t;
+    const lo = this.lo;
+    if (t[ls] === 0x2f && t[ls + 1] === 0x2f) return true; // '/' is atext: "//user" was taken as the local part
+    if (ls - 2 >= lo && t[ls - 1] === 0x2f && t[ls - 2] === 0x2f) return true;
+    if (ls - 1 < lo || t[ls - 1] !== 0x3a) return false;
+    let k = ls - 2;
+    const lim = Math.max(lo, ls - 66);
+    while (k >= lim && LOCAL[t[k]!] !== 0 && t[k] !== 0x2f) k--;
+    scanStats.steps += ls - k;
+    return k - 1 >= lo && t[k] === 0x2f && t[k - 1] === 0x2f;
   }
 
   // -------------------------------------------------------------------------------------------

@@ -165,16 +165,21 @@ const PREFECTURES = [
   '奈良県', '和歌山県', '鳥取県', '島根県', '岡山県', '広島県', '山口県', '徳島県', '香川県', '愛媛県', '高知県', '福岡県', '佐賀県', '長崎県',
   '熊本県', '大分県', '宮崎県', '鹿児島県', '沖縄県',
 ] as const;
-/** Prefecture suffix character (都道府県) → 1 + index into PREF_LISTS (UTF-8 bytes of the names ending in it). */
+/** Prefecture suffix characters (都道府県). */
 const PREF_SUFFIX = new Uint8Array(65536);
-const PREF_LISTS: Uint8Array[][] = [];
+/**
+ * Prefectures by their last two characters (the suffix and the character before it, e.g. 奈川+県 →
+ * 神奈川県): one map lookup instead of comparing against the 43 names ending in 県. Values: the
+ * UTF-8 bytes of the names.
+ */
+const PREF_BY_TAIL = new Map<number, Uint8Array[]>();
 for (const p of PREFECTURES) {
   const s = p.charCodeAt(p.length - 1);
-  if (PREF_SUFFIX[s] === 0) {
-    PREF_LISTS.push([]);
-    PREF_SUFFIX[s] = PREF_LISTS.length;
-  }
-  PREF_LISTS[PREF_SUFFIX[s]! - 1]!.push(utf8(p));
+  PREF_SUFFIX[s] = 1;
+  const key = p.charCodeAt(p.length - 2) * 65536 + s;
+  let list = PREF_BY_TAIL.get(key);
+  if (!list) PREF_BY_TAIL.set(key, (list = []));
+  list.push(utf8(p));
 }
 
 /** Characters of municipality and town names: kanji, kana, 々, ヶ. */
@@ -195,16 +200,18 @@ const CP_KU = 0x533a; // 区
 
 /** The prefecture whose suffix character starts at i (its first byte), or -1. Names are all 3-byte characters. */
 function prefectureStart(t: Uint8Array, lo: number, i: number): number {
-  const idx = PREF_SUFFIX[cpAt(t, i)]!;
-  if (idx === 0) return -1;
-  const list = PREF_LISTS[idx - 1]!;
+  if (i - 3 < lo) return -1;
+  const suffix = cpAt(t, i);
+  if (PREF_SUFFIX[suffix] === 0) return -1;
+  const list = PREF_BY_TAIL.get(cpAt(t, i - 3) * 65536 + suffix);
+  if (list === undefined || (t[i - 3]! & 0xc0) === 0x80) return -1;
   const end = i + 3;
   for (let k = 0; k < list.length; k++) {
     const p = list[k]!;
     const s = end - p.length;
     if (s < lo) continue;
     let ok = true;
-    for (let q = 0; q < p.length - 3; q++) {
+    for (let q = 0; q < p.length - 6; q++) {
       if (t[s + q] !== p[q]) {
         ok = false;
         break;

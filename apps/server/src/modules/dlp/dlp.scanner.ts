@@ -956,11 +956,14 @@ class Scan {
     this.headerMasks = header;
     for (let i = from; i < to; i++) {
       let cls = table[t[i]!]!;
-      if (cls === 0) continue;
-      if (cls === C_SKIP3) {
-        i += 2;
-        continue;
+      // Bytes of no interest (most ASCII, continuation bytes) and whole 3-byte characters that
+      // are no trigger, in a tight loop.
+      while (cls === 0 || cls === C_SKIP3) {
+        i += cls === 0 ? 1 : 3;
+        if (i >= to) break;
+        cls = table[t[i]!]!;
       }
+      if (i >= to) break;
       if (cls === C_MB) {
         // Most kanji share a lead byte with 都道府県: the first two bytes rule them out.
         if (MB2[((t[i]! & 0x0f) << 6) | (t[i + 1]! & 0x3f)] === 0) {
@@ -968,7 +971,10 @@ class Scan {
           continue;
         }
         cls = CP_CLASS[cpAt(t, i)]!;
-        if (cls === 0) continue;
+        if (cls === 0) {
+          i += 2;
+          continue;
+        }
       }
       if (cls <= C_PREF) {
         if (csv) {

@@ -206,6 +206,8 @@ export type ScanFilesOptions = {
   poolMinBytes?: number;
   /** Text files larger than this are cut into chunks of about this size (default 8 MiB). */
   chunkBytes?: number;
+  /** A pool already started (the caller closes it); otherwise one of `workers` is started and closed. */
+  pool?: DlpPool;
 };
 
 /**
@@ -221,7 +223,7 @@ export async function scanFiles(files: readonly { file: string; size: number }[]
     o.onProgress?.(done);
   };
   const chunkBytes = o.chunkBytes ?? CHUNK_BYTES;
-  if (!o.workers || total < (o.poolMinBytes ?? POOL_MIN_BYTES)) {
+  if (!o.pool && (!o.workers || total < (o.poolMinBytes ?? POOL_MIN_BYTES))) {
     for (const f of files) {
       o.onReport(await scanBuffer(f.file, await readFile(f.file), o.scan));
       progress(f.size);
@@ -229,7 +231,7 @@ export async function scanFiles(files: readonly { file: string; size: number }[]
     return;
   }
   const { vault: _vault, ...poolOpts } = o.scan;
-  const pool = await createDlpPool(poolOpts, o.workers);
+  const pool = o.pool ?? (await createDlpPool(poolOpts, o.workers));
   try {
     // Tasks run in parallel; reports are handed on in file order (a promise chain).
     let chain: Promise<void> = Promise.resolve();
@@ -257,6 +259,6 @@ export async function scanFiles(files: readonly { file: string; size: number }[]
     }
     await chain;
   } finally {
-    await pool.close();
+    if (!o.pool) await pool.close();
   }
 }

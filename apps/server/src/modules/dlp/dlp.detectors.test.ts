@@ -243,3 +243,15 @@ void test('summary mode: the first N findings are listed, every one is counted',
   assert.deepEqual(r.findings, scanText('a.txt', text).findings.slice(0, 3));
   assert.equal(scanText('a.txt', text).omittedFindings, undefined);
 });
+
+void test('misses found by the untuned corpus: dotted phone numbers, designated cities written without their prefecture', () => {
+  assert.deepEqual(kinds('TEL 03.1234.5678 / 携帯 090.1234.5678'), ['phone', 'phone']);
+  // '.' joins digit groups for phones only: no decimals, versions, dates or IP addresses.
+  for (const t of ['v1.0312345678', '2024.12.25', '192.168.100.200', '3.14159265358', '円周率 3.1415926535']) assert.deepEqual(kinds(t), [], t);
+  assert.deepEqual(kinds('住所：大阪市北区梅田1-1-1'), ['address']);
+  assert.deepEqual(kinds('横浜市西区みなとみらい2-2-1'), ['address']);
+  assert.deepEqual(kinds('大阪市北区で開催'), [], 'a city and ward named in passing');
+  assert.deepEqual(kinds('東大阪市役所'), [], 'not a designated city, no ward');
+  const f = reported('送付先 名古屋市中区栄3-5-1')[0]!;
+  assert.ok(f.excerpt.includes('名古屋市') && !f.excerpt.includes('栄'), f.excerpt);
+});

@@ -121,6 +121,7 @@ function putPostal(t: Uint8Array, s: number, e: number): void {
 const KYOTO = utf8('京都府');
 
 /** Address: the prefecture and the municipality (as the console masks), then ＊＊＊. */
+// (m stays p when no municipality follows: then only the prefecture, or nothing, is shown.)
 function putAddress(t: Uint8Array, s: number, e: number): void {
   let p = -1;
   let kyoto = s + KYOTO.length <= e;
@@ -136,8 +137,10 @@ function putAddress(t: Uint8Array, s: number, e: number): void {
       }
     }
   }
+  // A designated city written without its prefecture (大阪市北区…): the city is shown.
+  if (p < 0) p = s;
   let m = p;
-  if (p > 0) {
+  if (p >= 0) {
     let i = p < e ? next(t, p) : p;
     for (let n = 1; n < 12 && i < e; n++, i = next(t, i)) {
       const c = cpAt(t, i);

@@ -73,11 +73,14 @@ for (let d = 0; d < 10; d++) {
 const SEP_SPACE = 1;
 const SEP_HYPHEN = 2;
 const SEP_PAREN = 4;
+/** '.': only phone numbers are read through it (03.1234.5678), never other kinds. */
+const SEP_DOT = 8;
 /** Separators allowed between the digit groups of one number. */
 const SEP = new Uint8Array(65536);
 for (const c of [0x20, 0x3000]) SEP[c] = SEP_SPACE;
 for (const c of [0x2d, 0x2010, 0x2011, 0x2012, 0x2013, 0x2014, 0x2015, 0x2212, 0x30fc, 0xff0d, 0xff70]) SEP[c] = SEP_HYPHEN;
 for (const c of [0x28, 0x29, 0xff08, 0xff09]) SEP[c] = SEP_PAREN;
+SEP[0x2e] = SEP_DOT;
 
 /** [A-Za-z0-9_] and full-width alphanumerics: a number touching one of these is part of a code. */
 const WORD = new Uint8Array(65536);
@@ -113,19 +116,22 @@ for (const ext of ['png', 'jpg', 'jpeg', 'gif', 'svg', 'webp', 'bmp', 'ico', 'ti
 const C_DIGIT = 1;
 const C_AT = 2;
 const C_PREF = 3;
-const C_NL = 4;
-const C_DELIM = 5;
-const C_QUOTE = 6;
+/** 市: a designated city (政令指定都市) written without its prefecture (大阪市北区梅田…). */
+const C_CITY = 4;
+const C_NL = 5;
+const C_DELIM = 6;
+const C_QUOTE = 7;
 /** A lead byte of a multi-byte character that may be a trigger: the code point decides (CP_CLASS). */
-const C_MB = 7;
+const C_MB = 8;
 /** The lead byte of a 3-byte character that is no trigger: skip the character. */
-const C_SKIP3 = 8;
+const C_SKIP3 = 9;
 
 /** Triggers outside ASCII, by code point: full-width digits and '＠', the prefecture suffixes 都道府県. */
 const CP_CLASS = new Uint8Array(65536);
 for (let d = 0; d < 10; d++) CP_CLASS[0xff10 + d] = C_DIGIT;
 CP_CLASS[0xff20] = C_AT;
 for (const ch of '都道府県') CP_CLASS[ch.charCodeAt(0)] = C_PREF;
+CP_CLASS[0x5e02] = C_CITY;
 
 /**
  * The first pass looks at bytes only: ASCII digits, '@', line feeds (and the delimiter and quote
@@ -180,6 +186,37 @@ for (const p of PREFECTURES) {
   let list = PREF_BY_TAIL.get(key);
   if (!list) PREF_BY_TAIL.set(key, (list = []));
   list.push(utf8(p));
+}
+
+/** 政令指定都市, by the character before 市 (UTF-8 bytes of the names without 市). */
+const DESIGNATED_CITIES = ['札幌', '仙台', 'さいたま', '千葉', '横浜', '川崎', '相模原', '新潟', '静岡', '浜松', '名古屋', '京都', '大阪', '堺', '神戸', '岡山', '広島', '北九州', '福岡', '熊本'];
+const CITY_BY_LAST = new Map<number, Uint8Array[]>();
+for (const c of DESIGNATED_CITIES) {
+  const key = c.charCodeAt(c.length - 1);
+  let list = CITY_BY_LAST.get(key);
+  if (!list) CITY_BY_LAST.set(key, (list = []));
+  list.push(utf8(c));
+}
+
+/** The designated city whose 市 starts at i, or -1 (its first byte). */
+function cityStart(t: Uint8Array, lo: number, i: number): number {
+  if (i - 3 < lo || (t[i - 3]! & 0xc0) === 0x80) return -1;
+  const list = CITY_BY_LAST.get(cpAt(t, i - 3));
+  if (list === undefined) return -1;
+  for (let k = 0; k < list.length; k++) {
+    const p = list[k]!;
+    const s = i - p.length;
+    if (s < lo) continue;
+    let ok = true;
+    for (let q = 0; q < p.length - 3; q++) {
+      if (t[s + q] !== p[q]) {
+        ok = false;
+        break;
+      }
+    }
+    if (ok) return s;
+  }
+  return -1;
 }
 
 /** Characters of municipality and town names: kanji, kana, 々, ヶ. */
@@ -594,6 +631,8 @@ class Scan {
       return this.phone(d0 + 2, n - 2, g0, g1, sepAll, prefixStart, end, true);
     }
 
+    if (sepAll & SEP_DOT) return (n === 10 || n === 11) && D[d0] === 0 && this.phone(d0, n, g0, g1, sepAll, prefixStart, end, false);
+
     switch (n) {
       case 7: {
         const ctx = this.ctx(start, end);
@@ -888,7 +927,27 @@ class Scan {
     }
     scanStats.steps += p - i + 8;
     if (muniEnd < 0) return i + 3;
+    return this.addressRest(ps, muniEnd, muniLast, false, i + 3);
+  }
+
+  /** 市 at i: a designated city without its prefecture, taken only with its ward (大阪市北区…). */
+  city(i: number): number {
+    const cs = cityStart(this.t, this.lo, i);
+    scanStats.steps += 4;
+    if (cs < 0) return i + 3;
+    return this.addressRest(cs, i + 3, CP_SHI, true, i + 3);
+  }
+
+  /**
+   * An address from ps whose municipality ends at muniEnd (its last character muniLast): the ward
+   * of a designated city (required with `needWard`), then the town and block numbers; emits it and
+   * returns the position to resume at (`fail` when nothing is emitted).
+   */
+  addressRest(ps: number, muniEnd: number, muniLast: number, needWard: boolean, fail: number): number {
+    const t = this.t;
+    const to = this.hi;
     // 政令指定都市: …市…区 (from the second character after 市, within 5 of it)
+    let ward = false;
     if (muniLast === CP_SHI && muniEnd < to) {
       let q = muniEnd + CHAR_LEN[t[muniEnd]!]!;
       for (let k = 1; q < to && k < 5; k++) {
@@ -896,11 +955,14 @@ class Scan {
         if (NAME_CHAR[cq] === 0) break;
         if (cq === CP_KU) {
           muniEnd = q + 3;
+          ward = true;
           break;
         }
         q += 3;
       }
+      scanStats.steps += 5;
     }
+    if (needWard && !ward) return fail;
     // The rest: town, chōme, block numbers (at most ADDRESS_REST characters); stops at spaces,
     // punctuation and a number starting with 0 (a phone). Hiragana right after the municipality
     // is a particle (大阪市で…), not a town name. Every character taken is one UTF-16 unit.
@@ -976,13 +1038,13 @@ class Scan {
           continue;
         }
       }
-      if (cls <= C_PREF) {
+      if (cls <= C_CITY) {
         if (csv) {
           this.lo = cellStart;
           this.field = field;
           this.column = field + 1;
         }
-        i = (cls === C_DIGIT ? this.number(i) : cls === C_AT ? this.email(i) : this.address(i)) - 1;
+        i = (cls === C_DIGIT ? this.number(i) : cls === C_AT ? this.email(i) : cls === C_PREF ? this.address(i) : this.city(i)) - 1;
         continue;
       }
       if (cls === C_NL) {

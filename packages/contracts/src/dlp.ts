@@ -41,4 +41,9 @@ export type DlpReport = {
   summary: Partial<Record<DlpKind, number>>;
   errors: DlpScanError[];
   bytesScanned: number;
+  /**
+   * Summary mode (scan option maxFindings): findings counted in `summary` but not listed in
+   * `findings`. Absent when every finding is listed.
+   */
+  omittedFindings?: number;
 };

@@ -1,28 +1,29 @@
 /**
  * `mamori dlp scan <path...>`: scans files and folders for personal data. Human output is a table
  * of findings and a summary per kind; `--json` prints one JSON object per finding
- * ({kind, file, line, column, length, confidence, excerpt}) for other tools. Folders and large
- * files are scanned by a worker pool on every core (dlp.pool.ts); `--vault` also matches the
- * vault of the data folder (exact data match), in this process.
+ * ({kind, file, line, column, length, confidence, excerpt}) for other tools; the table shows the
+ * first --max-findings (100) of each file and counts all of them (summary mode). `--workers N`
+ * scans folders and large files on a worker pool (dlp.pool.ts; off by default: it did not help on
+ * two cores); `--vault` also matches the vault of the data folder (exact data match), in this
+ * process.
  *
  * Exit status: 0 when everything could be scanned, 2 when some part could not (over a limit,
  * encrypted, unsupported): what was not scanned is listed on stderr, never passed silently.
  */
 import type { Command } from 'commander';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { DLP_KINDS, type DlpFinding, type DlpKind, type DlpReport, type DlpScanError } from '@mamori/contracts';
 import { loadConfig } from '../config/config.ts';
-import { createVaultMatcher, DEFAULT_MIN_CONFIDENCE, scanBuffer, type DlpScanOptions } from '../modules/dlp/index.ts';
-import { createDlpPool, planChunks, type DlpPool } from '../modules/dlp/dlp.pool.ts';
+import { createVaultMatcher, DEFAULT_MIN_CONFIDENCE, type DlpScanOptions } from '../modules/dlp/index.ts';
+import { scanFiles } from '../modules/dlp/dlp.pool.ts';
 import { createProgressBar } from './progress.ts';
 import { resolveTarget } from './target.ts';
 
-const CHUNK_BYTES = 8 * 1024 * 1024;
-/** Below this much in total, a worker pool costs more (its start-up) than it saves. */
-const POOL_MIN_BYTES = 16 * 1024 * 1024;
+/** The table shows this many findings per file by default (--json lists all). */
+const TABLE_FINDINGS = 100;
 
-type Opts = { json?: boolean; minConfidence?: string; workers?: string; vault?: boolean };
+type Opts = { json?: boolean; minConfidence?: string; workers?: string; vault?: boolean; maxFindings?: string };
 
 async function collect(p: string, out: { file: string; size: number }[]): Promise<void> {
   const s = await stat(p);
@@ -52,7 +53,8 @@ export function registerDlpCommands(program: Command): void {
     .argument('<paths...>')
     .option('--json', 'one JSON object per finding: kind, file, line, column, length, confidence, excerpt')
     .option('--min-confidence <n>', `report findings at or above this confidence, 0..1 (default ${DEFAULT_MIN_CONFIDENCE})`)
-    .option('--workers <n>', 'worker threads for folders and large files (default: one per core; 0: none)')
+    .option('--workers <n>', 'worker threads for folders and large files (default 0: none; measured not to help on 2 cores)')
+    .option('--max-findings <n>', `table: findings shown per file (default ${TABLE_FINDINGS}; all are counted in the summary; --json lists every one)`)
     .option('--vault', 'also report values that are in the vault (exact data match through the blind indexes); opens the data folder')
     .action(async (paths: string[], opts: Opts) => {
       const minConfidence = opts.minConfidence === undefined ? DEFAULT_MIN_CONFIDENCE : Number(opts.minConfidence);
@@ -66,72 +68,43 @@ export function registerDlpCommands(program: Command): void {
       let findings = 0;
       let bytes = 0;
       const print = (r: DlpReport): void => {
-        for (const f of r.findings) {
-          findings++;
-          summary.set(f.kind, (summary.get(f.kind) ?? 0) + 1);
-          if (opts.json) process.stdout.write(`${jsonLine(f)}\n`);
-          else process.stdout.write(`${pad(f.kind, 17)} ${f.confidence.toFixed(2)}  ${f.file}:${f.line}:${f.column}  ${f.excerpt}\n`);
+        let out = '';
+        for (const f of r.findings) out += opts.json ? `${jsonLine(f)}\n` : `${pad(f.kind, 17)} ${f.confidence.toFixed(2)}  ${f.file}:${f.line}:${f.column}  ${f.excerpt}\n`;
+        if (r.omittedFindings) out += `  … and ${r.omittedFindings} more finding(s) not shown (--json lists all, --max-findings shows more)\n`;
+        process.stdout.write(out);
+        for (const [k, n] of Object.entries(r.summary)) {
+          findings += n;
+          summary.set(k as DlpKind, (summary.get(k as DlpKind) ?? 0) + n);
         }
         errors.push(...r.errors);
         bytes += r.bytesScanned;
       };
 
-      const base: DlpScanOptions = { minConfidence };
+      const maxFindings = opts.maxFindings === undefined ? TABLE_FINDINGS : Number(opts.maxFindings);
+      if (!(Number.isInteger(maxFindings) && maxFindings >= 0)) throw new Error('--max-findings must be a whole number');
+      // --json lists every finding; the table shows the first ones of each file (summary mode:
+      // every finding is still counted).
+      const base: DlpScanOptions = opts.json ? { minConfidence } : { minConfidence, maxFindings };
       const started = Date.now();
       const bar = createProgressBar('dlp scan', 'bytes');
-      let done = 0;
       if (opts.vault) {
         // Exact data match needs the database: in this process, one file at a time.
         const target = await resolveTarget(loadConfig());
         if (target.mode !== 'offline') throw new Error('--vault opens the data folder itself: stop the server first (or scan through the server’s gateway).');
         try {
           const vault = createVaultMatcher(target.ctx.db, target.ctx.keyring);
-          for (const f of files) {
-            print(await scanBuffer(f.file, await readFile(f.file), { ...base, vault }));
-            bar.update((done += f.size), total);
-          }
+          await scanFiles(files, { scan: { ...base, vault }, onReport: print, onProgress: (done) => bar.update(done, total) });
         } finally {
           bar.stop();
           await target.close();
         }
       } else {
-        const wanted = opts.workers === undefined ? undefined : Number(opts.workers);
-        if (wanted !== undefined && !(Number.isInteger(wanted) && wanted >= 0)) throw new Error('--workers must be a whole number');
-        let pool: DlpPool | null = null;
-        if (wanted !== 0 && total >= POOL_MIN_BYTES) pool = await createDlpPool(base, wanted);
+        const workers = opts.workers === undefined ? 0 : Number(opts.workers);
+        if (!(Number.isInteger(workers) && workers >= 0)) throw new Error('--workers must be a whole number');
         try {
-          if (!pool) {
-            for (const f of files) {
-              print(await scanBuffer(f.file, await readFile(f.file), base));
-              bar.update((done += f.size), total);
-            }
-          } else {
-            const p = pool;
-            const jobs: Promise<void>[] = [];
-            for (const f of files) {
-              if (f.size > CHUNK_BYTES) {
-                const content = await readFile(f.file);
-                const plan = planChunks(f.file, content, CHUNK_BYTES);
-                if (plan) {
-                  // Chunks run in parallel; their findings are printed in file order.
-                  const parts = plan.chunks.map((c) => p.run({ chunk: c.bytes, name: f.file, encoding: plan.encoding, mode: plan.mode, line: c.line, header: plan.header }).then((r) => {
-                    bar.update((done += c.bytes.length), total);
-                    return r;
-                  }));
-                  jobs.push(Promise.all(parts).then((rs) => rs.forEach(print)));
-                  continue;
-                }
-              }
-              jobs.push(p.run({ file: f.file, name: f.file }).then((r) => {
-                print(r);
-                bar.update((done += f.size), total);
-              }));
-            }
-            await Promise.all(jobs);
-          }
+          await scanFiles(files, { scan: base, workers, onReport: print, onProgress: (done) => bar.update(done, total) });
         } finally {
           bar.stop();
-          await pool?.close();
         }
       }
 

@@ -209,3 +209,49 @@ void test('the summary counts findings per kind', () => {
   assert.deepEqual(r.summary, { phone: 2, email: 1 });
   assert.deepEqual(r.errors, []);
 });
+
+void test('hard negatives found by the untuned corpus: e-mail-like strings in code and URLs, amounts after 振込, part numbers', () => {
+  for (const t of ['<img src="logo@2x.png">', 'icon@3x.webp', 'git clone git@github.com:org/repo.git', 'https://deploy:s3cret@git.example.com/app.git', 'https://user@example.com/path']) {
+    assert.deepEqual(kinds(t), [], t);
+  }
+  // Real addresses next to those shapes stay e-mails.
+  assert.deepEqual(kinds('mailto:taro@example.co.jp'), ['email']);
+  assert.deepEqual(kinds('連絡先: hanako@example.jp: 担当'), ['email']);
+  assert.deepEqual(kinds('report@example.zip'), ['email'], '.zip is a real TLD');
+  assert.deepEqual(kinds('振込金額 1234567円'), []);
+  assert.deepEqual(kinds('振込先 普通 1234567'), ['bank_account']);
+  assert.deepEqual(kinds('部品コード 123-4567'), []);
+  assert.deepEqual(kinds('Part No. 123-4567'), []);
+  assert.deepEqual(kinds('〒123-4567'), ['postal_code']);
+});
+
+void test('byte scanning: columns and lengths stay in UTF-16 units (full width, surrogate pairs), excerpts whole characters', () => {
+  const text = '𠮷野家 ＴＥＬ：０３－１２３４－５６７８ mail 𠮷@example.jp a@b.jp';
+  const found = reported(text);
+  const at = (v: string): number => text.indexOf(v) + 1;
+  assert.deepEqual(found.map((f) => [f.kind, f.column, f.length]), [['phone', at('０３'), 12], ['email', at('a@b'), 6]]);
+  assert.equal(at('０３'), 10, '𠮷 is two UTF-16 units');
+  for (const f of found) assert.ok(!/[\ud800-\udfff]/.test(f.excerpt.replace(/[\ud800-\udbff][\udc00-\udfff]/g, '')), `no broken surrogate pair: ${f.excerpt}`);
+});
+
+void test('summary mode: the first N findings are listed, every one is counted', () => {
+  const text = Array.from({ length: 50 }, (_, i) => `TEL 03-1234-${String(1000 + i)}`).join('\n');
+  const r = scanText('a.txt', text, { maxFindings: 3 });
+  assert.equal(r.findings.length, 3);
+  assert.deepEqual(r.summary, { phone: 50 });
+  assert.equal(r.omittedFindings, 47);
+  assert.deepEqual(r.findings, scanText('a.txt', text).findings.slice(0, 3));
+  assert.equal(scanText('a.txt', text).omittedFindings, undefined);
+});
+
+void test('misses found by the untuned corpus: dotted phone numbers, designated cities written without their prefecture', () => {
+  assert.deepEqual(kinds('TEL 03.1234.5678 / 携帯 090.1234.5678'), ['phone', 'phone']);
+  // '.' joins digit groups for phones only: no decimals, versions, dates or IP addresses.
+  for (const t of ['v1.0312345678', '2024.12.25', '192.168.100.200', '3.14159265358', '円周率 3.1415926535']) assert.deepEqual(kinds(t), [], t);
+  assert.deepEqual(kinds('住所：大阪市北区梅田1-1-1'), ['address']);
+  assert.deepEqual(kinds('横浜市西区みなとみらい2-2-1'), ['address']);
+  assert.deepEqual(kinds('大阪市北区で開催'), [], 'a city and ward named in passing');
+  assert.deepEqual(kinds('東大阪市役所'), [], 'not a designated city, no ward');
+  const f = reported('送付先 名古屋市中区栄3-5-1')[0]!;
+  assert.ok(f.excerpt.includes('名古屋市') && !f.excerpt.includes('栄'), f.excerpt);
+});

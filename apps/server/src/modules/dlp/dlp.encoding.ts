@@ -9,6 +9,8 @@
  * 64 KiB, byte pairs that are invalid in each and pairs that encode hiragana or katakana (the
  * commonest characters of Japanese text: lead 0x82/0x83 in Shift_JIS, 0xA4/0xA5 in EUC-JP).
  */
+import { isUtf8 } from 'node:buffer';
+
 export type TextEncoding = 'utf-8' | 'utf-16le' | 'utf-16be' | 'shift_jis' | 'euc-jp' | 'iso-2022-jp';
 
 const SAMPLE = 64 * 1024;
@@ -29,13 +31,9 @@ function isIso2022Jp(b: Uint8Array): boolean {
   return esc && !high;
 }
 
+/** Strict UTF-8 validation (node:buffer isUtf8: SIMD, no decoding; a fatal TextDecoder decoded everything at ~30 MB/s). */
 function validUtf8(b: Uint8Array): boolean {
-  try {
-    new TextDecoder('utf-8', { fatal: true }).decode(b);
-    return true;
-  } catch {
-    return false;
-  }
+  return b.length === 0 || isUtf8(b);
 }
 
 /** Invalid pairs and kana pairs read as Shift_JIS. */

@@ -7,9 +7,10 @@
  */
 import { DLP_KINDS, type DlpFinding, type DlpKind, type DlpReport, type DlpScanError } from '@mamori/contracts';
 import { nameCandidates, type CandidateOccurrence } from './dlp.candidates.ts';
-import { decodeText, looksBinary, type TextEncoding } from './dlp.encoding.ts';
+import { decodeText, detectEncoding, looksBinary, type TextEncoding } from './dlp.encoding.ts';
 import { materialize } from './dlp.report.ts';
-import { FindingBuffer, K_VAULT, scanString, type ScanMode } from './dlp.scanner.ts';
+import { FindingBuffer, K_VAULT, scanBytes, type ScanMode } from './dlp.scanner.ts';
+import { decode, utf8 } from './dlp.utf8.ts';
 import { DEFAULT_LIMITS, DEFAULT_MIN_CONFIDENCE, type DlpLimits, type DlpScanOptions, type VaultMatcher } from './dlp.types.ts';
 import { readXlsx } from './dlp.xlsx.ts';
 import { entryData, inflateEntry, isZip, listZip, ZipFormatError, type ZipEntry } from './dlp.zip.ts';
@@ -70,6 +71,10 @@ export class ScanJob {
   readonly findings: DlpFinding[] = [];
   readonly errors: DlpScanError[] = [];
   readonly summary = new Int32Array(DLP_KINDS.length);
+  /** Summary mode: the report lists at most this many findings (all are counted in `summary`). */
+  readonly maxFindings: number;
+  /** Findings counted but not listed (summary mode). */
+  omitted = 0;
   bytesScanned = 0;
   inflated = 0;
   entries = 0;
@@ -81,6 +86,7 @@ export class ScanJob {
   constructor(opts: DlpScanOptions = {}) {
     this.limits = { ...DEFAULT_LIMITS, ...(opts.limits ?? {}) };
     this.minConfidence = opts.minConfidence ?? DEFAULT_MIN_CONFIDENCE;
+    this.maxFindings = opts.maxFindings ?? Number.POSITIVE_INFINITY;
     this.vault = opts.vault ?? null;
   }
 
@@ -100,35 +106,56 @@ export class ScanJob {
     this.candidates.push(c);
   }
 
-  /** Scans decoded text (one part) with the detector core. */
-  /**
-   * Scans one decoded part. `chunk`: the text is a piece of a larger file cut at a line break
-   * (worker pool), starting at line `line`; for CSV/TSV `header` has the file's column keywords.
-   */
+  /** Scans decoded text (one part): its UTF-8 bytes go to the detector core. */
   scanDecoded(file: string, text: string, mode: ScanMode, chunk?: { line: number; header: number[] | null }): void {
-    // About one finding per 64 characters in dense data: sized so it rarely grows.
-    const buf = new FindingBuffer(this.minConfidence, text.length >> 6);
+    this.scanUtf8(file, utf8(text), mode, chunk);
+  }
+
+  /**
+   * Scans one part given as UTF-8 bytes. `chunk`: the bytes are a piece of a larger file cut at a
+   * line break (worker pool), starting at line `line`; for CSV/TSV `header` has the file's column
+   * keywords.
+   */
+  scanUtf8(file: string, t: Uint8Array, mode: ScanMode, chunk?: { line: number; header: number[] | null }): void {
+    // About one finding per 64 bytes in dense data: sized so it rarely grows.
+    const buf = new FindingBuffer(this.minConfidence, t.length >> 6, this.room());
     const vault = this.vault;
-    const lineOf = vault && mode === 'text' ? lineIndex(text) : null;
-    scanString(text, {
+    scanBytes(t, {
       mode,
       ...(chunk ? { line: chunk.line, ...(chunk.header ? { header: chunk.header } : { firstRowIsHeader: chunk.line === 1 }) } : {}),
       candidates: vault
-        ? (kind, start, end, line, column) => this.candidate({ kind, value: text.slice(start, end), file, line, column, length: end - start })
+        ? (kind, start, end, line, column) => {
+          const value = decode(t, start, end);
+          this.candidate({ kind, value, file, line, column, length: value.length });
+        }
         : null,
     }, buf);
-    for (let k = 0; k < DLP_KINDS.length; k++) this.summary[k]! += buf.perKind[k]!;
-    materialize(text, buf, file, mode === 'csv' ? 0x2c : mode === 'tsv' ? 0x09 : -1, this.findings);
+    this.collect(t, buf, file, mode === 'csv' ? 0x2c : mode === 'tsv' ? 0x09 : -1);
     if (vault) {
+      const text = decode(t, 0, t.length);
       if (mode === 'csv' || mode === 'tsv') {
         forEachCell(text, mode === 'csv' ? 0x2c : 0x09, (value, row, col) => this.cellCandidate(file, value, row, col));
       } else {
+        const lineOf = lineIndex(text);
         nameCandidates(text, 0, text.length, (kind, start, end) => {
-          const { line, column } = lineOf!(start);
+          const { line, column } = lineOf(start);
           this.candidate({ kind, value: text.slice(start, end), file, line, column, length: end - start });
         });
       }
     }
+  }
+
+  /** How many more findings the report may list (summary mode: maxFindings). */
+  private room(): number {
+    return Math.max(0, this.maxFindings - this.findings.length);
+  }
+
+  /** Counts a part's findings and materialises those the report lists. */
+  private collect(t: Uint8Array, buf: FindingBuffer, file: string, delimiter: number): void {
+    for (let k = 0; k < DLP_KINDS.length; k++) this.summary[k]! += buf.perKind[k]!;
+    const listed = Math.min(buf.count, this.room());
+    this.omitted += buf.total - listed;
+    materialize(t, buf, file, delimiter, this.findings, 0, listed);
   }
 
   cellCandidate(file: string, raw: string, row: number, col: number): void {
@@ -140,21 +167,15 @@ export class ScanJob {
   scanTable(file: string, rows: { row: number; cells: { col: number; value: string }[] }[]): void {
     const header = new Map<number, number>();
     if (rows[0]) for (const c of rows[0].cells) header.set(c.col, maskOf(c.value));
-    const buf = new FindingBuffer(this.minConfidence);
     for (const r of rows) {
       for (const c of r.cells) {
-        const before = buf.count;
-        scanString(c.value, { mode: 'cell', line: r.row, column: c.col, context: r === rows[0] ? 0 : header.get(c.col) ?? 0 }, buf);
-        if (buf.count > before) {
-          // Materialise now: the excerpt needs this cell's text.
-          const one = new FindingBuffer(0, 4);
-          for (let k = before; k < buf.count; k++) one.push(buf.kind(k), buf.start(k), buf.length(k), buf.confidence(k), buf.line(k), buf.column(k));
-          materialize(c.value, one, file, -1, this.findings);
-        }
+        const t = utf8(c.value);
+        const buf = new FindingBuffer(this.minConfidence, 4, this.room());
+        scanBytes(t, { mode: 'cell', line: r.row, column: c.col, context: r === rows[0] ? 0 : header.get(c.col) ?? 0 }, buf);
+        if (buf.perKind.some((n) => n > 0)) this.collect(t, buf, file, -1);
         if (this.vault) this.cellCandidate(file, c.value, r.row, c.col);
       }
     }
-    for (let k = 0; k < DLP_KINDS.length; k++) this.summary[k]! += buf.perKind[k]!;
   }
 
   async finish(): Promise<DlpReport> {
@@ -166,7 +187,7 @@ export class ScanJob {
   report(): DlpReport {
     const summary: Partial<Record<DlpKind, number>> = {};
     for (let k = 0; k < DLP_KINDS.length; k++) if (this.summary[k]! > 0) summary[DLP_KINDS[k]!] = this.summary[k]!;
-    return { findings: this.findings, summary, errors: this.errors, bytesScanned: this.bytesScanned };
+    return { findings: this.findings, summary, errors: this.errors, bytesScanned: this.bytesScanned, ...(this.omitted > 0 ? { omittedFindings: this.omitted } : {}) };
   }
 
   private async matchVault(vault: VaultMatcher): Promise<void> {
@@ -197,7 +218,8 @@ export class ScanJob {
         continue;
       }
       last = { kind: 'vault_match', file: c.file, line: c.line, column: c.column, length: c.length, confidence: 0.99, excerpt: `${label}: ${maskCandidate(c)}` };
-      this.findings.push(last);
+      if (this.findings.length < this.maxFindings) this.findings.push(last);
+      else this.omitted++;
       this.summary[K_VAULT]!++;
     }
   }
@@ -282,6 +304,15 @@ export function forEachCell(text: string, delim: number, cb: (value: string, row
 
 // ---------------------------------------------------------------------------------------------
 
+/**
+ * The UTF-8 bytes of a text part: UTF-8 input as it is (without its BOM), no decoding; any other
+ * encoding decoded and encoded again.
+ */
+export function utf8Of(bytes: Uint8Array, encoding: TextEncoding): Uint8Array {
+  if (encoding === 'utf-8') return bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? bytes.subarray(3) : bytes;
+  return utf8(decodeText(bytes, encoding).text);
+}
+
 export async function scanPart(job: ScanJob, name: string, bytes: Uint8Array, depth: number): Promise<void> {
   if (bytes.length > job.limits.maxInputBytes) {
     job.error(name, 'DLP_LIMIT_EXCEEDED', `larger than ${job.limits.maxInputBytes} bytes`);
@@ -308,9 +339,8 @@ export async function scanPart(job: ScanJob, name: string, bytes: Uint8Array, de
         job.bytesScanned += bytes.length;
         return;
       }
-      const { text } = decodeText(bytes);
       job.bytesScanned += bytes.length;
-      job.scanDecoded(name, text, format === 'csv' ? 'csv' : format === 'tsv' ? 'tsv' : 'text');
+      job.scanUtf8(name, utf8Of(bytes, detectEncoding(bytes)), format === 'csv' ? 'csv' : format === 'tsv' ? 'tsv' : 'text');
     }
   }
 }
@@ -437,6 +467,6 @@ export function headerMasks(line: string, delimiter: ',' | '\t'): number[] {
 export function scanChunk(file: string, bytes: Uint8Array, encoding: TextEncoding, mode: ScanMode, line: number, header: number[] | null, opts: DlpScanOptions): DlpReport {
   const job = new ScanJob(opts);
   job.bytesScanned = bytes.length;
-  job.scanDecoded(file, decodeText(bytes, encoding).text, mode, { line, header });
+  job.scanUtf8(file, utf8Of(bytes, encoding), mode, { line, header });
   return job.report();
 }

@@ -1,8 +1,9 @@
 /**
- * The detector core: one forward pass over a string, driven by a character-class table. Most
- * characters cost one table lookup; only digits, '@'/'＠', the prefecture suffixes 都道府県 and
- * structural characters (newline, delimiter, quote) start work, and that work is bounded and never
- * revisits what it consumed:
+ * The detector core: one forward pass over the raw UTF-8 bytes of a file (no decoding to a JS
+ * string), driven by a 256-entry byte-class table. Most bytes cost one table lookup; only ASCII
+ * digits, '@', line feeds, the CSV/TSV delimiter and quote, and the lead bytes of the few
+ * multi-byte triggers (full-width digits and '＠', the prefecture suffixes 都道府県) start work,
+ * and that work is bounded and never revisits what it consumed:
  *
  * - a digit starts a number token (digit groups joined by at most three separator characters,
  *   at most MAX_GROUPS groups); the token is split into space-separated segments and the longest
@@ -13,20 +14,26 @@
  * - a prefecture suffix looks back at most 3 characters for a prefecture name, then forward at most
  *   MUNICIPALITY_MAX + ADDRESS_REST characters; the main loop resumes after what it took.
  * - a validated candidate reads a context window (dlp.keywords.ts) of at most CTX_BACK + CTX_FWD
- *   characters.
+ *   characters; Japanese keywords are compared as byte sequences.
  *
- * There is no regular expression here. `scanStats.steps` counts every character examined by any of
+ * Character counts (windows, limits) are in UTF-16 units as in the string scanner this replaced,
+ * so the detectors' behaviour is unchanged; positions are byte offsets (dlp.report.ts turns them
+ * into UTF-16 columns and lengths when a finding is materialised).
+ *
+ * There is no regular expression here. `scanStats.steps` counts every position examined by any of
  * these loops so the tests can show the work is linear in the input (dlp-linearity.test.ts).
  *
  * Validation is done only for candidates that already have the right shape (digit count, grouping,
  * boundaries), and findings go into typed arrays: no object or string is allocated per character,
- * per token or per finding until the report is built (dlp.report.ts).
+ * per token or per finding until the report is built (dlp.report.ts), and then only for the
+ * findings the report shows.
  */
 import { cardIssuer, driversLicenseCheckLooksValid, isValidCorporateNumber, isValidMyNumber, luhnValid } from './dlp.checksums.ts';
 import {
   CTX_ADDRESS, CTX_BANK, CTX_BANK_STRONG, CTX_CARD, CTX_CORP, CTX_LICENSE, CTX_MYNUM, CTX_NEG, CTX_PASSPORT, CTX_PHONE, CTX_POSTAL,
-  contextMask, keywordStats, maskOfRange,
+  keywordStats, maskOfRange, windowMask,
 } from './dlp.keywords.ts';
+import { backUnits, CHAR_LEN, cpAt, fwdUnits, prevStart, units, utf8 } from './dlp.utf8.ts';
 
 // Kind codes: indexes into DLP_KINDS (packages/contracts/src/dlp.ts), same order.
 export const K_MY_NUMBER = 0;
@@ -56,7 +63,7 @@ export const scanStats = {
 // ---------------------------------------------------------------------------------------------
 // Character tables
 
-/** Digit value of ASCII and full-width digits; 255 for anything else. */
+/** Digit value of ASCII and full-width digits; 255 for anything else (indexed by BMP code point). */
 const DIGITV = new Uint8Array(65536).fill(255);
 for (let d = 0; d < 10; d++) {
   DIGITV[0x30 + d] = d;
@@ -66,11 +73,14 @@ for (let d = 0; d < 10; d++) {
 const SEP_SPACE = 1;
 const SEP_HYPHEN = 2;
 const SEP_PAREN = 4;
+/** '.': only phone numbers are read through it (03.1234.5678), never other kinds. */
+const SEP_DOT = 8;
 /** Separators allowed between the digit groups of one number. */
 const SEP = new Uint8Array(65536);
 for (const c of [0x20, 0x3000]) SEP[c] = SEP_SPACE;
 for (const c of [0x2d, 0x2010, 0x2011, 0x2012, 0x2013, 0x2014, 0x2015, 0x2212, 0x30fc, 0xff0d, 0xff70]) SEP[c] = SEP_HYPHEN;
 for (const c of [0x28, 0x29, 0xff08, 0xff09]) SEP[c] = SEP_PAREN;
+SEP[0x2e] = SEP_DOT;
 
 /** [A-Za-z0-9_] and full-width alphanumerics: a number touching one of these is part of a code. */
 const WORD = new Uint8Array(65536);
@@ -83,34 +93,72 @@ for (let c = 0xff21; c <= 0xff3a; c++) WORD[c] = 1;
 for (let c = 0xff41; c <= 0xff5a; c++) WORD[c] = 1;
 
 /** E-mail local part (RFC 5322 atext and '.') and domain label characters. */
-const LOCAL = new Uint8Array(128);
-const DOMAIN = new Uint8Array(128);
+const LOCAL = new Uint8Array(256);
+const DOMAIN = new Uint8Array(256);
 for (let c = 0x30; c <= 0x39; c++) LOCAL[c] = DOMAIN[c] = 1;
 for (let c = 0x41; c <= 0x5a; c++) LOCAL[c] = DOMAIN[c] = 1;
 for (let c = 0x61; c <= 0x7a; c++) LOCAL[c] = DOMAIN[c] = 1;
 for (const ch of ".!#$%&'*+/=?^_`{|}~-") LOCAL[ch.charCodeAt(0)] = 1;
 DOMAIN[0x2d] = 1;
 
+/** File extensions that are no top-level domain: "name@2x.png" is a file, not a mailbox. */
+function tldKey(t: Uint8Array, from: number, to: number): number {
+  let h = 0;
+  for (let q = from; q < to; q++) h = h * 32 + ((t[q]! | 0x20) - 0x60);
+  return h;
+}
+const FILE_EXT = new Set<number>();
+for (const ext of ['png', 'jpg', 'jpeg', 'gif', 'svg', 'webp', 'bmp', 'ico', 'tif', 'tiff', 'heic', 'avif', 'css', 'scss', 'sass', 'less', 'js', 'mjs', 'cjs', 'jsx', 'tsx', 'json', 'html', 'htm', 'xml', 'yml', 'yaml', 'toml', 'txt', 'csv', 'tsv', 'log', 'lock', 'map', 'ttf', 'otf', 'eot', 'pdf', 'doc', 'docx', 'xls', 'xlsx', 'ppt', 'pptx', 'git', 'exe', 'dll', 'tgz', 'jar', 'war', 'java', 'kt', 'rb', 'php', 'vue', 'psd', 'mp3', 'mp4', 'wav', 'webm']) {
+  const b = utf8(ext);
+  FILE_EXT.add(tldKey(b, 0, b.length));
+}
+
 const C_DIGIT = 1;
 const C_AT = 2;
 const C_PREF = 3;
-const C_NL = 4;
-const C_DELIM = 5;
-const C_QUOTE = 6;
+/** 市: a designated city (政令指定都市) written without its prefecture (大阪市北区梅田…). */
+const C_CITY = 4;
+const C_NL = 5;
+const C_DELIM = 6;
+const C_QUOTE = 7;
+/** A lead byte of a multi-byte character that may be a trigger: the code point decides (CP_CLASS). */
+const C_MB = 8;
+/** The lead byte of a 3-byte character that is no trigger: skip the character. */
+const C_SKIP3 = 9;
 
-function baseTable(): Uint8Array {
-  const t = new Uint8Array(65536);
-  for (let d = 0; d < 10; d++) t[0x30 + d] = t[0xff10 + d] = C_DIGIT;
-  t[0x40] = t[0xff20] = C_AT;
-  for (const ch of '都道府県') t[ch.charCodeAt(0)] = C_PREF;
+/** Triggers outside ASCII, by code point: full-width digits and '＠', the prefecture suffixes 都道府県. */
+const CP_CLASS = new Uint8Array(65536);
+for (let d = 0; d < 10; d++) CP_CLASS[0xff10 + d] = C_DIGIT;
+CP_CLASS[0xff20] = C_AT;
+for (const ch of '都道府県') CP_CLASS[ch.charCodeAt(0)] = C_PREF;
+CP_CLASS[0x5e02] = C_CITY;
+
+/**
+ * The first pass looks at bytes only: ASCII digits, '@', line feeds (and the delimiter and quote
+ * of CSV/TSV) are their own class; the lead bytes of the multi-byte triggers (EF: full-width
+ * digits and '＠'; E5, E7, E9: 府, 県, 都 and 道) are C_MB; every other byte — the rest of ASCII,
+ * other lead bytes, continuation bytes — is 0 and costs one lookup.
+ */
+function byteTable(): Uint8Array {
+  const t = new Uint8Array(256);
+  for (let d = 0; d < 10; d++) t[0x30 + d] = C_DIGIT;
+  t[0x40] = C_AT;
   t[0x0a] = C_NL;
+  const leads = new Set<number>();
+  for (let c = 0; c < 65536; c++) if (CP_CLASS[c] !== 0 && c >= 0x80) leads.add(utf8(String.fromCharCode(c))[0]!);
+  // Other lead bytes of 3-byte characters (kana, most kanji): the whole character is skipped.
+  for (let b = 0xe0; b < 0xf0; b++) t[b] = C_SKIP3;
+  for (const b of leads) t[b] = C_MB;
   return t;
 }
-const TABLE_TEXT = baseTable();
-const TABLE_CSV = baseTable();
+/** By the top 10 bits of a 3-byte character's code point (its first two bytes): 1 when a trigger has them. */
+const MB2 = new Uint8Array(1024);
+for (let c = 0x800; c < 65536; c++) if (CP_CLASS[c] !== 0) MB2[c >> 6] = 1;
+const TABLE_TEXT = byteTable();
+const TABLE_CSV = byteTable();
 TABLE_CSV[0x2c] = C_DELIM;
 TABLE_CSV[0x22] = C_QUOTE;
-const TABLE_TSV = baseTable();
+const TABLE_TSV = byteTable();
 TABLE_TSV[0x09] = C_DELIM;
 TABLE_TSV[0x22] = C_QUOTE;
 
@@ -123,16 +171,52 @@ const PREFECTURES = [
   '奈良県', '和歌山県', '鳥取県', '島根県', '岡山県', '広島県', '山口県', '徳島県', '香川県', '愛媛県', '高知県', '福岡県', '佐賀県', '長崎県',
   '熊本県', '大分県', '宮崎県', '鹿児島県', '沖縄県',
 ] as const;
-/** Prefecture suffix character (都道府県) → 1 + index into PREF_LISTS. */
+/** Prefecture suffix characters (都道府県). */
 const PREF_SUFFIX = new Uint8Array(65536);
-const PREF_LISTS: string[][] = [];
+/**
+ * Prefectures by their last two characters (the suffix and the character before it, e.g. 奈川+県 →
+ * 神奈川県): one map lookup instead of comparing against the 43 names ending in 県. Values: the
+ * UTF-8 bytes of the names.
+ */
+const PREF_BY_TAIL = new Map<number, Uint8Array[]>();
 for (const p of PREFECTURES) {
   const s = p.charCodeAt(p.length - 1);
-  if (PREF_SUFFIX[s] === 0) {
-    PREF_LISTS.push([]);
-    PREF_SUFFIX[s] = PREF_LISTS.length;
+  PREF_SUFFIX[s] = 1;
+  const key = p.charCodeAt(p.length - 2) * 65536 + s;
+  let list = PREF_BY_TAIL.get(key);
+  if (!list) PREF_BY_TAIL.set(key, (list = []));
+  list.push(utf8(p));
+}
+
+/** 政令指定都市, by the character before 市 (UTF-8 bytes of the names without 市). */
+const DESIGNATED_CITIES = ['札幌', '仙台', 'さいたま', '千葉', '横浜', '川崎', '相模原', '新潟', '静岡', '浜松', '名古屋', '京都', '大阪', '堺', '神戸', '岡山', '広島', '北九州', '福岡', '熊本'];
+const CITY_BY_LAST = new Map<number, Uint8Array[]>();
+for (const c of DESIGNATED_CITIES) {
+  const key = c.charCodeAt(c.length - 1);
+  let list = CITY_BY_LAST.get(key);
+  if (!list) CITY_BY_LAST.set(key, (list = []));
+  list.push(utf8(c));
+}
+
+/** The designated city whose 市 starts at i, or -1 (its first byte). */
+function cityStart(t: Uint8Array, lo: number, i: number): number {
+  if (i - 3 < lo || (t[i - 3]! & 0xc0) === 0x80) return -1;
+  const list = CITY_BY_LAST.get(cpAt(t, i - 3));
+  if (list === undefined) return -1;
+  for (let k = 0; k < list.length; k++) {
+    const p = list[k]!;
+    const s = i - p.length;
+    if (s < lo) continue;
+    let ok = true;
+    for (let q = 0; q < p.length - 3; q++) {
+      if (t[s + q] !== p[q]) {
+        ok = false;
+        break;
+      }
+    }
+    if (ok) return s;
   }
-  PREF_LISTS[PREF_SUFFIX[s]! - 1]!.push(p);
+  return -1;
 }
 
 /** Characters of municipality and town names: kanji, kana, 々, ヶ. */
@@ -141,25 +225,36 @@ for (let c = 0x4e00; c <= 0x9fff; c++) NAME_CHAR[c] = 1;
 for (let c = 0x3041; c <= 0x3096; c++) NAME_CHAR[c] = 1;
 for (let c = 0x30a1; c <= 0x30fa; c++) NAME_CHAR[c] = 1;
 for (const c of [0x3005, 0x30f5, 0x30f6, 0x30fc]) NAME_CHAR[c] = 1;
-function isNameChar(c: number): boolean {
-  return NAME_CHAR[c] !== 0;
-}
 const MUNI_END = new Uint8Array(65536);
 for (const ch of '市区町村') MUNI_END[ch.charCodeAt(0)] = 1;
 MUNI_END['郡'.charCodeAt(0)] = 2;
 const MUNICIPALITY_MAX = 12;
-const PARTICLES = 'でにをはがのへともや';
+const PARTICLE = new Uint8Array(65536);
+for (const ch of 'でにをはがのへともや') PARTICLE[ch.charCodeAt(0)] = 1;
 const ADDRESS_REST = 40;
+const CP_SHI = 0x5e02; // 市
+const CP_KU = 0x533a; // 区
 
-/** The prefecture ending at i (its first index), or -1. */
-function prefectureStart(text: string, lo: number, i: number): number {
-  const idx = PREF_SUFFIX[text.charCodeAt(i)]!;
-  if (idx === 0) return -1;
-  const list = PREF_LISTS[idx - 1]!;
+/** The prefecture whose suffix character starts at i (its first byte), or -1. Names are all 3-byte characters. */
+function prefectureStart(t: Uint8Array, lo: number, i: number): number {
+  if (i - 3 < lo) return -1;
+  const suffix = cpAt(t, i);
+  if (PREF_SUFFIX[suffix] === 0) return -1;
+  const list = PREF_BY_TAIL.get(cpAt(t, i - 3) * 65536 + suffix);
+  if (list === undefined || (t[i - 3]! & 0xc0) === 0x80) return -1;
+  const end = i + 3;
   for (let k = 0; k < list.length; k++) {
     const p = list[k]!;
-    const s = i - p.length + 1;
-    if (s >= lo && text.charCodeAt(s) === p.charCodeAt(0) && text.startsWith(p, s)) return s;
+    const s = end - p.length;
+    if (s < lo) continue;
+    let ok = true;
+    for (let q = 0; q < p.length - 6; q++) {
+      if (t[s + q] !== p[q]) {
+        ok = false;
+        break;
+      }
+    }
+    if (ok) return s;
   }
   return -1;
 }
@@ -167,27 +262,44 @@ function prefectureStart(text: string, lo: number, i: number): number {
 // ---------------------------------------------------------------------------------------------
 // Findings
 
+/** Slots per finding in FindingBuffer.data. */
+export const SLOTS = 7;
+
 /**
- * Findings as one Int32Array, six slots each: kind, UTF-16 offset and length in the scanned string,
- * confidence (percent), line, column. One array to grow (by doubling), nothing allocated per finding.
+ * Findings as one Int32Array, seven slots each: kind, byte offset and byte length in the scanned
+ * bytes, confidence (percent), line, column (CSV field or XLSX cell column; 0 in text, where it is
+ * computed from the line's start when the finding is materialised), the line's byte offset. One
+ * array to grow (by doubling), nothing allocated per finding. With `keep`, only the first `keep`
+ * findings are stored; every one is still counted per kind (the summary mode of large scans).
  */
 export class FindingBuffer {
   count = 0;
   data: Int32Array;
-  /** Per kind, the findings kept. */
+  /** Per kind, the findings at or above the threshold (stored or not). */
   readonly perKind = new Int32Array(11);
   /** Findings below this confidence (percent) are not kept. */
   readonly minConfidence: number;
+  readonly keep: number;
 
-  constructor(minConfidence: number, capacity = 1024) {
+  constructor(minConfidence: number, capacity = 1024, keep = Number.POSITIVE_INFINITY) {
     this.minConfidence = Math.round(minConfidence * 100);
-    this.data = new Int32Array(Math.max(16, capacity) * 6);
+    this.keep = keep;
+    this.data = new Int32Array(Math.max(16, Math.min(capacity, keep)) * SLOTS);
   }
 
-  push(kind: number, start: number, length: number, confidence: number, line: number, column: number): void {
+  /** Findings counted (stored or not). */
+  get total(): number {
+    let n = 0;
+    for (let k = 0; k < this.perKind.length; k++) n += this.perKind[k]!;
+    return n;
+  }
+
+  push(kind: number, start: number, length: number, confidence: number, line: number, column: number, lineStart: number): void {
     if (confidence < this.minConfidence) return;
+    this.perKind[kind]!++;
+    if (this.count >= this.keep) return;
     let d = this.data;
-    const o = this.count * 6;
+    const o = this.count * SLOTS;
     if (o === d.length) {
       const g = new Int32Array(d.length * 2);
       g.set(d);
@@ -199,31 +311,38 @@ export class FindingBuffer {
     d[o + 3] = confidence;
     d[o + 4] = line;
     d[o + 5] = column;
+    d[o + 6] = lineStart;
     this.count++;
-    this.perKind[kind]!++;
   }
 
   kind(k: number): number {
-    return this.data[k * 6]!;
+    return this.data[k * SLOTS]!;
   }
   start(k: number): number {
-    return this.data[k * 6 + 1]!;
+    return this.data[k * SLOTS + 1]!;
   }
   length(k: number): number {
-    return this.data[k * 6 + 2]!;
+    return this.data[k * SLOTS + 2]!;
   }
   confidence(k: number): number {
-    return this.data[k * 6 + 3]!;
+    return this.data[k * SLOTS + 3]!;
   }
   line(k: number): number {
-    return this.data[k * 6 + 4]!;
+    return this.data[k * SLOTS + 4]!;
   }
+  /** The stored column (0 in text mode: see columnOf in dlp.report.ts). */
   column(k: number): number {
-    return this.data[k * 6 + 5]!;
+    return this.data[k * SLOTS + 5]!;
+  }
+  lineStart(k: number): number {
+    return this.data[k * SLOTS + 6]!;
   }
 }
 
-/** A value the vault matcher should look up (e-mails and phones found here; names and cells come from dlp.candidates.ts). */
+/**
+ * A value the vault matcher should look up (e-mails and phones found here; names and cells come
+ * from dlp.candidates.ts): byte offsets, line, and the column in UTF-16 units (text) or the field.
+ */
 export type CandidateSink = (kind: 'email' | 'phone', start: number, end: number, line: number, column: number) => void;
 
 // ---------------------------------------------------------------------------------------------
@@ -241,6 +360,7 @@ const G_DOFF = new Int32Array(MAX_GROUPS);
 const G_SEP = new Uint8Array(MAX_GROUPS);
 const SEG_FIRST = new Int32Array(MAX_GROUPS + 1);
 
+/** Context window, in UTF-16 units (as the string scanner had it). */
 const CTX_BACK = 32;
 const CTX_FWD = 12;
 
@@ -261,13 +381,13 @@ export type ScanInput = {
   context?: number;
   /** CSV/TSV: keyword masks of the header row's columns (when scanning a chunk without it). */
   header?: number[];
-  /** CSV/TSV: the first row of `text` is the header (default true unless `header` is given). */
+  /** CSV/TSV: the first row of the input is the header (default true unless `header` is given). */
   firstRowIsHeader?: boolean;
   candidates?: CandidateSink | null;
 };
 
 class Scan {
-  text = '';
+  t: Uint8Array = new Uint8Array(0);
   out!: FindingBuffer;
   lo = 0;
   hi = 0;
@@ -288,12 +408,13 @@ class Scan {
     return this.csv && this.headerMasks !== null ? this.fixedCtx | (this.headerMasks[this.field] ?? 0) : this.fixedCtx;
   }
 
-  loc(i: number): number {
-    return this.cell || this.csv ? this.column : i - this.lineStart + 1;
+  emit(kind: number, start: number, end: number, conf: number): void {
+    this.out.push(kind, start, end - start, Math.round(conf * 100), this.line, this.cell || this.csv ? this.column : 0, this.lineStart);
   }
 
-  emit(kind: number, start: number, end: number, conf: number): void {
-    this.out.push(kind, start, end - start, Math.round(conf * 100), this.line, this.loc(start));
+  /** The 1-based column of byte offset i, in UTF-16 units (text) or the field/cell (tables): for the vault's candidates. */
+  loc(i: number): number {
+    return this.cell || this.csv ? this.column : units(this.t, this.lineStart, i) + 1;
   }
 
   /**
@@ -302,79 +423,100 @@ class Scan {
    * ("マイナンバー：" on one line, the number on the next).
    */
   ctx(start: number, end: number): number {
-    const text = this.text;
-    let hi = Math.min(this.hi, end + CTX_FWD);
-    for (let p = end; p < hi; p++) {
-      const c = text.charCodeAt(p);
-      if (c === 0x0a || c === this.delim) {
-        hi = p;
-        break;
-      }
+    const t = this.t;
+    // Forward: CTX_FWD units, not past the line or cell.
+    const hiMax = this.hi;
+    let hi = end;
+    for (let u = 0; hi < hiMax; ) {
+      const b = t[hi]!;
+      if (b === 0x0a || b === this.delim) break;
+      const w = b >= 0xf0 ? 2 : 1;
+      if (u + w > CTX_FWD) break;
+      u += w;
+      hi += CHAR_LEN[b]!;
     }
     if (this.csv) {
       // The cell is the window (lo is its start).
       keywordStats.steps += CTX_FWD;
-      return contextMask(text, this.lo, hi, start, end, CTX_BACK, CTX_FWD) | this.fixed();
+      const lo = this.lo;
+      const b0 = start - lo <= CTX_BACK ? lo : backUnits(t, lo, start, CTX_BACK);
+      return windowMask(t, lo, hi, b0, start, end) | this.fixed();
     }
-    let lo = Math.max(this.lo, start - CTX_BACK);
+    // Back: CTX_BACK units, not before the line; a candidate alone at the start of its line also
+    // sees the line before, within the same CTX_BACK units.
+    const lo0 = this.lo;
+    let p = start;
+    let u = 0;
     let onlySpace = true;
     let prev = 0;
-    for (let p = start - 1; p >= lo; p--) {
-      const c = text.charCodeAt(p);
+    while (p > lo0) {
+      const q = prevStart(t, p);
+      const c = t[q]!;
+      const w = c >= 0xf0 ? 2 : 1;
+      if (u + w > CTX_BACK) break;
+      u += w;
       if (c === 0x0a) {
         if (onlySpace) {
           // The line before (its positive keywords only: 注文 there says nothing about this line).
-          let q = p - 1;
-          while (q >= lo && text.charCodeAt(q) !== 0x0a) q--;
-          prev = maskOfRange(text, q + 1, p) & ~CTX_NEG;
+          let r = q;
+          while (r > lo0) {
+            const r1 = prevStart(t, r);
+            const w1 = t[r1]! >= 0xf0 ? 2 : 1;
+            if (u + w1 > CTX_BACK || t[r1] === 0x0a) break;
+            u += w1;
+            r = r1;
+          }
+          prev = maskOfRange(t, r, q) & ~CTX_NEG;
         }
-        lo = p + 1;
         break;
       }
-      if (c !== 0x20 && c !== 0x09 && c !== 0x0d && c !== 0x3000 && c !== 0x28 && c !== 0x22) onlySpace = false;
+      if (c !== 0x20 && c !== 0x09 && c !== 0x0d && c !== 0x28 && c !== 0x22 && !(c === 0xe3 && t[q + 1] === 0x80 && t[q + 2] === 0x80)) onlySpace = false;
+      p = q;
     }
     scanStats.steps += CTX_BACK + CTX_FWD;
-    return contextMask(text, lo, hi, start, end, CTX_BACK, CTX_FWD) | prev | this.fixed();
+    return windowMask(t, p, hi, p, start, end) | prev | this.fixed();
   }
 
   // -------------------------------------------------------------------------------------------
   // Numbers
 
-  /** Scans the number token whose first digit is at i; returns the index after it. */
+  /** Scans the number token whose first digit starts at byte i; returns the position after it. */
   number(i: number): number {
-    const text = this.text;
+    const t = this.t;
     const lo = this.lo;
     const to = this.hi;
     // Left boundary.
     let left = L_OK;
     let prefixStart = i;
     if (i > lo) {
-      const p = text.charCodeAt(i - 1);
+      const q1 = prevStart(t, i);
+      const p = cpAt(t, q1);
+      const q2 = q1 > lo ? prevStart(t, q1) : -1;
       if (WORD[p] !== 0) {
         left = L_FAIL;
         if (p >= 0x41 && p <= 0x5a) {
           // Letters right before: exactly two upper-case (passport) or a lone 'T' (invoice number).
-          const p2 = i - 2 >= lo ? text.charCodeAt(i - 2) : 0x20;
-          const p3 = i - 3 >= lo ? text.charCodeAt(i - 3) : 0x20;
+          const p2 = q2 >= lo ? cpAt(t, q2) : 0x20;
+          const p3 = q2 > lo ? cpAt(t, prevStart(t, q2)) : 0x20;
           if (p2 >= 0x41 && p2 <= 0x5a && WORD[p3] === 0) {
             left = L_PASSPORT;
-            prefixStart = i - 2;
+            prefixStart = q2;
           } else if (p === 0x54 && WORD[p2] === 0) {
             left = L_T;
-            prefixStart = i - 1;
+            prefixStart = q1;
           }
         }
       } else if (p === 0x2e || p === 0x2f || p === 0x40 || p === 0xff0e || p === 0xff0f || p === 0xff20) {
         left = L_FAIL; // decimals, dates, paths, e-mail domains
-      } else if ((p === 0x2c || p === 0x3a) && i - 2 >= lo && DIGITV[text.charCodeAt(i - 2)] !== 255) {
+      } else if ((p === 0x2c || p === 0x3a) && q2 >= lo && DIGITV[cpAt(t, q2)] !== 255) {
         left = L_FAIL; // thousands "1,234", times "12:34"
       } else if (p === 0x2b || p === 0xff0b) {
         left = L_PLUS;
-        prefixStart = i - 1;
-      } else if (SEP[p] === SEP_HYPHEN && i - 2 >= lo && WORD[text.charCodeAt(i - 2)] !== 0) {
+        prefixStart = q1;
+      } else if (SEP[p] === SEP_HYPHEN && q2 >= lo && WORD[cpAt(t, q2)] !== 0) {
         left = L_FAIL; // "AB-1234…": part of a code
       } else if (SEP[p] === SEP_PAREN && (p === 0x28 || p === 0xff08)) {
-        prefixStart = i - 1; // "(03) 1234-5678"
+        prefixStart = q1; // "(03) 1234-5678"
       }
     }
 
@@ -385,26 +527,33 @@ class Scan {
     for (;;) {
       G_START[ng] = j;
       G_DOFF[ng] = nd;
-      let v: number;
-      while (j < to && (v = DIGITV[text.charCodeAt(j)]!) !== 255) {
+      while (j < to) {
+        const b = t[j]!;
+        let v: number;
+        if (b >= 0x30 && b <= 0x39) {
+          v = b - 0x30;
+          j++;
+        } else if (b === 0xef && t[j + 1] === 0xbc && t[j + 2]! >= 0x90 && t[j + 2]! <= 0x99) {
+          v = t[j + 2]! - 0x90;
+          j += 3;
+        } else break;
         if (nd < MAX_DIGITS) D[nd] = v;
         nd++;
-        j++;
       }
-      G_LEN[ng] = j - G_START[ng]!;
+      G_LEN[ng] = nd - G_DOFF[ng]!;
       G_END[ng] = j;
       G_SEP[ng] = 0;
       ng++;
       if (ng === MAX_GROUPS || j >= to) break;
       let k = j;
       let sep = 0;
-      while (k < to && k - j < 3) {
-        const s = SEP[text.charCodeAt(k)]!;
+      for (let n = 0; k < to && n < 3; n++) {
+        const s = SEP[cpAt(t, k)]!;
         if (s === 0) break;
         sep |= s;
-        k++;
+        k += CHAR_LEN[t[k]!]!;
       }
-      if (k === j || k >= to || DIGITV[text.charCodeAt(k)] === 255) break;
+      if (k === j || k >= to || DIGITV[cpAt(t, k)] === 255) break;
       G_SEP[ng - 1] = sep;
       j = k;
     }
@@ -414,9 +563,12 @@ class Scan {
     // Right boundary: not followed by a word character, '@', or '.'/'-' + word character.
     let right = true;
     if (end < to) {
-      const c = text.charCodeAt(end);
+      const c = cpAt(t, end);
       if (WORD[c] !== 0 || c === 0x40 || c === 0xff20) right = false;
-      else if ((c === 0x2e || SEP[c] === SEP_HYPHEN || c === 0x2f) && end + 1 < to && WORD[text.charCodeAt(end + 1)] !== 0) right = false;
+      else if (c === 0x2e || SEP[c] === SEP_HYPHEN || c === 0x2f) {
+        const n1 = end + CHAR_LEN[t[end]!]!;
+        if (n1 < to && WORD[cpAt(t, n1)] !== 0) right = false;
+      }
     }
     if (nd > MAX_DIGITS) return end; // too long for any kind (a run of digits): consumed whole
 
@@ -479,6 +631,8 @@ class Scan {
       return this.phone(d0 + 2, n - 2, g0, g1, sepAll, prefixStart, end, true);
     }
 
+    if (sepAll & SEP_DOT) return (n === 10 || n === 11) && D[d0] === 0 && this.phone(d0, n, g0, g1, sepAll, prefixStart, end, false);
+
     switch (n) {
       case 7: {
         const ctx = this.ctx(start, end);
@@ -496,7 +650,9 @@ class Scan {
             this.emit(K_POSTAL, start, end, 0.9);
             return true;
           }
-          if (ctx & CTX_BANK) {
+          // 振込 names a bank, but 振込金額 1234567円 is an amount: without 普通/当座/口座番号, a
+          // negative word (円, 金額…) wins.
+          if (ctx & CTX_BANK && (ctx & CTX_BANK_STRONG || !(ctx & CTX_NEG))) {
             this.emit(K_BANK, start, end, ctx & CTX_BANK_STRONG ? 0.95 : 0.8);
             return true;
           }
@@ -640,12 +796,13 @@ class Scan {
     return true;
   }
 
-  /** An address (prefecture) begins within 3 characters after i. */
+
+  /** An address (prefecture) begins within 8 characters after i. */
   addressFollows(i: number): boolean {
-    const text = this.text;
-    const lim = Math.min(this.hi, i + 8);
-    for (let p = i; p < lim; p++) {
-      if (PREF_SUFFIX[text.charCodeAt(p)] !== 0 && prefectureStart(text, i, p) >= 0) return true;
+    const t = this.t;
+    const lim = fwdUnits(t, this.hi, i, 8);
+    for (let p = i; p < lim; p += CHAR_LEN[t[p]!]!) {
+      if (PREF_SUFFIX[cpAt(t, p)] !== 0 && prefectureStart(t, i, p) >= 0) return true;
     }
     scanStats.steps += lim - i;
     return false;
@@ -654,34 +811,33 @@ class Scan {
   // -------------------------------------------------------------------------------------------
   // E-mail
 
-  /** '@' (or '＠') at a; returns the index to resume at. */
+  /** '@' (or '＠') at a; returns the position to resume at. */
   email(a: number): number {
-    const text = this.text;
+    const t = this.t;
+    const atLen = t[a] === 0x40 ? 1 : 3;
+    // The local part is ASCII: walking back over it, bytes are characters.
     const lim = Math.max(this.lo, a - 64);
     let k = a - 1;
     while (k >= lim) {
-      const c = text.charCodeAt(k);
-      if (c >= 128 || LOCAL[c] === 0) break;
+      if (LOCAL[t[k]!] === 0) break;
       k--;
     }
     scanStats.steps += a - k;
-    if (k >= this.lo && k < lim) return a + 1; // local part longer than 64
-    if (k >= lim) {
-      const c = text.charCodeAt(k);
-      if (c < 128 && LOCAL[c] !== 0) return a + 1;
-    }
+    if (k >= this.lo && k < lim) return a + atLen; // local part longer than 64
+    if (k >= lim && LOCAL[t[k]!] !== 0) return a + atLen;
     let ls = k + 1;
-    while (ls < a && text.charCodeAt(ls) === 0x2e) ls++;
-    if (ls === a || text.charCodeAt(a - 1) === 0x2e) return a + 1;
+    while (ls < a && t[ls] === 0x2e) ls++;
+    if (ls === a || t[a - 1] === 0x2e) return a + atLen;
     // Domain: labels of [A-Za-z0-9-] joined by single dots; at least two labels; TLD letters only.
-    const hi = Math.min(this.hi, a + 1 + 253);
-    let p = a + 1;
+    const d0 = a + atLen;
+    const hi = Math.min(this.hi, d0 + 253);
+    let p = d0;
     let labelStart = p;
     let lastDot = -1;
     while (p < hi) {
-      const c = text.charCodeAt(p);
-      if (c < 128 && DOMAIN[c] !== 0) p++;
-      else if (c === 0x2e && p > labelStart && p + 1 < hi && text.charCodeAt(p + 1) < 128 && DOMAIN[text.charCodeAt(p + 1)] !== 0) {
+      const c = t[p]!;
+      if (DOMAIN[c] !== 0) p++;
+      else if (c === 0x2e && p > labelStart && p + 1 < hi && DOMAIN[t[p + 1]!] !== 0) {
         lastDot = p;
         labelStart = ++p;
       } else break;
@@ -690,89 +846,156 @@ class Scan {
     if (lastDot < 0) return p;
     let tldLetters = true;
     for (let q = lastDot + 1; q < p; q++) {
-      const c = text.charCodeAt(q) | 0x20;
+      const c = t[q]! | 0x20;
       if (c < 0x61 || c > 0x7a) {
         tldLetters = false;
         break;
       }
     }
     if (!tldLetters || p - lastDot - 1 < 2) return p;
-    if (text.charCodeAt(a + 1) === 0x2d || text.charCodeAt(p - 1) === 0x2d) return p;
+    if (t[d0] === 0x2d || t[p - 1] === 0x2d) return p;
+    // Not mail, though shaped like it: a file name with a density suffix (logo@2x.png: no such
+    // TLD), an scp/git remote (git@github.com:org/repo.git), credentials in a URL
+    // (https://user:token@host/…).
+    if (p - lastDot - 1 <= 5 && FILE_EXT.has(tldKey(t, lastDot + 1, p))) return p;
+    if (p + 1 < hi && t[p] === 0x3a && (t[p + 1] === 0x2f || t[p + 1] === 0x7e || ((t[p + 1]! | 0x20) >= 0x61 && (t[p + 1]! | 0x20) <= 0x7a))) return p;
+    if (this.urlUserinfo(ls)) return p;
     this.emit(K_EMAIL, ls, p, 0.95);
     if (this.cands) this.cands('email', ls, p, this.line, this.loc(ls));
     return p;
   }
 
+  /**
+   * The local part starting at ls is the userinfo of a URL: "//" right before it, or
+   * "//user:" before it (at most 64 characters back): scheme://user:password@host.
+   */
+  urlUserinfo(ls: number): boolean {
+    const t = this.t;
+    const lo = this.lo;
+    if (t[ls] === 0x2f && t[ls + 1] === 0x2f) return true; // '/' is atext: "//user" was taken as the local part
+    if (ls - 2 >= lo && t[ls - 1] === 0x2f && t[ls - 2] === 0x2f) return true;
+    if (ls - 1 < lo || t[ls - 1] !== 0x3a) return false;
+    let k = ls - 2;
+    const lim = Math.max(lo, ls - 66);
+    while (k >= lim && LOCAL[t[k]!] !== 0 && t[k] !== 0x2f) k--;
+    scanStats.steps += ls - k;
+    return k - 1 >= lo && t[k] === 0x2f && t[k - 1] === 0x2f;
+  }
+
   // -------------------------------------------------------------------------------------------
   // Addresses
 
-  /** A prefecture suffix at i; returns the index to resume at. */
+  /** A prefecture suffix at i; returns the position to resume at. */
   address(i: number): number {
-    const text = this.text;
-    const ps = prefectureStart(text, this.lo, i);
+    const t = this.t;
+    const ps = prefectureStart(t, this.lo, i);
     scanStats.steps += 4;
-    if (ps < 0) return i + 1;
-    let m = i + 1;
+    if (ps < 0) return i + 3;
     const to = this.hi;
-    if (m < to && (text.charCodeAt(m) === 0x20 || text.charCodeAt(m) === 0x3000)) m++;
-    // Municipality: 1+ name characters then 市/区/町/村, or …郡…町/村.
+    let m = i + 3;
+    if (m < to && (t[m] === 0x20 || (t[m] === 0xe3 && t[m + 1] === 0x80 && t[m + 2] === 0x80))) m += CHAR_LEN[t[m]!]!;
+    // Municipality: 1+ name characters then 市/区/町/村, or …郡…町/村 (within MUNICIPALITY_MAX
+    // characters; name characters are all 3 bytes, one UTF-16 unit each).
     let muniEnd = -1;
-    const lim = Math.min(to, m + MUNICIPALITY_MAX);
+    let muniLast = 0;
     let p = m;
-    for (; p < lim; p++) {
-      const c = text.charCodeAt(p);
-      if (!isNameChar(c)) break;
+    for (let n = 0; p < to && n < MUNICIPALITY_MAX; n++) {
+      const c = cpAt(t, p);
+      if (NAME_CHAR[c] === 0) break;
       if (p > m && MUNI_END[c] === 1) {
-        muniEnd = p + 1;
+        muniEnd = p + 3;
+        muniLast = c;
         break;
       }
       if (p > m && MUNI_END[c] === 2) {
-        // 郡: the town or village follows.
-        for (let q = p + 2; q < Math.min(to, p + 8); q++) {
-          const cq = text.charCodeAt(q);
-          if (!isNameChar(cq)) break;
+        // 郡: the town or village follows (from the second character after 郡, within 8 of it).
+        let q = p + 3;
+        if (q < to) q += CHAR_LEN[t[q]!]!;
+        for (let k = 2; q < to && k < 8; k++) {
+          const cq = cpAt(t, q);
+          if (NAME_CHAR[cq] === 0) break;
           if (MUNI_END[cq] === 1) {
-            muniEnd = q + 1;
+            muniEnd = q + 3;
+            muniLast = cq;
             break;
           }
+          q += 3;
         }
         break;
       }
+      p += 3;
     }
     scanStats.steps += p - i + 8;
-    if (muniEnd < 0) return i + 1;
-    // 政令指定都市: …市…区
-    if (text.charCodeAt(muniEnd - 1) === 0x5e02) {
-      for (let q = muniEnd + 1; q < Math.min(to, muniEnd + 5); q++) {
-        const cq = text.charCodeAt(q);
-        if (!isNameChar(cq)) break;
-        if (cq === 0x533a) {
-          muniEnd = q + 1;
+    if (muniEnd < 0) return i + 3;
+    return this.addressRest(ps, muniEnd, muniLast, false, i + 3);
+  }
+
+  /** 市 at i: a designated city without its prefecture, taken only with its ward (大阪市北区…). */
+  city(i: number): number {
+    const cs = cityStart(this.t, this.lo, i);
+    scanStats.steps += 4;
+    if (cs < 0) return i + 3;
+    return this.addressRest(cs, i + 3, CP_SHI, true, i + 3);
+  }
+
+  /**
+   * An address from ps whose municipality ends at muniEnd (its last character muniLast): the ward
+   * of a designated city (required with `needWard`), then the town and block numbers; emits it and
+   * returns the position to resume at (`fail` when nothing is emitted).
+   */
+  addressRest(ps: number, muniEnd: number, muniLast: number, needWard: boolean, fail: number): number {
+    const t = this.t;
+    const to = this.hi;
+    // 政令指定都市: …市…区 (from the second character after 市, within 5 of it)
+    let ward = false;
+    if (muniLast === CP_SHI && muniEnd < to) {
+      let q = muniEnd + CHAR_LEN[t[muniEnd]!]!;
+      for (let k = 1; q < to && k < 5; k++) {
+        const cq = cpAt(t, q);
+        if (NAME_CHAR[cq] === 0) break;
+        if (cq === CP_KU) {
+          muniEnd = q + 3;
+          ward = true;
           break;
         }
+        q += 3;
       }
+      scanStats.steps += 5;
     }
-    // The rest: town, chōme, block numbers; stops at spaces, punctuation and a number starting with 0 (a phone).
-    // Hiragana right after the municipality is a particle (大阪市で…), not a town name.
+    if (needWard && !ward) return fail;
+    // The rest: town, chōme, block numbers (at most ADDRESS_REST characters); stops at spaces,
+    // punctuation and a number starting with 0 (a phone). Hiragana right after the municipality
+    // is a particle (大阪市で…), not a town name. Every character taken is one UTF-16 unit.
     let e = muniEnd;
-    const c0 = e < to ? text.charCodeAt(e) : 0;
-    const particle = PARTICLES.indexOf(String.fromCharCode(c0)) >= 0;
+    const particle = e < to && PARTICLE[cpAt(t, e)] !== 0;
     let digits = 0;
-    const rl = Math.min(to, muniEnd + ADDRESS_REST);
-    while (e < rl && !particle) {
-      const c = text.charCodeAt(e);
-      const v = DIGITV[c]!;
+    let prevDigit = false;
+    let n = 0;
+    while (e < to && n < ADDRESS_REST && !particle) {
+      const b = t[e]!;
+      let v = 255;
+      let c = b;
+      if (b >= 0x30 && b <= 0x39) v = b - 0x30;
+      else if (b >= 0x80) {
+        c = cpAt(t, e);
+        v = DIGITV[c]!;
+      }
+      const w = CHAR_LEN[b]!;
       if (v !== 255) {
-        const prevDigit = e > muniEnd && DIGITV[text.charCodeAt(e - 1)] !== 255;
         if (!prevDigit && v === 0) break;
         digits++;
-        e++;
-      } else if (isNameChar(c) || (SEP[c] === SEP_HYPHEN && e + 1 < rl && DIGITV[text.charCodeAt(e + 1)] !== 255)) e++;
-      else break;
+        prevDigit = true;
+      } else if (NAME_CHAR[c] !== 0) {
+        prevDigit = false;
+      } else if (SEP[c] === SEP_HYPHEN && n + 1 < ADDRESS_REST && e + w < to && DIGITV[cpAt(t, e + w)] !== 255) {
+        prevDigit = false;
+      } else break;
+      e += w;
+      n++;
     }
     scanStats.steps += e - muniEnd;
     const ctx = this.ctx(ps, e);
-    let conf = e - muniEnd >= 2 ? (digits > 0 ? 0.85 : 0.7) : 0.4;
+    let conf = n >= 2 ? (digits > 0 ? 0.85 : 0.7) : 0.4;
     if (ctx & (CTX_ADDRESS | CTX_POSTAL)) conf = Math.max(conf, 0.95);
     this.emit(K_ADDRESS, ps, e, conf);
     return e;
@@ -782,7 +1005,7 @@ class Scan {
   // The pass
 
   run(table: Uint8Array, from: number, to: number, header: number[] | null, headerRow: boolean): void {
-    const text = this.text;
+    const t = this.t;
     this.hi = to;
     this.lo = from;
     scanStats.steps += to - from;
@@ -794,15 +1017,34 @@ class Scan {
     const headerCells: number[] = [];
     this.headerMasks = header;
     for (let i = from; i < to; i++) {
-      const cls = table[text.charCodeAt(i)]!;
-      if (cls === 0) continue;
-      if (cls <= C_PREF) {
+      let cls = table[t[i]!]!;
+      // Bytes of no interest (most ASCII, continuation bytes) and whole 3-byte characters that
+      // are no trigger, in a tight loop.
+      while (cls === 0 || cls === C_SKIP3) {
+        i += cls === 0 ? 1 : 3;
+        if (i >= to) break;
+        cls = table[t[i]!]!;
+      }
+      if (i >= to) break;
+      if (cls === C_MB) {
+        // Most kanji share a lead byte with 都道府県: the first two bytes rule them out.
+        if (MB2[((t[i]! & 0x0f) << 6) | (t[i + 1]! & 0x3f)] === 0) {
+          i += 2;
+          continue;
+        }
+        cls = CP_CLASS[cpAt(t, i)]!;
+        if (cls === 0) {
+          i += 2;
+          continue;
+        }
+      }
+      if (cls <= C_CITY) {
         if (csv) {
           this.lo = cellStart;
           this.field = field;
           this.column = field + 1;
         }
-        i = (cls === C_DIGIT ? this.number(i) : cls === C_AT ? this.email(i) : this.address(i)) - 1;
+        i = (cls === C_DIGIT ? this.number(i) : cls === C_AT ? this.email(i) : cls === C_PREF ? this.address(i) : this.city(i)) - 1;
         continue;
       }
       if (cls === C_NL) {
@@ -824,7 +1066,7 @@ class Scan {
         cellStart = i + 1;
       } else if (inQuotes) {
         // C_QUOTE inside a quoted field: "" is an escaped quote, a lone quote closes the field.
-        if (i + 1 < to && text.charCodeAt(i + 1) === 0x22) i++;
+        if (i + 1 < to && t[i + 1] === 0x22) i++;
         else inQuotes = false;
       } else if (i === cellStart) inQuotes = true; // RFC 4180: a quote opens a field only at its start
     }
@@ -832,7 +1074,7 @@ class Scan {
 
   headerMasksOf(cells: number[]): number[] {
     const masks: number[] = [];
-    for (let k = 0; k < cells.length; k += 2) masks.push(maskOfRange(this.text, cells[k]!, cells[k + 1]!));
+    for (let k = 0; k < cells.length; k += 2) masks.push(maskOfRange(this.t, cells[k]!, cells[k + 1]!));
     return masks;
   }
 }
@@ -840,12 +1082,14 @@ class Scan {
 const scan = new Scan();
 
 /**
- * Scans text[from, to) into out. `text` mode tracks lines and columns; `csv`/`tsv` track the
- * record (line) and field (column) and use the header row's keywords as each column's context;
- * `cell` reports every finding at the given line/column (an XLSX cell).
+ * Scans the UTF-8 bytes t[from, to) into out (offsets in `out` are byte offsets into t). `text`
+ * mode tracks lines; `csv`/`tsv` track the record (line) and field (column) and use the header
+ * row's keywords as each column's context; `cell` reports every finding at the given line/column
+ * (an XLSX cell).
  */
-export function scanString(text: string, input: ScanInput, out: FindingBuffer, from = 0, to = text.length): void {
-  scan.text = text;
+export function scanBytes(t: Uint8Array, input: ScanInput, out: FindingBuffer, from = 0, to = t.length): void {
+  // A plain Uint8Array view (not a Buffer subclass): the element reads of the pass stay monomorphic.
+  scan.t = t.constructor === Uint8Array ? t : new Uint8Array(t.buffer, t.byteOffset, t.byteLength);
   scan.out = out;
   scan.line = input.line ?? 1;
   scan.lineStart = from;
@@ -859,7 +1103,15 @@ export function scanString(text: string, input: ScanInput, out: FindingBuffer, f
   try {
     scan.run(table, from, to, input.header ?? null, input.header ? false : input.firstRowIsHeader !== false);
   } finally {
-    scan.text = '';
+    scan.t = EMPTY;
     scan.cands = null;
   }
+}
+const EMPTY = new Uint8Array(0);
+
+/** scanBytes of a string's UTF-8 bytes (tests, benches); returns the bytes the offsets refer to. */
+export function scanString(text: string, input: ScanInput, out: FindingBuffer): Uint8Array {
+  const t = utf8(text);
+  scanBytes(t, input, out);
+  return t;
 }

@@ -52,4 +52,11 @@ export type DlpScanOptions = {
   limits?: Partial<DlpLimits>;
   /** Findings below this confidence (0..1) are left out; default DEFAULT_MIN_CONFIDENCE. */
   minConfidence?: number;
+  /**
+   * Summary mode: list at most this many findings (the first ones, with excerpts); every finding
+   * is still counted in `summary`, and `omittedFindings` says how many were not listed. For the
+   * gateway and large scans, where thousands of finding objects would cost more than the scan.
+   * Default: all.
+   */
+  maxFindings?: number;
 };

@@ -50,7 +50,7 @@ try {
   const pg0 = await postgresCpuMs(ctx.db);
   const cpu0 = process.cpuUsage();
   t = performance.now();
-  const report = await verifyAuditLog(ctx.db, { key: ctx.auditLog.key, witnesses: ctx.auditLog.witnesses, batch: 50_000 });
+  const report = await verifyAuditLog(ctx.db, { key: ctx.auditLog.key, witnesses: ctx.auditLog.witnesses });
   const secs = (performance.now() - t) / 1000;
   const cpu = process.cpuUsage(cpu0);
   const pgMs = cpuDelta(pg0, await postgresCpuMs(ctx.db));

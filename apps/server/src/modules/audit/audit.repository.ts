@@ -1,5 +1,12 @@
 import { CompiledQuery, sql } from 'kysely';
 import type { Executor } from '../../platform/db/database.ts';
+import { copyOutAll } from '../../platform/db/copy-out.ts';
+
+/** A log index or size written into a COPY statement (COPY takes no parameters). */
+function int(n: number): string {
+  if (!Number.isSafeInteger(n) || n < 0) throw new Error(`not a log position: ${n}`);
+  return String(n);
+}
 
 export type AuditFilter = {
   actorUserId?: string;
@@ -195,6 +202,75 @@ export function auditRepository(db: Executor) {
       }
       if (parts.length === 0) return;
       await sql`WITH ${sql.join(parts, sql`, `)} SELECT 1`.execute(db);
+    },
+
+    // --- verification (audit.verify.ts) ---
+
+    /** The highest log index stored, or -1. */
+    async maxLogIndex(): Promise<number> {
+      const r = await sql<{ m: number | null }>`SELECT max(log_index) AS m FROM audit_events`.execute(db);
+      return r.rows[0]?.m === null || r.rows[0]?.m === undefined ? -1 : Number(r.rows[0].m);
+    },
+
+    /**
+     * The stored events with log indexes in [from, to), in log order, as PostgreSQL's binary COPY
+     * bytes: log_index, payload, leaf_hash and the searchable columns (COLUMNS of audit.columns.mjs).
+     */
+    async eventsCopy(from: number, to: number): Promise<Buffer> {
+      return copyOutAll(db, `COPY (SELECT log_index, payload, leaf_hash, at, actor_user_id, action, dataset_id, record_ids, decision
+        FROM audit_events WHERE log_index >= ${int(from)} AND log_index < ${int(to)} ORDER BY log_index) TO STDOUT (FORMAT binary)`);
+    },
+
+    /** The stored pair hashes (level 1) with indexes in [from, to), as binary COPY bytes (idx, hash). */
+    async pairsCopy(from: number, to: number): Promise<Buffer> {
+      return copyOutAll(db, `COPY (SELECT idx, hash FROM audit_tree_nodes WHERE level = 1 AND idx >= ${int(from)} AND idx < ${int(to)} ORDER BY idx) TO STDOUT (FORMAT binary)`);
+    },
+
+    /** The first stored index after `index`, or null. */
+    async nextLogIndex(index: number): Promise<number | null> {
+      const r = await sql<{ m: number | null }>`SELECT min(log_index) AS m FROM audit_events WHERE log_index > ${index}`.execute(db);
+      return r.rows[0]?.m === null || r.rows[0]?.m === undefined ? null : Number(r.rows[0].m);
+    },
+
+    /** The first other event whose stored leaf hash is `hash` (a payload moved there). */
+    async leafTwin(hash: Buffer, index: number): Promise<number | null> {
+      const r = await sql<{ log_index: number }>`SELECT log_index FROM audit_events WHERE leaf_hash = ${hash} AND log_index <> ${index} ORDER BY log_index LIMIT 1`.execute(db);
+      return r.rows[0] ? Number(r.rows[0].log_index) : null;
+    },
+
+    /**
+     * The first event j outside the pair (left, left + 1) with SHA-256(0x01 ‖ leaf_j ‖ right) or
+     * SHA-256(0x01 ‖ left leaf ‖ leaf_j) equal to the stored pair hash: the row swapped into the pair.
+     */
+    async pairPartner(left: number, l: Buffer, r: Buffer, stored: Buffer): Promise<{ index: number; asLeft: boolean } | null> {
+      const q = await sql<{ log_index: number; as_left: boolean }>`
+        SELECT log_index, sha256('\\x01'::bytea || leaf_hash || ${r}) = ${stored} AS as_left FROM audit_events
+        WHERE log_index NOT IN (${left}, ${left + 1})
+          AND (sha256('\\x01'::bytea || leaf_hash || ${r}) = ${stored} OR sha256('\\x01'::bytea || ${l} || leaf_hash) = ${stored})
+        ORDER BY log_index LIMIT 1`.execute(db);
+      const row = q.rows[0];
+      return row ? { index: Number(row.log_index), asLeft: row.as_left === true } : null;
+    },
+
+    /**
+     * Of these events, the first whose stored searchable columns differ from what the sequencer
+     * derives from its payload (the very SQL of integration), with the columns that differ.
+     */
+    async firstColumnMismatch(indexes: readonly number[]): Promise<{ index: number; columns: string[] } | null> {
+      if (indexes.length === 0) return null;
+      const r = await sql<{ log_index: number; at: boolean; actor_user_id: boolean; action: boolean; dataset_id: boolean; record_ids: boolean; decision: boolean }>`
+        SELECT e.log_index, e.at IS DISTINCT FROM d.at AS at, e.actor_user_id IS DISTINCT FROM d.actor_user_id AS actor_user_id,
+          e.action IS DISTINCT FROM d.action AS action, e.dataset_id IS DISTINCT FROM d.dataset_id AS dataset_id,
+          e.record_ids IS DISTINCT FROM d.record_ids AS record_ids, e.decision IS DISTINCT FROM d.decision AS decision
+        FROM (SELECT log_index, at, actor_user_id, action, dataset_id, record_ids, decision, payload::jsonb AS j
+              FROM audit_events WHERE log_index = ANY(${[...indexes]}::bigint[]) OFFSET 0) e,
+          LATERAL (SELECT ${DERIVED_COLUMNS}) AS d(at, actor_user_id, action, dataset_id, record_ids, decision)
+        WHERE (e.at, e.actor_user_id, e.action, e.dataset_id, e.record_ids, e.decision) IS DISTINCT FROM (d.at, d.actor_user_id, d.action, d.dataset_id, d.record_ids, d.decision)
+        ORDER BY e.log_index LIMIT 1`.execute(db);
+      const row = r.rows[0];
+      if (!row) return null;
+      const columns = (['at', 'actor_user_id', 'action', 'dataset_id', 'record_ids', 'decision'] as const).filter((c) => row[c]);
+      return { index: Number(row.log_index), columns };
     },
 
     async node(level: number, idx: number): Promise<Buffer | undefined> {

@@ -5,12 +5,13 @@
  * the same run. Target: ≥ 500,000 events/s.
  */
 import { createHash } from 'node:crypto';
+import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { sql } from 'kysely';
 import { integrateAll } from '../apps/server/src/modules/audit/index.ts';
 import { verifyAuditLog } from '../apps/server/src/modules/audit/audit.verify.ts';
 import { printResult } from './lib.ts';
-import { intArg, log, openBenchContext } from './support.ts';
+import { cpuDelta, intArg, log, openBenchContext, postgresCpuMs, round } from './support.ts';
 
 const N = intArg(process.argv[2], 300_000, 'events');
 const bench = await openBenchContext({ poolSize: 4 });
@@ -46,13 +47,21 @@ try {
     await sql`SELECT id, log_index, payload, leaf_hash FROM audit_events WHERE log_index >= ${from} ORDER BY log_index LIMIT 50000`.execute(ctx.db);
   }
   log(`reading alone: ${((performance.now() - t) / 1000).toFixed(2)} s`);
+  const pg0 = await postgresCpuMs(ctx.db);
+  const cpu0 = process.cpuUsage();
   t = performance.now();
-  const report = await verifyAuditLog(ctx.db, { key: ctx.auditLog.key, witnesses: ctx.auditLog.witnesses, batch: 50_000 });
+  const report = await verifyAuditLog(ctx.db, { key: ctx.auditLog.key, witnesses: ctx.auditLog.witnesses });
   const secs = (performance.now() - t) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  const pgMs = cpuDelta(pg0, await postgresCpuMs(ctx.db));
   if (!report.ok) throw new Error(`verification failed: ${JSON.stringify(report.problem)}`);
   const value = report.treeSize / secs;
   log(`verified ${report.treeSize} events (${(bytes / payloads.length).toFixed(0)} bytes each), ${report.checkpoints} checkpoints in ${secs.toFixed(2)} s`);
-  printResult({ bench: 'audit-verify', value: Math.round(value), unit: 'events/s', baseline: Math.round(baseline), ratio: Number((value / baseline).toFixed(3)), extra: { events: report.treeSize, checkpoints: report.checkpoints, seconds: Number(secs.toFixed(2)) } });
+  printResult({ bench: 'audit-verify', value: Math.round(value), unit: 'events/s', baseline: Math.round(baseline), ratio: Number((value / baseline).toFixed(3)), extra: {
+    events: report.treeSize, checkpoints: report.checkpoints, seconds: Number(secs.toFixed(2)),
+    cpu_us_per_event: { node: round((cpu.user + cpu.system) / report.treeSize, 2), postgres: pgMs === null ? null : round((pgMs * 1000) / report.treeSize, 2) },
+    load_avg_1m: round(loadavg()[0] ?? 0, 2),
+  } });
 } finally {
   await bench.close();
 }

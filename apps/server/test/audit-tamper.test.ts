@@ -1,6 +1,7 @@
 /**
  * Tampering with the audit log on a real database (PGlite, or PostgreSQL with DATABASE_URL): each
- * kind of change is found by `verifyAuditLog` with the right index and kind. Every tampering happens
+ * kind of change — to the bytes, the order, the newest rows, the checkpoints, or a searchable column
+ * alone — is found by `verifyAuditLog` with the right index and kind. Every tampering happens
  * inside a transaction that is rolled back, so the cases do not disturb each other.
  */
 import { after, before, test } from 'node:test';
@@ -121,6 +122,21 @@ test('a forged checkpoint (signed with another key) is reported', async () => {
   });
   assert.equal(r.problem?.kind, 'bad_signature');
   assert.equal(r.problem?.index, size + 100);
+});
+
+test('a searchable column changed without its bytes (what the access history and searches read) is reported as column_mismatch', async () => {
+  // The handler's searches name records: hiding one from "who read this record" by emptying record_ids.
+  const victim = (await sql<{ log_index: number }>`SELECT log_index FROM audit_events WHERE cardinality(record_ids) > 0 ORDER BY log_index DESC LIMIT 1`.execute(t.ctx.db)).rows[0]!;
+  const hidden = await tampered(async (tx) => {
+    await sql`UPDATE audit_events SET record_ids = '{}' WHERE log_index = ${victim.log_index}`.execute(tx);
+  });
+  assert.deepEqual([hidden.problem?.kind, hidden.problem?.index], ['column_mismatch', Number(victim.log_index)]);
+  assert.match(hidden.problem!.detail, /record_ids/);
+  // Or blaming someone else for an event.
+  const blamed = await tampered(async (tx) => {
+    await sql`UPDATE audit_events SET actor_user_id = '0190a4c8-0000-7000-8000-00000000beef' WHERE log_index = 33`.execute(tx);
+  });
+  assert.deepEqual([blamed.problem?.kind, blamed.problem?.index], ['column_mismatch', 33]);
 });
 
 test('inclusion and consistency proofs from the stored tree verify against the signed roots', async () => {

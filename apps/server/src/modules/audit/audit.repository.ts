@@ -1,5 +1,12 @@
-import { sql } from 'kysely';
+import { CompiledQuery, sql } from 'kysely';
 import type { Executor } from '../../platform/db/database.ts';
+import { copyOutAll } from '../../platform/db/copy-out.ts';
+
+/** A log index or size written into a COPY statement (COPY takes no parameters). */
+function int(n: number): string {
+  if (!Number.isSafeInteger(n) || n < 0) throw new Error(`not a log position: ${n}`);
+  return String(n);
+}
 
 export type AuditFilter = {
   actorUserId?: string;
@@ -16,12 +23,29 @@ export type AuditFilter = {
 
 export type AuditRow = { id: number; log_index: number | null; at: Date; payload: string };
 
+const APPEND_SQL = 'INSERT INTO audit_pending (payload) VALUES ($1) RETURNING id';
+
+export type SequencerStart =
+  | { locked: false }
+  | { locked: true; state: { size: number; compact: Buffer[]; root: Buffer } | null; lastCheckpoint: { size: number; at: Date } | null };
+
+/**
+ * The searchable columns of audit_events (at, actor_user_id, action, dataset_id, record_ids, decision)
+ * as SQL over the parsed payload `j`: how the sequencer derives them, and what verification compares
+ * the stored columns with when its own parser leaves an event to the database.
+ */
+export const DERIVED_COLUMNS = sql`(j ->> 'at')::timestamptz, (j -> 'actor' ->> 'user')::uuid, j ->> 'action', (j ->> 'dataset')::uuid,
+  CASE WHEN jsonb_typeof(j -> 'records') = 'array' THEN ARRAY(SELECT jsonb_array_elements_text(j -> 'records'))::uuid[] ELSE '{}'::uuid[] END,
+  j ->> 'decision'`;
+
 export function auditRepository(db: Executor) {
   return {
     /** Appends an event in the caller's transaction: one row in audit_pending (ADR 0003). */
     async append(payload: string): Promise<number> {
-      const row = await db.insertInto('audit_pending').values({ payload }).returning('id').executeTakeFirstOrThrow();
-      return row.id;
+      // Precompiled: every audited operation runs this, and building it with the query builder cost
+      // more Node CPU than sending it.
+      const r = await db.executeQuery<{ id: number }>(CompiledQuery.raw(APPEND_SQL, [payload]));
+      return r.rows[0]!.id;
     },
 
     /**
@@ -83,55 +107,170 @@ export function auditRepository(db: Executor) {
 
     // --- sequencer ---
 
-    async tryLockSequencer(): Promise<boolean> {
-      const r = await sql<{ ok: boolean }>`SELECT pg_try_advisory_xact_lock(7285002) AS ok`.execute(db);
-      return r.rows[0]?.ok === true;
-    },
-
-    async treeState(): Promise<{ tree_size: number; compact: Buffer[]; root_hash: Buffer } | undefined> {
-      return db.selectFrom('audit_tree_state').select(['tree_size', 'compact', 'root_hash']).where('id', '=', 1).forUpdate().executeTakeFirst();
-    },
-
-    async pending(limit: number): Promise<{ id: number; payload: string }[]> {
-      return db.selectFrom('audit_pending').select(['id', 'payload']).orderBy('id').limit(limit).execute();
+    /**
+     * Opens a sequencer batch: takes the sequencer lock (transaction-scoped advisory lock, one holder
+     * across nodes) and, only when it got it, the tree state (row-locked) and the latest checkpoint's
+     * size and time — one round trip.
+     */
+    async beginSequencing(): Promise<SequencerStart> {
+      const r = await sql<{ ok: boolean; tree_size: number | null; compact: Buffer[] | null; root_hash: Buffer | null; cp_size: number | null; cp_at: Date | null }>`
+        SELECT l.ok, s.tree_size, s.compact, s.root_hash, c.tree_size AS cp_size, c.created_at AS cp_at
+        FROM (SELECT pg_try_advisory_xact_lock(7285002) AS ok) l
+        LEFT JOIN LATERAL (SELECT tree_size, compact, root_hash FROM audit_tree_state WHERE l.ok AND id = 1 FOR UPDATE) s ON true
+        LEFT JOIN LATERAL (SELECT tree_size, created_at FROM audit_checkpoints WHERE l.ok ORDER BY tree_size DESC LIMIT 1) c ON true`.execute(db);
+      const row = r.rows[0];
+      if (row?.ok !== true) return { locked: false };
+      return {
+        locked: true,
+        state: row.tree_size === null ? null : { size: Number(row.tree_size), compact: row.compact ?? [], root: row.root_hash! },
+        lastCheckpoint: row.cp_size === null ? null : { size: Number(row.cp_size), at: new Date(row.cp_at!) },
+      };
     },
 
     /**
-     * Moves pending events into the log in one statement: deletes them from audit_pending and inserts
-     * them into audit_events with their log index, leaf hash and the searchable columns, derived here
-     * from the very bytes that were hashed (so a column cannot say what the payload does not).
+     * Moves up to `limit` pending events, in id order, into the log in one statement: log indexes
+     * from `size`, leaf hashes SHA-256(0x00 ‖ payload bytes), and the searchable columns derived from
+     * the same bytes (parsed once per event), deleted from audit_pending in the same statement.
+     * Returns the leaf hashes in log order, concatenated (32 bytes each). The payloads never travel
+     * to the sequencer and back.
      */
-    async integrate(ids: number[], indexes: number[], hashes: Buffer[]): Promise<void> {
-      const r = await sql<{ n: number }>`
-        WITH v AS (SELECT * FROM unnest(${ids}::bigint[], ${indexes}::bigint[], ${hashes}::bytea[]) AS v(id, idx, h)),
-        moved AS (DELETE FROM audit_pending p USING v WHERE p.id = v.id RETURNING p.id, p.payload, v.idx, v.h),
-        parsed AS (SELECT id, payload, idx, h, payload::jsonb AS j FROM moved),
-        ins AS (
+    async integrateNext(size: number, limit: number): Promise<{ count: number; leaves: Buffer }> {
+      const r = await sql<{ n: number; first: number | null; leaves: Buffer | null; moved: number }>`
+        WITH src AS (
+          SELECT id, payload, ${size}::bigint + row_number() OVER (ORDER BY id) - 1 AS idx
+          FROM (SELECT id, payload FROM audit_pending ORDER BY id LIMIT ${limit}) p
+        ), parsed AS (
+          -- OFFSET 0 keeps this a subquery: inlined, each use of j would parse the payload again.
+          SELECT id, payload, idx, payload::jsonb AS j FROM src OFFSET 0
+        ), ins AS (
           INSERT INTO audit_events (id, payload, at, actor_user_id, action, dataset_id, record_ids, decision, log_index, leaf_hash)
-          SELECT id, payload, (j ->> 'at')::timestamptz, (j -> 'actor' ->> 'user')::uuid, j ->> 'action', (j ->> 'dataset')::uuid,
-            CASE WHEN jsonb_typeof(j -> 'records') = 'array' THEN ARRAY(SELECT jsonb_array_elements_text(j -> 'records'))::uuid[] ELSE '{}'::uuid[] END,
-            j ->> 'decision', idx, h
+          SELECT id, payload, ${DERIVED_COLUMNS}, idx, sha256('\\x00'::bytea || convert_to(payload, 'UTF8'))
           FROM parsed
-          RETURNING 1
+          RETURNING id, log_index, leaf_hash
+        ), moved AS (
+          DELETE FROM audit_pending p USING ins WHERE p.id = ins.id RETURNING 1
         )
-        SELECT count(*)::int AS n FROM ins`.execute(db);
+        SELECT count(*)::int AS n, min(log_index) AS first, string_agg(leaf_hash, ''::bytea ORDER BY log_index) AS leaves,
+          (SELECT count(*)::int FROM moved) AS moved
+        FROM ins`.execute(db);
+      const row = r.rows[0];
+      const count = row?.n ?? 0;
+      if (count === 0) return { count, leaves: Buffer.alloc(0) };
       // Only the lock holder moves events; anything else means the pending rows changed under us.
-      if (r.rows[0]?.n !== ids.length) throw new Error(`audit integration moved ${r.rows[0]?.n ?? 0} of ${ids.length} events`);
+      if (row!.moved !== count || Number(row!.first) !== size || row!.leaves?.length !== count * 32) {
+        throw new Error(`audit integration moved ${row!.moved} of ${count} events from index ${row!.first} (expected ${size})`);
+      }
+      return { count, leaves: row!.leaves };
     },
 
-    async saveTreeState(size: number, compact: Buffer[], root: Buffer, at: Date): Promise<void> {
-      await sql`
-        INSERT INTO audit_tree_state (id, tree_size, compact, root_hash, updated_at)
-        VALUES (1, ${size}, ${compact}::bytea[], ${root}, ${at})
-        ON CONFLICT (id) DO UPDATE SET tree_size = EXCLUDED.tree_size, compact = EXCLUDED.compact,
-          root_hash = EXCLUDED.root_hash, updated_at = EXCLUDED.updated_at`.execute(db);
+    /**
+     * Ends a sequencer batch in one statement: the perfect subtrees the batch completed (level k's
+     * nodes `first[k - 1]`, `first[k - 1] + 1`, … as consecutive 32-byte hashes of `levels[k - 1]`),
+     * the new tree state, and a signed checkpoint when one is due.
+     */
+    async finishSequencing(f: {
+      tree?: { size: number; compact: readonly Buffer[]; root: Buffer; levels: readonly Buffer[]; first: readonly number[] };
+      checkpoint?: { size: number; root: Buffer; note: string };
+      at: Date;
+    }): Promise<void> {
+      const parts = [];
+      if (f.tree) {
+        const t = f.tree;
+        const counts = t.levels.map((b) => b.length / 32);
+        const offsets = counts.map((_, k) => counts.slice(0, k).reduce((a, b) => a + b, 0));
+        if (counts.length > 0) {
+          parts.push(sql`nodes AS (
+            INSERT INTO audit_tree_nodes (level, idx, hash)
+            SELECT r.k, r.a + g, substring(${Buffer.concat(t.levels)}::bytea FROM (r.o + g) * 32 + 1 FOR 32)
+            FROM unnest(${counts.map((_, k) => k + 1)}::smallint[], ${[...t.first]}::bigint[], ${counts}::int[], ${offsets}::int[]) AS r(k, a, c, o),
+              generate_series(0, r.c - 1) AS g
+            RETURNING 1)`);
+        }
+        parts.push(sql`state AS (
+          INSERT INTO audit_tree_state (id, tree_size, compact, root_hash, updated_at)
+          VALUES (1, ${t.size}, ${[...t.compact]}::bytea[], ${t.root}, ${f.at})
+          ON CONFLICT (id) DO UPDATE SET tree_size = EXCLUDED.tree_size, compact = EXCLUDED.compact,
+            root_hash = EXCLUDED.root_hash, updated_at = EXCLUDED.updated_at
+          RETURNING 1)`);
+      }
+      if (f.checkpoint) {
+        parts.push(sql`cp AS (
+          INSERT INTO audit_checkpoints (tree_size, root_hash, note, created_at)
+          VALUES (${f.checkpoint.size}, ${f.checkpoint.root}, ${f.checkpoint.note}, ${f.at})
+          ON CONFLICT (tree_size) DO NOTHING
+          RETURNING 1)`);
+      }
+      if (parts.length === 0) return;
+      await sql`WITH ${sql.join(parts, sql`, `)} SELECT 1`.execute(db);
     },
 
-    async insertNodes(nodes: readonly { level: number; idx: number; hash: Buffer }[]): Promise<void> {
-      if (nodes.length === 0) return;
-      await sql`
-        INSERT INTO audit_tree_nodes (level, idx, hash)
-        SELECT * FROM unnest(${nodes.map((n) => n.level)}::smallint[], ${nodes.map((n) => n.idx)}::bigint[], ${nodes.map((n) => n.hash)}::bytea[])`.execute(db);
+    // --- verification (audit.verify.ts) ---
+
+    /** The highest log index stored, or -1. */
+    async maxLogIndex(): Promise<number> {
+      const r = await sql<{ m: number | null }>`SELECT max(log_index) AS m FROM audit_events`.execute(db);
+      return r.rows[0]?.m === null || r.rows[0]?.m === undefined ? -1 : Number(r.rows[0].m);
+    },
+
+    /**
+     * The stored events with log indexes in [from, to), in log order, as PostgreSQL's binary COPY
+     * bytes: log_index, payload, leaf_hash and the searchable columns (COLUMNS of audit.columns.mjs).
+     */
+    async eventsCopy(from: number, to: number): Promise<Buffer> {
+      return copyOutAll(db, `COPY (SELECT log_index, payload, leaf_hash, at, actor_user_id, action, dataset_id, record_ids, decision
+        FROM audit_events WHERE log_index >= ${int(from)} AND log_index < ${int(to)} ORDER BY log_index) TO STDOUT (FORMAT binary)`);
+    },
+
+    /** The stored pair hashes (level 1) with indexes in [from, to), as binary COPY bytes (idx, hash). */
+    async pairsCopy(from: number, to: number): Promise<Buffer> {
+      return copyOutAll(db, `COPY (SELECT idx, hash FROM audit_tree_nodes WHERE level = 1 AND idx >= ${int(from)} AND idx < ${int(to)} ORDER BY idx) TO STDOUT (FORMAT binary)`);
+    },
+
+    /** The first stored index after `index`, or null. */
+    async nextLogIndex(index: number): Promise<number | null> {
+      const r = await sql<{ m: number | null }>`SELECT min(log_index) AS m FROM audit_events WHERE log_index > ${index}`.execute(db);
+      return r.rows[0]?.m === null || r.rows[0]?.m === undefined ? null : Number(r.rows[0].m);
+    },
+
+    /** The first other event whose stored leaf hash is `hash` (a payload moved there). */
+    async leafTwin(hash: Buffer, index: number): Promise<number | null> {
+      const r = await sql<{ log_index: number }>`SELECT log_index FROM audit_events WHERE leaf_hash = ${hash} AND log_index <> ${index} ORDER BY log_index LIMIT 1`.execute(db);
+      return r.rows[0] ? Number(r.rows[0].log_index) : null;
+    },
+
+    /**
+     * The first event j outside the pair (left, left + 1) with SHA-256(0x01 ‖ leaf_j ‖ right) or
+     * SHA-256(0x01 ‖ left leaf ‖ leaf_j) equal to the stored pair hash: the row swapped into the pair.
+     */
+    async pairPartner(left: number, l: Buffer, r: Buffer, stored: Buffer): Promise<{ index: number; asLeft: boolean } | null> {
+      const q = await sql<{ log_index: number; as_left: boolean }>`
+        SELECT log_index, sha256('\\x01'::bytea || leaf_hash || ${r}) = ${stored} AS as_left FROM audit_events
+        WHERE log_index NOT IN (${left}, ${left + 1})
+          AND (sha256('\\x01'::bytea || leaf_hash || ${r}) = ${stored} OR sha256('\\x01'::bytea || ${l} || leaf_hash) = ${stored})
+        ORDER BY log_index LIMIT 1`.execute(db);
+      const row = q.rows[0];
+      return row ? { index: Number(row.log_index), asLeft: row.as_left === true } : null;
+    },
+
+    /**
+     * Of these events, the first whose stored searchable columns differ from what the sequencer
+     * derives from its payload (the very SQL of integration), with the columns that differ.
+     */
+    async firstColumnMismatch(indexes: readonly number[]): Promise<{ index: number; columns: string[] } | null> {
+      if (indexes.length === 0) return null;
+      const r = await sql<{ log_index: number; at: boolean; actor_user_id: boolean; action: boolean; dataset_id: boolean; record_ids: boolean; decision: boolean }>`
+        SELECT e.log_index, e.at IS DISTINCT FROM d.at AS at, e.actor_user_id IS DISTINCT FROM d.actor_user_id AS actor_user_id,
+          e.action IS DISTINCT FROM d.action AS action, e.dataset_id IS DISTINCT FROM d.dataset_id AS dataset_id,
+          e.record_ids IS DISTINCT FROM d.record_ids AS record_ids, e.decision IS DISTINCT FROM d.decision AS decision
+        FROM (SELECT log_index, at, actor_user_id, action, dataset_id, record_ids, decision, payload::jsonb AS j
+              FROM audit_events WHERE log_index = ANY(${[...indexes]}::bigint[]) OFFSET 0) e,
+          LATERAL (SELECT ${DERIVED_COLUMNS}) AS d(at, actor_user_id, action, dataset_id, record_ids, decision)
+        WHERE (e.at, e.actor_user_id, e.action, e.dataset_id, e.record_ids, e.decision) IS DISTINCT FROM (d.at, d.actor_user_id, d.action, d.dataset_id, d.record_ids, d.decision)
+        ORDER BY e.log_index LIMIT 1`.execute(db);
+      const row = r.rows[0];
+      if (!row) return null;
+      const columns = (['at', 'actor_user_id', 'action', 'dataset_id', 'record_ids', 'decision'] as const).filter((c) => row[c]);
+      return { index: Number(row.log_index), columns };
     },
 
     async node(level: number, idx: number): Promise<Buffer | undefined> {
@@ -153,10 +292,6 @@ export function auditRepository(db: Executor) {
 
     async checkpoints(): Promise<{ tree_size: number; root_hash: Buffer; note: string }[]> {
       return db.selectFrom('audit_checkpoints').select(['tree_size', 'root_hash', 'note']).orderBy('tree_size').execute();
-    },
-
-    async insertCheckpoint(size: number, root: Buffer, note: string, at: Date): Promise<void> {
-      await db.insertInto('audit_checkpoints').values({ tree_size: size, root_hash: root, note, created_at: at }).onConflict((oc) => oc.column('tree_size').doNothing()).execute();
     },
 
   };

@@ -12,7 +12,8 @@ import type { Actor } from '../identity/index.ts';
 import { buildAuditPayload } from './audit.payload.ts';
 import { auditRepository } from './audit.repository.ts';
 import type { AuditEventInput } from './audit.types.ts';
-import { appendWithNodes, leafHash, rootFromCompactRange, EMPTY_ROOT, type TreeNode } from './audit.merkle.ts';
+import { rootFromCompactRange, EMPTY_ROOT } from './audit.merkle.ts';
+import { extendTree } from './audit.tree.mjs';
 import { signCheckpoint } from './audit.checkpoint.ts';
 import type { SigningKey } from '../../platform/crypto/signing-key.ts';
 
@@ -34,43 +35,33 @@ export type SequencerOptions = { key: SigningKey; origin: string; batch?: number
  * completed subtree nodes (for proofs), the running root, and — at most once a second — a signed
  * checkpoint. Only the holder of the sequencer advisory lock integrates, so with several nodes on one
  * PostgreSQL the log stays one chain. Returns null when another node holds the lock.
+ *
+ * Five round trips whatever the batch size (ADR 0010): BEGIN; the lock with the tree state and the
+ * latest checkpoint; one statement that moves the events and returns their leaf hashes; one that
+ * stores the new subtree nodes, the state and the checkpoint; COMMIT.
  */
 export async function sequenceOnce(db: Kysely<DB>, clock: Clock, opts: SequencerOptions): Promise<SequenceResult | null> {
   return db.transaction().execute(async (tx) => {
     const repo = auditRepository(tx);
-    if (!(await repo.tryLockSequencer())) return null;
-    const state = await repo.treeState();
-    let size = state?.tree_size ?? 0;
-    let compact = state?.compact ?? [];
-    let root = state?.root_hash ?? EMPTY_ROOT;
-    const pending = await repo.pending(opts.batch ?? 10_000);
+    const start = await repo.beginSequencing();
+    if (!start.locked) return null;
+    let size = start.state?.size ?? 0;
+    let root = start.state?.root ?? EMPTY_ROOT;
     const now = clock.now();
-    if (pending.length > 0) {
-      const ids: number[] = [];
-      const indexes: number[] = [];
-      const hashes: Buffer[] = [];
-      const nodes: TreeNode[] = [];
-      for (const p of pending) {
-        const h = leafHash(Buffer.from(p.payload, 'utf8'));
-        compact = appendWithNodes(compact, size, h, nodes);
-        ids.push(p.id);
-        indexes.push(size);
-        hashes.push(h);
-        size += 1;
-      }
-      root = rootFromCompactRange(compact);
-      await repo.integrate(ids, indexes, hashes);
-      await repo.insertNodes(nodes);
-      await repo.saveTreeState(size, compact, root, now);
+    const moved = await repo.integrateNext(size, opts.batch ?? 10_000);
+    let tree: Parameters<typeof repo.finishSequencing>[0]['tree'];
+    if (moved.count > 0) {
+      const t = extendTree(start.state?.compact ?? [], size, moved.leaves, moved.count);
+      size += moved.count;
+      root = rootFromCompactRange(t.compact);
+      tree = { size, compact: t.compact, root, levels: t.levels, first: t.first };
     }
     let checkpoint: string | null = null;
-    const last = await repo.latestCheckpoint();
-    const due = !last || now.getTime() - new Date(last.created_at).getTime() >= (opts.minCheckpointIntervalMs ?? 1000);
-    if (size > 0 && (last?.tree_size ?? -1) < size && due) {
-      checkpoint = signCheckpoint({ origin: opts.origin, size, root }, opts.key);
-      await repo.insertCheckpoint(size, root, checkpoint, now);
-    }
-    return { integrated: pending.length, treeSize: size, root, checkpoint };
+    const last = start.lastCheckpoint;
+    const due = !last || now.getTime() - last.at.getTime() >= (opts.minCheckpointIntervalMs ?? 1000);
+    if (size > 0 && (last?.size ?? -1) < size && due) checkpoint = signCheckpoint({ origin: opts.origin, size, root }, opts.key);
+    await repo.finishSequencing({ ...(tree ? { tree } : {}), ...(checkpoint ? { checkpoint: { size, root, note: checkpoint } } : {}), at: now });
+    return { integrated: moved.count, treeSize: size, root, checkpoint };
   });
 }
 

@@ -1,18 +1,29 @@
 /**
  * Independent verification of the audit log: re-hashes every integrated event from its stored bytes
- * (never trusting stored hashes), rebuilds the RFC 6962 tree, checks every checkpoint's signature and
- * that the rebuilt root at its size equals the signed root — which proves each checkpoint consistent
- * with every earlier one — and does the same for the witness copies held outside the database.
- * Reports the first problem with its log index and kind. Leaf hashing runs on a worker per core.
+ * (never trusting stored hashes), checks that its searchable columns say what those bytes say,
+ * rebuilds the RFC 6962 tree, checks every checkpoint's signature and that the rebuilt root at its
+ * size equals the signed root — which proves each checkpoint consistent with every earlier one — and
+ * does the same for the witness copies held outside the database. Reports the first problem with its
+ * log index and kind, exactly as before chunking: altered, missing, reordered, truncated,
+ * bad_signature. A searchable column that contradicts bytes the tree vouches for is reported as
+ * column_mismatch (first such event) when the tree itself verifies: changed bytes explain changed
+ * columns, so a broken tree is always what is reported.
+ *
+ * How (ADR 0010): the log is read in aligned chunks of 2^k events as PostgreSQL's binary COPY bytes
+ * (no JavaScript object per row), each chunk handed whole (transferred, not copied) to a worker
+ * thread per core that checks it and builds its subtree (audit.verify.worker.mjs); this thread reads
+ * ahead, joins the chunk roots and checks the checkpoints, in log order. Verification runs outside
+ * any transaction it does not inherit, so the embedded database keeps serving between chunks.
  */
 import type { KeyObject } from 'node:crypto';
 import { sql } from 'kysely';
 import type { Executor } from '../../platform/db/database.ts';
+import { createWorkerPool } from '../../platform/workers/worker-pool.ts';
 import { verifyCheckpointNote } from './audit.checkpoint.ts';
-import { appendWithNodes, nodeHash, rootFromCompactRange, type TreeNode } from './audit.merkle.ts';
-import { createLeafHashPool } from '../../platform/workers/hash-pool.ts';
+import { appendToCompactRange, rootFromCompactRange } from './audit.merkle.ts';
+import { auditRepository } from './audit.repository.ts';
 
-export type ProblemKind = 'altered' | 'missing' | 'reordered' | 'truncated' | 'bad_signature';
+export type ProblemKind = 'altered' | 'missing' | 'reordered' | 'truncated' | 'bad_signature' | 'column_mismatch';
 export type VerifyProblem = { kind: ProblemKind; index: number; detail: string };
 export type VerifyReport = {
   ok: boolean;
@@ -27,38 +38,59 @@ export type VerifyOptions = {
   key: { name: string; publicKey: KeyObject; publicRaw: Buffer };
   witnesses: readonly { name: string; read?(): Promise<string[]> }[];
   onProgress?: (done: number, total: number) => void;
-  batch?: number;
+  /** Events per chunk, a power of two (default 16,384). */
+  chunk?: number;
+  /** Worker threads (default: one per core). */
+  workers?: number;
 };
 
 type Signed = { size: number; root: Buffer; source: string };
 
-/**
- * A stored pair hash differs from the rebuilt one: the two leaves were swapped with each other or
- * with a leaf elsewhere in the batch (reordered), or one of them was changed together with its
- * stored leaf hash (altered).
- */
-function classifyPairMismatch(pairIdx: number, stored: Buffer, rows: readonly { log_index: number }[], hashes: readonly Buffer[], rightPos: number): VerifyProblem {
-  const leftPos = rightPos - 1;
-  const [l, r] = [hashes[leftPos]!, hashes[rightPos]!];
-  const left = 2 * pairIdx;
-  if (nodeHash(r, l).equals(stored)) return { kind: 'reordered', index: left, detail: `events ${left} and ${left + 1} were swapped` };
-  for (let j = 0; j < hashes.length; j++) {
-    if (j === leftPos || j === rightPos) continue;
-    const other = Number(rows[j]!.log_index);
-    if (nodeHash(hashes[j]!, r).equals(stored)) return { kind: 'reordered', index: Math.min(left, other), detail: `events ${left} and ${other} were swapped` };
-    if (nodeHash(l, hashes[j]!).equals(stored)) return { kind: 'reordered', index: Math.min(left + 1, other), detail: `events ${left + 1} and ${other} were swapped` };
-  }
-  return { kind: 'altered', index: left, detail: `event ${left} or ${left + 1} was changed together with its stored leaf hash` };
+/** What a worker reports for one chunk (audit.verify.worker.mjs). */
+type ChunkProblem = VerifyProblem & {
+  pos: number;
+  /** A leaf whose hash is not stored anywhere in the chunk: maybe elsewhere in the log. */
+  leaf?: Uint8Array;
+  /** A pair hash no leaf in the chunk explains: maybe a leaf elsewhere in the log. */
+  pair?: { left: Uint8Array; right: Uint8Array; stored: Uint8Array };
+};
+type ChunkResult = {
+  count: number;
+  stop: number;
+  problem: ChunkProblem | null;
+  column: { index: number; detail: string } | null;
+  undecided: number[];
+  cuts: { r: number; hashes: Uint8Array }[];
+  prefix: Uint8Array;
+};
+type ChunkTask = { start: number; expect: number; events: ArrayBuffer; pairs: ArrayBuffer; cuts: number[] };
+
+const DEFAULT_CHUNK = 16_384;
+const WORKER_URL = new URL('./audit.verify.worker.mjs', import.meta.url);
+
+const hashes32 = (b: Uint8Array): Buffer[] => {
+  const buf = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+  const out: Buffer[] = [];
+  for (let i = 0; i < buf.length; i += 32) out.push(buf.subarray(i, i + 32));
+  return out;
+};
+
+/** The buffer's bytes in an ArrayBuffer of their own, so that it can be transferred to a worker. */
+function ownArrayBuffer(b: Buffer): ArrayBuffer {
+  if (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && b.buffer instanceof ArrayBuffer) return b.buffer;
+  const ab = new ArrayBuffer(b.byteLength);
+  new Uint8Array(ab).set(b);
+  return ab;
 }
 
 export async function verifyAuditLog(db: Executor, opts: VerifyOptions): Promise<VerifyReport> {
   const { key } = opts;
-  const report = (problem: VerifyProblem | null, treeSize: number, root: Buffer, cps: number, wcps: number): VerifyReport => ({
-    ok: problem === null, treeSize, rootHash: root.toString('base64'), checkpoints: cps, witnessCheckpoints: wcps, problem,
-  });
+  const chunk = opts.chunk ?? DEFAULT_CHUNK;
+  if (!Number.isInteger(chunk) || chunk < 2 || (chunk & (chunk - 1)) !== 0) throw new Error('verify: the chunk size must be a power of two');
+  const repo = auditRepository(db);
 
-  // 1. Signatures of the stored checkpoints and of every witness copy.
-  const stored = (await sql<{ tree_size: number; note: string }>`SELECT tree_size, note FROM audit_checkpoints ORDER BY tree_size`.execute(db)).rows;
+  // 1. Signatures of every witness copy and of the stored checkpoints (witnesses first: a note a
+  //    witness holds was stored before it was published, so the events read below cover it).
   const expected = new Map<number, Signed>();
   let firstBad: VerifyProblem | null = null;
   const consider = (note: string, source: string, claimedSize: number | null) => {
@@ -79,89 +111,104 @@ export async function verifyAuditLog(db: Executor, opts: VerifyOptions): Promise
     }
     expected.set(r.checkpoint.size, { size: r.checkpoint.size, root: r.checkpoint.root, source });
   };
-  for (const c of stored) consider(c.note, 'database', Number(c.tree_size));
-  let witnessCount = 0;
+  const witnessNotes: { note: string; source: string }[] = [];
   for (const w of opts.witnesses) {
     if (!w.read) continue;
-    for (const note of await w.read()) {
-      witnessCount++;
-      consider(note, w.name, null);
-    }
+    for (const note of await w.read()) witnessNotes.push({ note, source: w.name });
   }
+  const stored = (await sql<{ tree_size: number; note: string }>`SELECT tree_size, note FROM audit_checkpoints ORDER BY tree_size`.execute(db)).rows;
+  for (const c of stored) consider(c.note, 'database', Number(c.tree_size));
+  for (const w of witnessNotes) consider(w.note, w.source, null);
 
-  // 2. Re-hash and rebuild from the stored bytes.
-  const total = Number((await sql<{ n: number }>`SELECT count(*)::int AS n FROM audit_events WHERE log_index IS NOT NULL`.execute(db)).rows[0]?.n ?? 0);
-  const batch = opts.batch ?? 20_000;
-  let compact: Buffer[] = [];
-  let size = 0;
-  const scratch: TreeNode[] = [];
-  let problem: VerifyProblem | null = null;
+  // 2. Re-hash, check and rebuild from the stored bytes, chunk by chunk.
+  const total = (await repo.maxLogIndex()) + 1;
   const checkpointSizes = [...expected.keys()].sort((a, b) => a - b);
-  let nextCp = 0;
-  type Row = { id: number; log_index: number; payload: string; leaf_hash: Buffer };
-  const fetch = (from: number) =>
-    sql<Row>`SELECT id, log_index, payload, leaf_hash FROM audit_events WHERE log_index >= ${from} ORDER BY log_index LIMIT ${batch}`.execute(db).then((r) => r.rows);
-  // Pipeline: while the workers hash batch k, the database already reads batch k + 1.
-  const pool = createLeafHashPool();
-  try {
-    let rows = await fetch(0);
-    outer: while (rows.length > 0) {
-      const hashing = pool.hash(rows.map((r) => r.payload));
-      const lastIndex = Number(rows.at(-1)!.log_index);
-      const upcoming = fetch(lastIndex + 1);
-      upcoming.catch(() => undefined); // awaited below unless a problem ends the walk first
-      const hashes = await hashing;
-      const storedPairs = new Map(
-        (await sql<{ idx: number; hash: Buffer }>`SELECT idx, hash FROM audit_tree_nodes WHERE level = 1 AND idx >= ${Math.floor(size / 2)} AND idx <= ${Math.floor(lastIndex / 2)}`.execute(db)).rows.map((r) => [Number(r.idx), r.hash]),
-      );
-      for (let i = 0; i < rows.length; i++) {
-        const row = rows[i]!;
-        const index = Number(row.log_index);
-        if (index !== size) {
-          problem = { kind: 'missing', index: size, detail: `no event at index ${size} (next stored index is ${index})` };
-          break outer;
-        }
-        const h = hashes[i]!;
-        if (!h.equals(row.leaf_hash)) {
-          // A payload whose hash is stored at a neighbour's index was moved, not edited.
-          const twin = rows.findIndex((r) => r.leaf_hash.equals(h));
-          problem = twin >= 0
-            ? { kind: 'reordered', index: Math.min(index, Number(rows[twin]!.log_index)), detail: `events at ${index} and ${Number(rows[twin]!.log_index)} were swapped` }
-            : { kind: 'altered', index, detail: `the bytes of event ${index} do not hash to its leaf` };
-          break outer;
-        }
-        compact = appendWithNodes(compact, size, h, scratch);
-        // The pair hashes stored at integration time pin the order of the leaves: a whole row moved
-        // to another index (payload and leaf hash together) no longer matches them.
-        const pair = scratch.find((n) => n.level === 1);
-        scratch.length = 0;
-        if (pair) {
-          const stored = storedPairs.get(pair.idx);
-          if (stored && !stored.equals(pair.hash)) {
-            problem = classifyPairMismatch(pair.idx, stored, rows, hashes, i);
-            break outer;
-          }
-        }
-        size += 1;
-        while (nextCp < checkpointSizes.length && checkpointSizes[nextCp]! <= size) {
-          const cpSize = checkpointSizes[nextCp]!;
-          if (cpSize === size) {
-            const want = expected.get(cpSize)!;
-            if (!rootFromCompactRange(compact).equals(want.root)) {
-              problem = { kind: 'altered', index: size - 1, detail: `the rebuilt root at size ${size} differs from the signed checkpoint (${want.source}): an event at or before index ${size - 1} was changed together with its stored hash` };
-              break outer;
-            }
-          }
-          nextCp++;
-        }
+  let top: Buffer[] = []; // compact range of the whole chunks verified so far
+  let tail: Buffer[] = []; // compact range of the verified part of the last chunk, when not whole
+  let size = 0;
+  let problem: VerifyProblem | null = null;
+  // Columns that disagree with authentic bytes: reported only when the tree itself verifies.
+  let columns: VerifyProblem | null = null;
+
+  const read = async (start: number) => {
+    const expect = Math.min(chunk, total - start);
+    const [events, pairs] = [await repo.eventsCopy(start, start + chunk), await repo.pairsCopy(start / 2, (start + chunk) / 2)];
+    const cuts = checkpointSizes.filter((s) => s > start && s <= start + chunk).map((s) => s - start);
+    const task: ChunkTask = { start, expect, events: ownArrayBuffer(events), pairs: ownArrayBuffer(pairs), cuts };
+    const result = pool.run(task, [task.events, task.pairs]);
+    result.catch(() => undefined); // awaited in order below, unless a problem ends the walk first
+    return { start, expect, result };
+  };
+
+  /** Checks one chunk's result in log order; returns the first problem of the tree, if any. */
+  const consume = async (start: number, expect: number, r: ChunkResult): Promise<VerifyProblem | null> => {
+    const pos = r.problem ? r.problem.pos : r.count < expect ? r.count : Infinity;
+    if (!columns) {
+      // The first event whose searchable columns disagree with its bytes: the worker's, or one it
+      // left to the database before it.
+      const before = r.column ? r.undecided.filter((i) => i < r.column!.index) : r.undecided;
+      const sqlFound = await repo.firstColumnMismatch(before);
+      if (sqlFound) columns = { kind: 'column_mismatch', index: sqlFound.index, detail: `column ${sqlFound.columns.join(', ')} of event ${sqlFound.index} does not match its stored bytes` };
+      else if (r.column) columns = { kind: 'column_mismatch', ...r.column };
+    }
+    // Every checkpoint inside the chunk before the problem's position.
+    for (const cut of r.cuts) {
+      if (cut.r > pos) break;
+      const cpSize = start + cut.r;
+      const want = expected.get(cpSize)!;
+      if (!rootFromCompactRange([...top, ...hashes32(cut.hashes)]).equals(want.root)) {
+        size = cpSize;
+        tail = hashes32(cut.hashes);
+        return { kind: 'altered', index: cpSize - 1, detail: `the rebuilt root at size ${cpSize} differs from the signed checkpoint (${want.source}): an event at or before index ${cpSize - 1} was changed together with its stored hash` };
       }
+    }
+    size = start + r.stop;
+    tail = hashes32(r.prefix);
+    if (r.problem) return finish(r.problem);
+    if (r.count < expect) {
+      const next = await repo.nextLogIndex(start + r.count - 1);
+      return { kind: 'missing', index: start + r.count, detail: `no event at index ${start + r.count} (next stored index is ${next ?? 'none'})` };
+    }
+    if (expect === chunk) {
+      top = appendToCompactRange(top, start / chunk, tail[0]!);
+      tail = [];
+    }
+    return null;
+  };
+
+  /** A worker's problem, completed with what only the whole log can tell. */
+  const finish = async (p: ChunkProblem): Promise<VerifyProblem> => {
+    if (p.leaf) {
+      const other = await repo.leafTwin(Buffer.from(p.leaf), p.index);
+      if (other !== null) return { kind: 'reordered', index: Math.min(p.index, other), detail: `events at ${p.index} and ${other} were swapped` };
+    }
+    if (p.pair) {
+      const partner = await repo.pairPartner(p.index, Buffer.from(p.pair.left), Buffer.from(p.pair.right), Buffer.from(p.pair.stored));
+      if (partner?.asLeft) return { kind: 'reordered', index: Math.min(p.index, partner.index), detail: `events ${p.index} and ${partner.index} were swapped` };
+      if (partner) return { kind: 'reordered', index: Math.min(p.index + 1, partner.index), detail: `events ${p.index + 1} and ${partner.index} were swapped` };
+    }
+    return { kind: p.kind, index: p.index, detail: p.detail };
+  };
+
+  const pool = createWorkerPool<ChunkTask, ChunkResult>(WORKER_URL, opts.workers);
+  try {
+    const ahead = 2 * (opts.workers ?? pool.size);
+    const queue: Awaited<ReturnType<typeof read>>[] = [];
+    let next = 0;
+    while (problem === null && (next < total || queue.length > 0)) {
+      while (next < total && queue.length < ahead) {
+        queue.push(await read(next));
+        next += chunk;
+      }
+      const q = queue.shift()!;
+      problem = await consume(q.start, q.expect, await q.result);
       opts.onProgress?.(size, total);
-      rows = await upcoming;
     }
   } finally {
     await pool.close();
   }
-  const root = rootFromCompactRange(compact);
+
+  const root = rootFromCompactRange([...top, ...tail]);
   const bad = firstBad as VerifyProblem | null;
   if (bad && (!problem || bad.index < problem.index)) problem = bad;
   const largest = checkpointSizes.at(-1) ?? 0;
@@ -169,5 +216,8 @@ export async function verifyAuditLog(db: Executor, opts: VerifyOptions): Promise
     const src = expected.get(largest)!.source;
     problem = { kind: 'truncated', index: size, detail: `the log ends at ${size} events but a signed checkpoint (${src}) covers ${largest}` };
   }
-  return report(problem, size, root, stored.length, witnessCount);
+  // Columns that contradict their event's bytes, in a log whose every byte verified: the operator's
+  // edit of a searchable column (the access history, searches) without the trigger.
+  problem ??= columns;
+  return { ok: problem === null, treeSize: size, rootHash: root.toString('base64'), checkpoints: stored.length, witnessCheckpoints: witnessNotes.length, problem };
 }

@@ -13,7 +13,8 @@ import { systemActor, userDirectory, type Actor } from '../identity/index.ts';
 import { listDatasets } from '../vault/index.ts';
 import { enqueueMail, isMailAddress } from '../outbox/index.ts';
 import { monitorRepository } from './monitor.repository.ts';
-import { evaluateEvent, hourWindow, parseEvent, subjectOf, type DirectHit, type MonitoredEvent } from './monitor.rules.ts';
+import { evaluateEvent, hourWindow, parseEvent, subjectOf, type DirectHit, type Evaluation, type MonitoredEvent } from './monitor.rules.ts';
+import { MonitorState } from './monitor.state.ts';
 import { loadRules } from './monitor.settings.ts';
 import { severityRank, type MonitorRules, type RuleId, type Severity } from './monitor.types.ts';
 
@@ -41,26 +42,21 @@ type NewAlert = {
   evidence: number[]; eventCount: number; firstAt: Date; lastAt: Date;
 };
 
+/**
+ * One batch: the events in log order against the in-memory state (monitor.state.ts). Counting,
+ * windows and de-duplication cost no query per event; raising an alert (rare) writes the alert, its
+ * audit event and its mail at once, in the batch's transaction.
+ */
 class Batch {
   raised = 0;
-  constructor(private readonly ctx: AppContext, private readonly tx: Executor, private readonly rules: MonitorRules) {}
-
-  private repo() {
-    return monitorRepository(this.tx);
-  }
-
-  /** Adds the event to the not-closed alert with this key, if there is one. */
-  async addToOpen(key: string, e: MonitoredEvent, summary?: Record<string, unknown>): Promise<boolean> {
-    const open = await this.repo().openAlertByKey(key);
-    if (!open) return false;
-    await this.repo().addEvidence(open.id, [e.index], 1, summary ?? open.summary, e.at, this.ctx.clock.now());
-    return true;
-  }
+  private recipients: Promise<{ email: string }[]> | null = null;
+  constructor(private readonly ctx: AppContext, private readonly tx: Executor, private readonly rules: MonitorRules, private readonly state: MonitorState) {}
 
   async raise(a: NewAlert): Promise<void> {
     const id = newId();
     const now = this.ctx.clock.now();
-    await this.repo().insertAlert({ id, ...a, at: now });
+    await monitorRepository(this.tx).insertAlert({ id, ...a, at: now });
+    this.state.raised(a.key, id, a.summary);
     await appendAudit(this.tx, this.ctx.clock, monitorActor(), {
       action: 'alert.raise', decision: 'allow', rule: `monitor.${a.rule}`, reason: `Monitoring rule ${a.rule} raised an alert`, result: 'ok',
       subjectUserId: a.subjectUserId, details: { alertId: id, rule: a.rule, severity: a.severity, evidence: a.evidence.slice(0, 20), eventCount: a.eventCount },
@@ -68,7 +64,8 @@ class Batch {
     this.raised++;
     if (severityRank(a.severity) < severityRank(this.rules.notify.minSeverity)) return;
     // A malformed stored address must not stop monitoring (the batch would fail on it forever).
-    const recipients = (await userDirectory(this.tx).activeWithRole('security_center')).filter((r) => isMailAddress(r.email));
+    this.recipients ??= userDirectory(this.tx).activeWithRole('security_center').then((rs) => rs.filter((r) => isMailAddress(r.email)));
+    const recipients = await this.recipients;
     if (recipients.length === 0) return;
     const label = RULE_LABEL[a.rule];
     // Ids, counts and times only: the mail crosses a relay, the evidence stays in Mamori.
@@ -94,7 +91,7 @@ class Batch {
   }
 
   async direct(hit: DirectHit, e: MonitoredEvent): Promise<void> {
-    if (await this.addToOpen(hit.key, e)) return;
+    if (this.state.addToOpen(hit.key, e.index, e.at)) return;
     const s = subjectOf(e);
     await this.raise({ rule: hit.rule, severity: hit.severity, key: hit.key, subject: s.subject, subjectUserId: s.userId, summary: hit.summary, evidence: [e.index], eventCount: 1, firstAt: e.at, lastAt: e.at });
   }
@@ -102,39 +99,63 @@ class Batch {
   async bulkRead(e: MonitoredEvent, weight: number): Promise<void> {
     const s = subjectOf(e);
     const r = this.rules.bulkRead;
-    const repo = this.repo();
-    await repo.observe('bulk_read', s.subject, e.at, e.index, weight);
     const hour = hourWindow(e.at);
-    const w = await repo.window('bulk_read', s.subject, hour.start, hour.end);
+    const w = this.state.observeBulk({ subject: s.subject, at: e.at, index: e.index, weight }, hour.start);
     if (w.total < r.threshold) return;
-    const key = `bulk_read:${s.subject}:${hour.start.toISOString()}`;
+    const key = bulkKey(s.subject, hour.start);
     const summary = { windowStart: hour.start.toISOString(), windowEnd: hour.end.toISOString(), records: w.total, threshold: r.threshold };
-    if (await this.addToOpen(key, e, summary)) return;
+    if (this.state.addToOpen(key, e.index, e.at, summary)) return;
     await this.raise({ rule: 'bulk_read', severity: r.severity, key, subject: s.subject, subjectUserId: s.userId, summary, evidence: w.indexes, eventCount: w.count, firstAt: w.first ?? e.at, lastAt: e.at });
   }
 
   async denial(e: MonitoredEvent): Promise<void> {
     const s = subjectOf(e);
     const r = this.rules.repeatedDenials;
-    const repo = this.repo();
-    const key = `repeated_denials:${s.subject}`;
     // While an alert is open, further denials are its evidence; once it is closed, counting starts afresh.
-    if (await this.addToOpen(key, e)) return;
-    await repo.observe('repeated_denials', s.subject, e.at, e.index, 1);
-    const from = new Date(e.at.getTime() - r.windowMinutes * 60_000);
-    const w = await repo.window('repeated_denials', s.subject, from, new Date(e.at.getTime() + 1));
+    if (this.state.addToOpen(denialKey(s.subject), e.index, e.at)) return;
+    this.state.observeDenial({ subject: s.subject, at: e.at, index: e.index, weight: 1 });
+    const w = this.state.denialWindow(s.subject, new Date(e.at.getTime() - r.windowMinutes * 60_000), new Date(e.at.getTime() + 1));
     if (w.total < r.threshold) return;
     await this.raise({
-      rule: 'repeated_denials', severity: r.severity, key, subject: s.subject, subjectUserId: s.userId,
+      rule: 'repeated_denials', severity: r.severity, key: denialKey(s.subject), subject: s.subject, subjectUserId: s.userId,
       summary: { denials: w.total, threshold: r.threshold, windowMinutes: r.windowMinutes }, evidence: w.indexes, eventCount: w.count, firstAt: w.first ?? e.at, lastAt: e.at,
     });
-    await repo.forget('repeated_denials', s.subject);
+    this.state.forgetDenials(s.subject);
   }
+}
+
+const bulkKey = (subject: string, hourStart: Date) => `bulk_read:${subject}:${hourStart.toISOString()}`;
+const denialKey = (subject: string) => `repeated_denials:${subject}`;
+
+/** What the batch can touch: the hour windows, the denied subjects and every alert key its events may hit. */
+function needs(batch: readonly { e: MonitoredEvent; ev: Evaluation }[], rules: MonitorRules) {
+  const hours: { subject: string; start: Date; end: Date }[] = [];
+  const denied = new Set<string>();
+  const keys: string[] = [];
+  let deniedFrom: Date | null = null;
+  for (const { e, ev } of batch) {
+    const { subject } = subjectOf(e);
+    for (const o of ev.observations) {
+      if (o.rule === 'bulk_read') {
+        const h = hourWindow(e.at);
+        hours.push({ subject, ...h });
+        keys.push(bulkKey(subject, h.start));
+      } else {
+        denied.add(subject);
+        keys.push(denialKey(subject));
+        const from = new Date(e.at.getTime() - rules.repeatedDenials.windowMinutes * 60_000);
+        if (!deniedFrom || from < deniedFrom) deniedFrom = from;
+      }
+    }
+    for (const h of ev.hits) keys.push(h.key);
+  }
+  return { hours, deniedSubjects: [...denied], deniedFrom, keys };
 }
 
 /**
  * Evaluates up to `batch` integrated events after the cursor. Returns null when another node holds
- * the monitor lock.
+ * the monitor lock. A batch costs a fixed number of statements (three reads of state, three writes
+ * back, the cursor and pruning) plus three or four per alert raised, however many events it holds.
  */
 export async function monitorOnce(ctx: AppContext, opts: { batch?: number } = {}): Promise<MonitorResult | null> {
   // Outside the transaction: the embedded database has one connection, which the transaction holds.
@@ -147,21 +168,24 @@ export async function monitorOnce(ctx: AppContext, opts: { batch?: number } = {}
     const repo = monitorRepository(tx);
     if (!(await repo.tryLockMonitor())) return null;
     const from = await repo.cursor(ctx.clock.now());
-    const rows = await auditRepository(tx).integratedRange(from, opts.batch ?? 500);
-    const batch = new Batch(ctx, tx, rules);
-    let last: Date | null = null;
-    for (const row of rows) {
+    const rows = await auditRepository(tx).integratedRange(from, opts.batch ?? 5_000);
+    const events = rows.map((row) => {
       const e = parseEvent(Number(row.log_index), row.payload);
-      last = e.at;
-      const ev = evaluateEvent(e, rules, personal);
+      return { e, ev: evaluateEvent(e, rules, personal) };
+    });
+    const state = await MonitorState.load(tx, needs(events, rules));
+    const batch = new Batch(ctx, tx, rules, state);
+    for (const { e, ev } of events) {
       for (const o of ev.observations) {
         if (o.rule === 'bulk_read') await batch.bulkRead(e, o.weight);
         else await batch.denial(e);
       }
       for (const hit of ev.hits) await batch.direct(hit, e);
     }
+    await state.flush(tx, ctx.clock.now());
     const next = rows.length > 0 ? Number(rows.at(-1)!.log_index) + 1 : from;
     if (rows.length > 0) await repo.saveCursor(next, ctx.clock.now());
+    const last = events.at(-1)?.e.at;
     if (last) {
       await repo.prune('bulk_read', new Date(last.getTime() - 2 * 3_600_000));
       await repo.prune('repeated_denials', new Date(last.getTime() - (rules.repeatedDenials.windowMinutes + 60) * 60_000));

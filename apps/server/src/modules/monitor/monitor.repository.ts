@@ -52,29 +52,49 @@ export function monitorRepository(db: Executor) {
       await db.updateTable('monitor_cursor').set({ next_index: next, updated_at: at }).where('id', '=', 1).execute();
     },
 
-    // --- windowed observations ---
-    async observe(rule: string, subject: string, at: Date, logIndex: number, weight: number): Promise<void> {
-      await db.insertInto('monitor_observations').values({ rule, subject, at, log_index: logIndex, weight }).execute();
+    // --- windowed observations (read and written once per batch: monitor.state.ts) ---
+    /**
+     * For each window (subject, [start, end)) of `rule`: total weight, count, the first log indexes
+     * and the earliest time of its observations — one statement for all of them, results in input order.
+     */
+    async windows(rule: string, ws: readonly { subject: string; start: Date; end: Date }[]): Promise<{ total: number; count: number; indexes: number[]; first: Date | null }[]> {
+      if (ws.length === 0) return [];
+      const r = await sql<{ n: number; total: number | null; count: number; indexes: number[] | null; first: Date | null }>`
+        SELECT w.n::int AS n, sum(o.weight)::int AS total, count(o.log_index)::int AS count,
+          (array_agg(o.log_index ORDER BY o.log_index) FILTER (WHERE o.log_index IS NOT NULL))[1:${MAX_EVIDENCE}] AS indexes, min(o.at) AS first
+        FROM unnest(${ws.map((w) => w.subject)}::text[], ${ws.map((w) => w.start)}::timestamptz[], ${ws.map((w) => w.end)}::timestamptz[]) WITH ORDINALITY AS w(subject, s, e, n)
+        LEFT JOIN monitor_observations o ON o.rule = ${rule} AND o.subject = w.subject AND o.at >= w.s AND o.at < w.e
+        GROUP BY w.n ORDER BY w.n`.execute(db);
+      return r.rows.map((row) => ({ total: row.total ?? 0, count: row.count, indexes: (row.indexes ?? []).map(Number), first: row.first ? new Date(row.first) : null }));
     },
-    /** Total weight and the first log indexes of the observations in [from, to). */
-    async window(rule: string, subject: string, from: Date, to: Date): Promise<{ total: number; count: number; indexes: number[]; first: Date | null }> {
-      const r = await sql<{ total: number | null; count: number; indexes: number[] | null; first: Date | null }>`
-        SELECT sum(weight)::int AS total, count(*)::int AS count, (array_agg(log_index ORDER BY log_index))[1:${MAX_EVIDENCE}] AS indexes, min(at) AS first
-        FROM monitor_observations WHERE rule = ${rule} AND subject = ${subject} AND at >= ${from} AND at < ${to}`.execute(db);
-      const row = r.rows[0];
-      return { total: row?.total ?? 0, count: row?.count ?? 0, indexes: (row?.indexes ?? []).map(Number), first: row?.first ? new Date(row.first) : null };
+    /** The observations of `rule` for these subjects since `from`, in log order. */
+    async observationsSince(rule: string, subjects: readonly string[], from: Date): Promise<{ subject: string; at: Date; index: number; weight: number }[]> {
+      const r = await sql<{ subject: string; at: Date; log_index: number; weight: number }>`
+        SELECT subject, at, log_index, weight FROM monitor_observations
+        WHERE rule = ${rule} AND subject = ANY(${[...subjects]}::text[]) AND at >= ${from} ORDER BY log_index`.execute(db);
+      return r.rows.map((o) => ({ subject: o.subject, at: new Date(o.at), index: Number(o.log_index), weight: o.weight }));
     },
-    async forget(rule: string, subject: string): Promise<void> {
-      await db.deleteFrom('monitor_observations').where('rule', '=', rule).where('subject', '=', subject).execute();
+    async insertObservations(rows: readonly { rule: string; subject: string; at: Date; index: number; weight: number }[]): Promise<void> {
+      if (rows.length === 0) return;
+      await sql`
+        INSERT INTO monitor_observations (rule, subject, at, log_index, weight)
+        SELECT * FROM unnest(${rows.map((o) => o.rule)}::text[], ${rows.map((o) => o.subject)}::text[], ${rows.map((o) => o.at)}::timestamptz[],
+          ${rows.map((o) => o.index)}::bigint[], ${rows.map((o) => o.weight)}::int[])`.execute(db);
+    },
+    /** Every observation of `rule` for these subjects goes (a raised alert restarts the count). */
+    async forgetSubjects(rule: string, subjects: readonly string[]): Promise<void> {
+      await db.deleteFrom('monitor_observations').where('rule', '=', rule).where('subject', 'in', [...subjects]).execute();
     },
     async prune(rule: string, before: Date): Promise<void> {
       await db.deleteFrom('monitor_observations').where('rule', '=', rule).where('at', '<', before).execute();
     },
 
     // --- alerts ---
-    async openAlertByKey(key: string): Promise<AlertRow | undefined> {
-      const r = await db.selectFrom('monitor_alerts').selectAll().where('dedup_key', '=', key).where('status', '<>', 'closed').forUpdate().executeTakeFirst();
-      return r ? normalise(r as AlertRow) : undefined;
+    /** The not-closed alerts with these de-duplication keys, row-locked until the batch commits. */
+    async openAlertsByKeys(keys: readonly string[]): Promise<AlertRow[]> {
+      if (keys.length === 0) return [];
+      const rows = await db.selectFrom('monitor_alerts').selectAll().where('dedup_key', 'in', [...new Set(keys)]).where('status', '<>', 'closed').forUpdate().execute();
+      return rows.map((r) => normalise(r as AlertRow));
     },
     async insertAlert(a: {
       id: string; rule: string; severity: string; key: string; subject: string; subjectUserId: string | null; summary: unknown;
@@ -86,17 +106,24 @@ export function monitorRepository(db: Executor) {
         first_event_at: a.firstAt, last_event_at: a.lastAt, created_at: a.at, updated_at: a.at,
       }).execute();
     },
-    /** Adds evidence to an alert that is still open or acknowledged (the de-duplicated case). */
-    async addEvidence(id: string, indexes: number[], count: number, summary: unknown, lastAt: Date, at: Date): Promise<void> {
+    /**
+     * Adds a batch's evidence to alerts that are still open or acknowledged (the de-duplicated case),
+     * one statement for all: the indexes appended while fewer than MAX_EVIDENCE are kept, the count
+     * raised, the summary replaced, the last event time moved forward.
+     */
+    async addEvidenceMany(updates: readonly { id: string; indexes: number[]; count: number; summary: unknown; lastAt: Date }[], at: Date): Promise<void> {
+      if (updates.length === 0) return;
+      const json = JSON.stringify(updates.map((u) => ({ id: u.id, add: u.indexes, n: u.count, summary: u.summary, last_at: u.lastAt.toISOString() })));
       await sql`
-        UPDATE monitor_alerts SET
-          evidence = CASE WHEN cardinality(evidence) >= ${MAX_EVIDENCE} THEN evidence
-                          ELSE (evidence || ${indexes}::bigint[])[1:${MAX_EVIDENCE}] END,
-          event_count = event_count + ${count},
-          summary = ${JSON.stringify(summary)}::jsonb,
-          last_event_at = GREATEST(last_event_at, ${lastAt}),
+        UPDATE monitor_alerts m SET
+          evidence = CASE WHEN cardinality(m.evidence) >= ${MAX_EVIDENCE} THEN m.evidence
+                          ELSE (m.evidence || u.add)[1:${MAX_EVIDENCE}] END,
+          event_count = m.event_count + u.n,
+          summary = u.summary,
+          last_event_at = GREATEST(m.last_event_at, u.last_at),
           updated_at = ${at}
-        WHERE id = ${id}`.execute(db);
+        FROM jsonb_to_recordset(${json}::jsonb) AS u(id uuid, add bigint[], n int, summary jsonb, last_at timestamptz)
+        WHERE m.id = u.id`.execute(db);
     },
     async getAlert(id: string, forUpdate = false): Promise<AlertRow | undefined> {
       let q = db.selectFrom('monitor_alerts').selectAll().where('id', '=', id);

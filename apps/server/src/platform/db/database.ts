@@ -4,12 +4,17 @@
  * int8 arrives as number and bytea as Buffer on either engine.
  */
 import { PGlite } from '@electric-sql/pglite';
-import { CompiledQuery, Kysely, PostgresDialect, type Transaction } from 'kysely';
+import { CompiledQuery, Kysely, PostgresDialect, type PostgresCursorConstructor, type Transaction } from 'kysely';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import type { DB } from './schema.ts';
+import { PGliteCopyOut, PgCopyOutCursor } from './copy-out.ts';
+
+// The dialects' streaming hook carries `COPY … TO STDOUT` (copy-out.ts); nothing else streams.
+const PG_CURSOR = PgCopyOutCursor as unknown as PostgresCursorConstructor;
+const PGLITE_CURSOR = PGliteCopyOut as unknown as PostgresCursorConstructor;
 
 export type Engine = 'pglite' | 'postgres';
 
@@ -104,7 +109,7 @@ class PGlitePool {
   private tail: Promise<void> = Promise.resolve();
   constructor(private readonly pglite: PGlite) {}
 
-  async connect(): Promise<{ query: (sql: string, params: unknown[]) => Promise<PgLikeResult>; release: () => void }> {
+  async connect(): Promise<{ query: (sql: string | PGliteCopyOut, params: unknown[]) => Promise<PgLikeResult> | PGliteCopyOut; release: () => void }> {
     let release!: () => void;
     const next = new Promise<void>((resolve) => (release = resolve));
     const previous = this.tail;
@@ -112,18 +117,28 @@ class PGlitePool {
     await previous;
     const pglite = this.pglite;
     return {
-      async query(sql: string, params: unknown[]): Promise<PgLikeResult> {
-        // Without parameters use the simple protocol, which (as with `pg`) accepts several statements.
-        const res =
-          params.length === 0
-            ? ((await pglite.exec(sql)).at(-1) ?? { rows: [], affectedRows: 0 })
-            : await pglite.query<Record<string, unknown>>(sql, params);
-        toBuffers(res.rows as Record<string, unknown>[]);
-        const command = /^\s*(\w+)/.exec(sql)?.[1]?.toUpperCase() ?? '';
-        return { rows: res.rows, rowCount: res.affectedRows ?? res.rows.length, command };
+      query(sql: string | PGliteCopyOut, params: unknown[]): Promise<PgLikeResult> | PGliteCopyOut {
+        // Kysely hands a streamed COPY over as a cursor object and reads it at once (no await).
+        if (sql instanceof PGliteCopyOut) {
+          return sql.start(async (text) => {
+            const blob = (await pglite.query(text)).blob;
+            return blob ? Buffer.from(await blob.arrayBuffer()) : Buffer.alloc(0);
+          });
+        }
+        return run(sql, params);
       },
       release,
     };
+    async function run(sql: string, params: unknown[]): Promise<PgLikeResult> {
+      // Without parameters use the simple protocol, which (as with `pg`) accepts several statements.
+      const res =
+        params.length === 0
+          ? ((await pglite.exec(sql)).at(-1) ?? { rows: [], affectedRows: 0 })
+          : await pglite.query<Record<string, unknown>>(sql, params);
+      toBuffers(res.rows as Record<string, unknown>[]);
+      const command = /^\s*(\w+)/.exec(sql)?.[1]?.toUpperCase() ?? '';
+      return { rows: res.rows, rowCount: res.affectedRows ?? res.rows.length, command };
+    }
   }
 
   async end(): Promise<void> {
@@ -154,12 +169,12 @@ export async function openDatabase(options: OpenOptions): Promise<Database> {
     });
     // A broken idle connection must not crash the process; the next checkout reconnects.
     pool.on('error', () => undefined);
-    const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+    const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool, cursor: PG_CURSOR }) });
     const bulkTransaction = async <T>(fn: (bulk: BulkTransaction) => Promise<T>): Promise<T> => {
       const client = await pool.connect();
       // A Kysely bound to this one connection, so its statements run inside the transaction opened here.
       const single = { connect: async () => Object.assign(client, { release: () => undefined }), end: async () => undefined };
-      const executor = new Kysely<DB>({ dialect: new PostgresDialect({ pool: single as unknown as pg.Pool }) });
+      const executor = new Kysely<DB>({ dialect: new PostgresDialect({ pool: single as unknown as pg.Pool, cursor: PG_CURSOR }) });
       const release = client.release.bind(client);
       const pending = new Pending();
       const streams = new Set<Writable>();
@@ -254,7 +269,7 @@ export async function openDatabase(options: OpenOptions): Promise<Database> {
   }
   const pglite = await PGlite.create(options.dataDir ?? undefined);
   const pool = new PGlitePool(pglite);
-  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool: pool as unknown as pg.Pool }) });
+  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool: pool as unknown as pg.Pool, cursor: PGLITE_CURSOR }) });
   const bulkTransaction = <T>(fn: (bulk: BulkTransaction) => Promise<T>): Promise<T> =>
     db.transaction().execute(async (tx) => {
       // The transaction holds PGlite's only session (see PGlitePool), so direct statements and COPYs

@@ -1,0 +1,202 @@
+// @ts-check
+/**
+ * A verification worker (plain JavaScript: no TypeScript loader in worker threads). It checks one
+ * aligned chunk of the log — log indexes [start, start + size), size a power of two — from the bytes
+ * of two binary COPYs, as audit.verify.ts describes: every event's index, its leaf hash re-computed
+ * from its stored bytes, its searchable columns against those bytes, every pair hash stored at
+ * integration; then it builds the chunk's subtree and the compact ranges the checkpoints inside the
+ * chunk need. It reports the first problem of the tree in log order (position, then: missing, leaf,
+ * pair), and apart from it the first event whose columns disagree with its bytes (or that it leaves to
+ * the database to decide).
+ *
+ * In:  { id, start, expect, events: ArrayBuffer, pairs: ArrayBuffer, cuts: number[] }
+ *      events: COPY (log_index, payload, leaf_hash, at, actor_user_id, action, dataset_id, record_ids, decision)
+ *      pairs:  COPY (idx, hash) of the level-1 nodes with idx in [start / 2, (start + size) / 2)
+ *      cuts:   prefix lengths r (1 ≤ r ≤ size) whose compact range is wanted
+ * Out: { id, count, stop, problem, column, undecided, cuts: [{ r, hashes }], prefix }
+ */
+import { parentPort } from 'node:worker_threads';
+import { nodeHashInto, prefixRange, sha256Into } from './audit.tree.mjs';
+import { COLUMNS, DISAGREE, UNDECIDED, compareColumns } from './audit.columns.mjs';
+
+const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
+
+/**
+ * The field offsets and lengths (-1 = NULL) of every tuple of a binary COPY with `fields` columns.
+ * @param {Buffer} b @param {number} fields @param {number} hint
+ */
+function frame(b, fields, hint) {
+  let off = new Int32Array(Math.max(1, hint) * fields);
+  let len = new Int32Array(off.length);
+  if (b.length === 0) return { count: 0, off, len };
+  if (b.length < 19 || b.compare(SIGNATURE, 0, 11, 0, 11) !== 0) throw new Error('not a binary COPY');
+  let p = 19 + b.readInt32BE(15);
+  let count = 0;
+  for (;;) {
+    const n = b.readInt16BE(p);
+    p += 2;
+    if (n === -1) break;
+    if (n !== fields) throw new Error(`binary COPY tuple with ${n} fields, expected ${fields}`);
+    if ((count + 1) * fields > off.length) {
+      const o2 = new Int32Array(off.length * 2);
+      o2.set(off);
+      off = o2;
+      const l2 = new Int32Array(len.length * 2);
+      l2.set(len);
+      len = l2;
+    }
+    for (let f = 0; f < fields; f++) {
+      const l = b.readInt32BE(p);
+      off[count * fields + f] = p + 4;
+      len[count * fields + f] = l;
+      p += 4 + (l > 0 ? l : 0);
+    }
+    count++;
+  }
+  return { count, off, len };
+}
+
+/** @param {Buffer} b @param {number} o an int8 field */
+const int8 = (b, o) => b.readInt32BE(o) * 4294967296 + b.readUInt32BE(o + 4);
+
+/** @param {Buffer} a @param {number} ao @param {Buffer} b @param {number} bo */
+const same32 = (a, ao, b, bo) => a.compare(b, bo, bo + 32, ao, ao + 32) === 0;
+
+const scratch = Buffer.allocUnsafe(32);
+/** Is SHA-256(0x01 ‖ l ‖ r) equal to `want`? */
+/** @param {Buffer} lb @param {number} lo @param {Buffer} rb @param {number} ro @param {Buffer} want @param {number} wo */
+function nodeIs(lb, lo, rb, ro, want, wo) {
+  nodeHashInto(lb, lo, rb, ro, scratch, 0);
+  return same32(scratch, 0, want, wo);
+}
+
+/**
+ * @param {{ id: number; start: number; expect: number; events: ArrayBuffer; pairs: ArrayBuffer; cuts: number[] }} msg
+ */
+export function check(msg) {
+  const { start, expect } = msg;
+  const b = Buffer.from(msg.events);
+  const pb = Buffer.from(msg.pairs);
+  const F = 9;
+  const ev = frame(b, F, expect);
+  const pr = frame(pb, 2, expect >> 1);
+  const m = ev.count;
+  const { off, len } = ev;
+  const index = (/** @type {number} */ i) => int8(b, /** @type {number} */ (off[i * F]));
+
+  // The stored pair hashes by pair position in the chunk.
+  const half = Math.max(1, expect >> 1);
+  const pairAt = new Int32Array(half).fill(-1);
+  for (let j = 0; j < pr.count; j++) {
+    const local = int8(pb, /** @type {number} */ (pr.off[j * 2])) - start / 2;
+    if (local >= 0 && local < half && pr.len[j * 2 + 1] === 32) pairAt[local] = /** @type {number} */ (pr.off[j * 2 + 1]);
+  }
+
+  const leaves = Buffer.allocUnsafe(Math.max(1, m) * 32);
+  const level1 = Buffer.allocUnsafe(Math.max(1, m >> 1) * 32);
+  /** @type {number[]} */
+  const undecided = [];
+  const bad = [0];
+  /** @type {any} */
+  let problem = null;
+  /** @type {{ index: number; detail: string } | null} */
+  let column = null;
+  const hashLeaf = (/** @type {number} */ i) => {
+    const po = /** @type {number} */ (off[i * F + 1]);
+    const pl = Math.max(0, /** @type {number} */ (len[i * F + 1]));
+    // 0x00 ‖ payload without a copy: the byte before the payload (the length's last byte, already read) becomes the prefix.
+    b[po - 1] = 0;
+    sha256Into(b.subarray(po - 1, po + pl), leaves, i * 32);
+  };
+  const storedLeafOk = (/** @type {number} */ i) => len[i * F + 2] === 32;
+
+  let i = 0;
+  for (; i < m; i++) {
+    const idx = index(i);
+    const want = start + i;
+    if (idx !== want) {
+      problem = { kind: 'missing', index: want, detail: `no event at index ${want} (next stored index is ${idx})` };
+      break;
+    }
+    hashLeaf(i);
+    const lo = /** @type {number} */ (off[i * F + 2]);
+    if (!storedLeafOk(i) || !same32(leaves, i * 32, b, lo)) {
+      // A payload whose hash is stored at another index was moved there, not edited.
+      let twin = -1;
+      for (let j = 0; j < m; j++) if (j !== i && storedLeafOk(j) && same32(leaves, i * 32, b, /** @type {number} */ (off[j * F + 2]))) { twin = j; break; }
+      if (twin >= 0) {
+        const other = index(twin);
+        problem = { kind: 'reordered', index: Math.min(want, other), detail: `events at ${want} and ${other} were swapped` };
+      } else {
+        // The main thread still looks for the hash elsewhere in the log.
+        problem = { kind: 'altered', index: want, detail: `the bytes of event ${want} do not hash to its leaf`, leaf: Buffer.from(leaves.subarray(i * 32, i * 32 + 32)) };
+      }
+      break;
+    }
+    const po = /** @type {number} */ (off[i * F + 1]);
+    const c = compareColumns(b, po, po + Math.max(0, /** @type {number} */ (len[i * F + 1])), b, off, len, i * F + 3, bad);
+    // A column that disagrees with authentic bytes is reported only if the tree verifies (the main
+    // thread decides): the first one is kept and the walk goes on.
+    if (c === DISAGREE && column === null) column = { index: want, detail: `column ${COLUMNS[/** @type {number} */ (bad[0])]} of event ${want} does not match its stored bytes` };
+    else if (c === UNDECIDED && column === null) undecided.push(i);
+    if (i % 2 === 1) {
+      const p = i >> 1;
+      nodeHashInto(leaves, (i - 1) * 32, leaves, i * 32, level1, p * 32);
+      const so = /** @type {number} */ (pairAt[p]);
+      // The pair hashes stored at integration pin the order of the leaves: a whole row moved to
+      // another index (payload and leaf hash together) no longer matches them.
+      if (so >= 0 && !same32(level1, p * 32, pb, so)) {
+        for (let j = i + 1; j < m; j++) hashLeaf(j);
+        problem = classifyPair(start + i - 1, i, pb, so, leaves, m, index);
+        break;
+      }
+    }
+  }
+  const stop = i;
+
+  // The chunk's subtree over the verified prefix, and the compact ranges of the checkpoint cuts.
+  const levels = [leaves, level1];
+  for (let k = 2, span = 4; span <= stop; k++, span *= 2) {
+    const below = /** @type {Buffer} */ (levels[k - 1]);
+    const n = Math.floor(stop / span);
+    const out = Buffer.allocUnsafe(n * 32);
+    for (let j = 0; j < n; j++) nodeHashInto(below, 2 * j * 32, below, (2 * j + 1) * 32, out, j * 32);
+    levels.push(out);
+  }
+  const cuts = msg.cuts.filter((r) => r <= stop).map((r) => ({ r, hashes: Buffer.concat(prefixRange(levels, r)) }));
+  // The compact range of everything verified here: the chunk's root when all of it was.
+  const prefix = Buffer.concat(prefixRange(levels, stop));
+  return { id: msg.id, count: m, stop, problem: problem ? { pos: stop, ...problem } : null, column, undecided: undecided.map((u) => start + u), cuts, prefix };
+}
+
+/**
+ * A stored pair hash differs from the rebuilt one: the two leaves were swapped with each other or
+ * with a leaf elsewhere in the chunk (reordered), or one of them was changed together with its stored
+ * leaf hash (altered — unless the main thread finds the partner elsewhere in the log).
+ * @param {number} left @param {number} rightPos @param {Buffer} pb @param {number} so
+ * @param {Buffer} leaves @param {number} m @param {(i: number) => number} index
+ */
+function classifyPair(left, rightPos, pb, so, leaves, m, index) {
+  const leftPos = rightPos - 1;
+  const [l, r] = [leftPos * 32, rightPos * 32];
+  if (nodeIs(leaves, r, leaves, l, pb, so)) return { kind: 'reordered', index: left, detail: `events ${left} and ${left + 1} were swapped` };
+  for (let j = 0; j < m; j++) {
+    if (j === leftPos || j === rightPos) continue;
+    const other = index(j);
+    if (nodeIs(leaves, j * 32, leaves, r, pb, so)) return { kind: 'reordered', index: Math.min(left, other), detail: `events ${left} and ${other} were swapped` };
+    if (nodeIs(leaves, l, leaves, j * 32, pb, so)) return { kind: 'reordered', index: Math.min(left + 1, other), detail: `events ${left + 1} and ${other} were swapped` };
+  }
+  return {
+    kind: 'altered', index: left, detail: `event ${left} or ${left + 1} was changed together with its stored leaf hash`,
+    pair: { left: Buffer.from(leaves.subarray(l, l + 32)), right: Buffer.from(leaves.subarray(r, r + 32)), stored: Buffer.from(pb.subarray(so, so + 32)) },
+  };
+}
+
+parentPort?.on('message', (msg) => {
+  try {
+    const out = check(msg);
+    parentPort?.postMessage(out);
+  } catch (err) {
+    parentPort?.postMessage({ id: msg.id, error: err instanceof Error ? err.message : String(err) });
+  }
+});

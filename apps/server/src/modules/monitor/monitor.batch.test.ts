@@ -1,0 +1,160 @@
+/**
+ * The monitor counts a batch in memory (monitor.state.ts) instead of one query per event. Whatever
+ * the batch size, it must raise exactly the alerts — same keys, evidence, counts, summaries, times —
+ * and leave exactly the observations that evaluating one event at a time leaves (batch size 1 loads
+ * every window from the database before each event and writes it back after: the per-event
+ * behaviour). Random streams of reads, bulk reads, denials, watched records and dispatch workers over
+ * three hours (hour boundaries, the end of business hours, late events whose time is earlier than
+ * their position in the log) are evaluated both ways on the real database.
+ *
+ * Observations older than the retention horizon are pruned once per batch, after the batch's last
+ * event (as before batching): below that horizon the stored observations may differ by batch size,
+ * so they are compared from the horizon of the stream's latest event on.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { sql } from 'kysely';
+import { startTestApp, PURPOSE, type TestApp } from '../../../test/support/app.ts';
+import { appendAudit, integrateAll, auditRepository, type AuditEventInput } from '../audit/index.ts';
+import { asUserId, type Actor } from '../identity/index.ts';
+import { monitorOnce } from './index.ts';
+import { readRules } from './monitor.settings.ts';
+import { DEFAULT_RULES, type MonitorRules } from './monitor.types.ts';
+
+let t: TestApp;
+const WATCHED = '0190a4c8-0000-7000-8000-00000000cafe';
+const RULES: MonitorRules = {
+  ...DEFAULT_RULES,
+  bulkRead: { ...DEFAULT_RULES.bulkRead, threshold: 6 },
+  repeatedDenials: { ...DEFAULT_RULES.repeatedDenials, threshold: 3, windowMinutes: 10 },
+  watchedRecords: { ...DEFAULT_RULES.watchedRecords, records: [{ recordId: WATCHED, kind: 'canary' }] },
+  notify: { minSeverity: 'critical' },
+};
+
+const USERS = ['0190a4c8-0000-7000-8000-0000000000a1', '0190a4c8-0000-7000-8000-0000000000a2', '0190a4c8-0000-7000-8000-0000000000a3', '0190a4c8-0000-7000-8000-0000000000a4'];
+function actorOf(u: number): Actor {
+  return {
+    kind: 'user', userId: asUserId(USERS[u]!), login: `u${u}`, employmentType: u === 3 ? 'dispatch' : 'employee', status: 'active', roles: ['handler'], groupIds: [],
+    sessionRef: null, tokenId: null, mfa: true, passwordChangeRequired: false, terminal: { ip: '10.0.0.9', userAgent: 'test', deviceId: null }, requestId: null, grants: [],
+  };
+}
+
+type Step = { user: number; minute: number; kind: 'read' | 'deny' | 'watched' | 'dispatch'; records: number };
+const step = fc.record({
+  user: fc.integer({ min: 0, max: USERS.length - 1 }),
+  // Minutes from 16:30 JST: across 17:00, 18:00 (the end of business hours) and 19:00.
+  minute: fc.integer({ min: 0, max: 170 }),
+  kind: fc.constantFrom<Step['kind']>('read', 'read', 'read', 'deny', 'deny', 'watched', 'dispatch'),
+  records: fc.integer({ min: 1, max: 4 }),
+});
+// Mostly in time order, as a log is; a few events arrive late (their time earlier than the last one's).
+const stream = fc.array(step, { minLength: 20, maxLength: 50 }).map((steps) => {
+  const sorted = [...steps].sort((a, b) => a.minute - b.minute);
+  for (let i = 3; i < sorted.length; i += 7) [sorted[i - 3], sorted[i]] = [sorted[i]!, sorted[i - 3]!];
+  return sorted;
+});
+
+let serial = 0;
+function eventOf(s: Step): AuditEventInput {
+  const record = () => `0190a4c8-0000-7000-8000-${String(++serial).padStart(12, '0')}`;
+  switch (s.kind) {
+    case 'read':
+      return { action: 'record.search', decision: 'allow', rule: 'grant.read', reason: 'ok', result: 'ok', recordIds: Array.from({ length: s.records }, record), fields: ['company_name'], purpose: PURPOSE };
+    case 'deny':
+      return { action: 'record.read', decision: 'deny', rule: 'grant.none', reason: 'no grant', result: 'denied' };
+    case 'watched':
+      return { action: 'record.read', decision: 'allow', rule: 'grant.read', reason: 'ok', result: 'ok', recordIds: [WATCHED], fields: ['company_name'], purpose: PURPOSE };
+    case 'dispatch':
+      return { action: 'record.read', decision: 'deny', rule: 'dispatch.no_personal', reason: 'dispatch', result: 'denied', fields: ['person_name'] };
+  }
+}
+
+/** Alerts and observations as comparable values (no ids, no wall-clock bookkeeping times). */
+async function outcome(latest: Date) {
+  const alerts = (await sql<Record<string, unknown>>`
+    SELECT rule, severity, status, dedup_key, subject, subject_user_id, summary, evidence, event_count, first_event_at, last_event_at
+    FROM monitor_alerts ORDER BY dedup_key, created_at`.execute(t.ctx.db)).rows;
+  // Within the retention horizon (engine: 2 h for bulk reads, the window + 60 min for denials).
+  const bulkFrom = new Date(latest.getTime() - 2 * 3_600_000);
+  const deniedFrom = new Date(latest.getTime() - (RULES.repeatedDenials.windowMinutes + 60) * 60_000);
+  const observations = (await sql<Record<string, unknown>>`
+    SELECT rule, subject, at, log_index, weight FROM monitor_observations
+    WHERE (rule = 'bulk_read' AND at >= ${bulkFrom}) OR (rule = 'repeated_denials' AND at >= ${deniedFrom})
+    ORDER BY rule, subject, log_index`.execute(t.ctx.db)).rows;
+  return JSON.parse(JSON.stringify({ alerts, observations })) as { alerts: { rule: string; subject_user_id: string; evidence: number[] }[]; observations: unknown[] };
+}
+
+let latest = new Date(0);
+
+/** Evaluates the log from `from` to its end in batches of `size`, starting from no alerts and no observations. */
+async function evaluate(from: number, size: number) {
+  await sql`DELETE FROM monitor_alerts`.execute(t.ctx.db);
+  await sql`DELETE FROM monitor_observations`.execute(t.ctx.db);
+  await sql`UPDATE monitor_cursor SET next_index = ${from}`.execute(t.ctx.db);
+  let batches = 0;
+  for (;;) {
+    const r = await monitorOnce(t.ctx, { batch: size });
+    assert.ok(r, 'no other evaluator runs');
+    if (r.evaluated === 0) break;
+    batches++;
+  }
+  return { batches, ...(await outcome(latest)) };
+}
+
+before(async () => {
+  t = await startTestApp({ demoContacts: 10 });
+  const stored = await readRules(t.ctx.db, t.clock.now());
+  await sql`UPDATE monitor_settings SET rules = ${JSON.stringify(RULES)}::jsonb, version = ${stored.version + 1}`.execute(t.ctx.db);
+  await integrateAll(t.ctx);
+  await monitorOnce(t.ctx); // the cursor row exists from here on
+});
+after(async () => t.close());
+
+async function append(steps: readonly Step[]): Promise<{ from: number; to: number }> {
+  const from = (await integrateAll(t.ctx)).treeSize;
+  const base = new Date('2026-11-25T16:30:00+09:00').getTime();
+  for (const s of steps) {
+    t.clock.set(new Date(base + s.minute * 60_000 + s.user * 1000));
+    if (t.clock.now() > latest) latest = t.clock.now();
+    await appendAudit(t.ctx.db, t.clock, actorOf(s.user), eventOf(s));
+  }
+  return { from, to: (await integrateAll(t.ctx)).treeSize };
+}
+
+test('property: any batch size raises the same alerts and keeps the same observations as one event at a time', { timeout: 600_000 }, async () => {
+  await fc.assert(
+    fc.asyncProperty(stream, fc.integer({ min: 2, max: 40 }), async (steps, size) => {
+      const { from } = await append(steps);
+      const one = await evaluate(from, 1);
+      const many = await evaluate(from, size);
+      assert.deepEqual(many.alerts, one.alerts);
+      assert.deepEqual(many.observations, one.observations);
+    }),
+    { numRuns: 8 },
+  );
+});
+
+test('a long stream across many batches: 1, 97 and 5,000 events per batch give the same alerts, and alerts are raised', { timeout: 600_000 }, async () => {
+  const sampled = fc.sample(stream, { numRuns: 8, seed: 42 }).flat();
+  // Spread over the three hours in log order (18:00 JST, the end of business hours, included).
+  const steps = sampled.map((s, i) => ({ ...s, minute: Math.floor((i * 170) / sampled.length) }));
+  const { from, to } = await append(steps);
+  assert.ok(to - from > 200);
+  const one = await evaluate(from, 1);
+  const some = await evaluate(from, 97);
+  const all = await evaluate(from, 5_000);
+  assert.equal(one.batches, to - from);
+  assert.equal(all.batches, 1);
+  const rules = new Set(one.alerts.map((a) => a.rule));
+  assert.deepEqual([...rules].sort(), ['bulk_read', 'dispatch_personal', 'off_hours', 'repeated_denials', 'watched_record']);
+  assert.deepEqual(some.alerts, one.alerts);
+  assert.deepEqual(all.alerts, one.alerts);
+  assert.deepEqual(some.observations, one.observations);
+  assert.deepEqual(all.observations, one.observations);
+  // The evidence names the very events: spot-check that each alert's first index is one of its subject's.
+  for (const a of all.alerts) {
+    const [e] = await auditRepository(t.ctx.db).integratedRange(a.evidence[0]!, 1);
+    assert.equal((JSON.parse(e!.payload) as { actor: { user: string } }).actor.user, a.subject_user_id);
+  }
+});

@@ -11,13 +11,12 @@ import { readFile, rm, mkdtemp } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { wrapDataKey } from '../apps/server/src/platform/crypto/envelope.ts';
-import { BinaryCopyRows, encodeTimestamptz } from '../apps/server/src/platform/db/copy-binary.ts';
+import { BinaryCopyRows, encodeTimestamptz, uuidBytes } from '../apps/server/src/platform/db/copy-binary.ts';
 import { newId } from '../apps/server/src/platform/ids.ts';
-import { RecordCodec } from '../apps/server/src/modules/vault/vault.codec.ts';
+import { RecordCodec, type FieldProblem } from '../apps/server/src/modules/vault/vault.codec.ts';
 import { DEMO_CONTACT_FIELDS, writeDemoCsv } from '../apps/server/src/modules/vault/vault.demo-data.ts';
-import { parseImport } from '../apps/server/src/modules/vault/vault.import-parse.ts';
+import { parseImportBatches } from '../apps/server/src/modules/vault/vault.import-parse.ts';
 import { DatasetKeys, keyAad } from '../apps/server/src/modules/vault/vault.keys.ts';
-import { checkValues } from '../apps/server/src/modules/vault/vault.records.ts';
 import type { DatasetField, DatasetView } from '../apps/server/src/modules/vault/vault.types.ts';
 import type { LoadedDataset } from '../apps/server/src/modules/vault/vault.datasets.ts';
 import { intArg, log, round } from './support.ts';
@@ -72,15 +71,24 @@ const STAGES: Stage[] = [
     name: 'parse',
     run: async (data) => {
       let n = 0;
-      for await (const row of parseImport(chunks(data), 'csv')) if (row.line > 0) n++;
+      for await (const rows of parseImportBatches(chunks(data), 'csv')) for (const row of rows) if (row.line > 0) n++;
       return n;
     },
   },
   {
     name: 'parse+check',
+    // As importRecords: codec.check, keeping the normalised values for encode.
     run: async (data, ds) => {
       let n = 0;
-      for await (const row of parseImport(chunks(data), 'csv')) if (checkValues(ds, row.values).length === 0) n++;
+      const problems: FieldProblem[] = [];
+      const trimmed: (string | undefined)[] = new Array<string | undefined>(ds.codec.fieldCount).fill(undefined);
+      for await (const rows of parseImportBatches(chunks(data), 'csv')) {
+        for (const row of rows) {
+          problems.length = 0;
+          ds.codec.check(row.values, problems, trimmed);
+          if (problems.length === 0) n++;
+        }
+      }
       return n;
     },
   },
@@ -88,10 +96,16 @@ const STAGES: Stage[] = [
     name: 'parse+check+encode',
     run: async (data, ds) => {
       let n = 0;
-      for await (const row of parseImport(chunks(data), 'csv')) {
-        if (checkValues(ds, row.values).length !== 0) continue;
-        const id = newId<'RecordId'>();
-        if (ds.codec.encode(id, row.values).terms.length > 0) n++;
+      const problems: FieldProblem[] = [];
+      const trimmed: (string | undefined)[] = new Array<string | undefined>(ds.codec.fieldCount).fill(undefined);
+      for await (const rows of parseImportBatches(chunks(data), 'csv')) {
+        for (const row of rows) {
+          problems.length = 0;
+          ds.codec.check(row.values, problems, trimmed);
+          if (problems.length !== 0) continue;
+          const id = newId<'RecordId'>();
+          if (ds.codec.encode(id, row.values, trimmed).terms.length > 0) n++;
+        }
       }
       return n;
     },
@@ -103,18 +117,25 @@ const STAGES: Stage[] = [
       let n = 0;
       let records = new BinaryCopyRows();
       let terms = new BinaryCopyRows(4 << 20);
-      const datasetId = ds.view.id;
+      const datasetId = uuidBytes(ds.view.id);
       const keyId = Buffer.from(ds.keys.activeDataKeyId, 'utf8');
-      for await (const row of parseImport(chunks(data), 'csv')) {
-        if (checkValues(ds, row.values).length !== 0) continue;
-        const id = newId<'RecordId'>();
-        const r = ds.codec.encode(id, row.values);
-        const rr = records.row(7).uuid(id).uuid(datasetId).jsonb(r.public).bytea(r.sealed);
-        (r.keyId === null ? rr.null() : rr.raw(keyId)).raw(at).raw(at);
-        for (const t of r.terms) terms.row(3).int4(t.field).bytea(t.term).uuid(id);
-        if (++n % 25_000 === 0) {
-          records = new BinaryCopyRows();
-          terms = new BinaryCopyRows(4 << 20);
+      const problems: FieldProblem[] = [];
+      const trimmed: (string | undefined)[] = new Array<string | undefined>(ds.codec.fieldCount).fill(undefined);
+      for await (const rows of parseImportBatches(chunks(data), 'csv')) {
+        for (const row of rows) {
+          problems.length = 0;
+          ds.codec.check(row.values, problems, trimmed);
+          if (problems.length !== 0) continue;
+          const id = newId<'RecordId'>();
+          const r = ds.codec.encode(id, row.values, trimmed);
+          const idBytes = uuidBytes(id);
+          const rr = records.row(7).raw(idBytes).raw(datasetId).jsonb(r.public).bytea(r.sealed);
+          (r.keyId === null ? rr.null() : rr.raw(keyId)).raw(at).raw(at);
+          for (const t of r.terms) terms.row(3).int4(t.field).bytea(t.term).raw(idBytes);
+          if (++n % 25_000 === 0) {
+            records = new BinaryCopyRows();
+            terms = new BinaryCopyRows(4 << 20);
+          }
         }
       }
       return n;

@@ -20,6 +20,21 @@ function hexNibble(c: number): number {
   throw new Error('bad uuid');
 }
 
+/**
+ * A uuid's 16 bytes from its canonical text form, for a value written more than once (`raw`): a record
+ * id is written with the record and again with each of its search terms.
+ */
+export function uuidBytes(s: string): Buffer {
+  if (s.length !== 36) throw new Error('bad uuid');
+  const b = Buffer.allocUnsafe(16);
+  let o = 0;
+  for (let i = 0; i < 36; i += 2) {
+    if (i === 8 || i === 13 || i === 18 || i === 23) i++;
+    b[o++] = (hexNibble(s.charCodeAt(i)) << 4) | hexNibble(s.charCodeAt(i + 1));
+  }
+  return b;
+}
+
 /** A growing buffer of binary COPY rows; `take()` hands out what is written so far. */
 export class BinaryCopyRows {
   private buf: Buffer;

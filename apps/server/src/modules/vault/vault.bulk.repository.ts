@@ -51,6 +51,8 @@ export class RecordLoader {
     private readonly indexDefinition: string | null,
   ) {
     this.datasetId = uuidBytes(datasetId);
+    // Each batch's terms are one COPY of their own: the buffer starts with its header.
+    this.termRows.bytes(BINARY_COPY_HEADER);
   }
 
   /**
@@ -126,8 +128,12 @@ export class RecordLoader {
       if (last && this.unmergedBatches > 0) this.previousBatch = this.mergeTerms(this.previousBatch);
       return;
     }
-    await records.write(Buffer.concat([this.recordRows.take(), BINARY_COPY_TRAILER]));
-    const terms = this.termRows.length > 0 ? Buffer.concat([BINARY_COPY_HEADER, this.termRows.take(), BINARY_COPY_TRAILER]) : null;
+    await records.write(this.recordRows.bytes(BINARY_COPY_TRAILER).take());
+    let terms: Buffer | null = null;
+    if (this.termRows.length > BINARY_COPY_HEADER.length) {
+      terms = this.termRows.bytes(BINARY_COPY_TRAILER).take();
+      this.termRows.bytes(BINARY_COPY_HEADER);
+    }
     this.records = null;
     this.rowsInBatch = 0;
     // At most one batch in flight: wait for the one before (its failure fails the import here).

@@ -123,9 +123,22 @@ export class BinaryCopyRows {
     return this.bytea(value);
   }
 
-  /** Everything written so far (a copy); the buffer starts over. */
+  /** Bytes as they are, without a length: a COPY header or trailer. */
+  bytes(b: Buffer): this {
+    this.room(b.length);
+    this.buf.set(b, this.off);
+    this.off += b.length;
+    return this;
+  }
+
+  /**
+   * Everything written so far, without copying it: writing goes on in a fresh buffer of the same
+   * size (uninitialised, so untouched pages cost nothing). Copying megabytes per batch, and zeroing
+   * the copies, cost the import several µs per row.
+   */
   take(): Buffer {
-    const out = Buffer.from(this.buf.subarray(0, this.off));
+    const out = this.buf.subarray(0, this.off);
+    this.buf = Buffer.allocUnsafe(this.buf.length);
     this.off = 0;
     return out;
   }

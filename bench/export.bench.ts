@@ -22,7 +22,7 @@ import { requestExtraction, runExtraction } from '../apps/server/src/modules/ext
 import { systemActor, type Actor } from '../apps/server/src/modules/identity/index.ts';
 import { importRecords } from '../apps/server/src/modules/vault/index.ts';
 import { DEMO_CONTACT_FIELDS, writeDemoCsv } from '../apps/server/src/modules/vault/vault.demo-data.ts';
-import { parseImport } from '../apps/server/src/modules/vault/vault.import-parse.ts';
+import { parseImportBatches } from '../apps/server/src/modules/vault/vault.import-parse.ts';
 import type { GrantId, UserId } from '../apps/server/src/platform/ids.ts';
 import { seed } from '../apps/server/src/platform/seed.ts';
 import { printResult } from './lib.ts';
@@ -55,7 +55,7 @@ async function main(): Promise<void> {
     await writeDemoCsv(file, ROWS, 42);
     await seed(ctx, { demo: true, demoContacts: 0 });
     const system = systemActor({ ip: null, userAgent: 'mamori-bench', deviceId: null });
-    await importRecords(ctx, system, 'contacts', () => parseImport(createReadStream(file), 'csv', {}));
+    await importRecords(ctx, system, 'contacts', () => parseImportBatches(createReadStream(file), 'csv', {}));
     await sql`ANALYZE records`.execute(ctx.db);
     log(`setup: ${ROWS} contacts imported in ${round((performance.now() - t0) / 1000, 1)} s`);
 

@@ -25,7 +25,7 @@ import { sequenceAll } from '../apps/server/src/modules/audit/index.ts';
 import { systemActor } from '../apps/server/src/modules/identity/index.ts';
 import { importRecords, type ImportProgress } from '../apps/server/src/modules/vault/index.ts';
 import { DEMO_CONTACT_FIELDS, writeDemoCsv } from '../apps/server/src/modules/vault/vault.demo-data.ts';
-import { parseImport } from '../apps/server/src/modules/vault/vault.import-parse.ts';
+import { parseImportBatches } from '../apps/server/src/modules/vault/vault.import-parse.ts';
 import { seed } from '../apps/server/src/platform/seed.ts';
 import { printResult } from './lib.ts';
 import { cpuDelta, intArg, log, openBenchContext, postgresCpuMs, round } from './support.ts';
@@ -93,7 +93,7 @@ async function main(): Promise<void> {
     const pg0 = await postgresCpuMs(ctx.db);
     const cpu0 = process.cpuUsage();
     t0 = performance.now();
-    const result = await importRecords(ctx, actor, 'contacts', () => parseImport(createReadStream(file), 'csv', {}), onProgress);
+    const result = await importRecords(ctx, actor, 'contacts', () => parseImportBatches(createReadStream(file), 'csv', {}), onProgress);
     const mamoriMs = performance.now() - t0;
     const cpu = process.cpuUsage(cpu0);
     const mamoriPgMs = cpuDelta(pg0, await postgresCpuMs(ctx.db));

@@ -10,7 +10,7 @@ import { sql } from 'kysely';
 import { systemActor } from '../src/modules/identity/index.ts';
 import { importRecords } from '../src/modules/vault/index.ts';
 import { DEMO_CONTACT_FIELDS } from '../src/modules/vault/vault.demo-data.ts';
-import { parseImport, type ImportFormat } from '../src/modules/vault/vault.import-parse.ts';
+import { parseImportBatches, type ImportFormat } from '../src/modules/vault/vault.import-parse.ts';
 import { integrateAll, leafHash, merkleRoot } from '../src/modules/audit/index.ts';
 import { AppError } from '../src/platform/errors.ts';
 import { signIn, startTestApp, type Session, type TestApp } from './support/app.ts';
@@ -20,7 +20,7 @@ const operator = systemActor({ ip: '127.0.0.1', userAgent: 'test', deviceId: nul
 const HEADER = 'corporate_number,company_name,prefecture,person_name,person_name_kana,email,direct_phone,mobile_phone';
 
 function rowsOf(bytes: Uint8Array, format: ImportFormat = 'csv') {
-  return () => parseImport(Readable.from([bytes]), format, {});
+  return () => parseImportBatches(Readable.from([bytes]), format, {});
 }
 
 /** The CPO and a handler, signed in once for the whole file (a second sign-in would change the password again). */

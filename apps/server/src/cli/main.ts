@@ -15,7 +15,7 @@ import { identity } from '../modules/identity/index.ts';
 import * as lifecycle from '../modules/lifecycle/index.ts';
 import { createClientToken } from '../modules/scim/index.ts';
 import { importRecords, rewrapAllDatasetKeys } from '../modules/vault/index.ts';
-import { parseImport, type ImportFormat } from '../modules/vault/vault.import-parse.ts';
+import { parseImportBatches, type ImportFormat } from '../modules/vault/vault.import-parse.ts';
 import { integrateAll } from '../modules/audit/index.ts';
 import { exportRange } from '../modules/audit/audit.export.ts';
 import { traceFile } from '../modules/extraction/index.ts';
@@ -82,7 +82,7 @@ program
     try {
       // One pass over the file: the bar follows the bytes read (rows are written as they are read).
       let bytes = 0;
-      const r = await importRecords(target.ctx, target.actor, dataset, () => parseImport(createReadStream(file), format, { onBytes: (n) => bar.update((bytes += n), size) }));
+      const r = await importRecords(target.ctx, target.actor, dataset, () => parseImportBatches(createReadStream(file), format, { onBytes: (n) => bar.update((bytes += n), size) }));
       bar.stop();
       const secs = (Date.now() - started) / 1000;
       process.stdout.write(`imported ${r.imported} rows in ${secs.toFixed(1)} s (${Math.round(r.imported / secs)} rows/s)\n`);

@@ -8,7 +8,7 @@ import type { EmploymentType, Role } from '@mamori/contracts';
 import type { AppContext } from './context.ts';
 import { newId } from './ids.ts';
 import { identity, systemActor, type Actor } from '../modules/identity/index.ts';
-import { createDataset, createGrant, importRecords } from '../modules/vault/index.ts';
+import { createDataset, createGrant, importRecords, type ImportRow } from '../modules/vault/index.ts';
 import { DEMO_CONTACT_FIELDS, generateDemoContacts } from '../modules/vault/vault.demo-data.ts';
 
 export type SeedResult = { created: boolean; credentials: { login: string; password: string; description: string }[] };
@@ -108,10 +108,17 @@ export async function seed(
   return { created: true, credentials };
 }
 
-async function* demoRows(count: number) {
+/** The demo contacts as import rows, in arrays of 1,000 (importRecords takes rows in arrays). */
+async function* demoRows(count: number): AsyncGenerator<ImportRow[], void, undefined> {
   let line = 1;
+  let batch: ImportRow[] = [];
   for (const c of generateDemoContacts(count, 1)) {
     line++;
-    yield { line, values: c as unknown as Record<string, string> };
+    batch.push({ line, values: c as unknown as Record<string, string> });
+    if (batch.length === 1000) {
+      yield batch;
+      batch = [];
+    }
   }
+  if (batch.length > 0) yield batch;
 }

@@ -17,7 +17,7 @@
  */
 import { sql } from 'kysely';
 import type { BulkTransaction, CopyWriter } from '../../platform/db/database.ts';
-import { BINARY_COPY_HEADER, BINARY_COPY_TRAILER, BinaryCopyRows, encodeTimestamptz } from '../../platform/db/copy-binary.ts';
+import { BINARY_COPY_HEADER, BINARY_COPY_TRAILER, BinaryCopyRows, encodeTimestamptz, uuidBytes } from '../../platform/db/copy-binary.ts';
 import type { EncodedRecord } from './vault.codec.ts';
 
 const RECORD_COLUMNS = ['id', 'dataset_id', 'public', 'sealed', 'key_id', 'created_at', 'updated_at'] as const;
@@ -40,7 +40,7 @@ export class RecordLoader {
   private rowsInBatch = 0;
   private unmergedBatches = 0;
   private previousBatch: Promise<unknown> = Promise.resolve();
-  private readonly datasetId: string;
+  private readonly datasetId: Buffer;
   private readonly keyIds = new Map<string, Buffer>();
 
   private constructor(
@@ -50,7 +50,9 @@ export class RecordLoader {
     readonly strategy: IndexStrategy,
     private readonly indexDefinition: string | null,
   ) {
-    this.datasetId = datasetId;
+    this.datasetId = uuidBytes(datasetId);
+    // Each batch's terms are one COPY of their own: the buffer starts with its header.
+    this.termRows.bytes(BINARY_COPY_HEADER);
   }
 
   /**
@@ -90,18 +92,25 @@ export class RecordLoader {
     return b;
   }
 
-  /** Adds one encoded record; resolves when more may be added (backpressure from the database). */
-  async add(id: string, r: EncodedRecord): Promise<void> {
+  /**
+   * Adds one encoded record. Returns a promise when the caller must wait before adding more
+   * (backpressure from the database, or a batch being handed over), otherwise nothing: most rows
+   * cost no promise and no microtask.
+   */
+  add(id: string, r: EncodedRecord): Promise<void> | undefined {
     if (!this.records) {
       this.records = this.bulk.openCopy('records', RECORD_COLUMNS, 'binary');
       this.records.write(BINARY_COPY_HEADER).catch(() => undefined); // a failure surfaces through end()
     }
-    const rr = this.recordRows.row(7).uuid(id).uuid(this.datasetId).jsonb(r.public).bytea(r.sealed);
+    // The id's bytes once: the record and each of its terms carry it.
+    const idBytes = uuidBytes(id);
+    const rr = this.recordRows.row(7).raw(idBytes).raw(this.datasetId).jsonb(r.public).bytea(r.sealed);
     (r.keyId === null ? rr.null() : rr.raw(this.keyIdBytes(r.keyId))).raw(this.at).raw(this.at);
     const tr = this.termRows;
-    for (const t of r.terms) tr.row(3).int4(t.field).bytea(t.term).uuid(id);
-    if (++this.rowsInBatch >= BATCH_ROWS) await this.endBatch();
-    else if (this.recordRows.length >= PIECE) await this.records.write(this.recordRows.take());
+    for (const t of r.terms) tr.row(3).int4(t.field).bytea(t.term).raw(idBytes);
+    if (++this.rowsInBatch >= BATCH_ROWS) return this.endBatch();
+    if (this.recordRows.length >= PIECE) return this.records.write(this.recordRows.take());
+    return undefined;
   }
 
   /** Loads what is left, rebuilds the index if it was dropped, and waits until everything is in (errors surface here). */
@@ -119,8 +128,12 @@ export class RecordLoader {
       if (last && this.unmergedBatches > 0) this.previousBatch = this.mergeTerms(this.previousBatch);
       return;
     }
-    await records.write(Buffer.concat([this.recordRows.take(), BINARY_COPY_TRAILER]));
-    const terms = this.termRows.length > 0 ? Buffer.concat([BINARY_COPY_HEADER, this.termRows.take(), BINARY_COPY_TRAILER]) : null;
+    await records.write(this.recordRows.bytes(BINARY_COPY_TRAILER).take());
+    let terms: Buffer | null = null;
+    if (this.termRows.length > BINARY_COPY_HEADER.length) {
+      terms = this.termRows.bytes(BINARY_COPY_TRAILER).take();
+      this.termRows.bytes(BINARY_COPY_HEADER);
+    }
     this.records = null;
     this.rowsInBatch = 0;
     // At most one batch in flight: wait for the one before (its failure fails the import here).

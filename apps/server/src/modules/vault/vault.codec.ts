@@ -6,7 +6,7 @@ import { isPersonalLevel, type FieldKind } from '@mamori/contracts';
 import { BlindIndexer } from '../../platform/crypto/blind-index.ts';
 import { open, seal } from '../../platform/crypto/envelope.ts';
 import { mask, type MaskKind } from './vault.masking.ts';
-import { normalizeForIndex, normalizePrefix, type SearchKind } from './vault.normalize.ts';
+import { normalizeForIndex, normalizePrefix, normalizeTrimmedForIndex, type SearchKind } from './vault.normalize.ts';
 import type { DatasetKeys } from './vault.keys.ts';
 import type { DatasetField, DatasetView } from './vault.types.ts';
 
@@ -28,12 +28,21 @@ export function maskKindOf(kind: FieldKind): MaskKind {
 
 /** Why a value is not acceptable for its field; null when it is. Never echoes the value. */
 export function validateValue(field: DatasetField, raw: string): string | null {
+  return rawProblem(raw) ?? trimmedProblem(field.kind, raw.normalize('NFKC').trim());
+}
+
+/** The checks on the value as given: length in code points, control characters. */
+function rawProblem(raw: string): string | null {
   // Code points never outnumber UTF-16 units: count them only when the string could be too long.
   if (raw.length > MAX_VALUE_LENGTH && [...raw].length > MAX_VALUE_LENGTH) return `too long (max ${MAX_VALUE_LENGTH} characters)`;
   // eslint-disable-next-line no-control-regex -- rejecting control characters is the point of this check
   if (/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(raw)) return 'contains control characters';
-  const v = raw.normalize('NFKC').trim();
-  switch (field.kind) {
+  return null;
+}
+
+/** The checks of the field's kind, on `raw.normalize('NFKC').trim()`. */
+function trimmedProblem(kind: FieldKind, v: string): string | null {
+  switch (kind) {
     case 'email':
       return /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(v) ? null : 'not an e-mail address';
     case 'phone': {
@@ -51,6 +60,8 @@ export function validateValue(field: DatasetField, raw: string): string | null {
   }
 }
 
+export type FieldProblem = { field: string; problem: string };
+
 /** A search term: `field` is the field's database-wide id (dataset_fields.term_field). */
 export type RecordTerm = { field: number; term: Buffer };
 
@@ -67,6 +78,9 @@ export function aadFor(datasetId: string, recordId: string): Buffer {
 
 type FieldPlan = {
   name: string;
+  kind: FieldKind;
+  /** Position in the plan (and in the `trimmed` array of check/encode). */
+  index: number;
   personal: boolean;
   /** Which term the field gets: a blind index, normalised UTF-8 bytes (exact or prefix), or none. */
   term: 'blind' | 'exact' | 'prefix' | null;
@@ -88,22 +102,50 @@ export class RecordCodec {
     private readonly keys: DatasetKeys,
     termFields: ReadonlyMap<string, number>,
   ) {
-    this.plan = view.fields.map((f) => {
+    this.plan = view.fields.map((f, index) => {
       const personal = isPersonalLevel(f.classification);
       const termField = termFields.get(f.name);
       if (termField === undefined) throw new Error(`field ${f.name} has no term id`);
       const term = f.search === 'exact' ? (personal ? 'blind' : 'exact') : f.search === 'prefix' && !personal ? 'prefix' : null;
-      return { name: f.name, personal, term, searchKind: searchKindOf(f.kind), termField, indexer: term === 'blind' ? new BlindIndexer(keys.fieldKey(f.name)) : null };
+      return { name: f.name, kind: f.kind, index, personal, term, searchKind: searchKindOf(f.kind), termField, indexer: term === 'blind' ? new BlindIndexer(keys.fieldKey(f.name)) : null };
     });
     this.byName = new Map(this.plan.map((p) => [p.name, p]));
   }
 
-  private termOf(p: FieldPlan, v: string): RecordTerm | null {
+  /** How many fields the plan has (the length of a `trimmed` array). */
+  get fieldCount(): number {
+    return this.plan.length;
+  }
+
+  /**
+   * checkValues (vault.records.ts) for bulk imports: the same problems in the same order, and for
+   * each value that gets an exact-match term its NFKC-normalised, trimmed form in `trimmed` (by
+   * field position), which encode then starts from instead of normalising the value again.
+   */
+  check(values: Record<string, string>, problems: FieldProblem[], trimmed: (string | undefined)[]): void {
+    for (const name of Object.keys(values)) {
+      const v = values[name];
+      const p = this.byName.get(name);
+      if (!p) problems.push({ field: name, problem: 'unknown field' });
+      else if (typeof v !== 'string') problems.push({ field: name, problem: 'not a string' });
+      else if (v !== '') {
+        let problem = rawProblem(v);
+        if (problem === null) {
+          const t = v.normalize('NFKC').trim();
+          trimmed[p.index] = t;
+          problem = trimmedProblem(p.kind, t);
+        } else trimmed[p.index] = undefined;
+        if (problem) problems.push({ field: name, problem });
+      }
+    }
+  }
+
+  private termOf(p: FieldPlan, v: string, trimmed?: string): RecordTerm | null {
     switch (p.term) {
       case 'blind':
-        return { field: p.termField, term: p.indexer!.token(normalizeForIndex(p.searchKind, v)) };
+        return { field: p.termField, term: p.indexer!.token(this.indexForm(p, v, trimmed)) };
       case 'exact':
-        return { field: p.termField, term: Buffer.from(normalizeForIndex(p.searchKind, v), 'utf8') };
+        return { field: p.termField, term: Buffer.from(this.indexForm(p, v, trimmed), 'utf8') };
       case 'prefix':
         return { field: p.termField, term: Buffer.from(normalizePrefix(v), 'utf8') };
       default:
@@ -111,7 +153,12 @@ export class RecordCodec {
     }
   }
 
-  encode(recordId: string, values: Record<string, string>): EncodedRecord {
+  private indexForm(p: FieldPlan, v: string, trimmed: string | undefined): string {
+    return trimmed === undefined ? normalizeForIndex(p.searchKind, v) : normalizeTrimmedForIndex(p.searchKind, trimmed);
+  }
+
+  /** `trimmed`: what check() kept for these values (bulk imports); without it values are normalised here. */
+  encode(recordId: string, values: Record<string, string>, trimmed?: readonly (string | undefined)[]): EncodedRecord {
     const pub: Record<string, string> = {};
     const personal: Record<string, string> = {};
     let hasPersonal = false;
@@ -123,7 +170,7 @@ export class RecordCodec {
         personal[p.name] = v;
         hasPersonal = true;
       } else pub[p.name] = v;
-      const t = this.termOf(p, v);
+      const t = this.termOf(p, v, trimmed?.[p.index]);
       if (t) terms.push(t);
     }
     return {

@@ -18,7 +18,7 @@ import { appendAudit, appendAuditAlone } from '../audit/index.ts';
 import { RecordLoader } from './vault.bulk.repository.ts';
 import { loadDataset } from './vault.datasets.ts';
 import { ImportParseError, type ImportRow } from './vault.import-parse.ts';
-import { checkValues } from './vault.records.ts';
+import type { FieldProblem } from './vault.codec.ts';
 
 export const MAX_REPORTED_PROBLEMS = 100;
 const PROGRESS_EVERY = 5000;
@@ -41,7 +41,8 @@ export async function importRecords(
   ctx: AppContext,
   actor: Actor,
   datasetName: string,
-  openRows: () => AsyncIterable<ImportRow>,
+  /** The rows, in arrays (parseImportBatches yields one per chunk of the file). */
+  openRows: () => AsyncIterable<readonly ImportRow[]>,
   onProgress: (p: ImportProgress) => void = () => undefined,
   options: ImportOptions = {},
 ): Promise<ImportResult> {
@@ -57,34 +58,43 @@ export async function importRecords(
   try {
     await ctx.database.bulkTransaction(async (bulk) => {
       const loader = await RecordLoader.open(bulk, ds.view.id, ctx.clock.now(), options.rebuildIndexUpTo);
+      // Per row, reused: its problems, and the normalised values validation and encoding share.
+      const rowProblems: FieldProblem[] = [];
+      const trimmed: (string | undefined)[] = new Array<string | undefined>(ds.codec.fieldCount).fill(undefined);
       try {
-        for await (const row of openRows()) {
-          rows++;
-          let newColumn = false;
-          for (const k in row.values) {
-            if (!columns.has(k)) {
-              columns.add(k);
-              newColumn = true;
+        for await (const batch of openRows()) {
+          for (const row of batch) {
+            rows++;
+            let newColumn = false;
+            for (const k in row.values) {
+              if (!columns.has(k)) {
+                columns.add(k);
+                newColumn = true;
+              }
             }
+            // The fields being imported must be allowed, as they become known (a header names them all;
+            // JSON Lines rows may add some). Evaluated purely here: a denial is audited after the rollback.
+            if (newColumn) {
+              const d = evaluate({ actor, action: 'record.import', dataset: ds.policy, fields: [...columns], now: ctx.clock.now() });
+              if (d.effect !== 'allow') throw new FieldsDenied();
+              decision = d;
+            }
+            rowProblems.length = 0;
+            ds.codec.check(row.values, rowProblems, trimmed);
+            for (const p of rowProblems) {
+              problemCount++;
+              if (problems.length < MAX_REPORTED_PROBLEMS) problems.push({ line: row.line, field: p.field, problem: p.problem });
+            }
+            if (problemCount === 0) {
+              const id = newId<'RecordId'>();
+              firstId ??= id;
+              lastId = id;
+              // A promise only when the database wants us to wait (a batch or piece handed over).
+              const wait = loader.add(id, ds.codec.encode(id, row.values, trimmed));
+              if (wait) await wait;
+            }
+            if (rows % PROGRESS_EVERY === 0) onProgress({ phase: 'write', rows });
           }
-          // The fields being imported must be allowed, as they become known (a header names them all;
-          // JSON Lines rows may add some). Evaluated purely here: a denial is audited after the rollback.
-          if (newColumn) {
-            const d = evaluate({ actor, action: 'record.import', dataset: ds.policy, fields: [...columns], now: ctx.clock.now() });
-            if (d.effect !== 'allow') throw new FieldsDenied();
-            decision = d;
-          }
-          for (const p of checkValues(ds, row.values)) {
-            problemCount++;
-            if (problems.length < MAX_REPORTED_PROBLEMS) problems.push({ line: row.line, field: p.field, problem: p.problem });
-          }
-          if (problemCount === 0) {
-            const id = newId<'RecordId'>();
-            firstId ??= id;
-            lastId = id;
-            await loader.add(id, ds.codec.encode(id, row.values));
-          }
-          if (rows % PROGRESS_EVERY === 0) onProgress({ phase: 'write', rows });
         }
       } catch (e) {
         if (!(e instanceof ImportParseError)) throw e;

@@ -18,10 +18,6 @@ function nfkc(s: string): string {
   return s.normalize('NFKC');
 }
 
-function base(value: string): string {
-  return nfkc(nfkc(value).trim().replace(WS_RUN, ' '));
-}
-
 function stripWhitespace(s: string): string {
   return nfkc(s.replace(WS_RUN, ''));
 }
@@ -46,7 +42,16 @@ function normalizePhone(s: string): string {
 }
 
 export function normalizeForIndex(kind: SearchKind, value: string): string {
-  const v = base(value);
+  return normalizeTrimmedForIndex(kind, nfkc(value).trim());
+}
+
+/**
+ * normalizeForIndex of a value given as `value.normalize('NFKC').trim()`, the form validation has
+ * already computed (validateValue): the bulk import shares that one NFKC pass between validating a
+ * value and deriving its search term. Same result by construction.
+ */
+export function normalizeTrimmedForIndex(kind: SearchKind, trimmed: string): string {
+  const v = nfkc(trimmed.replace(WS_RUN, ' '));
   switch (kind) {
     case 'text':
       return v;

@@ -12,7 +12,7 @@ import { requireActor } from '../../platform/http/auth.ts';
 import { createDataset, getDataset, listDatasets } from './vault.datasets.ts';
 import { createGrant, expireGrant, listGrants, revokeGrant } from './vault.grants.ts';
 import { importRecords } from './vault.import.ts';
-import { parseImport, type ImportFormat } from './vault.import-parse.ts';
+import { parseImportBatches, type ImportFormat } from './vault.import-parse.ts';
 import { buildLedger } from './vault.ledger.ts';
 import { createRecord, deleteRecord, MAX_PAGE_SIZE, readRecord, searchRecords, unmaskField, updateRecord } from './vault.records.ts';
 
@@ -149,7 +149,7 @@ export function vaultRoutes(ctx: AppContext, opts: { spoolDir: string }): Fastif
       try {
         await pipeline(request.body as NodeJS.ReadableStream, createWriteStream(file, { mode: 0o600 }));
         const format = request.query.format as ImportFormat;
-        return await importRecords(ctx, actor, request.params.name, () => parseImport(createReadStream(file), format, {}));
+        return await importRecords(ctx, actor, request.params.name, () => parseImportBatches(createReadStream(file), format, {}));
       } finally {
         await rm(file, { force: true });
       }

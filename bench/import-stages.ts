@@ -1,0 +1,175 @@
+// `npx tsx bench/import-stages.ts [rows] [repeats]`   (default 100,000 rows, 5 repeats)
+//
+// Node CPU per row of the import pipeline's stages, without a database: the demo CSV is generated
+// into memory and fed in 64 KiB chunks (as createReadStream does), then each stage is run alone and
+// cumulatively. Not a benchmark of the whole import (that is `npm run bench -- import`): it shows
+// where Node's share of the time goes. Each figure is the minimum over the repeats of
+// process.cpuUsage() (user + system) divided by the rows; on a shared machine the minimum is the
+// least disturbed run. Prints one JSON line last.
+import { randomBytes } from 'node:crypto';
+import { readFile, rm, mkdtemp } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
+import path from 'node:path';
+import { wrapDataKey } from '../apps/server/src/platform/crypto/envelope.ts';
+import { BinaryCopyRows, encodeTimestamptz, uuidBytes } from '../apps/server/src/platform/db/copy-binary.ts';
+import { newId } from '../apps/server/src/platform/ids.ts';
+import { RecordCodec, type FieldProblem } from '../apps/server/src/modules/vault/vault.codec.ts';
+import { DEMO_CONTACT_FIELDS, writeDemoCsv } from '../apps/server/src/modules/vault/vault.demo-data.ts';
+import { parseImportBatches } from '../apps/server/src/modules/vault/vault.import-parse.ts';
+import { DatasetKeys, keyAad } from '../apps/server/src/modules/vault/vault.keys.ts';
+import type { DatasetField, DatasetView } from '../apps/server/src/modules/vault/vault.types.ts';
+import type { LoadedDataset } from '../apps/server/src/modules/vault/vault.datasets.ts';
+import { intArg, log, round } from './support.ts';
+
+const ROWS = intArg(process.argv[2], 100_000, 'rows');
+const REPEATS = intArg(process.argv[3], 5, 'repeats');
+const CHUNK = 64 * 1024;
+
+async function* chunks(data: Buffer): AsyncGenerator<Uint8Array> {
+  for (let i = 0; i < data.length; i += CHUNK) yield data.subarray(i, i + CHUNK);
+}
+
+function demoDataset(): LoadedDataset {
+  const id = newId<'DatasetId'>();
+  const fields: DatasetField[] = DEMO_CONTACT_FIELDS.map((f, position) => ({
+    name: f.name, position, labelJa: f.labelJa, labelEn: f.labelEn, classification: f.classification, kind: f.kind, search: f.search,
+  }));
+  const view = { id, name: 'contacts', fields } as unknown as DatasetView;
+  const master = randomBytes(32);
+  const keyring = { activeId: 'mk_0000000000000000', keys: new Map([['mk_0000000000000000', master]]) };
+  const rows = (['data', 'index'] as const).map((purpose) => {
+    const keyId = `${purpose}-1`;
+    const { masterKeyId, wrapped } = wrapDataKey(keyring, randomBytes(32), keyAad(id, purpose, keyId));
+    return { key_id: keyId, purpose, master_key_id: masterKeyId, wrapped, active: true };
+  });
+  const keys = DatasetKeys.fromRows(keyring, id, rows);
+  const codec = new RecordCodec(view, keys, new Map(fields.map((f, i) => [f.name, i + 1])));
+  return { view, keys, codec, policy: { id, ownerUserId: null, purposes: [], fields: [] }, fieldByName: new Map(fields.map((f) => [f.name, f])) } as unknown as LoadedDataset;
+}
+
+type Stage = { name: string; run: (data: Buffer, ds: LoadedDataset) => Promise<number> };
+
+const at = encodeTimestamptz(new Date());
+const STAGES: Stage[] = [
+  {
+    name: 'split_baseline',
+    // What the cheapest possible reading costs: decode, split lines, split fields (no quoting rules).
+    run: async (data) => {
+      let n = 0;
+      let carry = '';
+      const decoder = new TextDecoder('utf-8', { fatal: true });
+      for await (const c of chunks(data)) {
+        const text = carry + decoder.decode(c, { stream: true });
+        const lines = text.split('\r\n');
+        carry = lines.pop() ?? '';
+        for (const l of lines) if (l.split(',').length > 1) n++;
+      }
+      return n - 1;
+    },
+  },
+  {
+    name: 'parse',
+    run: async (data) => {
+      let n = 0;
+      for await (const rows of parseImportBatches(chunks(data), 'csv')) for (const row of rows) if (row.line > 0) n++;
+      return n;
+    },
+  },
+  {
+    name: 'parse+check',
+    // As importRecords: codec.check, keeping the normalised values for encode.
+    run: async (data, ds) => {
+      let n = 0;
+      const problems: FieldProblem[] = [];
+      const trimmed: (string | undefined)[] = new Array<string | undefined>(ds.codec.fieldCount).fill(undefined);
+      for await (const rows of parseImportBatches(chunks(data), 'csv')) {
+        for (const row of rows) {
+          problems.length = 0;
+          ds.codec.check(row.values, problems, trimmed);
+          if (problems.length === 0) n++;
+        }
+      }
+      return n;
+    },
+  },
+  {
+    name: 'parse+check+encode',
+    run: async (data, ds) => {
+      let n = 0;
+      const problems: FieldProblem[] = [];
+      const trimmed: (string | undefined)[] = new Array<string | undefined>(ds.codec.fieldCount).fill(undefined);
+      for await (const rows of parseImportBatches(chunks(data), 'csv')) {
+        for (const row of rows) {
+          problems.length = 0;
+          ds.codec.check(row.values, problems, trimmed);
+          if (problems.length !== 0) continue;
+          const id = newId<'RecordId'>();
+          if (ds.codec.encode(id, row.values, trimmed).terms.length > 0) n++;
+        }
+      }
+      return n;
+    },
+  },
+  {
+    name: 'parse+check+encode+copy',
+    // As RecordLoader.add, minus the database: the binary COPY rows of records and terms.
+    run: async (data, ds) => {
+      let n = 0;
+      let records = new BinaryCopyRows();
+      let terms = new BinaryCopyRows(4 << 20);
+      const datasetId = uuidBytes(ds.view.id);
+      const keyId = Buffer.from(ds.keys.activeDataKeyId, 'utf8');
+      const problems: FieldProblem[] = [];
+      const trimmed: (string | undefined)[] = new Array<string | undefined>(ds.codec.fieldCount).fill(undefined);
+      for await (const rows of parseImportBatches(chunks(data), 'csv')) {
+        for (const row of rows) {
+          problems.length = 0;
+          ds.codec.check(row.values, problems, trimmed);
+          if (problems.length !== 0) continue;
+          const id = newId<'RecordId'>();
+          const r = ds.codec.encode(id, row.values, trimmed);
+          const idBytes = uuidBytes(id);
+          const rr = records.row(7).raw(idBytes).raw(datasetId).jsonb(r.public).bytea(r.sealed);
+          (r.keyId === null ? rr.null() : rr.raw(keyId)).raw(at).raw(at);
+          for (const t of r.terms) terms.row(3).int4(t.field).bytea(t.term).raw(idBytes);
+          if (++n % 25_000 === 0) {
+            records = new BinaryCopyRows();
+            terms = new BinaryCopyRows(4 << 20);
+          }
+        }
+      }
+      return n;
+    },
+  },
+];
+
+async function main(): Promise<void> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'mamori-stages-'));
+  try {
+    const file = path.join(dir, 'contacts.csv');
+    await writeDemoCsv(file, ROWS, 42);
+    const data = await readFile(file);
+    await rm(dir, { recursive: true, force: true });
+    const ds = demoDataset();
+    const only = process.env.STAGES?.split(',');
+    const result: Record<string, number> = {};
+    for (const stage of STAGES) {
+      if (only && !only.includes(stage.name)) continue;
+      let best = Infinity;
+      for (let i = 0; i < REPEATS; i++) {
+        const cpu0 = process.cpuUsage();
+        const n = await stage.run(data, ds);
+        const cpu = process.cpuUsage(cpu0);
+        if (n !== ROWS) throw new Error(`${stage.name}: ${n} rows, expected ${ROWS}`);
+        best = Math.min(best, (cpu.user + cpu.system) / ROWS);
+      }
+      result[stage.name] = round(best);
+      log(`${stage.name}: ${round(best)} µs/row`);
+    }
+    process.stdout.write(`${JSON.stringify({ bench: 'import-stages', unit: 'cpu µs/row (min of repeats)', rows: ROWS, repeats: REPEATS, file_mib: round(data.length / 1024 / 1024, 1), ...result, load_avg_1m: round(loadavg()[0] ?? 0, 2) })}\n`);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+await main();

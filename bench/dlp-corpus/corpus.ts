@@ -354,7 +354,7 @@ export function generateCorpus(seed = 20261126): Doc[] {
         b.add('連絡先：').pii('email', `${pick(ROMAJI)}+dlp-${digits(4)}@mail.${pick(DOMAINS)}`).add('\n');
         break;
       case 7: {
-        let n = '';
+        let n: string;
         for (;;) {
           n = `37${digits(12)}`;
           let ok = false;

@@ -109,7 +109,8 @@ export default function Shell() {
           </Group>
         </Group>
       </AppShell.Header>
-      <AppShell.Navbar p={6} aria-label={t('nav.label')}>
+      {/* Scrolls on its own: a person with many roles has more screens than a small window is tall. */}
+      <AppShell.Navbar p={6} aria-label={t('nav.label')} style={{ overflowY: 'auto' }}>
         <nav aria-label={t('nav.label')}>
           {routes.map((r) => (
             <NavLink

@@ -19,9 +19,10 @@ export type RunningServer = {
   stop(): Promise<void>;
 };
 
-export async function startServer(opts: { contacts?: number } = {}): Promise<RunningServer> {
+/** `env`: settings for this server only (e.g. SIEM destinations). */
+export async function startServer(opts: { contacts?: number; env?: Record<string, string> } = {}): Promise<RunningServer> {
   const dir = await mkdtemp(path.join(tmpdir(), 'mamori-e2e-'));
-  const env: NodeJS.ProcessEnv = { ...process.env, MAMORI_DATA_DIR: dir, PORT: '0', MAMORI_DEMO_CONTACTS: String(opts.contacts ?? 300), LOG_LEVEL: 'warn' };
+  const env: NodeJS.ProcessEnv = { ...process.env, MAMORI_DATA_DIR: dir, PORT: '0', MAMORI_DEMO_CONTACTS: String(opts.contacts ?? 300), LOG_LEVEL: 'warn', ...opts.env };
   delete env.DATABASE_URL; // the embedded mode, as `npm start` runs it
   const child: ChildProcess = spawn(process.execPath, [BIN, 'serve'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';

@@ -32,8 +32,10 @@ const ERROR = 0x45; // 'E'
  * goes back to pg with whatever followed, and pg finishes the statement as usual.
  */
 export class PgCopyOutCursor {
+  /** The largest COPY seen so far (capped): the next one starts with room for as much, instead of doubling up to it. */
+  private static room = 1 << 20;
   private readonly text: string;
-  private out = Buffer.allocUnsafe(1 << 20);
+  private out = Buffer.allocUnsafe(PgCopyOutCursor.room);
   private length = 0;
   private error: Error | null = null;
   private settled = false;
@@ -108,6 +110,7 @@ export class PgCopyOutCursor {
   handleReadyForQuery(): void {
     if (this.settled) return;
     this.settled = true;
+    PgCopyOutCursor.room = Math.min(64 << 20, Math.max(PgCopyOutCursor.room, this.length + (this.length >> 3)));
     this.finish();
   }
 

@@ -1,7 +1,7 @@
 /** The console frame: header (who is signed in, language, logout), navigation by role, and the screen, loaded on demand. */
 import { lazy, Suspense, useEffect, type ComponentType, type LazyExoticComponent } from 'react';
 import { AppShell, Badge, Button, Group, NavLink, SegmentedControl, Stack, Text, Title } from '@mantine/core';
-import { IconAdjustmentsAlt, IconBell, IconChecklist, IconDatabase, IconFileExport, IconFileSearch, IconFingerprint, IconHistory, IconInbox, IconKey, IconListDetails, IconLogout, IconMailForward, IconMailCheck, IconMailCog, IconSend, IconPlugConnected, IconSettingsCheck, IconShieldCheck, IconSitemap, IconUserOff, IconUsers, IconWritingSign, IconTimeline, IconLock } from '@tabler/icons-react';
+import { IconAdjustmentsAlt, IconBell, IconChecklist, IconDatabase, IconFileExport, IconFileSearch, IconFingerprint, IconHistory, IconInbox, IconKey, IconListDetails, IconLogout, IconMailForward, IconMailCheck, IconMailCog, IconSend, IconBroadcast, IconPlugConnected, IconSettingsCheck, IconShieldCheck, IconSitemap, IconUserOff, IconUsers, IconWritingSign, IconTimeline, IconLock } from '@tabler/icons-react';
 import { useQueryClient } from '@tanstack/react-query';
 import { useTranslation } from 'react-i18next';
 import { EmploymentBadge } from '../components/badges.tsx';
@@ -10,7 +10,7 @@ import { Empty, Loading } from '../components/states.tsx';
 import { setLanguage, useLang } from '../i18n/index.ts';
 import { setDocumentTitle } from '../lib/title.ts';
 import type { UserView } from '../lib/types.ts';
-import { canReadTransmissionRegister, canReadTransmissionReviews, canReadTransmissionRules, canCheckAuditIntegrity, canManageUsers, canReadAlerts, canReadApprovalHistory, canReadApprovalPolicies, canReadAudit, canReadGrants, canReadProvision, canReadScimLog, canReadSuppression, canReadUsers, canTrace, canReadLifecycle } from './roles.ts';
+import { canReadTransmissionRegister, canReadTransmissionReviews, canReadTransmissionRules, canCheckAuditIntegrity, canReadExportStatus, canManageUsers, canReadAlerts, canReadApprovalHistory, canReadApprovalPolicies, canReadAudit, canReadGrants, canReadProvision, canReadScimLog, canReadSuppression, canReadUsers, canTrace, canReadLifecycle } from './roles.ts';
 import { NotificationBell } from '../features/notifications/NotificationBell.tsx';
 import { navigate, usePath } from './router.ts';
 import { ME_KEY, useMe, useSession } from './session.tsx';
@@ -47,6 +47,7 @@ const ROUTES: Route[] = [
   { path: '/admin/grants', titleKey: 'nav.grants', icon: IconKey, page: lazy(() => import('../features/grants/GrantsPage.tsx')), allowed: canReadGrants },
   { path: '/audit', titleKey: 'nav.audit', icon: IconListDetails, page: lazy(() => import('../features/audit/AuditPage.tsx')), allowed: canReadAudit },
   { path: '/audit/integrity', titleKey: 'nav.auditIntegrity', icon: IconShieldCheck, page: lazy(() => import('../features/audit/IntegrityPage.tsx')), allowed: canCheckAuditIntegrity },
+  { path: '/audit/exports', titleKey: 'nav.auditExports', icon: IconBroadcast, page: lazy(() => import('../features/audit/ExportsPage.tsx')), allowed: canReadExportStatus },
   { path: '/alerts', titleKey: 'nav.alerts', icon: IconBell, page: lazy(() => import('../features/alerts/AlertsPage.tsx')), allowed: canReadAlerts },
   { path: '/alerts/rules', titleKey: 'nav.monitorRules', icon: IconAdjustmentsAlt, page: lazy(() => import('../features/alerts/RulesPage.tsx')), allowed: canReadAlerts },
   { path: '/account/security', titleKey: 'nav.security', icon: IconLock, page: lazy(() => import('../features/account/SecurityPage.tsx')), allowed: () => true },

@@ -23,6 +23,7 @@ export const canReadAlerts = (u: UserView) => any(u, ['security_center', 'admini
 export const canHandleAlerts = (u: UserView) => any(u, ['security_center', 'administrator']);
 export const canReadOutbox = (u: UserView) => any(u, ['security_center', 'administrator']);
 export const canCheckAuditIntegrity = (u: UserView) => any(u, ['auditor', 'security_center', 'cpo', 'administrator']);
+export const canReadExportStatus = (u: UserView) => any(u, ['security_center', 'auditor', 'cpo', 'administrator']);
 export const canGrant = (u: UserView, ds: DatasetView | undefined) =>
   any(u, ['cpo']) || (ds !== undefined && any(u, ['data_owner']) && ds.ownerUserId === u.id);
 export const canReadSuppression = (u: UserView) => any(u, ['cpo', 'security_center', 'auditor']);

@@ -148,7 +148,9 @@ export function auditRepository(db: Executor) {
           FROM parsed
           RETURNING id, log_index, leaf_hash
         ), moved AS (
-          DELETE FROM audit_pending p USING ins WHERE p.id = ins.id RETURNING 1
+          -- The batch is the lowest pending ids this statement sees, so the id range is exactly it:
+          -- an index range scan, where a join with the batch read all of audit_pending.
+          DELETE FROM audit_pending p WHERE p.id >= (SELECT min(id) FROM ins) AND p.id <= (SELECT max(id) FROM ins) RETURNING 1
         )
         SELECT count(*)::int AS n, min(log_index) AS first, string_agg(leaf_hash, ''::bytea ORDER BY log_index) AS leaves,
           (SELECT count(*)::int FROM moved) AS moved

@@ -63,7 +63,7 @@ type ChunkResult = {
   cuts: { r: number; hashes: Uint8Array }[];
   prefix: Uint8Array;
 };
-type ChunkTask = { start: number; expect: number; events: ArrayBuffer; pairs: ArrayBuffer; cuts: number[] };
+type ChunkTask = { start: number; expect: number; events: ArrayBuffer; eventsLength: number; pairs: ArrayBuffer; pairsLength: number; cuts: number[] };
 
 const DEFAULT_CHUNK = 16_384;
 const WORKER_URL = new URL('./audit.verify.worker.mjs', import.meta.url);
@@ -75,9 +75,13 @@ const hashes32 = (b: Uint8Array): Buffer[] => {
   return out;
 };
 
-/** The buffer's bytes in an ArrayBuffer of their own, so that it can be transferred to a worker. */
-function ownArrayBuffer(b: Buffer): ArrayBuffer {
-  if (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && b.buffer instanceof ArrayBuffer) return b.buffer;
+/**
+ * An ArrayBuffer holding the buffer's bytes at its start, that can be transferred to a worker (which
+ * reads only `b.length` bytes of it): the buffer's own when it starts it, a copy when it is a slice
+ * of something else (Node's pool of small buffers).
+ */
+function transferable(b: Buffer): ArrayBuffer {
+  if (b.byteOffset === 0 && b.buffer instanceof ArrayBuffer && b.byteLength >= 4096) return b.buffer;
   const ab = new ArrayBuffer(b.byteLength);
   new Uint8Array(ab).set(b);
   return ab;
@@ -134,7 +138,7 @@ export async function verifyAuditLog(db: Executor, opts: VerifyOptions): Promise
     const expect = Math.min(chunk, total - start);
     const [events, pairs] = [await repo.eventsCopy(start, start + chunk), await repo.pairsCopy(start / 2, (start + chunk) / 2)];
     const cuts = checkpointSizes.filter((s) => s > start && s <= start + chunk).map((s) => s - start);
-    const task: ChunkTask = { start, expect, events: ownArrayBuffer(events), pairs: ownArrayBuffer(pairs), cuts };
+    const task: ChunkTask = { start, expect, events: transferable(events), eventsLength: events.length, pairs: transferable(pairs), pairsLength: pairs.length, cuts };
     const result = pool.run(task, [task.events, task.pairs]);
     result.catch(() => undefined); // awaited in order below, unless a problem ends the walk first
     return { start, expect, result };

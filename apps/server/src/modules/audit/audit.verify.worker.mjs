@@ -9,7 +9,7 @@
  * pair), and apart from it the first event whose columns disagree with its bytes (or that it leaves to
  * the database to decide).
  *
- * In:  { id, start, expect, events: ArrayBuffer, pairs: ArrayBuffer, cuts: number[] }
+ * In:  { id, start, expect, events: ArrayBuffer, eventsLength, pairs: ArrayBuffer, pairsLength, cuts: number[] }
  *      events: COPY (log_index, payload, leaf_hash, at, actor_user_id, action, dataset_id, record_ids, decision)
  *      pairs:  COPY (idx, hash) of the level-1 nodes with idx in [start / 2, (start + size) / 2)
  *      cuts:   prefix lengths r (1 ≤ r ≤ size) whose compact range is wanted
@@ -33,7 +33,7 @@ function frame(b, fields, hint) {
   let p = 19 + b.readInt32BE(15);
   let count = 0;
   for (;;) {
-    const n = b.readInt16BE(p);
+    const n = ((/** @type {number} */ (b[p]) << 24) | (/** @type {number} */ (b[p + 1]) << 16)) >> 16;
     p += 2;
     if (n === -1) break;
     if (n !== fields) throw new Error(`binary COPY tuple with ${n} fields, expected ${fields}`);
@@ -46,7 +46,7 @@ function frame(b, fields, hint) {
       len = l2;
     }
     for (let f = 0; f < fields; f++) {
-      const l = b.readInt32BE(p);
+      const l = (/** @type {number} */ (b[p]) << 24) | (/** @type {number} */ (b[p + 1]) << 16) | (/** @type {number} */ (b[p + 2]) << 8) | /** @type {number} */ (b[p + 3]);
       off[count * fields + f] = p + 4;
       len[count * fields + f] = l;
       p += 4 + (l > 0 ? l : 0);
@@ -71,12 +71,12 @@ function nodeIs(lb, lo, rb, ro, want, wo) {
 }
 
 /**
- * @param {{ id: number; start: number; expect: number; events: ArrayBuffer; pairs: ArrayBuffer; cuts: number[] }} msg
+ * @param {{ id: number; start: number; expect: number; events: ArrayBuffer; eventsLength: number; pairs: ArrayBuffer; pairsLength: number; cuts: number[] }} msg
  */
 export function check(msg) {
   const { start, expect } = msg;
-  const b = Buffer.from(msg.events);
-  const pb = Buffer.from(msg.pairs);
+  const b = Buffer.from(msg.events, 0, msg.eventsLength);
+  const pb = Buffer.from(msg.pairs, 0, msg.pairsLength);
   const F = 9;
   const ev = frame(b, F, expect);
   const pr = frame(pb, 2, expect >> 1);

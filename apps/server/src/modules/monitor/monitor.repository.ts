@@ -83,7 +83,7 @@ export function monitorRepository(db: Executor) {
     },
     /** Every observation of `rule` for these subjects goes (a raised alert restarts the count). */
     async forgetSubjects(rule: string, subjects: readonly string[]): Promise<void> {
-      await db.deleteFrom('monitor_observations').where('rule', '=', rule).where('subject', 'in', [...subjects]).execute();
+      await db.deleteFrom('monitor_observations').where('rule', '=', rule).where(sql<boolean>`subject = ANY(${[...subjects]}::text[])`).execute();
     },
     async prune(rule: string, before: Date): Promise<void> {
       await db.deleteFrom('monitor_observations').where('rule', '=', rule).where('at', '<', before).execute();
@@ -93,7 +93,8 @@ export function monitorRepository(db: Executor) {
     /** The not-closed alerts with these de-duplication keys, row-locked until the batch commits. */
     async openAlertsByKeys(keys: readonly string[]): Promise<AlertRow[]> {
       if (keys.length === 0) return [];
-      const rows = await db.selectFrom('monitor_alerts').selectAll().where('dedup_key', 'in', [...new Set(keys)]).where('status', '<>', 'closed').forUpdate().execute();
+      // One array parameter, however many keys a batch has (a list would be one parameter each).
+      const rows = await db.selectFrom('monitor_alerts').selectAll().where(sql<boolean>`dedup_key = ANY(${[...new Set(keys)]}::text[])`).where('status', '<>', 'closed').forUpdate().execute();
       return rows.map((r) => normalise(r as AlertRow));
     },
     async insertAlert(a: {

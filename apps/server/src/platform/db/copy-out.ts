@@ -5,11 +5,10 @@
  * passes one per engine) receives the statement on the executor's own connection, so a transaction's
  * uncommitted rows are seen as its other statements see them.
  *
- * PostgreSQL streams the bytes as they come (pg-copy-streams); PGlite writes them whole to a blob
- * (`COPY … TO '/dev/blob'`), so callers there keep each COPY to a bounded range of rows.
+ * Either engine delivers a COPY's bytes whole (PostgreSQL into one buffer as they arrive, PGlite into
+ * a blob with `COPY … TO '/dev/blob'`), so callers keep each COPY to a bounded range of rows.
  */
 import { CompiledQuery } from 'kysely';
-import { to as copyTo } from 'pg-copy-streams';
 import type { Executor } from './database.ts';
 
 const COPY_OUT = /^\s*COPY\s+\([\s\S]+\)\s+TO\s+STDOUT\b/i;
@@ -18,53 +17,114 @@ function check(text: string, params: readonly unknown[]): void {
   if (params.length > 0 || !COPY_OUT.test(text)) throw new Error('copyOut: only `COPY (query) TO STDOUT …` without parameters');
 }
 
-type Submittable = { submit(connection: unknown): void };
-/** What pg's Client calls on the active query while a COPY runs (implemented by pg-copy-streams). */
-type CopyProtocol = Submittable & { handleError(err: Error): void; handleCommandComplete(msg: unknown): void; handleReadyForQuery(): void };
+/** The part of pg's Connection a COPY reader drives: the socket and the simple-query message. */
+type PgConnection = { stream: NodeJS.ReadableStream & { listeners(e: 'data'): ((b: Buffer) => void)[] }; query(text: string): void };
 
-/** The pg side: a `client.query()` submittable (the COPY stream) that Kysely reads as a cursor of Buffers. */
-export class PgCopyOutCursor implements Submittable {
-  private readonly stream: ReturnType<typeof copyTo>;
-  private readonly protocol: CopyProtocol;
-  private readonly chunks: AsyncIterator<Buffer>;
-  private done = false;
+const COPY_DATA = 0x64; // 'd'
+const COPY_DONE = 0x63; // 'c'
+const ERROR = 0x45; // 'E'
+
+/**
+ * The pg side: a `client.query()` submittable that Kysely reads as a cursor. While the COPY runs it
+ * takes the socket over from pg's protocol parser (as pg-copy-streams does) and copies the contents of
+ * the CopyData messages straight into one growing buffer — one copy per byte and a few operations per
+ * row, where a general-purpose stream costs microseconds per row. At CopyDone, or an error, the socket
+ * goes back to pg with whatever followed, and pg finishes the statement as usual.
+ */
+export class PgCopyOutCursor {
+  /** The largest COPY seen so far (capped): the next one starts with room for as much, instead of doubling up to it. */
+  private static room = 1 << 20;
+  private readonly text: string;
+  private out = Buffer.allocUnsafe(PgCopyOutCursor.room);
+  private length = 0;
+  private error: Error | null = null;
+  private settled = false;
+  private readonly finished: Promise<void>;
+  private finish!: () => void;
+  private returned = false;
 
   constructor(text: string, params: unknown[]) {
     check(text, params);
-    this.stream = copyTo(text);
-    this.protocol = this.stream as unknown as CopyProtocol;
-    this.chunks = this.stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+    this.text = text;
+    this.finished = new Promise<void>((resolve) => (this.finish = resolve));
   }
 
-  // pg's Client drives a submittable through these; the COPY stream implements them.
-  submit(connection: unknown): void {
-    this.protocol.submit(connection);
+  submit(connection: PgConnection): void {
+    const socket = connection.stream;
+    const [pgData] = socket.listeners('data');
+    if (!pgData || socket.listeners('data').length !== 1) throw new Error('copyOut: unexpected pg connection state');
+    // Socket chunks are appended whole to `out`; the messages in them are then walked and the CopyData
+    // contents moved down in place (copyWithin: no allocation), so that out[0, length) ends up the
+    // COPY data alone. `raw` is where the unread protocol bytes start, `end` where they end.
+    let raw = 0;
+    let end = 0;
+    let left = 0; // bytes of the current message still to come
+    let keep = false; // the current message is CopyData
+    const onData = (chunk: Buffer) => {
+      if (end + chunk.length > this.out.length) {
+        const bigger = Buffer.allocUnsafe(Math.max(this.out.length * 2, end + chunk.length));
+        bigger.set(this.out.subarray(0, end));
+        this.out = bigger;
+      }
+      const out = this.out;
+      out.set(chunk, end);
+      end += chunk.length;
+      for (;;) {
+        if (left > 0) {
+          const n = Math.min(left, end - raw);
+          if (keep) {
+            out.copyWithin(this.length, raw, raw + n);
+            this.length += n;
+          }
+          raw += n;
+          left -= n;
+          if (left > 0) return;
+        }
+        if (raw >= end) return;
+        if (out[raw] === ERROR) return detach(raw); // pg reads the error itself
+        if (end - raw < 5) return; // the rest of the header comes with the next chunk
+        const code = out[raw];
+        left = out.readUInt32BE(raw + 1) - 4;
+        raw += 5;
+        keep = code === COPY_DATA;
+        if (code === COPY_DONE) return detach(raw + left);
+      }
+    };
+    const detach = (from: number) => {
+      socket.removeListener('data', onData);
+      socket.on('data', pgData);
+      if (from < end) pgData(Buffer.from(this.out.subarray(from, end)));
+    };
+    socket.removeListener('data', pgData);
+    socket.on('data', onData);
+    connection.query(this.text);
   }
+
+  // What pg's Client calls on the active query once the socket is its own again.
   handleError(err: Error): void {
-    this.protocol.handleError(err);
+    // pg drops a failed query at once (ReadyForQuery goes to no one): settle here.
+    this.error ??= err;
+    this.handleReadyForQuery();
   }
-  handleCommandComplete(msg: unknown): void {
-    this.protocol.handleCommandComplete(msg);
-  }
+  handleCommandComplete(): void {}
   handleReadyForQuery(): void {
-    this.protocol.handleReadyForQuery();
+    if (this.settled) return;
+    this.settled = true;
+    PgCopyOutCursor.room = Math.min(64 << 20, Math.max(PgCopyOutCursor.room, this.length + (this.length >> 3)));
+    this.finish();
   }
 
-  /** Kysely's cursor protocol: the next chunk of bytes, or nothing at the end. */
+  /** Kysely's cursor protocol: all the bytes at once (a bounded range), then nothing. */
   async read(): Promise<Buffer[]> {
-    if (this.done) return [];
-    const r = await this.chunks.next();
-    if (r.done) this.done = true;
-    return r.done ? [] : [r.value];
+    await this.finished;
+    if (this.error) throw this.error;
+    if (this.returned) return [];
+    this.returned = true;
+    return [this.out.subarray(0, this.length)];
   }
 
-  /** A COPY cannot be abandoned halfway on a live connection: read what is left. */
   async close(): Promise<void> {
-    try {
-      while (!this.done) await this.read();
-    } catch {
-      // The statement failed; pg has already reported it and the connection is usable again.
-    }
+    await this.finished;
   }
 }
 

@@ -1,4 +1,5 @@
 import { api } from '../../lib/api.ts';
+import type { AuditExportView } from '@mamori/contracts';
 import type { AuditEntry } from '../../lib/types.ts';
 
 /** Filters of GET /api/audit/events (ids and names only: nothing personal goes into the query string). */
@@ -17,7 +18,7 @@ export type AuditPage = { events: AuditEntry[]; next: number | null };
 export const listAuditEvents = (filter: AuditFilter, before: number | null, limit: number, signal?: AbortSignal) =>
   api.get<AuditPage>('/api/audit/events', { query: { ...filter, before: before ?? undefined, limit }, ...(signal ? { signal } : {}) });
 
-export type VerifyProblem = { kind: 'altered' | 'missing' | 'reordered' | 'truncated' | 'bad_signature'; index: number; detail: string };
+export type VerifyProblem = { kind: 'altered' | 'missing' | 'reordered' | 'truncated' | 'bad_signature' | 'column_mismatch'; index: number; detail: string };
 
 export type VerificationRun = {
   id: string;
@@ -51,3 +52,7 @@ export const startVerification = () => api.post<{ run: VerificationRun }>('/api/
 export const getVerification = (id: string, signal?: AbortSignal) => api.get<{ run: VerificationRun }>(`/api/audit/verifications/${encodeURIComponent(id)}`, signal ? { signal } : {});
 /** The proof bundle of the event at a log index (a JSON document to save and check offline). */
 export const getProofBundle = (index: number) => api.get<{ leafIndex: number }>('/api/audit/proofs/bundle', { query: { index } });
+
+/** SIEM export destinations: cursor, lag behind the log, last success and error (GET /api/audit/exports). */
+export type ExportDestination = AuditExportView;
+export const getExportStatus = (signal?: AbortSignal) => api.get<{ treeSize: number; destinations: ExportDestination[] }>('/api/audit/exports', signal ? { signal } : {});

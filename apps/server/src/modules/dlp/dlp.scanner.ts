@@ -440,6 +440,8 @@ class Scan {
       keywordStats.steps += CTX_FWD;
       const lo = this.lo;
       const b0 = start - lo <= CTX_BACK ? lo : backUnits(t, lo, start, CTX_BACK);
+      // A value filling its cell (the common case) has no window at all: only the column's context.
+      if (b0 === start && hi === end) return this.fixed();
       return windowMask(t, lo, hi, b0, start, end) | this.fixed();
     }
     // Back: CTX_BACK units, not before the line; a candidate alone at the start of its line also
@@ -548,10 +550,11 @@ class Scan {
       let k = j;
       let sep = 0;
       for (let n = 0; k < to && n < 3; n++) {
-        const s = SEP[cpAt(t, k)]!;
+        const b = t[k]!;
+        const s = b < 0x80 ? SEP[b]! : SEP[cpAt(t, k)]!;
         if (s === 0) break;
         sep |= s;
-        k += CHAR_LEN[t[k]!]!;
+        k += CHAR_LEN[b]!;
       }
       if (k === j || k >= to || DIGITV[cpAt(t, k)] === 255) break;
       G_SEP[ng - 1] = sep;

@@ -9,7 +9,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { FindingBuffer, scanStats, scanString, type ScanMode } from './dlp.scanner.ts';
+import { FindingBuffer, scanBytes, scanStats, scanString, type ScanMode } from './dlp.scanner.ts';
 import { candidateStats, nameCandidates } from './dlp.candidates.ts';
 import { scanText } from './index.ts';
 
@@ -68,6 +68,19 @@ for (const [name, make] of Object.entries(ADVERSARIAL)) {
     scanText('a.txt', make(MB));
   });
 }
+
+void test('scanBytes on bytes that are not UTF-8 (the public path never hands it such: they are transcoded first) ends and stays linear', () => {
+  let seed = 7;
+  const random = new Uint8Array(MB);
+  for (let i = 0; i < MB; i++) random[i] = (seed = (seed * 1103515245 + 12345) >>> 0) >>> 24;
+  for (const bytes of [random, new Uint8Array(MB).fill(0xe5), new Uint8Array(MB).fill(0xef), Uint8Array.from({ length: MB }, (_, i) => (i % 2 ? 0xbc : 0xef))]) {
+    for (const mode of ['text', 'csv'] as const) {
+      scanStats.reset();
+      scanBytes(bytes, { mode }, new FindingBuffer(0));
+      assert.ok(scanStats.total() <= 80 * MB, `${mode}: ${scanStats.total()} steps`);
+    }
+  }
+});
 
 void test('name candidates for the vault match are linear too', () => {
   const count = (text: string): number => {

@@ -354,14 +354,16 @@ export function generateCorpus(seed = 20261126): Doc[] {
         b.add('連絡先：').pii('email', `${pick(ROMAJI)}+dlp-${digits(4)}@mail.${pick(DOMAINS)}`).add('\n');
         break;
       case 7: {
-        // One of the ten check digits always passes Luhn.
-        const base = `37${digits(12)}`;
-        let n = base;
-        for (let c = 0; c < 10; c++) {
-          if (luhnValid(digitsOf(base + c), 0, 15)) {
-            n = base + c;
+        let n: string;
+        for (;;) {
+          n = `37${digits(12)}`;
+          let ok = false;
+          for (let c = 0; c < 10; c++) if (luhnValid(digitsOf(n + c), 0, 15)) {
+            n += c;
+            ok = true;
             break;
           }
+          if (ok) break;
         }
         b.add('AMEX ').pii('credit_card', `${n.slice(0, 4)} ${n.slice(4, 10)} ${n.slice(10)}`).add('\n');
         break;

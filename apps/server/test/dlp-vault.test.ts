@@ -75,3 +75,15 @@ void test('mamori dlp scan --json prints one JSON object per finding with the st
     assert.ok(!String(l.excerpt).includes('123456789018') && !String(l.excerpt).includes('taro@'));
   }
 });
+
+void test('mamori dlp scan (table): the first --max-findings of each file are shown, every finding is counted', async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'mamori-dlp-'));
+  await writeFile(path.join(dir, 'phones.txt'), 'TEL 03-1234-5678\nTEL 03-1234-5679\nTEL 03-1234-5670\n');
+  const bin = path.join(import.meta.dirname, '..', 'bin', 'mamori.mjs');
+  const { stdout } = await promisify(execFile)(process.execPath, [bin, 'dlp', 'scan', '--max-findings', '1', dir], { env: { ...process.env, MAMORI_DATA_DIR: dir } });
+  const lines = stdout.split('\n');
+  assert.equal(lines.filter((l) => l.startsWith('phone ')).length, 1, stdout);
+  assert.ok(lines.some((l) => l.includes('and 2 more finding(s) not shown')), stdout);
+  assert.ok(lines.some((l) => /^\s+phone\s+3$/.test(l)), stdout);
+  assert.ok(lines.some((l) => l.includes(': 3 finding(s)')), stdout);
+});

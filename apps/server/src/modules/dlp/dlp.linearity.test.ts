@@ -1,6 +1,6 @@
 /**
- * No super-linear work on adversarial input, shown structurally: the scanner counts every character
- * any of its loops examines (scanStats), and for each 1 MB adversarial input the count must be at
+ * No super-linear work on adversarial input, shown structurally: the scanner counts every byte
+ * position any of its loops examines (scanStats), and for each 1 MB adversarial input the count must be at
  * most a constant times the input length, and doubling the input must (at most) double the count.
  * There is no regular expression in the detector core to backtrack (dlp.scanner.ts, dlp.keywords.ts);
  * the one regular expression on the path of a text scan (format sniffing of the first 4 KiB) runs on
@@ -9,7 +9,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { FindingBuffer, scanStats, scanString, type ScanMode } from './dlp.scanner.ts';
+import { FindingBuffer, scanBytes, scanStats, scanString, type ScanMode } from './dlp.scanner.ts';
 import { candidateStats, nameCandidates } from './dlp.candidates.ts';
 import { scanText } from './index.ts';
 
@@ -39,6 +39,13 @@ const ADVERSARIAL: Record<string, (n: number) => string> = {
   'commas': (n) => ','.repeat(n),
   'newlines': (n) => '\n'.repeat(n),
   'kanji': (n) => '山'.repeat(n),
+  'dotted digits': (n) => '1.'.repeat(n / 2),
+  'dotted phone-like runs': (n) => '03.1234.5678.'.repeat(n / 13),
+  'designated cities': (n) => '大阪市'.repeat(n / 3),
+  'city and ward runs': (n) => ('大阪市北区' + '梅'.repeat(38)).repeat(n / 43),
+  'URL userinfo': (n) => '//a:b@'.repeat(n / 6),
+  'colons before @': (n) => (':'.repeat(70) + 'a@b.jp').repeat(n / 76),
+  'surrogate pairs': (n) => '𠮷'.repeat(n / 2),
 };
 
 function steps(text: string, mode: ScanMode): number {
@@ -61,6 +68,19 @@ for (const [name, make] of Object.entries(ADVERSARIAL)) {
     scanText('a.txt', make(MB));
   });
 }
+
+void test('scanBytes on bytes that are not UTF-8 (the public path never hands it such: they are transcoded first) ends and stays linear', () => {
+  let seed = 7;
+  const random = new Uint8Array(MB);
+  for (let i = 0; i < MB; i++) random[i] = (seed = (seed * 1103515245 + 12345) >>> 0) >>> 24;
+  for (const bytes of [random, new Uint8Array(MB).fill(0xe5), new Uint8Array(MB).fill(0xef), Uint8Array.from({ length: MB }, (_, i) => (i % 2 ? 0xbc : 0xef))]) {
+    for (const mode of ['text', 'csv'] as const) {
+      scanStats.reset();
+      scanBytes(bytes, { mode }, new FindingBuffer(0));
+      assert.ok(scanStats.total() <= 80 * MB, `${mode}: ${scanStats.total()} steps`);
+    }
+  }
+});
 
 void test('name candidates for the vault match are linear too', () => {
   const count = (text: string): number => {

@@ -33,7 +33,7 @@ import {
   CTX_ADDRESS, CTX_BANK, CTX_BANK_STRONG, CTX_CARD, CTX_CORP, CTX_LICENSE, CTX_MYNUM, CTX_NEG, CTX_PASSPORT, CTX_PHONE, CTX_POSTAL,
   keywordStats, maskOfRange, windowMask,
 } from './dlp.keywords.ts';
-import { backUnits, CHAR_LEN, cpAt, fwdUnits, prevStart, units, utf8 } from './dlp.utf8.ts';
+import { backUnits, CHAR_LEN, cpAt, prevStart, units, utf8 } from './dlp.utf8.ts';
 
 // Kind codes: indexes into DLP_KINDS (packages/contracts/src/dlp.ts), same order.
 export const K_MY_NUMBER = 0;
@@ -440,6 +440,8 @@ class Scan {
       keywordStats.steps += CTX_FWD;
       const lo = this.lo;
       const b0 = start - lo <= CTX_BACK ? lo : backUnits(t, lo, start, CTX_BACK);
+      // A value filling its cell (the common case) has no window at all: only the column's context.
+      if (b0 === start && hi === end) return this.fixed();
       return windowMask(t, lo, hi, b0, start, end) | this.fixed();
     }
     // Back: CTX_BACK units, not before the line; a candidate alone at the start of its line also
@@ -548,10 +550,11 @@ class Scan {
       let k = j;
       let sep = 0;
       for (let n = 0; k < to && n < 3; n++) {
-        const s = SEP[cpAt(t, k)]!;
+        const b = t[k]!;
+        const s = b < 0x80 ? SEP[b]! : SEP[cpAt(t, k)]!;
         if (s === 0) break;
         sep |= s;
-        k += CHAR_LEN[t[k]!]!;
+        k += CHAR_LEN[b]!;
       }
       if (k === j || k >= to || DIGITV[cpAt(t, k)] === 255) break;
       G_SEP[ng - 1] = sep;
@@ -800,11 +803,17 @@ class Scan {
   /** An address (prefecture) begins within 8 characters after i. */
   addressFollows(i: number): boolean {
     const t = this.t;
-    const lim = fwdUnits(t, this.hi, i, 8);
-    for (let p = i; p < lim; p += CHAR_LEN[t[p]!]!) {
-      if (PREF_SUFFIX[cpAt(t, p)] !== 0 && prefectureStart(t, i, p) >= 0) return true;
+    const hi = this.hi;
+    let p = i;
+    for (let u = 0; p < hi; ) {
+      const b = t[p]!;
+      const w = b >= 0xf0 ? 2 : 1;
+      if (u + w > 8) break;
+      if (b >= 0xe0 && PREF_SUFFIX[cpAt(t, p)] !== 0 && prefectureStart(t, i, p) >= 0) return true;
+      u += w;
+      p += CHAR_LEN[b]!;
     }
-    scanStats.steps += lim - i;
+    scanStats.steps += p - i;
     return false;
   }
 

@@ -65,18 +65,6 @@ export function backUnits(t: Uint8Array, lo: number, p: number, n: number): numb
   return p;
 }
 
-/** The position `n` UTF-16 units after p, not after hi. */
-export function fwdUnits(t: Uint8Array, hi: number, p: number, n: number): number {
-  let u = 0;
-  while (p < hi) {
-    const w = unitsAt(t, p);
-    if (u + w > n) break;
-    u += w;
-    p += CHAR_LEN[t[p]!]!;
-  }
-  return p < hi ? p : hi;
-}
-
 /** UTF-8 bytes of a string (tables of keywords and names are built from these). */
 export function utf8(s: string): Uint8Array {
   return new Uint8Array(Buffer.from(s, 'utf8'));

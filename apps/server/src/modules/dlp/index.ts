@@ -5,6 +5,10 @@
  *
  *   const report = await scanBuffer('mail.eml', bytes, { vault: createVaultMatcher(ctx.db, ctx.keyring) });
  *   if (report.findings.some((f) => f.kind === 'my_number')) block();
+ *
+ * Summary mode, for the gateway and large scans: `{ maxFindings: 20 }` lists the first 20 findings
+ * (with excerpts) and counts every one in `summary` (decide on `report.summary.my_number`, not on
+ * the list); `omittedFindings` says how many were not listed.
  */
 import type { DlpReport } from '@mamori/contracts';
 import { ScanJob, scanPart } from './dlp.scan.ts';

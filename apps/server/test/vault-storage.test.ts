@@ -88,6 +88,29 @@ describe('import', () => {
     assert.equal(await countRecords(), before);
   });
 
+  test('the report names every bad line before a malformed row, then the malformed row (rows arrive in arrays)', async () => {
+    const before = await countRecords();
+    const lines = [HEADER];
+    for (let i = 0; i < 3000; i++) lines.push(`7000012050002,会社${i},東京都,山田 太郎${i},ヤマダ タロウ,taro${i}@example.co.jp,03-1234-${String(1000 + (i % 9000))},090-1234-5678`);
+    lines[10] = lines[10]!.replace(/taro\d+@example.co.jp/, 'not-an-email');
+    lines[2500] = lines[2500]!.replace('03-1234-', '03-12x-');
+    lines[2990] = '7000012050002,"unclosed,東京都,山田,ヤマダ,x@example.jp,03-1234-5678,090-1234-5678';
+    // Small chunks: the rows reach the import in many arrays, the bad ones in different ones.
+    const file = Buffer.from(lines.join('\r\n') + '\r\n');
+    const chunks: Buffer[] = [];
+    for (let i = 0; i < file.length; i += 4096) chunks.push(file.subarray(i, i + 4096));
+    const rows = () => parseImportBatches(Readable.from(chunks), 'csv', {});
+    await assert.rejects(importRecords(t.ctx, operator, 'contacts', rows), (e: unknown) => {
+      assert.ok(e instanceof AppError);
+      assert.equal(e.code, 'import.invalid');
+      const d = e.details as { problems: { line: number; field?: string; problem: string }[] };
+      assert.deepEqual(d.problems.map((p) => [p.line, p.field ?? null]), [[11, 'email'], [2501, 'direct_phone'], [2991, null]]);
+      assert.match(d.problems[2]!.problem, /^Line 2991: a quoted value is never closed$/);
+      return true;
+    });
+    assert.equal(await countRecords(), before);
+  });
+
   test('Shift_JIS (CP932), UTF-8 with BOM, TSV and JSON Lines import the same rows', async () => {
     const csv = `${HEADER}\n7000012050002,髙橋商事株式会社,大阪府,髙橋 一郎,タカハシ イチロウ,ichiro@takahashi.example.jp,06-1111-2222,080-3333-4444\n`;
     const variants: [Uint8Array, ImportFormat][] = [

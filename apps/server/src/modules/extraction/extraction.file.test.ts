@@ -76,6 +76,7 @@ void test('the export workers write exactly the bytes the main thread would (dec
   const { seal } = await import('../../platform/crypto/envelope.ts');
   const { aadFor } = await import('../vault/vault.codec.ts');
   const { createTransformPool } = await import('./extraction.transform.ts');
+  const { framePacked } = await import('./extraction.repository.ts');
   const iconv = (await import('iconv-lite')).default;
   const dataKey = randomBytes(32);
   const fpKey = randomBytes(32);
@@ -98,15 +99,45 @@ void test('the export workers write exactly the bytes the main thread would (dec
     for (const c of canaries) if (c.after === i) expected.push(c.line);
   });
   const text = expected.map((l) => `${l}\r\n`).join('');
+  // Packed as PostgreSQL's binary COPY writes a batch (extraction.repository.ts PackedBatch); two batches split at row 25.
+  const pack = (part: typeof rows) => {
+    const int = (n: number, size: 2 | 4) => {
+      const b = Buffer.alloc(size);
+      if (size === 2) b.writeInt16BE(n);
+      else b.writeInt32BE(n);
+      return b;
+    };
+    const field = (b: Buffer) => [int(b.length, 4), b];
+    const data = Buffer.concat([
+      Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1'), int(0, 4), int(0, 4),
+      ...part.flatMap((r) => [int(4, 2), ...field(Buffer.from(r.id.replaceAll('-', ''), 'hex')), ...field(Buffer.from(r.public, 'utf8')), ...field(r.sealed), ...field(Buffer.from(r.key_id, 'utf8'))]),
+      int(-1, 2),
+    ]);
+    // Whole buffers, as a COPY's result is: they can be moved to a worker.
+    return framePacked(Buffer.from(new Uint8Array(data).buffer), true);
+  };
+  const at = (from: number, to: number) => canaries.filter((c) => c.after >= from && c.after < to).map((c) => ({ after: c.after - from, line: c.line }));
   for (const encoding of ['utf8', 'cp932'] as const) {
     const pool = createTransformPool({ datasetId: 'ds-1', dataKeys: [['dk1', dataKey]], fields, fingerprintKey: fpKey, needsPersonal: true, encoding }, 2);
     try {
-      const chunks = await pool.chunks(rows, canaries);
-      assert.equal(chunks.length, 2, 'one buffer per worker slice');
+      const first = pack(rows.slice(0, 25));
+      assert.equal(first.rows, 25);
+      assert.equal(first.lastId, rows[24]!.id);
+      assert.deepEqual(first.ids, rows.slice(0, 25).map((r) => r.id));
+      const pooled = pack(rows.slice(0, 1));
+      const small = { ...pooled, data: Buffer.concat([pooled.data]) };
+      const shared = small.data.buffer.byteLength;
+      const chunks = await Promise.all([pool.transform(first, at(0, 25)), pool.transform(pack(rows.slice(25)), at(25, 50))]);
+      assert.equal(first.data.buffer.byteLength, 0, 'the batch was moved to the worker, not copied');
+      await pool.transform(small);
+      assert.equal(small.data.buffer.byteLength, shared, "a slice of Node's shared buffer pool is copied, never moved");
       assert.deepEqual(Buffer.concat(chunks), encoding === 'utf8' ? Buffer.from(text, 'utf8') : iconv.encode(text, 'cp932'), encoding);
-      // A record sealed under another key is refused, with nothing about the record.
+      // A record sealed under another key is refused, with nothing about the record; so is a cut batch.
       const bad = { ...rows[0]!, sealed: seal(randomBytes(32), Buffer.from('{}'), aadFor('ds-1', rows[0]!.id)) };
-      await assert.rejects(pool.chunks([bad]), /crypto.bad_ciphertext/);
+      await assert.rejects(pool.transform(pack([bad])), /crypto.bad_ciphertext/);
+      const cut = pack(rows.slice(0, 3));
+      await assert.rejects(pool.transform({ ...cut, data: Buffer.from(cut.data.subarray(0, cut.data.length - 5)) }), /crypto.bad_ciphertext/);
+      assert.throws(() => framePacked(cut.data.subarray(0, cut.data.length - 5)), 'a cut batch does not frame');
     } finally {
       await pool.close();
     }

@@ -272,51 +272,63 @@ async function writeAttempt(
     nextCanary++;
     position++;
   }
-  // The next batch is fetched while this one is decrypted and written (keyset: its start is known).
   const batchRows = settings.batchRows ?? BATCH;
-  const fetch = (after: string | null) => {
-    const p = repo.batch(ds.view.id, criteria, suppress, after, batchRows);
-    p.catch(() => undefined);
-    return p;
-  };
-  let pending = fetch(null);
-  // Workers: batch n is transformed while batch n-1 is written and batch n+1 is fetched.
-  let transformed: Promise<Buffer[]> | null = null;
-  const writeTransformed = async () => {
-    if (!transformed) return;
-    const t = transformed;
-    transformed = null;
-    for (const chunk of await t) await sink.bytes!(chunk);
+  const take = async (batchLength: number, ids: () => string[]) => {
+    if (suppress) for (const id of ids()) recordIds.push(id);
+    written += batchLength;
+    await renew(written);
   };
   try {
-    for (;;) {
-      const batch = await pending;
-      if (batch.length === 0) break;
-      pending = batch.length < batchRows ? Promise.resolve([]) : fetch(batch.at(-1)!.id);
-      if (pool) {
+    if (pool) {
+      // CSV: batches arrive packed (one value each), go whole to the workers in turn, and their CSV is
+      // written in batch order. The next batch is fetched while the workers have theirs (keyset: its
+      // start is the last id of this one); at most one batch per worker is in work.
+      const fetch = (after: string | null) => {
+        const p = repo.packedBatch(ds.view.id, criteria, suppress, after, batchRows, suppress);
+        p.catch(() => undefined);
+        return p;
+      };
+      let pending = fetch(null);
+      const inWork: Promise<Buffer>[] = [];
+      for (;;) {
+        const batch = await pending;
+        if (batch.rows === 0) break;
+        pending = batch.rows < batchRows ? Promise.resolve({ rows: 0, lastId: null, data: Buffer.alloc(0) }) : fetch(batch.lastId);
         // Canary k (0-based) at position P follows real row P - k (1-based): rows and earlier canaries
-        // each take one position. Those that fall in this batch go to the workers with their place.
+        // each take one position. Those that fall in this batch go to the worker with their place.
         const placed: PlacedLine[] = [];
-        while (nextCanary < canaries.length && canaries[nextCanary]!.position - nextCanary <= written + batch.length) {
+        while (nextCanary < canaries.length && canaries[nextCanary]!.position - nextCanary <= written + batch.rows) {
           const c = canaries[nextCanary]!;
           placed.push({ after: c.position - nextCanary - written - 1, line: csvLine(canaryValues(c)) });
           nextCanary++;
         }
-        const next = pool.chunks(batch, placed);
-        next.catch(() => undefined);
-        await writeTransformed();
-        transformed = next;
-      } else {
+        const { rows, ids } = batch;
+        const csv = pool.transform(batch, placed);
+        csv.catch(() => undefined);
+        inWork.push(csv);
+        await take(rows, () => ids ?? []);
+        if (inWork.length >= pool.size) await sink.bytes!(await inWork.shift()!);
+      }
+      while (inWork.length > 0) await sink.bytes!(await inWork.shift()!);
+    } else {
+      // XLSX goes through exceljs on this thread, row by row; the next batch is fetched meanwhile.
+      const fetch = (after: string | null) => {
+        const p = repo.batch(ds.view.id, criteria, suppress, after, batchRows);
+        p.catch(() => undefined);
+        return p;
+      };
+      let pending = fetch(null);
+      for (;;) {
+        const batch = await pending;
+        if (batch.length === 0) break;
+        pending = batch.length < batchRows ? Promise.resolve([]) : fetch(batch.at(-1)!.id);
         for (const r of batch) {
           const pub = JSON.parse(r.public) as Record<string, string>;
           await emit(needsPersonal ? Object.assign(pub, decodePersonal(ds.keys, ds.view.id, r.id, r.sealed, r.key_id)) : pub);
         }
+        await take(batch.length, () => batch.map((r) => r.id));
       }
-      if (suppress) for (const r of batch) recordIds.push(r.id);
-      written += batch.length;
-      await renew(written);
     }
-    await writeTransformed();
   } finally {
     await pool?.close();
   }

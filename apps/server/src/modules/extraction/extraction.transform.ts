@@ -1,11 +1,13 @@
 /**
- * The export's worker threads: decryption, fingerprint, CSV quoting, canary placement and encoding of
- * each batch are split across them, so the main thread only reads from the database and writes the
- * (encrypted) file. Their output comes back as one transferred buffer per slice.
+ * The export's worker threads: decryption, fingerprint, CSV quoting, canary placement and encoding.
+ * Each packed batch (extraction.repository.ts `PackedBatch`: the records as PostgreSQL's binary COPY
+ * wrote them, one buffer) is moved to one worker whole — transferred, not copied — and comes back as one
+ * transferred buffer of encoded CSV, so the main thread only fetches batches and writes the
+ * (encrypted) file. Batches go to the workers in turn; results are taken in batch order.
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import type { BulkRow } from './extraction.repository.ts';
+import type { PackedBatch } from './extraction.repository.ts';
 
 export type TransformSetup = {
   datasetId: string; dataKeys: [string, Buffer][]; fields: { name: string; kind: string }[]; fingerprintKey: Buffer; needsPersonal: boolean;
@@ -14,10 +16,19 @@ export type TransformSetup = {
 /** A canary line (quoted, fingerprinted) that follows the batch's row `after` (0-based). */
 export type PlacedLine = { after: number; line: string };
 export type TransformPool = {
-  /** The batch as encoded CSV (CRLF after every line), canaries in place, one buffer per worker slice, in order. */
-  chunks(rows: readonly BulkRow[], canaries?: readonly PlacedLine[]): Promise<Buffer[]>;
+  /** Workers in the pool: as many batches can be in work at once. */
+  readonly size: number;
+  /**
+   * The batch as encoded CSV (CRLF after every line), canaries in place. The batch's buffer is
+   * transferred to the worker when it owns its memory: unusable here afterwards.
+   */
+  transform(batch: PackedBatch, canaries?: readonly PlacedLine[]): Promise<Buffer>;
   close(): Promise<void>;
 };
+
+function owned(b: Buffer): Buffer {
+  return b.byteOffset === 0 && b.byteLength === b.buffer.byteLength ? b : Buffer.from(new Uint8Array(b).buffer);
+}
 
 export function createTransformPool(setup: TransformSetup, size = Math.max(1, availableParallelism())): TransformPool {
   const url = new URL('./extraction.transform.worker.mjs', import.meta.url);
@@ -39,19 +50,17 @@ export function createTransformPool(setup: TransformSetup, size = Math.max(1, av
     });
   }
   return {
-    chunks(rows, canaries = []) {
-      const chunk = Math.ceil(rows.length / workers.length);
-      return Promise.all(workers.map((w, i) => {
-        const from = i * chunk;
-        const slice = rows.slice(from, from + chunk);
-        if (slice.length === 0) return Promise.resolve(Buffer.alloc(0));
-        const placed = canaries.filter((c) => c.after >= from && c.after < from + slice.length).map((c) => ({ after: c.after - from, line: c.line }));
-        const id = next++;
-        return new Promise<Buffer>((resolve, reject) => {
-          pending.set(id, { resolve, reject });
-          w.postMessage({ id, ids: slice.map((r) => r.id), publics: slice.map((r) => r.public), sealed: slice.map((r) => r.sealed), keyIds: slice.map((r) => r.key_id), canaries: placed });
-        });
-      }));
+    size,
+    transform(batch, canaries = []) {
+      if (batch.rows === 0) return Promise.resolve(Buffer.alloc(0));
+      const id = next++;
+      const w = workers[id % workers.length]!;
+      return new Promise<Buffer>((resolve, reject) => {
+        pending.set(id, { resolve, reject });
+        // Only a buffer that owns its memory is moved (never a slice of Node's shared pool of small buffers).
+        const data = owned(batch.data);
+        w.postMessage({ id, data, canaries }, [data.buffer as ArrayBuffer]);
+      });
     },
     async close() {
       await Promise.all(workers.map((w) => w.terminate()));

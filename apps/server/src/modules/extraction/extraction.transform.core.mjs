@@ -9,6 +9,7 @@ import iconv from 'iconv-lite';
 
 const ONE_SPACE = /^([^\s]+)[ \u3000]([^\s]+)$/u;
 const NEEDS_QUOTING = /[",\r\n]/;
+const NONE = Object.freeze({});
 
 /**
  * The transform of one export. `setup`: { datasetId, dataKeys: [[id, Uint8Array]], fields: [{ name,
@@ -114,14 +115,16 @@ export function createTransform(setup) {
       if (o + Math.max(kl, 0) > data.length) fail();
       const keyId = kl < 0 ? '' : data.toString('utf8', o, o + kl);
       if (kl > 0) o += kl;
+      let personal = NONE;
       if (needsPersonal && sl >= 0) {
         const key = keys.get(keyId);
         if (!key) throw new Error('unknown data key');
         writeId(data, idAtData);
-        Object.assign(values, JSON.parse(open(key, data, sealedAt, sealedAt + sl).toString('utf8')));
+        personal = JSON.parse(open(key, data, sealedAt, sealedAt + sl).toString('utf8'));
       }
       for (let f = 0; f < names.length; f++) {
-        let v = values[names[f]] ?? '';
+        // A field is in one of the two (the vault seals personal fields and keeps the rest public).
+        let v = personal[names[f]] ?? values[names[f]] ?? '';
         if (marked[f]) v = fingerprint(v);
         if (NEEDS_QUOTING.test(v)) v = `"${v.replaceAll('"', '""')}"`;
         put(f === 0 ? v : ',' + v);

@@ -33,8 +33,9 @@ function owned(b: Buffer): Buffer {
 export function createTransformPool(setup: TransformSetup, size = Math.max(1, availableParallelism())): TransformPool {
   const url = new URL('./extraction.transform.worker.mjs', import.meta.url);
   const workerData = { ...setup, dataKeys: setup.dataKeys.map(([id, k]) => [id, new Uint8Array(k)]), fingerprintKey: new Uint8Array(setup.fingerprintKey) };
-  // Plain JS: started without the parent's loaders (tsx would add seconds per worker).
-  const workers = Array.from({ length: size }, () => new Worker(url, { execArgv: [], workerData }));
+  // Plain JS: started without the parent's loaders (tsx would add seconds per worker). A larger young
+  // generation: each record leaves a few short-lived strings and objects, and fewer scavenges cost less.
+  const workers = Array.from({ length: size }, () => new Worker(url, { execArgv: [], workerData, resourceLimits: { maxYoungGenerationSizeMb: 64 } }));
   const pending = new Map<number, { resolve: (bytes: Buffer) => void; reject: (e: Error) => void }>();
   let next = 0;
   for (const w of workers) {

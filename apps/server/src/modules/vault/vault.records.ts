@@ -12,7 +12,7 @@ import { appendAudit, buildAuditPayload } from '../audit/index.ts';
 import { maskValue, validateValue } from './vault.codec.ts';
 import { loadDataset, type LoadedDataset } from './vault.datasets.ts';
 import { vaultRepository, type Credential, type RecordRow } from './vault.repository.ts';
-import { AuditedReadBatcher, type AuditedRead } from './vault.read-batch.ts';
+import { AuditedReadBatcher, type AuditedRead, type ReadBatchStats } from './vault.read-batch.ts';
 import type { RecordView, SearchCriterion } from './vault.types.ts';
 
 export const MAX_PAGE_SIZE = 100;
@@ -26,6 +26,11 @@ function readAudited(ctx: AppContext, datasetId: string, recordId: string, paylo
   let b = batchers.get(ctx);
   if (!b) batchers.set(ctx, (b = new AuditedReadBatcher(ctx.database, ctx.database.engine === 'pglite' ? 1 : READ_STATEMENTS_IN_FLIGHT)));
   return b.read(datasetId, recordId, payload, credential);
+}
+
+/** How many batched read statements this context sent and how many reads they carried (null: none yet). */
+export function readBatchStats(ctx: AppContext): ReadBatchStats | null {
+  return batchers.get(ctx)?.stats() ?? null;
 }
 
 /** The credential was revoked after this process cached it (e.g. by another node): drop it and refuse. */

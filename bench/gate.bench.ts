@@ -21,7 +21,8 @@
 // Environment knobs: BENCH_CONTACTS (default 20000), BENCH_POOL (server and raw pool size, default
 // 20 as in production), BENCH_LOG_LEVEL (default warn; `info` logs every request as production
 // does by default), BENCH_SEQUENCER=0 (do not run the audit sequencer during the load),
-// BENCH_LOADGEN=wrk|node (default wrk), BENCH_CPU_PROF=<file.cpuprofile> (a V8 CPU profile of this
+// BENCH_LOADGEN=wrk|node (default wrk), BENCH_READ_STATEMENTS (batched read statements in flight,
+// default 4: ADR 0004), BENCH_CPU_PROF=<file.cpuprofile> (a V8 CPU profile of this
 // process — the server — during the measured gate phase; open it in Chrome DevTools or speedscope).
 import { Session } from 'node:inspector/promises';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -34,7 +35,7 @@ import { sql, type Kysely } from 'kysely';
 import { buildApp } from '../apps/server/src/app.ts';
 import { startSequencer } from '../apps/server/src/jobs/sequencer.ts';
 import { auditRepository, sequenceAll } from '../apps/server/src/modules/audit/index.ts';
-import { readBatchStats } from '../apps/server/src/modules/vault/index.ts';
+import { configureReadBatching, readBatchStats } from '../apps/server/src/modules/vault/index.ts';
 import { hashToken, newOpaqueToken } from '../apps/server/src/platform/crypto/tokens.ts';
 import { newId } from '../apps/server/src/platform/ids.ts';
 import type { DB } from '../apps/server/src/platform/db/schema.ts';
@@ -52,6 +53,7 @@ const SEQUENCER = process.env.BENCH_SEQUENCER !== '0';
 const LOADGEN_KIND = process.env.BENCH_LOADGEN === 'node' ? 'node' : 'wrk';
 const PURPOSE = '営業活動';
 const CPU_PROF = process.env.BENCH_CPU_PROF || '';
+const READ_STATEMENTS = process.env.BENCH_READ_STATEMENTS ? intArg(process.env.BENCH_READ_STATEMENTS, 4, 'BENCH_READ_STATEMENTS') : null;
 
 /** Runs `fn` under the V8 CPU profiler when BENCH_CPU_PROF names a file, and writes the profile there. */
 async function profiled<T>(fn: () => Promise<T>): Promise<T> {
@@ -355,6 +357,7 @@ async function main(): Promise<void> {
     }
 
     // ------------------------------------------------------------------ the gate over HTTP
+    if (READ_STATEMENTS !== null) configureReadBatching(ctx, { maxInFlight: READ_STATEMENTS });
     const app = await buildApp(ctx, { secureCookies: false, trustProxy: false, dataDir: bench.dataDir });
     await app.listen({ host: '127.0.0.1', port: 0 });
     const address = app.server.address();

@@ -58,9 +58,14 @@ test('mixed reads in one statement each get their own row, liveness and audit re
   // Reads asked for in the same turn of the event loop go to the database together: all 30 share
   // one statement.
   const b = new AuditedReadBatcher(t.ctx.database, 1);
+  // A second live token and reads without a credential (the system worker's) in the same statement:
+  // each distinct credential is checked once and its answer goes to its own reads only.
+  const live2 = await identity.createApiToken(t.ctx, sys, { userId: byLogin.get('handler')!, name: 'live-2' });
+  const live2Cred = { kind: 'token' as const, hash: hashToken(live2.token) };
   const plan = Array.from({ length: 30 }, (_, i) => {
     const kind = i % 5 === 3 ? 'missing' : i % 5 === 4 ? 'revoked' : 'ok';
-    return { tag: `mix-${i}`, kind, recordId: kind === 'missing' ? missing : recordIds[i % recordIds.length]!, cred: kind === 'revoked' ? deadCred : liveCred };
+    const cred = kind === 'revoked' ? deadCred : i % 5 === 1 ? live2Cred : i % 5 === 2 && i > 20 ? undefined : liveCred;
+    return { tag: `mix-${i}`, kind, recordId: kind === 'missing' ? missing : recordIds[i % recordIds.length]!, cred };
   });
   const results = await Promise.all(plan.map((p) => b.read(datasetId, p.recordId, payload(p.tag), p.cred)));
   results.forEach((r, i) => {

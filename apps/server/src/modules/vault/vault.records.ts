@@ -28,6 +28,15 @@ function readAudited(ctx: AppContext, datasetId: string, recordId: string, paylo
   return b.read(datasetId, recordId, payload, credential);
 }
 
+/**
+ * Sets how many batched read statements may run at once for this context (before its first read;
+ * the gate bench measures the choice with BENCH_READ_STATEMENTS). The default: READ_STATEMENTS_IN_FLIGHT.
+ */
+export function configureReadBatching(ctx: AppContext, opts: { maxInFlight: number }): void {
+  if (!Number.isInteger(opts.maxInFlight) || opts.maxInFlight < 1) throw new Error('maxInFlight must be a positive integer');
+  batchers.set(ctx, new AuditedReadBatcher(ctx.database, ctx.database.engine === 'pglite' ? 1 : opts.maxInFlight));
+}
+
 /** How many batched read statements this context sent and how many reads they carried (null: none yet). */
 export function readBatchStats(ctx: AppContext): ReadBatchStats | null {
   return batchers.get(ctx)?.stats() ?? null;

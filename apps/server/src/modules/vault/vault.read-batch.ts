@@ -14,6 +14,9 @@ import type { Credential, RecordRow } from './vault.repository.ts';
 
 export type AuditedRead = { live: boolean; row: RecordRow | undefined };
 
+/** Joins the payloads of a batch (see READ_AUDITED_BATCH); JSON never holds it unescaped. */
+const PAYLOAD_SEPARATOR = '\x1e';
+
 type Waiting = {
   datasetId: string;
   recordId: string;
@@ -31,10 +34,15 @@ export const MAX_READS_PER_STATEMENT = 64;
  * under load most reads of a batch come from a few tokens or sessions), each record is read with its
  * caller's check (`j`), and each read's audit event is appended with its own result, in batch order.
  * `j` is referenced twice, so PostgreSQL computes it once.
+ *
+ * The events' payloads travel as one text joined by U+001E (record separator) rather than as a
+ * text[] literal: the driver would escape every quote of every payload and PostgreSQL unescape it.
+ * A payload is canonical JSON (JSON.stringify escapes every control character), so it never holds
+ * U+001E; `read` refuses one that does rather than let it shift the events of its neighbours.
  */
 export const READ_AUDITED_BATCH = `
   WITH q AS (
-    SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[])
+    SELECT * FROM unnest($1::uuid[], $2::uuid[], string_to_array($3::text, chr(30)), $4::text[], $5::text[])
       WITH ORDINALITY AS q(record_id, dataset_id, payload, cred_kind, cred_hash, n)
   ), c AS (
     SELECT d.cred_kind, d.cred_hash, CASE d.cred_kind
@@ -85,6 +93,7 @@ export class AuditedReadBatcher {
   }
 
   read(datasetId: string, recordId: string, payload: string, credential: Credential): Promise<AuditedRead> {
+    if (payload.includes(PAYLOAD_SEPARATOR)) return Promise.reject(new Error('audited read: the event payload is not canonical JSON'));
     return new Promise<AuditedRead>((resolve, reject) => {
       this.queue.push({ datasetId, recordId, payload, credential, resolve, reject });
       if (!this.scheduled) {
@@ -109,12 +118,22 @@ export class AuditedReadBatcher {
 
   private async run(batch: Waiting[]): Promise<void> {
     try {
+      const n = batch.length;
+      const recordIds = new Array<string>(n);
+      const datasetIds = new Array<string>(n);
+      const payloads = new Array<string>(n);
+      const kinds = new Array<string>(n);
+      const hashes = new Array<string | null>(n);
+      for (let i = 0; i < n; i++) {
+        const w = batch[i]!;
+        recordIds[i] = w.recordId;
+        datasetIds[i] = w.datasetId;
+        payloads[i] = w.payload;
+        kinds[i] = w.credential?.kind ?? 'none';
+        hashes[i] = w.credential?.hash.toString('hex') ?? null;
+      }
       const rows = await this.database.prepared<BatchRow>('mamori_read_audited_batch', READ_AUDITED_BATCH, [
-        batch.map((w) => w.recordId),
-        batch.map((w) => w.datasetId),
-        batch.map((w) => w.payload),
-        batch.map((w) => w.credential?.kind ?? 'none'),
-        batch.map((w) => w.credential?.hash.toString('hex') ?? null),
+        recordIds, datasetIds, payloads.join(PAYLOAD_SEPARATOR), kinds, hashes,
       ]);
       const byN = new Map<number, BatchRow>();
       for (const r of rows) byN.set(Number(r.n), r);

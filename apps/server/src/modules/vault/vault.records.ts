@@ -49,7 +49,8 @@ function revoked(ctx: AppContext): AppError {
 }
 
 function shape(ds: LoadedDataset, decision: Decision, row: RecordRow): RecordView {
-  const needsPersonal = [...decision.visible.values()].includes('masked');
+  let needsPersonal = false;
+  for (const how of decision.visible.values()) if (how === 'masked') needsPersonal = true;
   const personal = needsPersonal ? ds.codec.decodePersonal(row.id, row.sealed, row.key_id) : {};
   const values: Record<string, string> = {};
   const masked: string[] = [];
@@ -62,7 +63,7 @@ function shape(ds: LoadedDataset, decision: Decision, row: RecordRow): RecordVie
       masked.push(name);
     } else values[name] = v;
   }
-  return { id: row.id, version: row.version, updatedAt: new Date(row.updated_at).toISOString(), values, masked };
+  return { id: row.id, version: row.version, updatedAt: (row.updated_at instanceof Date ? row.updated_at : new Date(row.updated_at)).toISOString(), values, masked };
 }
 
 export type SearchInput = { purpose: string; criteria: SearchCriterion[]; after?: string | null; limit?: number };

@@ -21,10 +21,13 @@
 // Environment knobs: BENCH_CONTACTS (default 20000), BENCH_POOL (server and raw pool size, default
 // 20 as in production), BENCH_LOG_LEVEL (default warn; `info` logs every request as production
 // does by default), BENCH_SEQUENCER=0 (do not run the audit sequencer during the load),
-// BENCH_LOADGEN=wrk|node (default wrk).
+// BENCH_LOADGEN=wrk|node (default wrk), BENCH_READ_STATEMENTS (batched read statements in flight,
+// default 4: ADR 0004), BENCH_CPU_PROF=<file.cpuprofile> (a V8 CPU profile of this
+// process — the server — during the measured gate phase; open it in Chrome DevTools or speedscope).
+import { Session } from 'node:inspector/promises';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
@@ -32,6 +35,7 @@ import { sql, type Kysely } from 'kysely';
 import { buildApp } from '../apps/server/src/app.ts';
 import { startSequencer } from '../apps/server/src/jobs/sequencer.ts';
 import { auditRepository, sequenceAll } from '../apps/server/src/modules/audit/index.ts';
+import { configureReadBatching, readBatchStats } from '../apps/server/src/modules/vault/index.ts';
 import { hashToken, newOpaqueToken } from '../apps/server/src/platform/crypto/tokens.ts';
 import { newId } from '../apps/server/src/platform/ids.ts';
 import type { DB } from '../apps/server/src/platform/db/schema.ts';
@@ -48,6 +52,26 @@ const LOG_LEVEL = process.env.BENCH_LOG_LEVEL || 'warn';
 const SEQUENCER = process.env.BENCH_SEQUENCER !== '0';
 const LOADGEN_KIND = process.env.BENCH_LOADGEN === 'node' ? 'node' : 'wrk';
 const PURPOSE = '営業活動';
+const CPU_PROF = process.env.BENCH_CPU_PROF || '';
+const READ_STATEMENTS = process.env.BENCH_READ_STATEMENTS ? intArg(process.env.BENCH_READ_STATEMENTS, 4, 'BENCH_READ_STATEMENTS') : null;
+
+/** Runs `fn` under the V8 CPU profiler when BENCH_CPU_PROF names a file, and writes the profile there. */
+async function profiled<T>(fn: () => Promise<T>): Promise<T> {
+  if (!CPU_PROF) return fn();
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.setSamplingInterval', { interval: 200 });
+  await session.post('Profiler.start');
+  try {
+    return await fn();
+  } finally {
+    const { profile } = await session.post('Profiler.stop');
+    writeFileSync(CPU_PROF, JSON.stringify(profile));
+    session.disconnect();
+    log(`CPU profile of the gate phase: ${CPU_PROF}`);
+  }
+}
 
 type PhaseResult = {
   count: number;
@@ -251,25 +275,45 @@ async function rawPhase(pool: pg.Pool, ids: string[], durationMs: number, record
 // ---------------------------------------------------------------------------------------------
 // CPU accounting. The machines are shared and noisy: CPU time per request is steadier than a rate.
 
-type Measured = { rate: number; p50: number; p99: number; cpu: { server: number; postgres: number | null; loadgen: number | null } };
+type Measured = {
+  rate: number; p50: number; p99: number;
+  cpu: { server: number; postgres: number | null; loadgen: number | null };
+  /** PostgreSQL CPU µs per request by backend type (client backend, autovacuum worker, walwriter, …). */
+  postgresByType: Record<string, number>;
+};
+
+/** The backend type of every PostgreSQL process by pid (pg_stat_activity lists background processes too). */
+async function backendTypes(db: Kysely<DB>): Promise<Map<number, string>> {
+  const rows = (await sql<{ pid: number; backend_type: string }>`SELECT pid, backend_type FROM pg_stat_activity`.execute(db)).rows;
+  return new Map(rows.map((r) => [r.pid, r.backend_type]));
+}
 
 async function measure(name: string, db: Kysely<DB>, run: () => Promise<PhaseResult>): Promise<Measured> {
   const pg0 = await postgresCpuMs(db);
+  const types0 = await backendTypes(db);
   const cpu0 = process.cpuUsage();
   const r = await run();
   const cpu = process.cpuUsage(cpu0);
-  const pgMs = cpuDelta(pg0, await postgresCpuMs(db));
+  const pg1 = await postgresCpuMs(db);
+  const pgMs = cpuDelta(pg0, pg1);
+  const types = new Map([...types0, ...(await backendTypes(db))]);
+  const byTypeMs: Record<string, number> = {};
+  for (const [pid, t] of pg1 ?? []) {
+    const type = types.get(pid) ?? 'other';
+    byTypeMs[type] = (byTypeMs[type] ?? 0) + t - (pg0?.get(pid) ?? 0);
+  }
   const rate = (r.count / r.elapsedMs) * 1000;
   const lat = Array.from(r.latencies);
   const p50 = r.p50Ms ?? percentile(lat, 50);
   const p99 = r.p99Ms ?? percentile(lat, 99);
   const per = (ms: number | null | undefined) => (ms === null || ms === undefined ? null : round((ms * 1000) / r.count, 0));
   const perReq = { server: per((cpu.user + cpu.system) / 1000)!, postgres: per(pgMs), loadgen: per(r.loadgenCpuMs) };
+  const postgresByType = Object.fromEntries(Object.entries(byTypeMs).filter(([, ms]) => ms > 0).map(([t, ms]) => [t, per(ms)!]));
   log(
     `${name}: ${r.count} in ${round(r.elapsedMs / 1000, 2)} s = ${Math.round(rate)}/s  p50 ${round(p50, 2)} ms  p99 ${round(p99, 2)} ms  ${JSON.stringify(r.statuses)}\n` +
-      `  CPU µs per request: this process ${perReq.server}, postgres ${perReq.postgres ?? '?'}${perReq.loadgen === null ? '' : `, load generator ${perReq.loadgen}`}`,
+      `  CPU µs per request: this process ${perReq.server}, postgres ${perReq.postgres ?? '?'}${perReq.loadgen === null ? '' : `, load generator ${perReq.loadgen}`}; postgres by backend type ${JSON.stringify(postgresByType)}`,
   );
-  return { rate, p50, p99, cpu: perReq };
+  return { rate, p50, p99, cpu: perReq, postgresByType };
 }
 
 async function countAudit(db: Kysely<DB>): Promise<number> {
@@ -313,6 +357,7 @@ async function main(): Promise<void> {
     }
 
     // ------------------------------------------------------------------ the gate over HTTP
+    if (READ_STATEMENTS !== null) configureReadBatching(ctx, { maxInFlight: READ_STATEMENTS });
     const app = await buildApp(ctx, { secureCookies: false, trustProxy: false, dataDir: bench.dataDir });
     await app.listen({ host: '127.0.0.1', port: 0 });
     const address = app.server.address();
@@ -325,6 +370,8 @@ async function main(): Promise<void> {
     // wrk closes its connections when its time is up without counting the requests still in flight;
     // the server may have served (and audited) up to `concurrency` of them per phase.
     let abandoned = 0;
+    let batches0: ReturnType<typeof readBatchStats> = null;
+    let batches: ReturnType<typeof readBatchStats> = null;
     try {
       // One read first, to fail early with a readable message if the set-up is wrong.
       const probe = await fetch(`http://127.0.0.1:${port}/api/datasets/contacts/records/${ids[0]}?purpose=${encodeURIComponent(PURPOSE)}`, {
@@ -344,11 +391,14 @@ async function main(): Promise<void> {
       try {
         const phases: PhaseResult[] = [];
         phases.push(await loadgen.run(WARMUP_SECONDS * 1000, false));
+        batches0 = readBatchStats(ctx);
         gate = await measure('gate (HTTP)', ctx.db, async () => {
-          const r = await loadgen.run(SECONDS * 1000, true);
+          const r = await profiled(() => loadgen.run(SECONDS * 1000, true));
           phases.push(r);
           return r;
         });
+        const b1 = readBatchStats(ctx);
+        if (b1) batches = { statements: b1.statements - (batches0?.statements ?? 0), reads: b1.reads - (batches0?.reads ?? 0), maxInFlight: b1.maxInFlight };
         for (const r of phases) {
           requests += r.count;
           ok += r.statuses['200'] ?? 0;
@@ -396,6 +446,10 @@ async function main(): Promise<void> {
         raw_p99_ms: round(rawStats.p99, 2),
         cpu_us_per_read: gate.cpu,
         raw_cpu_us_per_read: rawStats.cpu,
+        postgres_cpu_us_per_read_by_type: gate.postgresByType,
+        reads_per_statement: batches && batches.statements > 0 ? round(batches.reads / batches.statements, 1) : null,
+        statements_in_flight: batches?.maxInFlight ?? null,
+        load_avg_1m: round(loadavg()[0]!, 2),
         concurrency: CONCURRENCY,
         pool: POOL,
         contacts: CONTACTS,

@@ -382,6 +382,34 @@ describe('session check', () => {
   });
 });
 
+describe('cached credentials', () => {
+  test('a grant revoked through the API denies the very next read of a token served from the actor cache', async () => {
+    const { identity, systemActor } = await import('../src/modules/identity/index.ts');
+    const users = await cpo.request('GET', '/api/users?limit=100');
+    const owner = users.json.users.find((x: any) => x.login === 'owner');
+    const g = await cpo.request('POST', '/api/datasets/contacts/grants', {
+      subjectType: 'user', subjectId: owner.id, fields: ['company_name', 'person_name'], purposes: ['データ整備'],
+      validUntil: '2027-01-31T00:00:00Z', reason: 'cache test',
+    });
+    assert.equal(g.status, 201, JSON.stringify(g.json));
+    const { token } = await identity.createApiToken(t.ctx, systemActor({ ip: null, userAgent: null, deviceId: null }), { userId: owner.id, name: 'cache-test' });
+    const read = () => t.app.inject({ method: 'GET', url: `/api/datasets/contacts/records/${firstId}?purpose=${encodeURIComponent('データ整備')}`, headers: { authorization: `Bearer ${token}` } });
+    const first = await read();
+    assert.equal(first.statusCode, 200, first.body);
+    assert.deepEqual(Object.keys(first.json().record.values).sort(), ['company_name', 'person_name']);
+    assert.deepEqual(first.json().record.masked, ['person_name']);
+    assert.equal((await read()).statusCode, 200); // the actor (and its grants) now come from the cache
+    const revoked = await cpo.request('POST', `/api/grants/${g.json.grant.id}/revoke`, { reason: 'キャッシュ試験' });
+    assert.equal(revoked.status, 200, JSON.stringify(revoked.json));
+    const denied = await read();
+    assert.equal(denied.statusCode, 403, 'the revoked grant no longer allows the read');
+    assert.equal(denied.json().error.details.rule, 'grant.none');
+    const e = await lastEvent();
+    assert.equal(e.action, 'record.read');
+    assert.equal(e.decision, 'deny');
+  });
+});
+
 describe('grant expiry', () => {
   test('a grant can be shortened (not extended, not into the past), and a passed end denies at once', async () => {
     const users = await cpo.request('GET', '/api/users?limit=100');

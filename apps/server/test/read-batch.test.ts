@@ -58,9 +58,14 @@ test('mixed reads in one statement each get their own row, liveness and audit re
   // Reads asked for in the same turn of the event loop go to the database together: all 30 share
   // one statement.
   const b = new AuditedReadBatcher(t.ctx.database, 1);
+  // A second live token and reads without a credential (the system worker's) in the same statement:
+  // each distinct credential is checked once and its answer goes to its own reads only.
+  const live2 = await identity.createApiToken(t.ctx, sys, { userId: byLogin.get('handler')!, name: 'live-2' });
+  const live2Cred = { kind: 'token' as const, hash: hashToken(live2.token) };
   const plan = Array.from({ length: 30 }, (_, i) => {
     const kind = i % 5 === 3 ? 'missing' : i % 5 === 4 ? 'revoked' : 'ok';
-    return { tag: `mix-${i}`, kind, recordId: kind === 'missing' ? missing : recordIds[i % recordIds.length]!, cred: kind === 'revoked' ? deadCred : liveCred };
+    const cred = kind === 'revoked' ? deadCred : i % 5 === 1 ? live2Cred : i % 5 === 2 && i > 20 ? undefined : liveCred;
+    return { tag: `mix-${i}`, kind, recordId: kind === 'missing' ? missing : recordIds[i % recordIds.length]!, cred };
   });
   const results = await Promise.all(plan.map((p) => b.read(datasetId, p.recordId, payload(p.tag), p.cred)));
   results.forEach((r, i) => {
@@ -85,12 +90,13 @@ test('a statement that fails fails every read in it and writes none of their eve
   const before = await auditRepository(t.ctx.db).countAll();
   const alone = b.read(datasetId, recordIds[0]!, payload('alone'), undefined);
   // The first statement leaves on the next turn of the event loop, alone; the next two reads queue
-  // behind it (one statement in flight) and share the second, whose INSERT the null payload breaks.
+  // behind it (one statement in flight) and share the second, which the malformed record id breaks
+  // (services check ids before they queue a read; this one goes straight to the batcher).
   await new Promise((resolve) => setImmediate(resolve));
   const reads = [
     alone,
     b.read(datasetId, recordIds[1]!, payload('doomed-1'), undefined),
-    b.read(datasetId, recordIds[2]!, null as unknown as string, undefined),
+    b.read(datasetId, 'not-a-uuid', payload('doomed-2'), undefined),
   ];
   const [first, doomed, broken] = await Promise.allSettled(reads);
   assert.equal(first?.status, 'fulfilled');
@@ -98,6 +104,26 @@ test('a statement that fails fails every read in it and writes none of their eve
   assert.equal(broken?.status, 'rejected');
   assert.equal(await auditRepository(t.ctx.db).countAll(), before + 1, 'only the statement that succeeded left its event');
   assert.equal((await pendingByTag()).has('doomed-1'), false);
+});
+
+test('event bytes arrive exactly as built, whatever they hold; a payload that is not canonical JSON is refused', async () => {
+  const b = new AuditedReadBatcher(t.ctx.database, 1);
+  // Quotes, backslashes, control characters (escaped by JSON, U+001E among them), line separators,
+  // Japanese and an emoji: the payloads travel joined by U+001E and must come back split exactly.
+  const tricky = ['"quoted" \\ back\\slash', 'rec\u001esep and \u0007 bell', '行\u2028区切り 😀', '{"fake":"__MAMORI_RESULT__"}', ''];
+  const sent = tricky.map((s, i) =>
+    buildAuditPayload(systemActor({ ip: null, userAgent: s, deviceId: null }), new Date(), {
+      action: 'record.read', decision: 'allow', rule: 'test', reason: s, result: 'ok', datasetId, details: { tag: `exact-${i}`, s },
+    }, { result: true }),
+  );
+  await Promise.all(sent.map((p, i) => b.read(datasetId, recordIds[i]!, p, undefined)));
+  const rows = (await sql<{ payload: string }>`SELECT payload FROM audit_pending`.execute(t.ctx.db)).rows.map((r) => r.payload);
+  for (const [i, p] of sent.entries()) {
+    assert.ok(rows.includes(p.replace('"__MAMORI_RESULT__"', '"ok"')), `payload ${i} stored byte for byte`);
+  }
+  const before = await auditRepository(t.ctx.db).countAll();
+  await assert.rejects(b.read(datasetId, recordIds[0]!, '{"a":1}\x1e{"b":2}', undefined), /not canonical JSON/);
+  assert.equal(await auditRepository(t.ctx.db).countAll(), before, 'nothing written for a refused payload');
 });
 
 test('reads of one turn share statements of at most 64 reads, with at most the configured number in flight', async () => {

@@ -3,6 +3,31 @@ import type { GrantId, UserId } from '../../platform/ids.ts';
 import type { Actor, Terminal } from './identity.types.ts';
 import type { SessionActorRow } from './identity.repository.ts';
 
+/**
+ * The grants of a row, mapped once per row object: a cached credential (identity.cache.ts) hands the
+ * same row to every request until the cache drops it, so the hot read path does not rebuild them.
+ */
+const grantsOfRow = new WeakMap<SessionActorRow, Actor['grants']>();
+
+function grantsOf(row: SessionActorRow): Actor['grants'] {
+  let grants = grantsOfRow.get(row);
+  if (!grants) {
+    grants = row.grants.map((g) => ({
+      id: g.id as GrantId,
+      datasetId: g.dataset_id,
+      fields: g.fields,
+      unmaskFields: g.unmask_fields,
+      purposes: g.purposes,
+      canWrite: g.can_write,
+      validFrom: new Date(g.valid_from),
+      validUntil: new Date(g.valid_until),
+      status: g.status,
+    }));
+    grantsOfRow.set(row, grants);
+  }
+  return grants;
+}
+
 export function actorFromRow(
   row: SessionActorRow,
   extra: { sessionRef: string | null; tokenId: string | null; mfa: boolean; terminal: Terminal; requestId: string | null },
@@ -21,17 +46,7 @@ export function actorFromRow(
     passwordChangeRequired: row.password_change_required,
     terminal: extra.terminal,
     requestId: extra.requestId,
-    grants: row.grants.map((g) => ({
-      id: g.id as GrantId,
-      datasetId: g.dataset_id,
-      fields: g.fields,
-      unmaskFields: g.unmask_fields,
-      purposes: g.purposes,
-      canWrite: g.can_write,
-      validFrom: new Date(g.valid_from),
-      validUntil: new Date(g.valid_until),
-      status: g.status,
-    })),
+    grants: grantsOf(row),
   };
 }
 

@@ -1,6 +1,6 @@
 export { createDataset, getDataset, listDatasets, loadDataset, rewrapAllDatasetKeys, forgetDataset, termOf, type CreateDatasetInput, type LoadedDataset } from './vault.datasets.ts';
 export { createGrant, expireGrant, listGrants, revokeGrant, type CreateGrantInput } from './vault.grants.ts';
-export { createRecord, deleteRecord, readRecord, searchRecords, unmaskField, updateRecord, MAX_PAGE_SIZE } from './vault.records.ts';
+export { createRecord, deleteRecord, readRecord, searchRecords, unmaskField, updateRecord, readBatchStats, configureReadBatching, MAX_PAGE_SIZE } from './vault.records.ts';
 export { importRecords, type ImportProgress, type ImportResult } from './vault.import.ts';
 export type { ImportRow } from './vault.import-errors.ts';
 export { buildLedger } from './vault.ledger.ts';

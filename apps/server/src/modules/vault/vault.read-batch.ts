@@ -14,6 +14,9 @@ import type { Credential, RecordRow } from './vault.repository.ts';
 
 export type AuditedRead = { live: boolean; row: RecordRow | undefined };
 
+/** Joins the payloads of a batch (see READ_AUDITED_BATCH); JSON never holds it unescaped. */
+const PAYLOAD_SEPARATOR = '\x1e';
+
 type Waiting = {
   datasetId: string;
   recordId: string;
@@ -26,32 +29,45 @@ type Waiting = {
 /** At most this many reads per statement: bounds the statement's work and a failure's reach. */
 export const MAX_READS_PER_STATEMENT = 64;
 
+/**
+ * One statement for a batch of reads. Each distinct credential of the batch is re-checked once (`c`:
+ * under load most reads of a batch come from a few tokens or sessions), each record is read with its
+ * caller's check (`j`), and each read's audit event is appended with its own result, in batch order.
+ * `j` is referenced twice, so PostgreSQL computes it once.
+ *
+ * The events' payloads travel as one text joined by U+001E (record separator) rather than as a
+ * text[] literal: the driver would escape every quote of every payload and PostgreSQL unescape it.
+ * A payload is canonical JSON (JSON.stringify escapes every control character), so it never holds
+ * U+001E; `read` refuses one that does rather than let it shift the events of its neighbours.
+ */
 export const READ_AUDITED_BATCH = `
   WITH q AS (
-    SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[])
+    SELECT * FROM unnest($1::uuid[], $2::uuid[], string_to_array($3::text, chr(30)), $4::text[], $5::text[])
       WITH ORDINALITY AS q(record_id, dataset_id, payload, cred_kind, cred_hash, n)
-  ), l AS (
-    SELECT q.n, CASE q.cred_kind
+  ), c AS (
+    SELECT d.cred_kind, d.cred_hash, CASE d.cred_kind
       WHEN 'session' THEN EXISTS (SELECT 1 FROM sessions s JOIN users u ON u.id = s.user_id
-        WHERE s.id = decode(q.cred_hash, 'hex') AND s.revoked_at IS NULL AND u.status = 'active')
+        WHERE s.id = decode(d.cred_hash, 'hex') AND s.revoked_at IS NULL AND u.status = 'active')
       WHEN 'token' THEN EXISTS (SELECT 1 FROM api_tokens t JOIN users u ON u.id = t.user_id
-        WHERE t.token_hash = decode(q.cred_hash, 'hex') AND t.revoked_at IS NULL AND u.status = 'active')
+        WHERE t.token_hash = decode(d.cred_hash, 'hex') AND t.revoked_at IS NULL AND u.status = 'active')
       ELSE true END AS ok
-    FROM q
-  ), r AS (
-    SELECT q.n, rec.id, rec.public, rec.sealed, rec.key_id, rec.version, rec.updated_at
-    FROM q JOIN l ON l.n = q.n JOIN records rec ON rec.id = q.record_id AND rec.dataset_id = q.dataset_id
-    WHERE l.ok
+    FROM (SELECT DISTINCT cred_kind, coalesce(cred_hash, '') AS cred_hash FROM q) AS d
+  ), j AS (
+    SELECT q.n, q.payload, c.ok, rec.id, rec.public, rec.sealed, rec.key_id, rec.version, rec.updated_at
+    FROM q JOIN c ON c.cred_kind = q.cred_kind AND c.cred_hash = coalesce(q.cred_hash, '')
+    LEFT JOIN records rec ON c.ok AND rec.id = q.record_id AND rec.dataset_id = q.dataset_id
   ), a AS (
     INSERT INTO audit_pending (payload)
-    SELECT replace(q.payload, '"__MAMORI_RESULT__"',
-      CASE WHEN NOT l.ok THEN '"revoked"' WHEN r.n IS NOT NULL THEN '"ok"' ELSE '"not_found"' END)
-    FROM q JOIN l ON l.n = q.n LEFT JOIN r ON r.n = q.n
-    ORDER BY q.n
+    SELECT replace(j.payload, '"__MAMORI_RESULT__"',
+      CASE WHEN NOT j.ok THEN '"revoked"' WHEN j.id IS NOT NULL THEN '"ok"' ELSE '"not_found"' END)
+    FROM j ORDER BY j.n
     RETURNING 1
   )
-  SELECT q.n, l.ok AS live, r.id, r.public, r.sealed, r.key_id, r.version, r.updated_at
-  FROM q JOIN l ON l.n = q.n LEFT JOIN r ON r.n = q.n CROSS JOIN (SELECT count(*) FROM a) AS audited`;
+  SELECT j.n, j.ok AS live, j.id, j.public, j.sealed, j.key_id, j.version, j.updated_at
+  FROM j CROSS JOIN (SELECT count(*) FROM a) AS audited`;
+
+/** Counters of the batcher (the gate bench prints them: the batch size decides the cost per read). */
+export type ReadBatchStats = { statements: number; reads: number; maxInFlight: number };
 
 type BatchRow = RecordRow & { n: number | string; live: boolean; id: string | null };
 
@@ -59,6 +75,8 @@ export class AuditedReadBatcher {
   private queue: Waiting[] = [];
   private inFlight = 0;
   private scheduled = false;
+  private statements = 0;
+  private reads = 0;
   private readonly pumpSoon = (): void => {
     this.scheduled = false;
     this.pump();
@@ -70,7 +88,12 @@ export class AuditedReadBatcher {
     private readonly maxInFlight: number,
   ) {}
 
+  stats(): ReadBatchStats {
+    return { statements: this.statements, reads: this.reads, maxInFlight: this.maxInFlight };
+  }
+
   read(datasetId: string, recordId: string, payload: string, credential: Credential): Promise<AuditedRead> {
+    if (payload.includes(PAYLOAD_SEPARATOR)) return Promise.reject(new Error('audited read: the event payload is not canonical JSON'));
     return new Promise<AuditedRead>((resolve, reject) => {
       this.queue.push({ datasetId, recordId, payload, credential, resolve, reject });
       if (!this.scheduled) {
@@ -84,6 +107,8 @@ export class AuditedReadBatcher {
     while (this.inFlight < this.maxInFlight && this.queue.length > 0) {
       const batch = this.queue.splice(0, MAX_READS_PER_STATEMENT);
       this.inFlight++;
+      this.statements++;
+      this.reads += batch.length;
       void this.run(batch).finally(() => {
         this.inFlight--;
         this.pump();
@@ -93,12 +118,22 @@ export class AuditedReadBatcher {
 
   private async run(batch: Waiting[]): Promise<void> {
     try {
+      const n = batch.length;
+      const recordIds = new Array<string>(n);
+      const datasetIds = new Array<string>(n);
+      const payloads = new Array<string>(n);
+      const kinds = new Array<string>(n);
+      const hashes = new Array<string | null>(n);
+      for (let i = 0; i < n; i++) {
+        const w = batch[i]!;
+        recordIds[i] = w.recordId;
+        datasetIds[i] = w.datasetId;
+        payloads[i] = w.payload;
+        kinds[i] = w.credential?.kind ?? 'none';
+        hashes[i] = w.credential?.hash.toString('hex') ?? null;
+      }
       const rows = await this.database.prepared<BatchRow>('mamori_read_audited_batch', READ_AUDITED_BATCH, [
-        batch.map((w) => w.recordId),
-        batch.map((w) => w.datasetId),
-        batch.map((w) => w.payload),
-        batch.map((w) => w.credential?.kind ?? 'none'),
-        batch.map((w) => w.credential?.hash.toString('hex') ?? null),
+        recordIds, datasetIds, payloads.join(PAYLOAD_SEPARATOR), kinds, hashes,
       ]);
       const byN = new Map<number, BatchRow>();
       for (const r of rows) byN.set(Number(r.n), r);

@@ -12,7 +12,7 @@ import { appendAudit, buildAuditPayload } from '../audit/index.ts';
 import { maskValue, validateValue } from './vault.codec.ts';
 import { loadDataset, type LoadedDataset } from './vault.datasets.ts';
 import { vaultRepository, type Credential, type RecordRow } from './vault.repository.ts';
-import { AuditedReadBatcher, type AuditedRead } from './vault.read-batch.ts';
+import { AuditedReadBatcher, type AuditedRead, type ReadBatchStats } from './vault.read-batch.ts';
 import type { RecordView, SearchCriterion } from './vault.types.ts';
 
 export const MAX_PAGE_SIZE = 100;
@@ -28,6 +28,20 @@ function readAudited(ctx: AppContext, datasetId: string, recordId: string, paylo
   return b.read(datasetId, recordId, payload, credential);
 }
 
+/**
+ * Sets how many batched read statements may run at once for this context (before its first read;
+ * the gate bench measures the choice with BENCH_READ_STATEMENTS). The default: READ_STATEMENTS_IN_FLIGHT.
+ */
+export function configureReadBatching(ctx: AppContext, opts: { maxInFlight: number }): void {
+  if (!Number.isInteger(opts.maxInFlight) || opts.maxInFlight < 1) throw new Error('maxInFlight must be a positive integer');
+  batchers.set(ctx, new AuditedReadBatcher(ctx.database, ctx.database.engine === 'pglite' ? 1 : opts.maxInFlight));
+}
+
+/** How many batched read statements this context sent and how many reads they carried (null: none yet). */
+export function readBatchStats(ctx: AppContext): ReadBatchStats | null {
+  return batchers.get(ctx)?.stats() ?? null;
+}
+
 /** The credential was revoked after this process cached it (e.g. by another node): drop it and refuse. */
 function revoked(ctx: AppContext): AppError {
   invalidateActors(ctx);
@@ -35,7 +49,8 @@ function revoked(ctx: AppContext): AppError {
 }
 
 function shape(ds: LoadedDataset, decision: Decision, row: RecordRow): RecordView {
-  const needsPersonal = [...decision.visible.values()].includes('masked');
+  let needsPersonal = false;
+  for (const how of decision.visible.values()) if (how === 'masked') needsPersonal = true;
   const personal = needsPersonal ? ds.codec.decodePersonal(row.id, row.sealed, row.key_id) : {};
   const values: Record<string, string> = {};
   const masked: string[] = [];
@@ -48,7 +63,7 @@ function shape(ds: LoadedDataset, decision: Decision, row: RecordRow): RecordVie
       masked.push(name);
     } else values[name] = v;
   }
-  return { id: row.id, version: row.version, updatedAt: new Date(row.updated_at).toISOString(), values, masked };
+  return { id: row.id, version: row.version, updatedAt: (row.updated_at instanceof Date ? row.updated_at : new Date(row.updated_at)).toISOString(), values, masked };
 }
 
 export type SearchInput = { purpose: string; criteria: SearchCriterion[]; after?: string | null; limit?: number };

@@ -41,5 +41,25 @@ export function buildAuditPayload(
     request: actor.requestId,
     details: e.details ?? {},
   };
-  return JSON.stringify(event);
+  const text = JSON.stringify(event);
+  // Rare: a value PostgreSQL's jsonb cannot hold (see storable). Checked on the text, so the common
+  // event costs one scan for a backslash-u.
+  return text.includes('\\u') && UNSTORABLE_ESCAPE.test(text) ? JSON.stringify(storable(event)) : text;
+}
+
+/** JSON.stringify's escapes for U+0000 and lone surrogates (it writes paired surrogates as characters). */
+const UNSTORABLE_ESCAPE = /\\u(?:0000|d[89a-f])/i;
+// eslint-disable-next-line no-control-regex -- U+0000 is exactly what is looked for
+const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+/**
+ * The event with U+0000 and unpaired surrogates (in values and keys) replaced by U+FFFD. PostgreSQL's
+ * jsonb refuses both, and the sequencer and verification read events as jsonb: one such character in
+ * a purpose, a reason or a login name (any caller can send one) would otherwise stop the log.
+ */
+function storable(v: unknown): unknown {
+  if (typeof v === 'string') return v.replace(UNSTORABLE, '\ufffd');
+  if (Array.isArray(v)) return v.map(storable);
+  if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [storable(k), storable(x)]));
+  return v;
 }

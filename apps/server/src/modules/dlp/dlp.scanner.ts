@@ -121,10 +121,11 @@ const C_CITY = 4;
 const C_NL = 5;
 const C_DELIM = 6;
 const C_QUOTE = 7;
-/** A lead byte of a multi-byte character that may be a trigger: the code point decides (CP_CLASS). */
+/**
+ * The lead byte of a 3-byte character: its first two bytes (MB2) rule out most of them, the code
+ * point decides the rest (CP_CLASS).
+ */
 const C_MB = 8;
-/** The lead byte of a 3-byte character that is no trigger: skip the character. */
-const C_SKIP3 = 9;
 
 /** Triggers outside ASCII, by code point: full-width digits and '＠', the prefecture suffixes 都道府県. */
 const CP_CLASS = new Uint8Array(65536);
@@ -135,23 +136,23 @@ CP_CLASS[0x5e02] = C_CITY;
 
 /**
  * The first pass looks at bytes only: ASCII digits, '@', line feeds (and the delimiter and quote
- * of CSV/TSV) are their own class; the lead bytes of the multi-byte triggers (EF: full-width
- * digits and '＠'; E5, E7, E9: 府, 県, 都 and 道) are C_MB; every other byte — the rest of ASCII,
- * other lead bytes, continuation bytes — is 0 and costs one lookup.
+ * of CSV/TSV) are their own class; the lead bytes of 3-byte characters are C_MB (the triggers
+ * among them: full-width digits and '＠', 都道府県, 市); every other byte — the rest of ASCII, other
+ * lead bytes, continuation bytes — is 0 and costs one lookup.
  */
 function byteTable(): Uint8Array {
   const t = new Uint8Array(256);
   for (let d = 0; d < 10; d++) t[0x30 + d] = C_DIGIT;
   t[0x40] = C_AT;
   t[0x0a] = C_NL;
-  const leads = new Set<number>();
-  for (let c = 0; c < 65536; c++) if (CP_CLASS[c] !== 0 && c >= 0x80) leads.add(utf8(String.fromCharCode(c))[0]!);
-  // Other lead bytes of 3-byte characters (kana, most kanji): the whole character is skipped.
-  for (let b = 0xe0; b < 0xf0; b++) t[b] = C_SKIP3;
-  for (const b of leads) t[b] = C_MB;
+  for (let b = 0xe0; b < 0xf0; b++) t[b] = C_MB;
   return t;
 }
-/** By the top 10 bits of a 3-byte character's code point (its first two bytes): 1 when a trigger has them. */
+/**
+ * By the top 10 bits of a 3-byte character's code point (its first two bytes): 1 when a trigger
+ * has them. Every 3-byte character is looked up here (no branch on its lead byte): kana and the
+ * kanji outside the 64-character blocks of the triggers are skipped whole.
+ */
 const MB2 = new Uint8Array(1024);
 for (let c = 0x800; c < 65536; c++) if (CP_CLASS[c] !== 0) MB2[c >> 6] = 1;
 const TABLE_TEXT = byteTable();
@@ -162,6 +163,7 @@ const TABLE_TSV = byteTable();
 TABLE_TSV[0x09] = C_DELIM;
 TABLE_TSV[0x22] = C_QUOTE;
 
+
 // ---------------------------------------------------------------------------------------------
 // Prefectures and municipalities
 
@@ -171,38 +173,47 @@ const PREFECTURES = [
   '奈良県', '和歌山県', '鳥取県', '島根県', '岡山県', '広島県', '山口県', '徳島県', '香川県', '愛媛県', '高知県', '福岡県', '佐賀県', '長崎県',
   '熊本県', '大分県', '宮崎県', '鹿児島県', '沖縄県',
 ] as const;
-/** Prefecture suffix characters (都道府県). */
+/** Prefecture suffix characters (都道府県): 1 + index of the suffix in PREF_SUFFIXES. */
 const PREF_SUFFIX = new Uint8Array(65536);
+const PREF_SUFFIXES = '都道府県';
+for (let k = 0; k < PREF_SUFFIXES.length; k++) PREF_SUFFIX[PREF_SUFFIXES.charCodeAt(k)] = k + 1;
 /**
  * Prefectures by their last two characters (the suffix and the character before it, e.g. 奈川+県 →
- * 神奈川県): one map lookup instead of comparing against the 43 names ending in 県. Values: the
- * UTF-8 bytes of the names.
+ * 神奈川県): one typed-array lookup instead of comparing against the 43 names ending in 県.
+ * PREF_TAIL[(suffix index) << 16 | character before] = 1 + index into PREF_LISTS (the UTF-8 bytes of
+ * the names).
  */
-const PREF_BY_TAIL = new Map<number, Uint8Array[]>();
+const PREF_TAIL = new Uint8Array(PREF_SUFFIXES.length << 16);
+const PREF_LISTS: Uint8Array[][] = [];
 for (const p of PREFECTURES) {
-  const s = p.charCodeAt(p.length - 1);
-  PREF_SUFFIX[s] = 1;
-  const key = p.charCodeAt(p.length - 2) * 65536 + s;
-  let list = PREF_BY_TAIL.get(key);
-  if (!list) PREF_BY_TAIL.set(key, (list = []));
-  list.push(utf8(p));
+  const key = ((PREF_SUFFIX[p.charCodeAt(p.length - 1)]! - 1) << 16) | p.charCodeAt(p.length - 2);
+  if (PREF_TAIL[key] === 0) {
+    PREF_LISTS.push([]);
+    PREF_TAIL[key] = PREF_LISTS.length;
+  }
+  PREF_LISTS[PREF_TAIL[key]! - 1]!.push(utf8(p));
 }
 
 /** 政令指定都市, by the character before 市 (UTF-8 bytes of the names without 市). */
 const DESIGNATED_CITIES = ['札幌', '仙台', 'さいたま', '千葉', '横浜', '川崎', '相模原', '新潟', '静岡', '浜松', '名古屋', '京都', '大阪', '堺', '神戸', '岡山', '広島', '北九州', '福岡', '熊本'];
-const CITY_BY_LAST = new Map<number, Uint8Array[]>();
+/** CITY_LAST[character before 市] = 1 + index into CITY_LISTS. */
+const CITY_LAST = new Uint8Array(65536);
+const CITY_LISTS: Uint8Array[][] = [];
 for (const c of DESIGNATED_CITIES) {
   const key = c.charCodeAt(c.length - 1);
-  let list = CITY_BY_LAST.get(key);
-  if (!list) CITY_BY_LAST.set(key, (list = []));
-  list.push(utf8(c));
+  if (CITY_LAST[key] === 0) {
+    CITY_LISTS.push([]);
+    CITY_LAST[key] = CITY_LISTS.length;
+  }
+  CITY_LISTS[CITY_LAST[key]! - 1]!.push(utf8(c));
 }
 
 /** The designated city whose 市 starts at i, or -1 (its first byte). */
 function cityStart(t: Uint8Array, lo: number, i: number): number {
   if (i - 3 < lo || (t[i - 3]! & 0xc0) === 0x80) return -1;
-  const list = CITY_BY_LAST.get(cpAt(t, i - 3));
-  if (list === undefined) return -1;
+  const idx = CITY_LAST[cpAt(t, i - 3)]!;
+  if (idx === 0) return -1;
+  const list = CITY_LISTS[idx - 1]!;
   for (let k = 0; k < list.length; k++) {
     const p = list[k]!;
     const s = i - p.length;
@@ -238,10 +249,11 @@ const CP_KU = 0x533a; // 区
 /** The prefecture whose suffix character starts at i (its first byte), or -1. Names are all 3-byte characters. */
 function prefectureStart(t: Uint8Array, lo: number, i: number): number {
   if (i - 3 < lo) return -1;
-  const suffix = cpAt(t, i);
-  if (PREF_SUFFIX[suffix] === 0) return -1;
-  const list = PREF_BY_TAIL.get(cpAt(t, i - 3) * 65536 + suffix);
-  if (list === undefined || (t[i - 3]! & 0xc0) === 0x80) return -1;
+  const suffix = PREF_SUFFIX[cpAt(t, i)]!;
+  if (suffix === 0 || (t[i - 3]! & 0xc0) === 0x80) return -1;
+  const idx = PREF_TAIL[((suffix - 1) << 16) | cpAt(t, i - 3)]!;
+  if (idx === 0) return -1;
+  const list = PREF_LISTS[idx - 1]!;
   const end = i + 3;
   for (let k = 0; k < list.length; k++) {
     const p = list[k]!;
@@ -1026,21 +1038,18 @@ class Scan {
     const headerCells: number[] = [];
     this.headerMasks = header;
     for (let i = from; i < to; i++) {
-      let cls = table[t[i]!]!;
+      let b = t[i]!;
+      let cls = table[b]!;
       // Bytes of no interest (most ASCII, continuation bytes) and whole 3-byte characters that
-      // are no trigger, in a tight loop.
-      while (cls === 0 || cls === C_SKIP3) {
+      // are no trigger (their first two bytes say so), in a tight loop.
+      while (cls === 0 || (cls === C_MB && MB2[((b & 0x0f) << 6) | (t[i + 1]! & 0x3f)] === 0)) {
         i += cls === 0 ? 1 : 3;
         if (i >= to) break;
-        cls = table[t[i]!]!;
+        b = t[i]!;
+        cls = table[b]!;
       }
       if (i >= to) break;
       if (cls === C_MB) {
-        // Most kanji share a lead byte with 都道府県: the first two bytes rule them out.
-        if (MB2[((t[i]! & 0x0f) << 6) | (t[i + 1]! & 0x3f)] === 0) {
-          i += 2;
-          continue;
-        }
         cls = CP_CLASS[cpAt(t, i)]!;
         if (cls === 0) {
           i += 2;

@@ -534,42 +534,58 @@ class Scan {
       }
     }
 
-    // Digit groups.
+    // Digit groups. The scratch arrays are module constants: taken into locals once, so the loops
+    // below read registers, not the module's context.
+    const d = D;
+    const gStart = G_START;
+    const gEnd = G_END;
+    const gLen = G_LEN;
+    const gDoff = G_DOFF;
+    const gSep = G_SEP;
+    const sepOf = SEP;
     let nd = 0;
     let ng = 0;
     let j = i;
+    // Separators seen between groups (OR of all): no SEP_SPACE means a single segment.
+    let seps = 0;
     for (;;) {
-      G_START[ng] = j;
-      G_DOFF[ng] = nd;
+      gStart[ng] = j;
+      const doff = nd;
+      gDoff[ng] = doff;
       while (j < to) {
         const b = t[j]!;
-        let v: number;
         if (b >= 0x30 && b <= 0x39) {
-          v = b - 0x30;
+          if (nd < MAX_DIGITS) d[nd] = b - 0x30;
           j++;
         } else if (b === 0xef && t[j + 1] === 0xbc && t[j + 2]! >= 0x90 && t[j + 2]! <= 0x99) {
-          v = t[j + 2]! - 0x90;
+          if (nd < MAX_DIGITS) d[nd] = t[j + 2]! - 0x90;
           j += 3;
         } else break;
-        if (nd < MAX_DIGITS) D[nd] = v;
         nd++;
       }
-      G_LEN[ng] = nd - G_DOFF[ng]!;
-      G_END[ng] = j;
-      G_SEP[ng] = 0;
+      gLen[ng] = nd - doff;
+      gEnd[ng] = j;
+      gSep[ng] = 0;
       ng++;
       if (ng === MAX_GROUPS || j >= to) break;
       let k = j;
       let sep = 0;
-      for (let n = 0; k < to && n < 3; n++) {
-        const b = t[k]!;
-        const s = b < 0x80 ? SEP[b]! : SEP[cpAt(t, k)]!;
-        if (s === 0) break;
-        sep |= s;
-        k += CHAR_LEN[b]!;
+      // The common separator, one ASCII hyphen between digits, without the general walk.
+      if (t[k] === 0x2d && k + 1 < to && t[k + 1]! >= 0x30 && t[k + 1]! <= 0x39) {
+        sep = SEP_HYPHEN;
+        k++;
+      } else {
+        for (let n = 0; k < to && n < 3; n++) {
+          const b = t[k]!;
+          const s = b < 0x80 ? sepOf[b]! : sepOf[cpAt(t, k)]!;
+          if (s === 0) break;
+          sep |= s;
+          k += CHAR_LEN[b]!;
+        }
+        if (k === j || k >= to || DIGITV[cpAt(t, k)] === 255) break;
       }
-      if (k === j || k >= to || DIGITV[cpAt(t, k)] === 255) break;
-      G_SEP[ng - 1] = sep;
+      gSep[ng - 1] = sep;
+      seps |= sep;
       j = k;
     }
     const end = j;
@@ -580,33 +596,41 @@ class Scan {
     if (end < to) {
       const c = cpAt(t, end);
       if (WORD[c] !== 0 || c === 0x40 || c === 0xff20) right = false;
-      else if (c === 0x2e || SEP[c] === SEP_HYPHEN || c === 0x2f) {
+      else if (c === 0x2e || sepOf[c] === SEP_HYPHEN || c === 0x2f) {
         const n1 = end + CHAR_LEN[t[end]!]!;
         if (n1 < to && WORD[cpAt(t, n1)] !== 0) right = false;
       }
     }
     if (nd > MAX_DIGITS) return end; // too long for any kind (a run of digits): consumed whole
 
+    if ((seps & SEP_SPACE) === 0) {
+      // One segment (no group joined by spaces alone): the loop below would try exactly this.
+      scanStats.steps++;
+      if (nd >= 6 && nd <= 19 && right) this.classify(0, ng, nd, left, prefixStart);
+      return end;
+    }
+
     // Segments: groups split where the separator is only spaces.
+    const segFirst = SEG_FIRST;
     let ns = 0;
     for (let g = 0; g < ng; g++) {
-      if (g === 0 || G_SEP[g - 1] === SEP_SPACE) SEG_FIRST[ns++] = g;
+      if (g === 0 || gSep[g - 1] === SEP_SPACE) segFirst[ns++] = g;
     }
-    SEG_FIRST[ns] = ng;
+    segFirst[ns] = ng;
     let s = 0;
     while (s < ns) {
       let taken = false;
       const eMax = Math.min(ns, s + 5);
       for (let e = eMax; e > s; e--) {
-        const g0 = SEG_FIRST[s]!;
-        const g1 = SEG_FIRST[e]!;
-        const n = G_DOFF[g1 - 1]! + G_LEN[g1 - 1]! - G_DOFF[g0]!;
+        const g0 = segFirst[s]!;
+        const g1 = segFirst[e]!;
+        const n = gDoff[g1 - 1]! + gLen[g1 - 1]! - gDoff[g0]!;
         scanStats.steps++;
         if (n < 6 || n > 19) continue;
         const l = s === 0 ? left : L_OK;
         const r = e === ns ? right : true;
         if (!r) continue;
-        if (this.classify(g0, g1, n, l, s === 0 ? prefixStart : G_START[g0]!)) {
+        if (this.classify(g0, g1, n, l, s === 0 ? prefixStart : gStart[g0]!)) {
           taken = true;
           s = e;
           break;

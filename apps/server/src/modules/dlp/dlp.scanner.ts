@@ -31,7 +31,7 @@
 import { cardIssuer, driversLicenseCheckLooksValid, isValidCorporateNumber, isValidMyNumber, luhnValid } from './dlp.checksums.ts';
 import {
   CTX_ADDRESS, CTX_BANK, CTX_BANK_STRONG, CTX_CARD, CTX_CORP, CTX_LICENSE, CTX_MYNUM, CTX_NEG, CTX_PASSPORT, CTX_PHONE, CTX_POSTAL,
-  keywordStats, maskOfRange, windowMask,
+  KW_FIRST, keywordStats, maskOfRange, windowMask,
 } from './dlp.keywords.ts';
 import { backUnits, CHAR_LEN, cpAt, prevStart, units, utf8 } from './dlp.utf8.ts';
 
@@ -108,9 +108,15 @@ function tldKey(t: Uint8Array, from: number, to: number): number {
   return h;
 }
 const FILE_EXT = new Set<number>();
+/** Length, first and last letter of a TLD (2–5 letters): 1 when a file extension has them (most TLDs are ruled out without the set). */
+function extShape(t: Uint8Array, from: number, to: number): number {
+  return ((to - from) << 10) | ((t[from]! & 0x1f) << 5) | (t[to - 1]! & 0x1f);
+}
+const FILE_EXT_SHAPE = new Uint8Array(6 << 10);
 for (const ext of ['png', 'jpg', 'jpeg', 'gif', 'svg', 'webp', 'bmp', 'ico', 'tif', 'tiff', 'heic', 'avif', 'css', 'scss', 'sass', 'less', 'js', 'mjs', 'cjs', 'jsx', 'tsx', 'json', 'html', 'htm', 'xml', 'yml', 'yaml', 'toml', 'txt', 'csv', 'tsv', 'log', 'lock', 'map', 'ttf', 'otf', 'eot', 'pdf', 'doc', 'docx', 'xls', 'xlsx', 'ppt', 'pptx', 'git', 'exe', 'dll', 'tgz', 'jar', 'war', 'java', 'kt', 'rb', 'php', 'vue', 'psd', 'mp3', 'mp4', 'wav', 'webm']) {
   const b = utf8(ext);
   FILE_EXT.add(tldKey(b, 0, b.length));
+  FILE_EXT_SHAPE[extShape(b, 0, b.length)] = 1;
 }
 
 const C_DIGIT = 1;
@@ -230,18 +236,24 @@ function cityStart(t: Uint8Array, lo: number, i: number): number {
   return -1;
 }
 
-/** Characters of municipality and town names: kanji, kana, 々, ヶ. */
-const NAME_CHAR = new Uint8Array(65536);
-for (let c = 0x4e00; c <= 0x9fff; c++) NAME_CHAR[c] = 1;
-for (let c = 0x3041; c <= 0x3096; c++) NAME_CHAR[c] = 1;
-for (let c = 0x30a1; c <= 0x30fa; c++) NAME_CHAR[c] = 1;
-for (const c of [0x3005, 0x30f5, 0x30f6, 0x30fc]) NAME_CHAR[c] = 1;
-const MUNI_END = new Uint8Array(65536);
-for (const ch of '市区町村') MUNI_END[ch.charCodeAt(0)] = 1;
-MUNI_END['郡'.charCodeAt(0)] = 2;
+/**
+ * Characters of addresses, one table (one lookup, one cache line per character): A_NAME for
+ * municipality and town names (kanji, kana, 々, ヶ), A_MUNI for 市区町村, A_GUN for 郡, A_PARTICLE
+ * for the particles that end an address (大阪市で…).
+ */
+const ADDR = new Uint8Array(65536);
+const A_NAME = 1;
+const A_MUNI = 2;
+const A_GUN = 4;
+const A_PARTICLE = 8;
+for (let c = 0x4e00; c <= 0x9fff; c++) ADDR[c] = A_NAME;
+for (let c = 0x3041; c <= 0x3096; c++) ADDR[c] = A_NAME;
+for (let c = 0x30a1; c <= 0x30fa; c++) ADDR[c] = A_NAME;
+for (const c of [0x3005, 0x30f5, 0x30f6, 0x30fc]) ADDR[c] = A_NAME;
+for (const ch of '市区町村') ADDR[ch.charCodeAt(0)]! |= A_MUNI;
+ADDR['郡'.charCodeAt(0)]! |= A_GUN;
 const MUNICIPALITY_MAX = 12;
-const PARTICLE = new Uint8Array(65536);
-for (const ch of 'でにをはがのへともや') PARTICLE[ch.charCodeAt(0)] = 1;
+for (const ch of 'でにをはがのへともや') ADDR[ch.charCodeAt(0)]! |= A_PARTICLE;
 const ADDRESS_REST = 40;
 const CP_SHI = 0x5e02; // 市
 const CP_KU = 0x533a; // 区
@@ -375,6 +387,8 @@ const SEG_FIRST = new Int32Array(MAX_GROUPS + 1);
 /** Context window, in UTF-16 units (as the string scanner had it). */
 const CTX_BACK = 32;
 const CTX_FWD = 12;
+// ctx skips the window of a CSV value followed by CR LF: no keyword may begin with CR.
+if (KW_FIRST[0x0d] !== 0) throw new Error('a context keyword begins with CR');
 
 const L_OK = 0;
 const L_FAIL = 1;
@@ -436,8 +450,21 @@ class Scan {
    */
   ctx(start: number, end: number): number {
     const t = this.t;
-    // Forward: CTX_FWD units, not past the line or cell.
     const hiMax = this.hi;
+    if (this.csv && start === this.lo) {
+      // A value filling its cell (the common case) has no window at all, only the column's context
+      // (as the general path below finds it; a CR before the line feed begins no keyword).
+      const b = end < hiMax ? t[end]! : 0x0a;
+      if (b === 0x0a || b === this.delim) {
+        keywordStats.steps += CTX_FWD;
+        return this.fixed();
+      }
+      if (b === 0x0d && (end + 1 >= hiMax || t[end + 1] === 0x0a || t[end + 1] === this.delim)) {
+        keywordStats.steps += CTX_FWD + 1;
+        return this.fixed();
+      }
+    }
+    // Forward: CTX_FWD units, not past the line or cell.
     let hi = end;
     for (let u = 0; hi < hiMax; ) {
       const b = t[hi]!;
@@ -902,7 +929,7 @@ class Scan {
     // Not mail, though shaped like it: a file name with a density suffix (logo@2x.png: no such
     // TLD), an scp/git remote (git@github.com:org/repo.git), credentials in a URL
     // (https://user:token@host/…).
-    if (p - lastDot - 1 <= 5 && FILE_EXT.has(tldKey(t, lastDot + 1, p))) return p;
+    if (p - lastDot - 1 <= 5 && FILE_EXT_SHAPE[extShape(t, lastDot + 1, p)] !== 0 && FILE_EXT.has(tldKey(t, lastDot + 1, p))) return p;
     if (p + 1 < hi && t[p] === 0x3a && (t[p + 1] === 0x2f || t[p + 1] === 0x7e || ((t[p + 1]! | 0x20) >= 0x61 && (t[p + 1]! | 0x20) <= 0x7a))) return p;
     if (this.urlUserinfo(ls)) return p;
     this.emit(K_EMAIL, ls, p, 0.95);
@@ -939,6 +966,7 @@ class Scan {
     const to = this.hi;
     let m = i + 3;
     if (m < to && (t[m] === 0x20 || (t[m] === 0xe3 && t[m + 1] === 0x80 && t[m + 2] === 0x80))) m += CHAR_LEN[t[m]!]!;
+    const addr = ADDR;
     // Municipality: 1+ name characters then 市/区/町/村, or …郡…町/村 (within MUNICIPALITY_MAX
     // characters; name characters are all 3 bytes, one UTF-16 unit each).
     let muniEnd = -1;
@@ -946,20 +974,22 @@ class Scan {
     let p = m;
     for (let n = 0; p < to && n < MUNICIPALITY_MAX; n++) {
       const c = cpAt(t, p);
-      if (NAME_CHAR[c] === 0) break;
-      if (p > m && MUNI_END[c] === 1) {
+      const a = addr[c]!;
+      if ((a & A_NAME) === 0) break;
+      if (p > m && (a & A_MUNI) !== 0) {
         muniEnd = p + 3;
         muniLast = c;
         break;
       }
-      if (p > m && MUNI_END[c] === 2) {
+      if (p > m && (a & A_GUN) !== 0) {
         // 郡: the town or village follows (from the second character after 郡, within 8 of it).
         let q = p + 3;
         if (q < to) q += CHAR_LEN[t[q]!]!;
         for (let k = 2; q < to && k < 8; k++) {
           const cq = cpAt(t, q);
-          if (NAME_CHAR[cq] === 0) break;
-          if (MUNI_END[cq] === 1) {
+          const aq = addr[cq]!;
+          if ((aq & A_NAME) === 0) break;
+          if ((aq & A_MUNI) !== 0) {
             muniEnd = q + 3;
             muniLast = cq;
             break;
@@ -990,6 +1020,7 @@ class Scan {
    */
   addressRest(ps: number, muniEnd: number, muniLast: number, needWard: boolean, fail: number): number {
     const t = this.t;
+    const addr = ADDR;
     const to = this.hi;
     // 政令指定都市: …市…区 (from the second character after 市, within 5 of it)
     let ward = false;
@@ -997,7 +1028,7 @@ class Scan {
       let q = muniEnd + CHAR_LEN[t[muniEnd]!]!;
       for (let k = 1; q < to && k < 5; k++) {
         const cq = cpAt(t, q);
-        if (NAME_CHAR[cq] === 0) break;
+        if ((addr[cq]! & A_NAME) === 0) break;
         if (cq === CP_KU) {
           muniEnd = q + 3;
           ward = true;
@@ -1012,7 +1043,7 @@ class Scan {
     // punctuation and a number starting with 0 (a phone). Hiragana right after the municipality
     // is a particle (大阪市で…), not a town name. Every character taken is one UTF-16 unit.
     let e = muniEnd;
-    const particle = e < to && PARTICLE[cpAt(t, e)] !== 0;
+    const particle = e < to && (addr[cpAt(t, e)]! & A_PARTICLE) !== 0;
     let digits = 0;
     let prevDigit = false;
     let n = 0;
@@ -1030,7 +1061,7 @@ class Scan {
         if (!prevDigit && v === 0) break;
         digits++;
         prevDigit = true;
-      } else if (NAME_CHAR[c] !== 0) {
+      } else if ((addr[c]! & A_NAME) !== 0) {
         prevDigit = false;
       } else if (SEP[c] === SEP_HYPHEN && n + 1 < ADDRESS_REST && e + w < to && DIGITV[cpAt(t, e + w)] !== 255) {
         prevDigit = false;

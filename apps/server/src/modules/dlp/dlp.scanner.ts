@@ -114,11 +114,12 @@ export const scanStats = {
 // ---------------------------------------------------------------------------------------------
 // Character tables
 
-/** Digit value of ASCII and full-width digits; 255 for anything else (indexed by BMP code point). */
-const DIGITV = new Uint8Array(65536).fill(255);
-for (let d = 0; d < 10; d++) {
-  DIGITV[0x30 + d] = d;
-  DIGITV[0xff10 + d] = d;
+/**
+ * Digit value of an ASCII or full-width digit (a BMP code point); 255 for anything else. Two
+ * comparisons, where a 65536-entry table would cost a cache line per distinct character.
+ */
+function digitValue(c: number): number {
+  return c >= 0x30 && c <= 0x39 ? c - 0x30 : c >= 0xff10 && c <= 0xff19 ? c - 0xff10 : 255;
 }
 
 /** Separators allowed between the digit groups of one number. */
@@ -436,6 +437,8 @@ class Scan {
   column = 1;
   csv = false;
   cell = false;
+  /** csv || cell: findings carry the column (field or cell). */
+  tableCol = false;
   cands: CandidateSink | null = null;
   delim = 0;
   /** CSV: the current field (0-based) and the header row's keyword masks per field. */
@@ -447,7 +450,7 @@ class Scan {
   }
 
   emit(kind: number, start: number, end: number, conf: number): void {
-    this.out.push(kind, start, end - start, Math.round(conf * 100), this.line, this.cell || this.csv ? this.column : 0, this.lineStart);
+    this.out.push(kind, start, end - start, Math.round(conf * 100), this.line, this.tableCol ? this.column : 0, this.lineStart);
   }
 
   /** The 1-based column of byte offset i, in UTF-16 units (text) or the field/cell (tables): for the vault's candidates. */
@@ -539,7 +542,6 @@ class Scan {
     const lo = this.lo;
     const to = this.hi;
     const word = WORD;
-    const digitv = DIGITV;
     const sepOf = SEP;
     // Left boundary.
     let left = Left.OK;
@@ -564,7 +566,7 @@ class Scan {
         }
       } else if (p === 0x2e || p === 0x2f || p === 0x40 || p === 0xff0e || p === 0xff0f || p === 0xff20) {
         left = Left.FAIL; // decimals, dates, paths, e-mail domains
-      } else if ((p === 0x2c || p === 0x3a) && q2 >= lo && digitv[cpAt(t, q2)] !== 255) {
+      } else if ((p === 0x2c || p === 0x3a) && q2 >= lo && digitValue(cpAt(t, q2)) !== 255) {
         left = Left.FAIL; // thousands "1,234", times "12:34"
       } else if (p === 0x2b || p === 0xff0b) {
         left = Left.PLUS;
@@ -623,7 +625,7 @@ class Scan {
           sep |= s;
           k += CHAR_LEN[b]!;
         }
-        if (k === j || k >= to || digitv[cpAt(t, k)] === 255) break;
+        if (k === j || k >= to || digitValue(cpAt(t, k)) === 255) break;
       }
       gSep[ng - 1] = sep;
       seps |= sep;
@@ -1076,7 +1078,7 @@ class Scan {
       if (b >= 0x30 && b <= 0x39) v = b - 0x30;
       else if (b >= 0x80) {
         c = cpAt(t, e);
-        v = DIGITV[c]!;
+        v = digitValue(c);
       }
       const w = CHAR_LEN[b]!;
       if (v !== 255) {
@@ -1085,7 +1087,7 @@ class Scan {
         prevDigit = true;
       } else if ((addr[c]! & Addr.NAME) !== 0) {
         prevDigit = false;
-      } else if (SEP[c] === Sep.HYPHEN && n + 1 < AddrLim.REST && e + w < to && DIGITV[cpAt(t, e + w)] !== 255) {
+      } else if (SEP[c] === Sep.HYPHEN && n + 1 < AddrLim.REST && e + w < to && digitValue(cpAt(t, e + w)) !== 255) {
         prevDigit = false;
       } else break;
       e += w;
@@ -1113,7 +1115,9 @@ class Scan {
     let inQuotes = false;
     let field = 0;
     let cellStart = from;
-    const collectHeader = csv && headerRow;
+    // CSV/TSV: the header row's cells are collected on line 1 and become the column contexts at
+    // its end; after line 2 begins nothing is collected any more (lines only increase).
+    let collectHeader = csv && headerRow;
     const headerCells: number[] = [];
     this.headerMasks = header;
     for (let i = from; i < to; i++) {
@@ -1135,6 +1139,14 @@ class Scan {
           continue;
         }
       }
+      // The delimiter first: the commonest stop in a table.
+      if (cls === Cls.DELIM) {
+        if (inQuotes) continue;
+        if (collectHeader && this.line === 1) headerCells.push(cellStart, i);
+        field++;
+        cellStart = i + 1;
+        continue;
+      }
       if (cls <= Cls.CITY) {
         if (csv) {
           this.lo = cellStart;
@@ -1149,18 +1161,16 @@ class Scan {
         this.line++;
         this.lineStart = i + 1;
         if (csv) {
-          if (collectHeader && this.line === 2) {
-            headerCells.push(cellStart, i);
-            this.headerMasks = this.headerMasksOf(headerCells);
+          if (collectHeader && this.line >= 2) {
+            if (this.line === 2) {
+              headerCells.push(cellStart, i);
+              this.headerMasks = this.headerMasksOf(headerCells);
+            }
+            collectHeader = false;
           }
           field = 0;
           cellStart = i + 1;
         }
-      } else if (cls === Cls.DELIM) {
-        if (inQuotes) continue;
-        if (collectHeader && this.line === 1) headerCells.push(cellStart, i);
-        field++;
-        cellStart = i + 1;
       } else if (inQuotes) {
         // Cls.QUOTE inside a quoted field: "" is an escaped quote, a lone quote closes the field.
         if (i + 1 < to && t[i + 1] === 0x22) i++;
@@ -1193,6 +1203,7 @@ export function scanBytes(t: Uint8Array, input: ScanInput, out: FindingBuffer, f
   scan.column = input.column ?? 1;
   scan.csv = input.mode === 'csv' || input.mode === 'tsv';
   scan.cell = input.mode === 'cell';
+  scan.tableCol = scan.csv || scan.cell;
   scan.delim = input.mode === 'tsv' ? 0x09 : input.mode === 'csv' ? 0x2c : -1;
   scan.fixedCtx = input.context ?? 0;
   scan.cands = input.candidates ?? null;

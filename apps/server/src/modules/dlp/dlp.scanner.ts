@@ -1,9 +1,10 @@
 /**
  * The detector core: one forward pass over the raw UTF-8 bytes of a file (no decoding to a JS
- * string), driven by a 256-entry byte-class table. Most bytes cost one table lookup; only ASCII
- * digits, '@', line feeds, the CSV/TSV delimiter and quote, and the lead bytes of the few
- * multi-byte triggers (full-width digits and '＠', the prefecture suffixes 都道府県) start work,
- * and that work is bounded and never revisits what it consumed:
+ * string), driven by a 256-entry byte-class table. Most bytes cost one table lookup, a 3-byte
+ * character one more (its first two bytes rule out all but the 64-character blocks of the
+ * triggers); only ASCII digits, '@', line feeds, the CSV/TSV delimiter and quote, and the few
+ * multi-byte triggers (full-width digits and '＠', the prefecture suffixes 都道府県, 市) start
+ * work, and that work is bounded and never revisits what it consumed:
  *
  * - a digit starts a number token (digit groups joined by at most three separator characters,
  *   at most MAX_GROUPS groups); the token is split into space-separated segments and the longest

@@ -34,7 +34,8 @@ export function isValidMyNumber(d: ArrayLike<number>, from = 0): boolean {
  */
 export function corporateNumberCheckDigit(d: ArrayLike<number>, from = 0): number {
   let sum = 0;
-  for (let n = 1; n <= 12; n++) sum += d[from + 13 - n]! * (n % 2 === 1 ? 1 : 2);
+  // n odd (weight 1) and n + 1 (weight 2) per step.
+  for (let n = 1; n <= 12; n += 2) sum += d[from + 13 - n]! + 2 * d[from + 12 - n]!;
   return 9 - (sum % 9);
 }
 

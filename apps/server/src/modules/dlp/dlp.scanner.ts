@@ -1,9 +1,10 @@
 /**
  * The detector core: one forward pass over the raw UTF-8 bytes of a file (no decoding to a JS
- * string), driven by a 256-entry byte-class table. Most bytes cost one table lookup; only ASCII
- * digits, '@', line feeds, the CSV/TSV delimiter and quote, and the lead bytes of the few
- * multi-byte triggers (full-width digits and '＠', the prefecture suffixes 都道府県) start work,
- * and that work is bounded and never revisits what it consumed:
+ * string), driven by a 256-entry byte-class table. Most bytes cost one table lookup, a 3-byte
+ * character one more (its first two bytes rule out all but the 64-character blocks of the
+ * triggers); only ASCII digits, '@', line feeds, the CSV/TSV delimiter and quote, and the few
+ * multi-byte triggers (full-width digits and '＠', the prefecture suffixes 都道府県, 市) start
+ * work, and that work is bounded and never revisits what it consumed:
  *
  * - a digit starts a number token (digit groups joined by at most three separator characters,
  *   at most MAX_GROUPS groups); the token is split into space-separated segments and the longest
@@ -31,22 +32,73 @@
 import { cardIssuer, driversLicenseCheckLooksValid, isValidCorporateNumber, isValidMyNumber, luhnValid } from './dlp.checksums.ts';
 import {
   CTX_ADDRESS, CTX_BANK, CTX_BANK_STRONG, CTX_CARD, CTX_CORP, CTX_LICENSE, CTX_MYNUM, CTX_NEG, CTX_PASSPORT, CTX_PHONE, CTX_POSTAL,
-  keywordStats, maskOfRange, windowMask,
+  KW_FIRST, keywordStats, maskOfRange, windowMask,
 } from './dlp.keywords.ts';
 import { backUnits, CHAR_LEN, cpAt, prevStart, units, utf8 } from './dlp.utf8.ts';
 
-// Kind codes: indexes into DLP_KINDS (packages/contracts/src/dlp.ts), same order.
-export const K_MY_NUMBER = 0;
-export const K_CORPORATE = 1;
-export const K_PHONE = 2;
-export const K_EMAIL = 3;
-export const K_POSTAL = 4;
-export const K_ADDRESS = 5;
-export const K_CARD = 6;
-export const K_BANK = 7;
-export const K_PASSPORT = 8;
-export const K_LICENSE = 9;
-export const K_VAULT = 10;
+/** Kind codes: indexes into DLP_KINDS (packages/contracts/src/dlp.ts), same order. */
+const enum Kind { MY_NUMBER, CORPORATE, PHONE, EMAIL, POSTAL, ADDRESS, CARD, BANK, PASSPORT, LICENSE, VAULT }
+export const K_MY_NUMBER = Kind.MY_NUMBER;
+export const K_CORPORATE = Kind.CORPORATE;
+export const K_PHONE = Kind.PHONE;
+export const K_EMAIL = Kind.EMAIL;
+export const K_POSTAL = Kind.POSTAL;
+export const K_ADDRESS = Kind.ADDRESS;
+export const K_CARD = Kind.CARD;
+export const K_BANK = Kind.BANK;
+export const K_PASSPORT = Kind.PASSPORT;
+export const K_LICENSE = Kind.LICENSE;
+export const K_VAULT = Kind.VAULT;
+
+// The constants of the hot paths are same-file const enums: the TypeScript transform (tsx,
+// esbuild) writes their values in place, where a module-level `const` would be loaded from the
+// module's context (and checked) at every use in the optimised code.
+
+/** Separator kinds between the digit groups of a number. '.': only phone numbers are read through it (03.1234.5678), never other kinds. */
+const enum Sep { SPACE = 1, HYPHEN = 2, PAREN = 4, DOT = 8 }
+
+/**
+ * Byte classes of the pass. CITY: 市, a designated city (政令指定都市) written without its
+ * prefecture (大阪市北区梅田…). MB: the lead byte of a 3-byte character: its first two bytes (MB2)
+ * rule out most of them, the code point decides the rest (CP_CLASS).
+ */
+const enum Cls { DIGIT = 1, AT = 2, PREF = 3, CITY = 4, NL = 5, DELIM = 6, QUOTE = 7, MB = 8 }
+
+/** Address character bits (ADDR). */
+const enum Addr { NAME = 1, MUNI = 2, GUN = 4, PARTICLE = 8 }
+
+/** Code points: 市 and 区. */
+const enum Cp { SHI = 0x5e02, KU = 0x533a }
+
+/** What is right before a number (its left boundary). */
+const enum Left { OK, FAIL, PASSPORT, T, PLUS }
+
+const enum Lim {
+  /** Slots per finding in FindingBuffer.data. */
+  SLOTS = 7,
+  MAX_GROUPS = 12,
+  MAX_DIGITS = 48,
+}
+/** Characters of a municipality name (with its 市区町村郡) and of the rest of an address. */
+const enum AddrLim { MUNICIPALITY_MAX = 12, REST = 40 }
+/** Context window, in UTF-16 units (as the string scanner had it). */
+const enum Win { BACK = 32, FWD = 12 }
+/** Slots per finding in FindingBuffer.data. */
+export const SLOTS = Lim.SLOTS;
+
+/** The context bits of dlp.keywords.ts, as literals here (checked against them below). */
+const enum Ctx {
+  MYNUM = 1 << 0, CORP = 1 << 1, PHONE = 1 << 2, POSTAL = 1 << 3, BANK = 1 << 4, BANK_STRONG = 1 << 5, PASSPORT = 1 << 6,
+  LICENSE = 1 << 7, CARD = 1 << 8, ADDRESS = 1 << 9, NEG = 1 << 10,
+}
+if (
+  Ctx.MYNUM !== CTX_MYNUM || Ctx.CORP !== CTX_CORP || Ctx.PHONE !== CTX_PHONE || Ctx.POSTAL !== CTX_POSTAL || Ctx.BANK !== CTX_BANK ||
+  Ctx.BANK_STRONG !== CTX_BANK_STRONG || Ctx.PASSPORT !== CTX_PASSPORT || Ctx.LICENSE !== CTX_LICENSE || Ctx.CARD !== CTX_CARD ||
+  Ctx.ADDRESS !== CTX_ADDRESS || Ctx.NEG !== CTX_NEG
+) {
+  throw new Error('dlp.scanner.ts Ctx differs from dlp.keywords.ts');
+}
+
 
 /** Work counter for the linearity proof: characters examined by every loop of the scanner. */
 export const scanStats = {
@@ -63,24 +115,20 @@ export const scanStats = {
 // ---------------------------------------------------------------------------------------------
 // Character tables
 
-/** Digit value of ASCII and full-width digits; 255 for anything else (indexed by BMP code point). */
-const DIGITV = new Uint8Array(65536).fill(255);
-for (let d = 0; d < 10; d++) {
-  DIGITV[0x30 + d] = d;
-  DIGITV[0xff10 + d] = d;
+/**
+ * Digit value of an ASCII or full-width digit (a BMP code point); 255 for anything else. Two
+ * comparisons, where a 65536-entry table would cost a cache line per distinct character.
+ */
+function digitValue(c: number): number {
+  return c >= 0x30 && c <= 0x39 ? c - 0x30 : c >= 0xff10 && c <= 0xff19 ? c - 0xff10 : 255;
 }
 
-const SEP_SPACE = 1;
-const SEP_HYPHEN = 2;
-const SEP_PAREN = 4;
-/** '.': only phone numbers are read through it (03.1234.5678), never other kinds. */
-const SEP_DOT = 8;
 /** Separators allowed between the digit groups of one number. */
 const SEP = new Uint8Array(65536);
-for (const c of [0x20, 0x3000]) SEP[c] = SEP_SPACE;
-for (const c of [0x2d, 0x2010, 0x2011, 0x2012, 0x2013, 0x2014, 0x2015, 0x2212, 0x30fc, 0xff0d, 0xff70]) SEP[c] = SEP_HYPHEN;
-for (const c of [0x28, 0x29, 0xff08, 0xff09]) SEP[c] = SEP_PAREN;
-SEP[0x2e] = SEP_DOT;
+for (const c of [0x20, 0x3000]) SEP[c] = Sep.SPACE;
+for (const c of [0x2d, 0x2010, 0x2011, 0x2012, 0x2013, 0x2014, 0x2015, 0x2212, 0x30fc, 0xff0d, 0xff70]) SEP[c] = Sep.HYPHEN;
+for (const c of [0x28, 0x29, 0xff08, 0xff09]) SEP[c] = Sep.PAREN;
+SEP[0x2e] = Sep.DOT;
 
 /** [A-Za-z0-9_] and full-width alphanumerics: a number touching one of these is part of a code. */
 const WORD = new Uint8Array(65536);
@@ -108,59 +156,53 @@ function tldKey(t: Uint8Array, from: number, to: number): number {
   return h;
 }
 const FILE_EXT = new Set<number>();
+/** Length, first and last letter of a TLD (2–5 letters): 1 when a file extension has them (most TLDs are ruled out without the set). */
+function extShape(t: Uint8Array, from: number, to: number): number {
+  return ((to - from) << 10) | ((t[from]! & 0x1f) << 5) | (t[to - 1]! & 0x1f);
+}
+const FILE_EXT_SHAPE = new Uint8Array(6 << 10);
 for (const ext of ['png', 'jpg', 'jpeg', 'gif', 'svg', 'webp', 'bmp', 'ico', 'tif', 'tiff', 'heic', 'avif', 'css', 'scss', 'sass', 'less', 'js', 'mjs', 'cjs', 'jsx', 'tsx', 'json', 'html', 'htm', 'xml', 'yml', 'yaml', 'toml', 'txt', 'csv', 'tsv', 'log', 'lock', 'map', 'ttf', 'otf', 'eot', 'pdf', 'doc', 'docx', 'xls', 'xlsx', 'ppt', 'pptx', 'git', 'exe', 'dll', 'tgz', 'jar', 'war', 'java', 'kt', 'rb', 'php', 'vue', 'psd', 'mp3', 'mp4', 'wav', 'webm']) {
   const b = utf8(ext);
   FILE_EXT.add(tldKey(b, 0, b.length));
+  FILE_EXT_SHAPE[extShape(b, 0, b.length)] = 1;
 }
-
-const C_DIGIT = 1;
-const C_AT = 2;
-const C_PREF = 3;
-/** 市: a designated city (政令指定都市) written without its prefecture (大阪市北区梅田…). */
-const C_CITY = 4;
-const C_NL = 5;
-const C_DELIM = 6;
-const C_QUOTE = 7;
-/** A lead byte of a multi-byte character that may be a trigger: the code point decides (CP_CLASS). */
-const C_MB = 8;
-/** The lead byte of a 3-byte character that is no trigger: skip the character. */
-const C_SKIP3 = 9;
 
 /** Triggers outside ASCII, by code point: full-width digits and '＠', the prefecture suffixes 都道府県. */
 const CP_CLASS = new Uint8Array(65536);
-for (let d = 0; d < 10; d++) CP_CLASS[0xff10 + d] = C_DIGIT;
-CP_CLASS[0xff20] = C_AT;
-for (const ch of '都道府県') CP_CLASS[ch.charCodeAt(0)] = C_PREF;
-CP_CLASS[0x5e02] = C_CITY;
+for (let d = 0; d < 10; d++) CP_CLASS[0xff10 + d] = Cls.DIGIT;
+CP_CLASS[0xff20] = Cls.AT;
+for (const ch of '都道府県') CP_CLASS[ch.charCodeAt(0)] = Cls.PREF;
+CP_CLASS[0x5e02] = Cls.CITY;
 
 /**
  * The first pass looks at bytes only: ASCII digits, '@', line feeds (and the delimiter and quote
- * of CSV/TSV) are their own class; the lead bytes of the multi-byte triggers (EF: full-width
- * digits and '＠'; E5, E7, E9: 府, 県, 都 and 道) are C_MB; every other byte — the rest of ASCII,
- * other lead bytes, continuation bytes — is 0 and costs one lookup.
+ * of CSV/TSV) are their own class; the lead bytes of 3-byte characters are Cls.MB (the triggers
+ * among them: full-width digits and '＠', 都道府県, 市); every other byte — the rest of ASCII, other
+ * lead bytes, continuation bytes — is 0 and costs one lookup.
  */
 function byteTable(): Uint8Array {
   const t = new Uint8Array(256);
-  for (let d = 0; d < 10; d++) t[0x30 + d] = C_DIGIT;
-  t[0x40] = C_AT;
-  t[0x0a] = C_NL;
-  const leads = new Set<number>();
-  for (let c = 0; c < 65536; c++) if (CP_CLASS[c] !== 0 && c >= 0x80) leads.add(utf8(String.fromCharCode(c))[0]!);
-  // Other lead bytes of 3-byte characters (kana, most kanji): the whole character is skipped.
-  for (let b = 0xe0; b < 0xf0; b++) t[b] = C_SKIP3;
-  for (const b of leads) t[b] = C_MB;
+  for (let d = 0; d < 10; d++) t[0x30 + d] = Cls.DIGIT;
+  t[0x40] = Cls.AT;
+  t[0x0a] = Cls.NL;
+  for (let b = 0xe0; b < 0xf0; b++) t[b] = Cls.MB;
   return t;
 }
-/** By the top 10 bits of a 3-byte character's code point (its first two bytes): 1 when a trigger has them. */
+/**
+ * By the top 10 bits of a 3-byte character's code point (its first two bytes): 1 when a trigger
+ * has them. Every 3-byte character is looked up here (no branch on its lead byte): kana and the
+ * kanji outside the 64-character blocks of the triggers are skipped whole.
+ */
 const MB2 = new Uint8Array(1024);
 for (let c = 0x800; c < 65536; c++) if (CP_CLASS[c] !== 0) MB2[c >> 6] = 1;
 const TABLE_TEXT = byteTable();
 const TABLE_CSV = byteTable();
-TABLE_CSV[0x2c] = C_DELIM;
-TABLE_CSV[0x22] = C_QUOTE;
+TABLE_CSV[0x2c] = Cls.DELIM;
+TABLE_CSV[0x22] = Cls.QUOTE;
 const TABLE_TSV = byteTable();
-TABLE_TSV[0x09] = C_DELIM;
-TABLE_TSV[0x22] = C_QUOTE;
+TABLE_TSV[0x09] = Cls.DELIM;
+TABLE_TSV[0x22] = Cls.QUOTE;
+
 
 // ---------------------------------------------------------------------------------------------
 // Prefectures and municipalities
@@ -171,38 +213,47 @@ const PREFECTURES = [
   '奈良県', '和歌山県', '鳥取県', '島根県', '岡山県', '広島県', '山口県', '徳島県', '香川県', '愛媛県', '高知県', '福岡県', '佐賀県', '長崎県',
   '熊本県', '大分県', '宮崎県', '鹿児島県', '沖縄県',
 ] as const;
-/** Prefecture suffix characters (都道府県). */
+/** Prefecture suffix characters (都道府県): 1 + index of the suffix in PREF_SUFFIXES. */
 const PREF_SUFFIX = new Uint8Array(65536);
+const PREF_SUFFIXES = '都道府県';
+for (let k = 0; k < PREF_SUFFIXES.length; k++) PREF_SUFFIX[PREF_SUFFIXES.charCodeAt(k)] = k + 1;
 /**
  * Prefectures by their last two characters (the suffix and the character before it, e.g. 奈川+県 →
- * 神奈川県): one map lookup instead of comparing against the 43 names ending in 県. Values: the
- * UTF-8 bytes of the names.
+ * 神奈川県): one typed-array lookup instead of comparing against the 43 names ending in 県.
+ * PREF_TAIL[(suffix index) << 16 | character before] = 1 + index into PREF_LISTS (the UTF-8 bytes of
+ * the names).
  */
-const PREF_BY_TAIL = new Map<number, Uint8Array[]>();
+const PREF_TAIL = new Uint8Array(PREF_SUFFIXES.length << 16);
+const PREF_LISTS: Uint8Array[][] = [];
 for (const p of PREFECTURES) {
-  const s = p.charCodeAt(p.length - 1);
-  PREF_SUFFIX[s] = 1;
-  const key = p.charCodeAt(p.length - 2) * 65536 + s;
-  let list = PREF_BY_TAIL.get(key);
-  if (!list) PREF_BY_TAIL.set(key, (list = []));
-  list.push(utf8(p));
+  const key = ((PREF_SUFFIX[p.charCodeAt(p.length - 1)]! - 1) << 16) | p.charCodeAt(p.length - 2);
+  if (PREF_TAIL[key] === 0) {
+    PREF_LISTS.push([]);
+    PREF_TAIL[key] = PREF_LISTS.length;
+  }
+  PREF_LISTS[PREF_TAIL[key]! - 1]!.push(utf8(p));
 }
 
 /** 政令指定都市, by the character before 市 (UTF-8 bytes of the names without 市). */
 const DESIGNATED_CITIES = ['札幌', '仙台', 'さいたま', '千葉', '横浜', '川崎', '相模原', '新潟', '静岡', '浜松', '名古屋', '京都', '大阪', '堺', '神戸', '岡山', '広島', '北九州', '福岡', '熊本'];
-const CITY_BY_LAST = new Map<number, Uint8Array[]>();
+/** CITY_LAST[character before 市] = 1 + index into CITY_LISTS. */
+const CITY_LAST = new Uint8Array(65536);
+const CITY_LISTS: Uint8Array[][] = [];
 for (const c of DESIGNATED_CITIES) {
   const key = c.charCodeAt(c.length - 1);
-  let list = CITY_BY_LAST.get(key);
-  if (!list) CITY_BY_LAST.set(key, (list = []));
-  list.push(utf8(c));
+  if (CITY_LAST[key] === 0) {
+    CITY_LISTS.push([]);
+    CITY_LAST[key] = CITY_LISTS.length;
+  }
+  CITY_LISTS[CITY_LAST[key]! - 1]!.push(utf8(c));
 }
 
 /** The designated city whose 市 starts at i, or -1 (its first byte). */
 function cityStart(t: Uint8Array, lo: number, i: number): number {
   if (i - 3 < lo || (t[i - 3]! & 0xc0) === 0x80) return -1;
-  const list = CITY_BY_LAST.get(cpAt(t, i - 3));
-  if (list === undefined) return -1;
+  const idx = CITY_LAST[cpAt(t, i - 3)]!;
+  if (idx === 0) return -1;
+  const list = CITY_LISTS[idx - 1]!;
   for (let k = 0; k < list.length; k++) {
     const p = list[k]!;
     const s = i - p.length;
@@ -219,29 +270,28 @@ function cityStart(t: Uint8Array, lo: number, i: number): number {
   return -1;
 }
 
-/** Characters of municipality and town names: kanji, kana, 々, ヶ. */
-const NAME_CHAR = new Uint8Array(65536);
-for (let c = 0x4e00; c <= 0x9fff; c++) NAME_CHAR[c] = 1;
-for (let c = 0x3041; c <= 0x3096; c++) NAME_CHAR[c] = 1;
-for (let c = 0x30a1; c <= 0x30fa; c++) NAME_CHAR[c] = 1;
-for (const c of [0x3005, 0x30f5, 0x30f6, 0x30fc]) NAME_CHAR[c] = 1;
-const MUNI_END = new Uint8Array(65536);
-for (const ch of '市区町村') MUNI_END[ch.charCodeAt(0)] = 1;
-MUNI_END['郡'.charCodeAt(0)] = 2;
-const MUNICIPALITY_MAX = 12;
-const PARTICLE = new Uint8Array(65536);
-for (const ch of 'でにをはがのへともや') PARTICLE[ch.charCodeAt(0)] = 1;
-const ADDRESS_REST = 40;
-const CP_SHI = 0x5e02; // 市
-const CP_KU = 0x533a; // 区
+/**
+ * Characters of addresses, one table (one lookup, one cache line per character): Addr.NAME for
+ * municipality and town names (kanji, kana, 々, ヶ), Addr.MUNI for 市区町村, Addr.GUN for 郡, Addr.PARTICLE
+ * for the particles that end an address (大阪市で…).
+ */
+const ADDR = new Uint8Array(65536);
+for (let c = 0x4e00; c <= 0x9fff; c++) ADDR[c] = Addr.NAME;
+for (let c = 0x3041; c <= 0x3096; c++) ADDR[c] = Addr.NAME;
+for (let c = 0x30a1; c <= 0x30fa; c++) ADDR[c] = Addr.NAME;
+for (const c of [0x3005, 0x30f5, 0x30f6, 0x30fc]) ADDR[c] = Addr.NAME;
+for (const ch of '市区町村') ADDR[ch.charCodeAt(0)]! |= Addr.MUNI;
+ADDR['郡'.charCodeAt(0)]! |= Addr.GUN;
+for (const ch of 'でにをはがのへともや') ADDR[ch.charCodeAt(0)]! |= Addr.PARTICLE;
 
 /** The prefecture whose suffix character starts at i (its first byte), or -1. Names are all 3-byte characters. */
 function prefectureStart(t: Uint8Array, lo: number, i: number): number {
   if (i - 3 < lo) return -1;
-  const suffix = cpAt(t, i);
-  if (PREF_SUFFIX[suffix] === 0) return -1;
-  const list = PREF_BY_TAIL.get(cpAt(t, i - 3) * 65536 + suffix);
-  if (list === undefined || (t[i - 3]! & 0xc0) === 0x80) return -1;
+  const suffix = PREF_SUFFIX[cpAt(t, i)]!;
+  if (suffix === 0 || (t[i - 3]! & 0xc0) === 0x80) return -1;
+  const idx = PREF_TAIL[((suffix - 1) << 16) | cpAt(t, i - 3)]!;
+  if (idx === 0) return -1;
+  const list = PREF_LISTS[idx - 1]!;
   const end = i + 3;
   for (let k = 0; k < list.length; k++) {
     const p = list[k]!;
@@ -262,8 +312,6 @@ function prefectureStart(t: Uint8Array, lo: number, i: number): number {
 // ---------------------------------------------------------------------------------------------
 // Findings
 
-/** Slots per finding in FindingBuffer.data. */
-export const SLOTS = 7;
 
 /**
  * Findings as one Int32Array, seven slots each: kind, byte offset and byte length in the scanned
@@ -284,7 +332,7 @@ export class FindingBuffer {
   constructor(minConfidence: number, capacity = 1024, keep = Number.POSITIVE_INFINITY) {
     this.minConfidence = Math.round(minConfidence * 100);
     this.keep = keep;
-    this.data = new Int32Array(Math.max(16, Math.min(capacity, keep)) * SLOTS);
+    this.data = new Int32Array(Math.max(16, Math.min(capacity, keep)) * Lim.SLOTS);
   }
 
   /** Findings counted (stored or not). */
@@ -299,7 +347,7 @@ export class FindingBuffer {
     this.perKind[kind]!++;
     if (this.count >= this.keep) return;
     let d = this.data;
-    const o = this.count * SLOTS;
+    const o = this.count * Lim.SLOTS;
     if (o === d.length) {
       const g = new Int32Array(d.length * 2);
       g.set(d);
@@ -316,26 +364,26 @@ export class FindingBuffer {
   }
 
   kind(k: number): number {
-    return this.data[k * SLOTS]!;
+    return this.data[k * Lim.SLOTS]!;
   }
   start(k: number): number {
-    return this.data[k * SLOTS + 1]!;
+    return this.data[k * Lim.SLOTS + 1]!;
   }
   length(k: number): number {
-    return this.data[k * SLOTS + 2]!;
+    return this.data[k * Lim.SLOTS + 2]!;
   }
   confidence(k: number): number {
-    return this.data[k * SLOTS + 3]!;
+    return this.data[k * Lim.SLOTS + 3]!;
   }
   line(k: number): number {
-    return this.data[k * SLOTS + 4]!;
+    return this.data[k * Lim.SLOTS + 4]!;
   }
   /** The stored column (0 in text mode: see columnOf in dlp.report.ts). */
   column(k: number): number {
-    return this.data[k * SLOTS + 5]!;
+    return this.data[k * Lim.SLOTS + 5]!;
   }
   lineStart(k: number): number {
-    return this.data[k * SLOTS + 6]!;
+    return this.data[k * Lim.SLOTS + 6]!;
   }
 }
 
@@ -348,27 +396,19 @@ export type CandidateSink = (kind: 'email' | 'phone', start: number, end: number
 // ---------------------------------------------------------------------------------------------
 // Scan state (module-level scratch: scanning is synchronous and never re-entered)
 
-const MAX_GROUPS = 12;
-const MAX_DIGITS = 48;
-const D = new Uint8Array(MAX_DIGITS);
-const D_INTL = new Uint8Array(MAX_DIGITS);
-const G_LEN = new Int32Array(MAX_GROUPS);
-const G_START = new Int32Array(MAX_GROUPS);
-const G_END = new Int32Array(MAX_GROUPS);
-const G_DOFF = new Int32Array(MAX_GROUPS);
+const D = new Uint8Array(Lim.MAX_DIGITS);
+const D_INTL = new Uint8Array(Lim.MAX_DIGITS);
+const G_LEN = new Int32Array(Lim.MAX_GROUPS);
+const G_START = new Int32Array(Lim.MAX_GROUPS);
+const G_END = new Int32Array(Lim.MAX_GROUPS);
+const G_DOFF = new Int32Array(Lim.MAX_GROUPS);
 /** Separator kinds after group g (between g and g+1). */
-const G_SEP = new Uint8Array(MAX_GROUPS);
-const SEG_FIRST = new Int32Array(MAX_GROUPS + 1);
+const G_SEP = new Uint8Array(Lim.MAX_GROUPS);
+const SEG_FIRST = new Int32Array(Lim.MAX_GROUPS + 1);
 
-/** Context window, in UTF-16 units (as the string scanner had it). */
-const CTX_BACK = 32;
-const CTX_FWD = 12;
+// ctx skips the window of a CSV value followed by CR LF: no keyword may begin with CR.
+if (KW_FIRST[0x0d] !== 0) throw new Error('a context keyword begins with CR');
 
-const L_OK = 0;
-const L_FAIL = 1;
-const L_PASSPORT = 2;
-const L_T = 3;
-const L_PLUS = 4;
 
 export type ScanMode = 'text' | 'csv' | 'tsv' | 'cell';
 
@@ -398,6 +438,8 @@ class Scan {
   column = 1;
   csv = false;
   cell = false;
+  /** csv || cell: findings carry the column (field or cell). */
+  tableCol = false;
   cands: CandidateSink | null = null;
   delim = 0;
   /** CSV: the current field (0-based) and the header row's keyword masks per field. */
@@ -409,7 +451,7 @@ class Scan {
   }
 
   emit(kind: number, start: number, end: number, conf: number): void {
-    this.out.push(kind, start, end - start, Math.round(conf * 100), this.line, this.cell || this.csv ? this.column : 0, this.lineStart);
+    this.out.push(kind, start, end - start, Math.round(conf * 100), this.line, this.tableCol ? this.column : 0, this.lineStart);
   }
 
   /** The 1-based column of byte offset i, in UTF-16 units (text) or the field/cell (tables): for the vault's candidates. */
@@ -424,28 +466,41 @@ class Scan {
    */
   ctx(start: number, end: number): number {
     const t = this.t;
-    // Forward: CTX_FWD units, not past the line or cell.
     const hiMax = this.hi;
+    if (this.csv && start === this.lo) {
+      // A value filling its cell (the common case) has no window at all, only the column's context
+      // (as the general path below finds it; a CR before the line feed begins no keyword).
+      const b = end < hiMax ? t[end]! : 0x0a;
+      if (b === 0x0a || b === this.delim) {
+        keywordStats.steps += Win.FWD;
+        return this.fixed();
+      }
+      if (b === 0x0d && (end + 1 >= hiMax || t[end + 1] === 0x0a || t[end + 1] === this.delim)) {
+        keywordStats.steps += Win.FWD + 1;
+        return this.fixed();
+      }
+    }
+    // Forward: Win.FWD units, not past the line or cell.
     let hi = end;
     for (let u = 0; hi < hiMax; ) {
       const b = t[hi]!;
       if (b === 0x0a || b === this.delim) break;
       const w = b >= 0xf0 ? 2 : 1;
-      if (u + w > CTX_FWD) break;
+      if (u + w > Win.FWD) break;
       u += w;
       hi += CHAR_LEN[b]!;
     }
     if (this.csv) {
       // The cell is the window (lo is its start).
-      keywordStats.steps += CTX_FWD;
+      keywordStats.steps += Win.FWD;
       const lo = this.lo;
-      const b0 = start - lo <= CTX_BACK ? lo : backUnits(t, lo, start, CTX_BACK);
+      const b0 = start - lo <= Win.BACK ? lo : backUnits(t, lo, start, Win.BACK);
       // A value filling its cell (the common case) has no window at all: only the column's context.
       if (b0 === start && hi === end) return this.fixed();
       return windowMask(t, lo, hi, b0, start, end) | this.fixed();
     }
-    // Back: CTX_BACK units, not before the line; a candidate alone at the start of its line also
-    // sees the line before, within the same CTX_BACK units.
+    // Back: Win.BACK units, not before the line; a candidate alone at the start of its line also
+    // sees the line before, within the same Win.BACK units.
     const lo0 = this.lo;
     let p = start;
     let u = 0;
@@ -455,7 +510,7 @@ class Scan {
       const q = prevStart(t, p);
       const c = t[q]!;
       const w = c >= 0xf0 ? 2 : 1;
-      if (u + w > CTX_BACK) break;
+      if (u + w > Win.BACK) break;
       u += w;
       if (c === 0x0a) {
         if (onlySpace) {
@@ -464,18 +519,18 @@ class Scan {
           while (r > lo0) {
             const r1 = prevStart(t, r);
             const w1 = t[r1]! >= 0xf0 ? 2 : 1;
-            if (u + w1 > CTX_BACK || t[r1] === 0x0a) break;
+            if (u + w1 > Win.BACK || t[r1] === 0x0a) break;
             u += w1;
             r = r1;
           }
-          prev = maskOfRange(t, r, q) & ~CTX_NEG;
+          prev = maskOfRange(t, r, q) & ~Ctx.NEG;
         }
         break;
       }
       if (c !== 0x20 && c !== 0x09 && c !== 0x0d && c !== 0x28 && c !== 0x22 && !(c === 0xe3 && t[q + 1] === 0x80 && t[q + 2] === 0x80)) onlySpace = false;
       p = q;
     }
-    scanStats.steps += CTX_BACK + CTX_FWD;
+    scanStats.steps += Win.BACK + Win.FWD;
     return windowMask(t, p, hi, p, start, end) | prev | this.fixed();
   }
 
@@ -487,77 +542,94 @@ class Scan {
     const t = this.t;
     const lo = this.lo;
     const to = this.hi;
+    const word = WORD;
+    const sepOf = SEP;
     // Left boundary.
-    let left = L_OK;
+    let left = Left.OK;
     let prefixStart = i;
     if (i > lo) {
       const q1 = prevStart(t, i);
       const p = cpAt(t, q1);
       const q2 = q1 > lo ? prevStart(t, q1) : -1;
-      if (WORD[p] !== 0) {
-        left = L_FAIL;
+      if (word[p] !== 0) {
+        left = Left.FAIL;
         if (p >= 0x41 && p <= 0x5a) {
           // Letters right before: exactly two upper-case (passport) or a lone 'T' (invoice number).
           const p2 = q2 >= lo ? cpAt(t, q2) : 0x20;
           const p3 = q2 > lo ? cpAt(t, prevStart(t, q2)) : 0x20;
-          if (p2 >= 0x41 && p2 <= 0x5a && WORD[p3] === 0) {
-            left = L_PASSPORT;
+          if (p2 >= 0x41 && p2 <= 0x5a && word[p3] === 0) {
+            left = Left.PASSPORT;
             prefixStart = q2;
-          } else if (p === 0x54 && WORD[p2] === 0) {
-            left = L_T;
+          } else if (p === 0x54 && word[p2] === 0) {
+            left = Left.T;
             prefixStart = q1;
           }
         }
       } else if (p === 0x2e || p === 0x2f || p === 0x40 || p === 0xff0e || p === 0xff0f || p === 0xff20) {
-        left = L_FAIL; // decimals, dates, paths, e-mail domains
-      } else if ((p === 0x2c || p === 0x3a) && q2 >= lo && DIGITV[cpAt(t, q2)] !== 255) {
-        left = L_FAIL; // thousands "1,234", times "12:34"
+        left = Left.FAIL; // decimals, dates, paths, e-mail domains
+      } else if ((p === 0x2c || p === 0x3a) && q2 >= lo && digitValue(cpAt(t, q2)) !== 255) {
+        left = Left.FAIL; // thousands "1,234", times "12:34"
       } else if (p === 0x2b || p === 0xff0b) {
-        left = L_PLUS;
+        left = Left.PLUS;
         prefixStart = q1;
-      } else if (SEP[p] === SEP_HYPHEN && q2 >= lo && WORD[cpAt(t, q2)] !== 0) {
-        left = L_FAIL; // "AB-1234…": part of a code
-      } else if (SEP[p] === SEP_PAREN && (p === 0x28 || p === 0xff08)) {
+      } else if (sepOf[p] === Sep.HYPHEN && q2 >= lo && word[cpAt(t, q2)] !== 0) {
+        left = Left.FAIL; // "AB-1234…": part of a code
+      } else if (sepOf[p] === Sep.PAREN && (p === 0x28 || p === 0xff08)) {
         prefixStart = q1; // "(03) 1234-5678"
       }
     }
 
-    // Digit groups.
+    // Digit groups. The scratch arrays are module constants: taken into locals once, so the loops
+    // below read registers, not the module's context.
+    const d = D;
+    const gStart = G_START;
+    const gEnd = G_END;
+    const gLen = G_LEN;
+    const gDoff = G_DOFF;
+    const gSep = G_SEP;
     let nd = 0;
     let ng = 0;
     let j = i;
+    // Separators seen between groups (OR of all): no Sep.SPACE means a single segment.
+    let seps = 0;
     for (;;) {
-      G_START[ng] = j;
-      G_DOFF[ng] = nd;
+      gStart[ng] = j;
+      const doff = nd;
+      gDoff[ng] = doff;
       while (j < to) {
         const b = t[j]!;
-        let v: number;
         if (b >= 0x30 && b <= 0x39) {
-          v = b - 0x30;
+          if (nd < Lim.MAX_DIGITS) d[nd] = b - 0x30;
           j++;
         } else if (b === 0xef && t[j + 1] === 0xbc && t[j + 2]! >= 0x90 && t[j + 2]! <= 0x99) {
-          v = t[j + 2]! - 0x90;
+          if (nd < Lim.MAX_DIGITS) d[nd] = t[j + 2]! - 0x90;
           j += 3;
         } else break;
-        if (nd < MAX_DIGITS) D[nd] = v;
         nd++;
       }
-      G_LEN[ng] = nd - G_DOFF[ng]!;
-      G_END[ng] = j;
-      G_SEP[ng] = 0;
+      gLen[ng] = nd - doff;
+      gEnd[ng] = j;
+      gSep[ng] = 0;
       ng++;
-      if (ng === MAX_GROUPS || j >= to) break;
+      if (ng === Lim.MAX_GROUPS || j >= to) break;
       let k = j;
       let sep = 0;
-      for (let n = 0; k < to && n < 3; n++) {
-        const b = t[k]!;
-        const s = b < 0x80 ? SEP[b]! : SEP[cpAt(t, k)]!;
-        if (s === 0) break;
-        sep |= s;
-        k += CHAR_LEN[b]!;
+      // The common separator, one ASCII hyphen between digits, without the general walk.
+      if (t[k] === 0x2d && k + 1 < to && t[k + 1]! >= 0x30 && t[k + 1]! <= 0x39) {
+        sep = Sep.HYPHEN;
+        k++;
+      } else {
+        for (let n = 0; k < to && n < 3; n++) {
+          const b = t[k]!;
+          const s = b < 0x80 ? sepOf[b]! : sepOf[cpAt(t, k)]!;
+          if (s === 0) break;
+          sep |= s;
+          k += CHAR_LEN[b]!;
+        }
+        if (k === j || k >= to || digitValue(cpAt(t, k)) === 255) break;
       }
-      if (k === j || k >= to || DIGITV[cpAt(t, k)] === 255) break;
-      G_SEP[ng - 1] = sep;
+      gSep[ng - 1] = sep;
+      seps |= sep;
       j = k;
     }
     const end = j;
@@ -567,34 +639,42 @@ class Scan {
     let right = true;
     if (end < to) {
       const c = cpAt(t, end);
-      if (WORD[c] !== 0 || c === 0x40 || c === 0xff20) right = false;
-      else if (c === 0x2e || SEP[c] === SEP_HYPHEN || c === 0x2f) {
+      if (word[c] !== 0 || c === 0x40 || c === 0xff20) right = false;
+      else if (c === 0x2e || sepOf[c] === Sep.HYPHEN || c === 0x2f) {
         const n1 = end + CHAR_LEN[t[end]!]!;
-        if (n1 < to && WORD[cpAt(t, n1)] !== 0) right = false;
+        if (n1 < to && word[cpAt(t, n1)] !== 0) right = false;
       }
     }
-    if (nd > MAX_DIGITS) return end; // too long for any kind (a run of digits): consumed whole
+    if (nd > Lim.MAX_DIGITS) return end; // too long for any kind (a run of digits): consumed whole
+
+    if ((seps & Sep.SPACE) === 0) {
+      // One segment (no group joined by spaces alone): the loop below would try exactly this.
+      scanStats.steps++;
+      if (nd >= 6 && nd <= 19 && right) this.classify(0, ng, nd, left, prefixStart);
+      return end;
+    }
 
     // Segments: groups split where the separator is only spaces.
+    const segFirst = SEG_FIRST;
     let ns = 0;
     for (let g = 0; g < ng; g++) {
-      if (g === 0 || G_SEP[g - 1] === SEP_SPACE) SEG_FIRST[ns++] = g;
+      if (g === 0 || gSep[g - 1] === Sep.SPACE) segFirst[ns++] = g;
     }
-    SEG_FIRST[ns] = ng;
+    segFirst[ns] = ng;
     let s = 0;
     while (s < ns) {
       let taken = false;
       const eMax = Math.min(ns, s + 5);
       for (let e = eMax; e > s; e--) {
-        const g0 = SEG_FIRST[s]!;
-        const g1 = SEG_FIRST[e]!;
-        const n = G_DOFF[g1 - 1]! + G_LEN[g1 - 1]! - G_DOFF[g0]!;
+        const g0 = segFirst[s]!;
+        const g1 = segFirst[e]!;
+        const n = gDoff[g1 - 1]! + gLen[g1 - 1]! - gDoff[g0]!;
         scanStats.steps++;
         if (n < 6 || n > 19) continue;
-        const l = s === 0 ? left : L_OK;
+        const l = s === 0 ? left : Left.OK;
         const r = e === ns ? right : true;
         if (!r) continue;
-        if (this.classify(g0, g1, n, l, s === 0 ? prefixStart : G_START[g0]!)) {
+        if (this.classify(g0, g1, n, l, s === 0 ? prefixStart : gStart[g0]!)) {
           taken = true;
           s = e;
           break;
@@ -607,7 +687,9 @@ class Scan {
 
   /** Validates groups [g0, g1) (n digits) as each kind in turn; emits and returns true when one fits. */
   classify(g0: number, g1: number, n: number, left: number, prefixStart: number): boolean {
-    if (left === L_FAIL) return false;
+    const d = D;
+    const gLen = G_LEN;
+    if (left === Left.FAIL) return false;
     const d0 = G_DOFF[g0]!;
     const ngr = g1 - g0;
     const start = G_START[g0]!;
@@ -616,47 +698,47 @@ class Scan {
     for (let g = g0; g < g1 - 1; g++) sepAll |= G_SEP[g]!;
     scanStats.steps += n;
 
-    if (left === L_PASSPORT) {
+    if (left === Left.PASSPORT) {
       if (n !== 7 || ngr !== 1) return false;
       const ctx = this.ctx(prefixStart, end);
-      this.emit(K_PASSPORT, prefixStart, end, ctx & CTX_PASSPORT ? 0.95 : ctx & CTX_NEG ? 0.1 : 0.3);
+      this.emit(Kind.PASSPORT, prefixStart, end, ctx & Ctx.PASSPORT ? 0.95 : ctx & Ctx.NEG ? 0.1 : 0.3);
       return true;
     }
-    if (left === L_T) {
-      if (n !== 13 || !isValidCorporateNumber(D, d0)) return false;
+    if (left === Left.T) {
+      if (n !== 13 || !isValidCorporateNumber(d, d0)) return false;
       const ctx = this.ctx(prefixStart, end);
-      this.emit(K_CORPORATE, prefixStart, end, ctx & CTX_CORP ? 0.97 : 0.85);
+      this.emit(Kind.CORPORATE, prefixStart, end, ctx & Ctx.CORP ? 0.97 : 0.85);
       return true;
     }
-    if (left === L_PLUS) {
+    if (left === Left.PLUS) {
       // +81 …: the national number is 0 followed by the digits after 81.
-      if (D[d0] !== 8 || D[d0 + 1] !== 1) return false;
+      if (d[d0] !== 8 || d[d0 + 1] !== 1) return false;
       return this.phone(d0 + 2, n - 2, g0, g1, sepAll, prefixStart, end, true);
     }
 
-    if (sepAll & SEP_DOT) return (n === 10 || n === 11) && D[d0] === 0 && this.phone(d0, n, g0, g1, sepAll, prefixStart, end, false);
+    if (sepAll & Sep.DOT) return (n === 10 || n === 11) && d[d0] === 0 && this.phone(d0, n, g0, g1, sepAll, prefixStart, end, false);
 
     switch (n) {
       case 7: {
         const ctx = this.ctx(start, end);
-        if (ngr === 2 && G_LEN[g0] === 3 && sepAll === SEP_HYPHEN) {
-          if (D[d0] === 0 && D[d0 + 1] === 0 && D[d0 + 2] === 0) return false;
+        if (ngr === 2 && gLen[g0] === 3 && sepAll === Sep.HYPHEN) {
+          if (d[d0] === 0 && d[d0 + 1] === 0 && d[d0 + 2] === 0) return false;
           let conf = 0.6;
-          if (ctx & CTX_POSTAL) conf = 0.97;
-          else if (ctx & (CTX_ADDRESS) || this.addressFollows(end)) conf = 0.9;
-          else if (ctx & CTX_NEG || ctx & CTX_BANK_STRONG) conf = 0.2;
-          this.emit(K_POSTAL, start, end, conf);
+          if (ctx & Ctx.POSTAL) conf = 0.97;
+          else if (ctx & (Ctx.ADDRESS) || this.addressFollows(end)) conf = 0.9;
+          else if (ctx & Ctx.NEG || ctx & Ctx.BANK_STRONG) conf = 0.2;
+          this.emit(Kind.POSTAL, start, end, conf);
           return true;
         }
         if (ngr === 1) {
-          if (ctx & CTX_POSTAL) {
-            this.emit(K_POSTAL, start, end, 0.9);
+          if (ctx & Ctx.POSTAL) {
+            this.emit(Kind.POSTAL, start, end, 0.9);
             return true;
           }
           // 振込 names a bank, but 振込金額 1234567円 is an amount: without 普通/当座/口座番号, a
           // negative word (円, 金額…) wins.
-          if (ctx & CTX_BANK && (ctx & CTX_BANK_STRONG || !(ctx & CTX_NEG))) {
-            this.emit(K_BANK, start, end, ctx & CTX_BANK_STRONG ? 0.95 : 0.8);
+          if (ctx & Ctx.BANK && (ctx & Ctx.BANK_STRONG || !(ctx & Ctx.NEG))) {
+            this.emit(Kind.BANK, start, end, ctx & Ctx.BANK_STRONG ? 0.95 : 0.8);
             return true;
           }
         }
@@ -666,52 +748,52 @@ class Scan {
       case 8: {
         if (ngr !== 1) return false;
         const ctx = this.ctx(start, end);
-        if (ctx & CTX_BANK_STRONG && !(ctx & CTX_NEG)) {
-          this.emit(K_BANK, start, end, 0.85);
+        if (ctx & Ctx.BANK_STRONG && !(ctx & Ctx.NEG)) {
+          this.emit(Kind.BANK, start, end, 0.85);
           return true;
         }
         return false;
       }
       case 10:
       case 11:
-        if (D[d0] === 0 && this.phone(d0, n, g0, g1, sepAll, prefixStart, end, false)) return true;
+        if (d[d0] === 0 && this.phone(d0, n, g0, g1, sepAll, prefixStart, end, false)) return true;
         return false;
       case 12: {
         const ctx = this.ctx(start, end);
-        const canonical = ngr === 1 || (ngr === 3 && G_LEN[g0] === 4 && G_LEN[g0 + 1] === 4);
+        const canonical = ngr === 1 || (ngr === 3 && gLen[g0] === 4 && gLen[g0 + 1] === 4);
         if (!canonical) return false;
-        if (ctx & CTX_LICENSE) {
-          const plausible = D[d0]! >= 1; // commission codes are 10–97
-          const conf = (plausible ? 0.93 : 0.8) + (driversLicenseCheckLooksValid(D, d0) ? 0.04 : 0);
-          this.emit(K_LICENSE, start, end, conf);
+        if (ctx & Ctx.LICENSE) {
+          const plausible = d[d0]! >= 1; // commission codes are 10–97
+          const conf = (plausible ? 0.93 : 0.8) + (driversLicenseCheckLooksValid(d, d0) ? 0.04 : 0);
+          this.emit(Kind.LICENSE, start, end, conf);
           return true;
         }
-        if (!isValidMyNumber(D, d0)) return false;
-        let conf = ctx & CTX_MYNUM ? 0.97 : ngr === 3 ? 0.45 : 0.3;
-        if (ctx & CTX_NEG && !(ctx & CTX_MYNUM)) conf = 0.1;
-        this.emit(K_MY_NUMBER, start, end, conf);
+        if (!isValidMyNumber(d, d0)) return false;
+        let conf = ctx & Ctx.MYNUM ? 0.97 : ngr === 3 ? 0.45 : 0.3;
+        if (ctx & Ctx.NEG && !(ctx & Ctx.MYNUM)) conf = 0.1;
+        this.emit(Kind.MY_NUMBER, start, end, conf);
         return true;
       }
       case 13: {
         const ctx = this.ctx(start, end);
-        if (ngr === 2 && G_LEN[g0] === 5 && sepAll === SEP_HYPHEN && ctx & CTX_BANK) {
+        if (ngr === 2 && gLen[g0] === 5 && sepAll === Sep.HYPHEN && ctx & Ctx.BANK) {
           // ゆうちょ銀行: 記号 (5) – 番号 (8)
-          this.emit(K_BANK, start, end, 0.9);
+          this.emit(Kind.BANK, start, end, 0.9);
           return true;
         }
-        if (ctx & CTX_CARD && !(ctx & CTX_CORP) && this.card(d0, 13, ngr, g0, start, end, ctx)) return true;
-        const canonical = ngr === 1 || (ngr === 4 && G_LEN[g0] === 1);
-        if (!canonical || !isValidCorporateNumber(D, d0)) return false;
-        let conf = ctx & CTX_CORP ? 0.97 : 0.45;
-        if (ctx & CTX_NEG && !(ctx & CTX_CORP)) conf = 0.1;
-        this.emit(K_CORPORATE, start, end, conf);
+        if (ctx & Ctx.CARD && !(ctx & Ctx.CORP) && this.card(d0, 13, ngr, g0, start, end, ctx)) return true;
+        const canonical = ngr === 1 || (ngr === 4 && gLen[g0] === 1);
+        if (!canonical || !isValidCorporateNumber(d, d0)) return false;
+        let conf = ctx & Ctx.CORP ? 0.97 : 0.45;
+        if (ctx & Ctx.NEG && !(ctx & Ctx.CORP)) conf = 0.1;
+        this.emit(Kind.CORPORATE, start, end, conf);
         return true;
       }
       case 14: {
-        if (ngr === 3 && G_LEN[g0] === 4 && G_LEN[g0 + 1] === 3 && sepAll === SEP_HYPHEN) {
+        if (ngr === 3 && gLen[g0] === 4 && gLen[g0 + 1] === 3 && sepAll === Sep.HYPHEN) {
           // bank code (4) – branch (3) – account (7)
           const ctx = this.ctx(start, end);
-          this.emit(K_BANK, start, end, ctx & CTX_BANK ? 0.95 : ctx & CTX_NEG ? 0.2 : 0.6);
+          this.emit(Kind.BANK, start, end, ctx & Ctx.BANK ? 0.95 : ctx & Ctx.NEG ? 0.2 : 0.6);
           return true;
         }
         return this.card(d0, n, ngr, g0, start, end, -1);
@@ -723,18 +805,20 @@ class Scan {
 
   /** Credit card: Luhn, then issuer range and length, then grouping and context. */
   card(d0: number, n: number, ngr: number, g0: number, start: number, end: number, ctxIn: number): boolean {
-    if (n < 13 || !luhnValid(D, d0, n) || cardIssuer(D, d0, n) === null) return false;
+    const d = D;
+    const gLen = G_LEN;
+    if (n < 13 || !luhnValid(d, d0, n) || cardIssuer(d, d0, n) === null) return false;
     const ctx = ctxIn >= 0 ? ctxIn : this.ctx(start, end);
-    if (n === 13 && !(ctx & CTX_CARD)) return false; // 13-digit Visa is gone; JAN codes are not
+    if (n === 13 && !(ctx & Ctx.CARD)) return false; // 13-digit Visa is gone; JAN codes are not
     let grouped = ngr === 1;
-    if (ngr === 4 && n === 16) grouped = G_LEN[g0] === 4 && G_LEN[g0 + 1] === 4 && G_LEN[g0 + 2] === 4;
-    else if (ngr === 3 && (n === 15 || n === 14)) grouped = G_LEN[g0] === 4 && G_LEN[g0 + 1] === 6;
-    else if (ngr === 5 && n === 19) grouped = G_LEN[g0] === 4;
+    if (ngr === 4 && n === 16) grouped = gLen[g0] === 4 && gLen[g0 + 1] === 4 && gLen[g0 + 2] === 4;
+    else if (ngr === 3 && (n === 15 || n === 14)) grouped = gLen[g0] === 4 && gLen[g0 + 1] === 6;
+    else if (ngr === 5 && n === 19) grouped = gLen[g0] === 4;
     else if (ngr !== 1) grouped = false;
     if (!grouped) return false;
-    let conf = ctx & CTX_CARD ? 0.97 : ngr > 1 ? 0.85 : 0.6;
-    if (ctx & CTX_NEG && !(ctx & CTX_CARD)) conf = 0.2;
-    this.emit(K_CARD, start, end, conf);
+    let conf = ctx & Ctx.CARD ? 0.97 : ngr > 1 ? 0.85 : 0.6;
+    if (ctx & Ctx.NEG && !(ctx & Ctx.CARD)) conf = 0.2;
+    this.emit(Kind.CARD, start, end, conf);
     return true;
   }
 
@@ -745,12 +829,14 @@ class Scan {
    * 3–4 digits). Confidence from the grouping, the kind of number and the context.
    */
   phone(dn: number, n: number, g0: number, g1: number, sepAll: number, start: number, end: number, intl: boolean): boolean {
+    const d = D;
+    const gLen = G_LEN;
     // With +81 the trunk 0 is absent: prepend it in a scratch copy.
-    let dd: Uint8Array = D;
+    let dd: Uint8Array = d;
     let b = dn;
     if (intl) {
       D_INTL[0] = 0;
-      for (let k = 0; k < n && k < MAX_DIGITS - 1; k++) D_INTL[k + 1] = D[dn + k]!;
+      for (let k = 0; k < n && k < Lim.MAX_DIGITS - 1; k++) D_INTL[k + 1] = d[dn + k]!;
       dd = D_INTL;
       b = 0;
     }
@@ -769,18 +855,18 @@ class Scan {
       else if (a2 === 0) return false; // 0X0 with 10 digits is not a number, nor a local exchange starting with 0
     }
     let ngr = g1 - g0;
-    let firstLen = G_LEN[g0]!;
+    let firstLen = gLen[g0]!;
     if (intl) {
       // "+81-3-1234-5678": the first group is 81 alone; "+813…": 81 and the area code share it.
       if (firstLen === 2) {
         ngr--;
-        firstLen = G_LEN[g0 + 1]! + 1;
+        firstLen = gLen[g0 + 1]! + 1;
       } else firstLen = firstLen - 2 + 1;
     }
     let grouped = false;
     if (ngr > 1) {
       if (ngr > 3) return false;
-      const last = G_LEN[g1 - 1]!;
+      const last = gLen[g1 - 1]!;
       if (firstLen < 2 || firstLen > 5) return false;
       if (last < 3 || last > 4) return false;
       if (last === 3 && !special) return false;
@@ -789,12 +875,12 @@ class Scan {
     const ctx = this.ctx(start, end);
     let conf: number;
     if (special) conf = grouped ? 0.9 : 0.75;
-    else conf = grouped ? (sepAll & (SEP_HYPHEN | SEP_PAREN) ? 0.85 : 0.6) : 0.45;
+    else conf = grouped ? (sepAll & (Sep.HYPHEN | Sep.PAREN) ? 0.85 : 0.6) : 0.45;
     if (intl) conf = Math.max(conf, 0.85);
-    if (ctx & CTX_PHONE) conf = Math.max(conf, 0.95);
-    else if (ctx & CTX_NEG) conf -= 0.4;
-    else if (ctx & (CTX_MYNUM | CTX_CORP | CTX_CARD | CTX_BANK | CTX_POSTAL | CTX_LICENSE | CTX_PASSPORT)) conf -= 0.2;
-    this.emit(K_PHONE, start, end, conf);
+    if (ctx & Ctx.PHONE) conf = Math.max(conf, 0.95);
+    else if (ctx & Ctx.NEG) conf -= 0.4;
+    else if (ctx & (Ctx.MYNUM | Ctx.CORP | Ctx.CARD | Ctx.BANK | Ctx.POSTAL | Ctx.LICENSE | Ctx.PASSPORT)) conf -= 0.2;
+    this.emit(Kind.PHONE, start, end, conf);
     if (this.cands && conf >= 0.5) this.cands('phone', start, end, this.line, this.loc(start));
     return true;
   }
@@ -823,17 +909,19 @@ class Scan {
   /** '@' (or '＠') at a; returns the position to resume at. */
   email(a: number): number {
     const t = this.t;
+    const local = LOCAL;
+    const domain = DOMAIN;
     const atLen = t[a] === 0x40 ? 1 : 3;
     // The local part is ASCII: walking back over it, bytes are characters.
     const lim = Math.max(this.lo, a - 64);
     let k = a - 1;
     while (k >= lim) {
-      if (LOCAL[t[k]!] === 0) break;
+      if (local[t[k]!] === 0) break;
       k--;
     }
     scanStats.steps += a - k;
     if (k >= this.lo && k < lim) return a + atLen; // local part longer than 64
-    if (k >= lim && LOCAL[t[k]!] !== 0) return a + atLen;
+    if (k >= lim && local[t[k]!] !== 0) return a + atLen;
     let ls = k + 1;
     while (ls < a && t[ls] === 0x2e) ls++;
     if (ls === a || t[a - 1] === 0x2e) return a + atLen;
@@ -845,8 +933,8 @@ class Scan {
     let lastDot = -1;
     while (p < hi) {
       const c = t[p]!;
-      if (DOMAIN[c] !== 0) p++;
-      else if (c === 0x2e && p > labelStart && p + 1 < hi && DOMAIN[t[p + 1]!] !== 0) {
+      if (domain[c] !== 0) p++;
+      else if (c === 0x2e && p > labelStart && p + 1 < hi && domain[t[p + 1]!] !== 0) {
         lastDot = p;
         labelStart = ++p;
       } else break;
@@ -866,10 +954,10 @@ class Scan {
     // Not mail, though shaped like it: a file name with a density suffix (logo@2x.png: no such
     // TLD), an scp/git remote (git@github.com:org/repo.git), credentials in a URL
     // (https://user:token@host/…).
-    if (p - lastDot - 1 <= 5 && FILE_EXT.has(tldKey(t, lastDot + 1, p))) return p;
+    if (p - lastDot - 1 <= 5 && FILE_EXT_SHAPE[extShape(t, lastDot + 1, p)] !== 0 && FILE_EXT.has(tldKey(t, lastDot + 1, p))) return p;
     if (p + 1 < hi && t[p] === 0x3a && (t[p + 1] === 0x2f || t[p + 1] === 0x7e || ((t[p + 1]! | 0x20) >= 0x61 && (t[p + 1]! | 0x20) <= 0x7a))) return p;
     if (this.urlUserinfo(ls)) return p;
-    this.emit(K_EMAIL, ls, p, 0.95);
+    this.emit(Kind.EMAIL, ls, p, 0.95);
     if (this.cands) this.cands('email', ls, p, this.line, this.loc(ls));
     return p;
   }
@@ -903,27 +991,30 @@ class Scan {
     const to = this.hi;
     let m = i + 3;
     if (m < to && (t[m] === 0x20 || (t[m] === 0xe3 && t[m + 1] === 0x80 && t[m + 2] === 0x80))) m += CHAR_LEN[t[m]!]!;
-    // Municipality: 1+ name characters then 市/区/町/村, or …郡…町/村 (within MUNICIPALITY_MAX
+    const addr = ADDR;
+    // Municipality: 1+ name characters then 市/区/町/村, or …郡…町/村 (within AddrLim.MUNICIPALITY_MAX
     // characters; name characters are all 3 bytes, one UTF-16 unit each).
     let muniEnd = -1;
     let muniLast = 0;
     let p = m;
-    for (let n = 0; p < to && n < MUNICIPALITY_MAX; n++) {
+    for (let n = 0; p < to && n < AddrLim.MUNICIPALITY_MAX; n++) {
       const c = cpAt(t, p);
-      if (NAME_CHAR[c] === 0) break;
-      if (p > m && MUNI_END[c] === 1) {
+      const a = addr[c]!;
+      if ((a & Addr.NAME) === 0) break;
+      if (p > m && (a & Addr.MUNI) !== 0) {
         muniEnd = p + 3;
         muniLast = c;
         break;
       }
-      if (p > m && MUNI_END[c] === 2) {
+      if (p > m && (a & Addr.GUN) !== 0) {
         // 郡: the town or village follows (from the second character after 郡, within 8 of it).
         let q = p + 3;
         if (q < to) q += CHAR_LEN[t[q]!]!;
         for (let k = 2; q < to && k < 8; k++) {
           const cq = cpAt(t, q);
-          if (NAME_CHAR[cq] === 0) break;
-          if (MUNI_END[cq] === 1) {
+          const aq = addr[cq]!;
+          if ((aq & Addr.NAME) === 0) break;
+          if ((aq & Addr.MUNI) !== 0) {
             muniEnd = q + 3;
             muniLast = cq;
             break;
@@ -944,7 +1035,7 @@ class Scan {
     const cs = cityStart(this.t, this.lo, i);
     scanStats.steps += 4;
     if (cs < 0) return i + 3;
-    return this.addressRest(cs, i + 3, CP_SHI, true, i + 3);
+    return this.addressRest(cs, i + 3, Cp.SHI, true, i + 3);
   }
 
   /**
@@ -954,15 +1045,16 @@ class Scan {
    */
   addressRest(ps: number, muniEnd: number, muniLast: number, needWard: boolean, fail: number): number {
     const t = this.t;
+    const addr = ADDR;
     const to = this.hi;
     // 政令指定都市: …市…区 (from the second character after 市, within 5 of it)
     let ward = false;
-    if (muniLast === CP_SHI && muniEnd < to) {
+    if (muniLast === Cp.SHI && muniEnd < to) {
       let q = muniEnd + CHAR_LEN[t[muniEnd]!]!;
       for (let k = 1; q < to && k < 5; k++) {
         const cq = cpAt(t, q);
-        if (NAME_CHAR[cq] === 0) break;
-        if (cq === CP_KU) {
+        if ((addr[cq]! & Addr.NAME) === 0) break;
+        if (cq === Cp.KU) {
           muniEnd = q + 3;
           ward = true;
           break;
@@ -972,31 +1064,31 @@ class Scan {
       scanStats.steps += 5;
     }
     if (needWard && !ward) return fail;
-    // The rest: town, chōme, block numbers (at most ADDRESS_REST characters); stops at spaces,
+    // The rest: town, chōme, block numbers (at most AddrLim.REST characters); stops at spaces,
     // punctuation and a number starting with 0 (a phone). Hiragana right after the municipality
     // is a particle (大阪市で…), not a town name. Every character taken is one UTF-16 unit.
     let e = muniEnd;
-    const particle = e < to && PARTICLE[cpAt(t, e)] !== 0;
+    const particle = e < to && (addr[cpAt(t, e)]! & Addr.PARTICLE) !== 0;
     let digits = 0;
     let prevDigit = false;
     let n = 0;
-    while (e < to && n < ADDRESS_REST && !particle) {
+    while (e < to && n < AddrLim.REST && !particle) {
       const b = t[e]!;
       let v = 255;
       let c = b;
       if (b >= 0x30 && b <= 0x39) v = b - 0x30;
       else if (b >= 0x80) {
         c = cpAt(t, e);
-        v = DIGITV[c]!;
+        v = digitValue(c);
       }
       const w = CHAR_LEN[b]!;
       if (v !== 255) {
         if (!prevDigit && v === 0) break;
         digits++;
         prevDigit = true;
-      } else if (NAME_CHAR[c] !== 0) {
+      } else if ((addr[c]! & Addr.NAME) !== 0) {
         prevDigit = false;
-      } else if (SEP[c] === SEP_HYPHEN && n + 1 < ADDRESS_REST && e + w < to && DIGITV[cpAt(t, e + w)] !== 255) {
+      } else if (SEP[c] === Sep.HYPHEN && n + 1 < AddrLim.REST && e + w < to && digitValue(cpAt(t, e + w)) !== 255) {
         prevDigit = false;
       } else break;
       e += w;
@@ -1005,8 +1097,8 @@ class Scan {
     scanStats.steps += e - muniEnd;
     const ctx = this.ctx(ps, e);
     let conf = n >= 2 ? (digits > 0 ? 0.85 : 0.7) : 0.4;
-    if (ctx & (CTX_ADDRESS | CTX_POSTAL)) conf = Math.max(conf, 0.95);
-    this.emit(K_ADDRESS, ps, e, conf);
+    if (ctx & (Ctx.ADDRESS | Ctx.POSTAL)) conf = Math.max(conf, 0.95);
+    this.emit(Kind.ADDRESS, ps, e, conf);
     return e;
   }
 
@@ -1015,6 +1107,8 @@ class Scan {
 
   run(table: Uint8Array, from: number, to: number, header: number[] | null, headerRow: boolean): void {
     const t = this.t;
+    const mb2 = MB2;
+    const cpClass = CP_CLASS;
     this.hi = to;
     this.lo = from;
     scanStats.steps += to - from;
@@ -1022,59 +1116,64 @@ class Scan {
     let inQuotes = false;
     let field = 0;
     let cellStart = from;
-    const collectHeader = csv && headerRow;
+    // CSV/TSV: the header row's cells are collected on line 1 and become the column contexts at
+    // its end; after line 2 begins nothing is collected any more (lines only increase).
+    let collectHeader = csv && headerRow;
     const headerCells: number[] = [];
     this.headerMasks = header;
     for (let i = from; i < to; i++) {
-      let cls = table[t[i]!]!;
+      let b = t[i]!;
+      let cls = table[b]!;
       // Bytes of no interest (most ASCII, continuation bytes) and whole 3-byte characters that
-      // are no trigger, in a tight loop.
-      while (cls === 0 || cls === C_SKIP3) {
+      // are no trigger (their first two bytes say so), in a tight loop.
+      while (cls === 0 || (cls === Cls.MB && mb2[((b & 0x0f) << 6) | (t[i + 1]! & 0x3f)] === 0)) {
         i += cls === 0 ? 1 : 3;
         if (i >= to) break;
-        cls = table[t[i]!]!;
+        b = t[i]!;
+        cls = table[b]!;
       }
       if (i >= to) break;
-      if (cls === C_MB) {
-        // Most kanji share a lead byte with 都道府県: the first two bytes rule them out.
-        if (MB2[((t[i]! & 0x0f) << 6) | (t[i + 1]! & 0x3f)] === 0) {
-          i += 2;
-          continue;
-        }
-        cls = CP_CLASS[cpAt(t, i)]!;
+      if (cls === Cls.MB) {
+        cls = cpClass[cpAt(t, i)]!;
         if (cls === 0) {
           i += 2;
           continue;
         }
       }
-      if (cls <= C_CITY) {
+      // The delimiter first: the commonest stop in a table.
+      if (cls === Cls.DELIM) {
+        if (inQuotes) continue;
+        if (collectHeader && this.line === 1) headerCells.push(cellStart, i);
+        field++;
+        cellStart = i + 1;
+        continue;
+      }
+      if (cls <= Cls.CITY) {
         if (csv) {
           this.lo = cellStart;
           this.field = field;
           this.column = field + 1;
         }
-        i = (cls === C_DIGIT ? this.number(i) : cls === C_AT ? this.email(i) : cls === C_PREF ? this.address(i) : this.city(i)) - 1;
+        i = (cls === Cls.DIGIT ? this.number(i) : cls === Cls.AT ? this.email(i) : cls === Cls.PREF ? this.address(i) : this.city(i)) - 1;
         continue;
       }
-      if (cls === C_NL) {
+      if (cls === Cls.NL) {
         if (inQuotes) continue;
         this.line++;
         this.lineStart = i + 1;
         if (csv) {
-          if (collectHeader && this.line === 2) {
-            headerCells.push(cellStart, i);
-            this.headerMasks = this.headerMasksOf(headerCells);
+          if (collectHeader && this.line >= 2) {
+            if (this.line === 2) {
+              headerCells.push(cellStart, i);
+              this.headerMasks = this.headerMasksOf(headerCells);
+            }
+            collectHeader = false;
           }
           field = 0;
           cellStart = i + 1;
         }
-      } else if (cls === C_DELIM) {
-        if (inQuotes) continue;
-        if (collectHeader && this.line === 1) headerCells.push(cellStart, i);
-        field++;
-        cellStart = i + 1;
       } else if (inQuotes) {
-        // C_QUOTE inside a quoted field: "" is an escaped quote, a lone quote closes the field.
+        // Cls.QUOTE inside a quoted field: "" is an escaped quote, a lone quote closes the field.
         if (i + 1 < to && t[i + 1] === 0x22) i++;
         else inQuotes = false;
       } else if (i === cellStart) inQuotes = true; // RFC 4180: a quote opens a field only at its start
@@ -1105,6 +1204,7 @@ export function scanBytes(t: Uint8Array, input: ScanInput, out: FindingBuffer, f
   scan.column = input.column ?? 1;
   scan.csv = input.mode === 'csv' || input.mode === 'tsv';
   scan.cell = input.mode === 'cell';
+  scan.tableCol = scan.csv || scan.cell;
   scan.delim = input.mode === 'tsv' ? 0x09 : input.mode === 'csv' ? 0x2c : -1;
   scan.fixedCtx = input.context ?? 0;
   scan.cands = input.candidates ?? null;

@@ -1,6 +1,7 @@
 import { CompiledQuery, sql } from 'kysely';
 import type { Executor } from '../../platform/db/database.ts';
 import { copyOutAll } from '../../platform/db/copy-out.ts';
+import type { AuditColumns } from './audit.payload.ts';
 
 /** A log index or size written into a COPY statement (COPY takes no parameters). */
 function int(n: number): string {
@@ -23,7 +24,8 @@ export type AuditFilter = {
 
 export type AuditRow = { id: number; log_index: number | null; at: Date; payload: string };
 
-const APPEND_SQL = 'INSERT INTO audit_pending (payload) VALUES ($1) RETURNING id';
+const APPEND_SQL = `INSERT INTO audit_pending (payload, at, actor_user_id, action, dataset_id, record_ids, decision)
+  VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`;
 
 export type SequencerStart =
   | { locked: false }
@@ -40,11 +42,15 @@ export const DERIVED_COLUMNS = sql`(j ->> 'at')::timestamptz, (j -> 'actor' ->> 
 
 export function auditRepository(db: Executor) {
   return {
-    /** Appends an event in the caller's transaction: one row in audit_pending (ADR 0003). */
-    async append(payload: string): Promise<number> {
+    /**
+     * Appends an event in the caller's transaction: one row in audit_pending (ADR 0003), its bytes
+     * and the searchable columns they say (`auditColumns`), which the sequencer then copies instead
+     * of parsing the bytes (migration 0018).
+     */
+    async append(payload: string, c: AuditColumns): Promise<number> {
       // Precompiled: every audited operation runs this, and building it with the query builder cost
       // more Node CPU than sending it.
-      const r = await db.executeQuery<{ id: number }>(CompiledQuery.raw(APPEND_SQL, [payload]));
+      const r = await db.executeQuery<{ id: number }>(CompiledQuery.raw(APPEND_SQL, [payload, c.at, c.actorUserId, c.action, c.datasetId, c.recordIds, c.decision]));
       return r.rows[0]!.id;
     },
 
@@ -129,23 +135,28 @@ export function auditRepository(db: Executor) {
 
     /**
      * Moves up to `limit` pending events, in id order, into the log in one statement: log indexes
-     * from `size`, leaf hashes SHA-256(0x00 ‖ payload bytes), and the searchable columns derived from
-     * the same bytes (parsed once per event), deleted from audit_pending in the same statement.
-     * Returns the leaf hashes in log order, concatenated (32 bytes each). The payloads never travel
-     * to the sequencer and back.
+     * from `size`, leaf hashes SHA-256(0x00 ‖ payload bytes), and the searchable columns the appender
+     * supplied — or, for a row without them, derived from the same bytes (parsed once per event) —
+     * deleted from audit_pending in the same statement. Returns the leaf hashes in log order,
+     * concatenated (32 bytes each). The payloads never travel to the sequencer and back.
      */
     async integrateNext(size: number, limit: number): Promise<{ count: number; leaves: Buffer }> {
       const r = await sql<{ n: number; first: number | null; leaves: Buffer | null; moved: number }>`
         WITH src AS (
-          SELECT id, payload, ${size}::bigint + row_number() OVER (ORDER BY id) - 1 AS idx
-          FROM (SELECT id, payload FROM audit_pending ORDER BY id LIMIT ${limit}) p
+          SELECT p.*, ${size}::bigint + row_number() OVER (ORDER BY id) - 1 AS idx
+          FROM (SELECT id, payload, at, actor_user_id, action, dataset_id, record_ids, decision FROM audit_pending ORDER BY id LIMIT ${limit}) p
         ), parsed AS (
-          -- OFFSET 0 keeps this a subquery: inlined, each use of j would parse the payload again.
-          SELECT id, payload, idx, payload::jsonb AS j FROM src OFFSET 0
+          -- Only rows without supplied columns are parsed. OFFSET 0 keeps this a subquery: inlined,
+          -- each use of j would parse the payload again.
+          SELECT src.*, CASE WHEN at IS NULL THEN payload::jsonb END AS j FROM src OFFSET 0
+        ), cols AS (
+          SELECT id, payload, idx, d.* FROM parsed,
+            LATERAL (SELECT at, actor_user_id, action, dataset_id, record_ids, decision WHERE j IS NULL
+              UNION ALL SELECT ${DERIVED_COLUMNS} WHERE j IS NOT NULL) AS d(at, actor_user_id, action, dataset_id, record_ids, decision)
         ), ins AS (
           INSERT INTO audit_events (id, payload, at, actor_user_id, action, dataset_id, record_ids, decision, log_index, leaf_hash)
-          SELECT id, payload, ${DERIVED_COLUMNS}, idx, sha256('\\x00'::bytea || convert_to(payload, 'UTF8'))
-          FROM parsed
+          SELECT id, payload, at, actor_user_id, action, dataset_id, record_ids, decision, idx, sha256('\\x00'::bytea || convert_to(payload, 'UTF8'))
+          FROM cols
           RETURNING id, log_index, leaf_hash
         ), moved AS (
           -- The batch is the lowest pending ids this statement sees, so the id range is exactly it:

@@ -10,6 +10,7 @@
  * fails, every read in it fails and no event of it is written. With no load a read goes alone, at once.
  */
 import type { Database } from '../../platform/db/database.ts';
+import type { AuditColumns } from '../audit/audit.payload.ts';
 import type { Credential, RecordRow } from './vault.repository.ts';
 
 export type AuditedRead = { live: boolean; row: RecordRow | undefined };
@@ -18,6 +19,8 @@ type Waiting = {
   datasetId: string;
   recordId: string;
   payload: string;
+  /** The event's searchable columns; null: the sequencer derives them from the bytes. */
+  columns: AuditColumns | null;
   credential: Credential;
   resolve(r: AuditedRead): void;
   reject(e: unknown): void;
@@ -28,8 +31,8 @@ export const MAX_READS_PER_STATEMENT = 64;
 
 export const READ_AUDITED_BATCH = `
   WITH q AS (
-    SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[])
-      WITH ORDINALITY AS q(record_id, dataset_id, payload, cred_kind, cred_hash, n)
+    SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::uuid[], $8::text[], $9::text[])
+      WITH ORDINALITY AS q(record_id, dataset_id, payload, cred_kind, cred_hash, at, actor_user_id, action, decision, n)
   ), l AS (
     SELECT q.n, CASE q.cred_kind
       WHEN 'session' THEN EXISTS (SELECT 1 FROM sessions s JOIN users u ON u.id = s.user_id
@@ -43,9 +46,11 @@ export const READ_AUDITED_BATCH = `
     FROM q JOIN l ON l.n = q.n JOIN records rec ON rec.id = q.record_id AND rec.dataset_id = q.dataset_id
     WHERE l.ok
   ), a AS (
-    INSERT INTO audit_pending (payload)
+    INSERT INTO audit_pending (payload, at, actor_user_id, action, dataset_id, record_ids, decision)
     SELECT replace(q.payload, '"__MAMORI_RESULT__"',
-      CASE WHEN NOT l.ok THEN '"revoked"' WHEN r.n IS NOT NULL THEN '"ok"' ELSE '"not_found"' END)
+      CASE WHEN NOT l.ok THEN '"revoked"' WHEN r.n IS NOT NULL THEN '"ok"' ELSE '"not_found"' END),
+      q.at, q.actor_user_id, q.action, CASE WHEN q.at IS NOT NULL THEN q.dataset_id END,
+      CASE WHEN q.at IS NOT NULL THEN ARRAY[q.record_id] END, q.decision
     FROM q JOIN l ON l.n = q.n LEFT JOIN r ON r.n = q.n
     ORDER BY q.n
     RETURNING 1
@@ -70,9 +75,15 @@ export class AuditedReadBatcher {
     private readonly maxInFlight: number,
   ) {}
 
-  read(datasetId: string, recordId: string, payload: string, credential: Credential): Promise<AuditedRead> {
+  /**
+   * `columns`: the event's searchable columns (`auditColumns`); they are stored only when they name
+   * this one dataset and record, as the statement writes those from the read itself. Without them
+   * the sequencer derives them from the bytes.
+   */
+  read(datasetId: string, recordId: string, payload: string, credential: Credential, columns?: AuditColumns): Promise<AuditedRead> {
+    const c = columns && columns.datasetId === datasetId && columns.recordIds.length === 1 && columns.recordIds[0] === recordId ? columns : null;
     return new Promise<AuditedRead>((resolve, reject) => {
-      this.queue.push({ datasetId, recordId, payload, credential, resolve, reject });
+      this.queue.push({ datasetId, recordId, payload, columns: c, credential, resolve, reject });
       if (!this.scheduled) {
         this.scheduled = true;
         setImmediate(this.pumpSoon);
@@ -99,6 +110,10 @@ export class AuditedReadBatcher {
         batch.map((w) => w.payload),
         batch.map((w) => w.credential?.kind ?? 'none'),
         batch.map((w) => w.credential?.hash.toString('hex') ?? null),
+        batch.map((w) => w.columns?.at ?? null),
+        batch.map((w) => w.columns?.actorUserId ?? null),
+        batch.map((w) => w.columns?.action ?? null),
+        batch.map((w) => w.columns?.decision ?? null),
       ]);
       const byN = new Map<number, BatchRow>();
       for (const r of rows) byN.set(Number(r.n), r);

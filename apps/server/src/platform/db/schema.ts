@@ -153,8 +153,21 @@ export interface DB {
     removed_at: Timestamp | null;
   };
   webauthn_challenges: { session_id: Buffer; purpose: 'register' | 'authenticate'; challenge: string; expires_at: Timestamp };
-  /** Appended in business transactions; the sequencer moves them into audit_events (ADR 0003). */
-  audit_pending: { id: Generated<number>; payload: string };
+  /**
+   * Appended in business transactions; the sequencer moves them into audit_events (ADR 0003). The
+   * searchable columns are supplied by the appender, or all NULL: then the sequencer derives them from
+   * the bytes (migration 0018).
+   */
+  audit_pending: {
+    id: Generated<number>;
+    payload: string;
+    at: Timestamp | null;
+    actor_user_id: string | null;
+    action: string | null;
+    dataset_id: string | null;
+    record_ids: string[] | null;
+    decision: string | null;
+  };
   /** Integrated events: written only by the sequencer, append-only (a trigger refuses UPDATE/DELETE). */
   audit_events: {
     id: number;

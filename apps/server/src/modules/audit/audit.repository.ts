@@ -3,6 +3,9 @@ import type { Executor } from '../../platform/db/database.ts';
 import { copyOutAll } from '../../platform/db/copy-out.ts';
 import type { AuditColumns } from './audit.payload.ts';
 
+/** Tree nodes per row of audit_tree_tiles (migration 0018). */
+const TILE = 32;
+
 /** A log index or size written into a COPY statement (COPY takes no parameters). */
 function int(n: number): string {
   if (!Number.isSafeInteger(n) || n < 0) throw new Error(`not a log position: ${n}`);
@@ -179,7 +182,8 @@ export function auditRepository(db: Executor) {
     /**
      * Ends a sequencer batch in one statement: the perfect subtrees the batch completed (level k's
      * nodes `first[k - 1]`, `first[k - 1] + 1`, … as consecutive 32-byte hashes of `levels[k - 1]`),
-     * the new tree state, and a signed checkpoint when one is due.
+     * stored in rows of 32 nodes (a few rows per batch and level, not one per node), the new tree
+     * state, and a signed checkpoint when one is due.
      */
     async finishSequencing(f: {
       tree?: { size: number; compact: readonly Buffer[]; root: Buffer; levels: readonly Buffer[]; first: readonly number[] };
@@ -187,16 +191,35 @@ export function auditRepository(db: Executor) {
       at: Date;
     }): Promise<void> {
       const parts = [];
+      let extending = 0;
       if (f.tree) {
         const t = f.tree;
-        const counts = t.levels.map((b) => b.length / 32);
-        const offsets = counts.map((_, k) => counts.slice(0, k).reduce((a, b) => a + b, 0));
-        if (counts.length > 0) {
-          parts.push(sql`nodes AS (
-            INSERT INTO audit_tree_nodes (level, idx, hash)
-            SELECT r.k, r.a + g, substring(${Buffer.concat(t.levels)}::bytea FROM (r.o + g) * 32 + 1 FOR 32)
-            FROM unnest(${counts.map((_, k) => k + 1)}::smallint[], ${[...t.first]}::bigint[], ${counts}::int[], ${offsets}::int[]) AS r(k, a, c, o),
-              generate_series(0, r.c - 1) AS g
+        // The new nodes as pieces of rows of 32 (audit_tree_tiles): a level's first piece may extend
+        // the row its earlier nodes started; every other piece starts a row.
+        const ks: number[] = [], tiles: number[] = [], from: number[] = [], pos: number[] = [], ns: number[] = [];
+        let base = 0;
+        t.levels.forEach((buf, k) => {
+          const count = buf.length / 32;
+          for (let i = 0; i < count;) {
+            const idx = t.first[k]! + i;
+            const n = Math.min(TILE - (idx % TILE), count - i);
+            ks.push(k + 1); tiles.push(Math.floor(idx / TILE)); from.push(idx % TILE); pos.push(base + i * 32); ns.push(n);
+            if (idx % TILE !== 0) extending++;
+            i += n;
+          }
+          base += buf.length;
+        });
+        if (ks.length > 0) {
+          parts.push(sql`pieces AS (
+            SELECT r.k, r.t, r.f, substring(${Buffer.concat(t.levels)}::bytea FROM r.o + 1 FOR r.n * 32) AS h
+            FROM unnest(${ks}::smallint[], ${tiles}::bigint[], ${from}::int[], ${pos}::int[], ${ns}::int[]) AS r(k, t, f, o, n)
+          ), extended AS (
+            -- Only onto a row holding exactly the nodes before the piece: counted, and checked below.
+            UPDATE audit_tree_tiles x SET hashes = x.hashes || p.h FROM pieces p
+            WHERE p.f > 0 AND x.level = p.k AND x.tile = p.t AND length(x.hashes) = p.f * 32
+            RETURNING 1
+          ), started AS (
+            INSERT INTO audit_tree_tiles (level, tile, hashes) SELECT k, t, h FROM pieces WHERE f = 0
             RETURNING 1)`);
         }
         parts.push(sql`state AS (
@@ -214,7 +237,10 @@ export function auditRepository(db: Executor) {
           RETURNING 1)`);
       }
       if (parts.length === 0) return;
-      await sql`WITH ${sql.join(parts, sql`, `)} SELECT 1`.execute(db);
+      const r = await sql<{ extended: number | null }>`WITH ${sql.join(parts, sql`, `)}
+        SELECT ${extending > 0 ? sql`(SELECT count(*)::int FROM extended)` : sql`0`} AS extended`.execute(db);
+      // Only the lock holder writes nodes; a row of other length means the stored tree is not ours.
+      if (Number(r.rows[0]?.extended ?? 0) !== extending) throw new Error(`audit tree: extended ${r.rows[0]?.extended} of ${extending} node rows`);
     },
 
     // --- verification (audit.verify.ts) ---
@@ -236,7 +262,10 @@ export function auditRepository(db: Executor) {
 
     /** The stored pair hashes (level 1) with indexes in [from, to), as binary COPY bytes (idx, hash). */
     async pairsCopy(from: number, to: number): Promise<Buffer> {
-      return copyOutAll(db, `COPY (SELECT idx, hash FROM audit_tree_nodes WHERE level = 1 AND idx >= ${int(from)} AND idx < ${int(to)} ORDER BY idx) TO STDOUT (FORMAT binary)`);
+      return copyOutAll(db, `COPY (SELECT idx, substring(t.hashes FROM ((idx - t.tile * ${TILE}) * 32 + 1)::int FOR 32) AS hash
+        FROM audit_tree_tiles t, generate_series(t.tile * ${TILE}, t.tile * ${TILE} + length(t.hashes) / 32 - 1) AS idx
+        WHERE t.level = 1 AND t.tile >= ${int(Math.floor(from / TILE))} AND t.tile <= ${int(Math.floor(to / TILE))} AND idx >= ${int(from)} AND idx < ${int(to)}
+        ORDER BY idx) TO STDOUT (FORMAT binary)`);
     },
 
     /** The first stored index after `index`, or null. */
@@ -291,8 +320,10 @@ export function auditRepository(db: Executor) {
         const r = await db.selectFrom('audit_events').select('leaf_hash').where('log_index', '=', idx).executeTakeFirst();
         return r?.leaf_hash ?? undefined;
       }
-      const r = await db.selectFrom('audit_tree_nodes').select('hash').where('level', '=', level).where('idx', '=', idx).executeTakeFirst();
-      return r?.hash;
+      const r = await sql<{ hash: Buffer }>`SELECT substring(hashes FROM ${(idx % TILE) * 32 + 1}::int FOR 32) AS hash
+        FROM audit_tree_tiles WHERE level = ${level} AND tile = ${Math.floor(idx / TILE)}`.execute(db);
+      const h = r.rows[0]?.hash;
+      return h && h.length === 32 ? h : undefined;
     },
 
     async latestCheckpoint(): Promise<{ tree_size: number; root_hash: Buffer; note: string; created_at: Date } | undefined> {

@@ -181,7 +181,8 @@ export interface DB {
     log_index: number;
     leaf_hash: Buffer;
   };
-  audit_tree_nodes: { level: number; idx: number; hash: Buffer };
+  /** Tree nodes of one level in rows of up to 32: nodes (level, 32·tile + i), 32 bytes each (migration 0018). */
+  audit_tree_tiles: { level: number; tile: number; hashes: Buffer };
   audit_checkpoints: { tree_size: number; root_hash: Buffer; note: string; created_at: Timestamp };
   audit_tree_state: { id: number; tree_size: number; compact: Buffer[]; root_hash: Buffer; updated_at: Timestamp };
   approval_policies: {

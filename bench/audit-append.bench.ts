@@ -18,7 +18,7 @@ import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { sql } from 'kysely';
 import { appendAudit, integrateAll } from '../apps/server/src/modules/audit/index.ts';
-import { buildAuditPayload } from '../apps/server/src/modules/audit/audit.payload.ts';
+import { auditColumns, buildAuditPayload } from '../apps/server/src/modules/audit/audit.payload.ts';
 import { systemActor, type Actor } from '../apps/server/src/modules/identity/index.ts';
 import { monitorAll } from '../apps/server/src/modules/monitor/monitor.engine.ts';
 import { startSequencer } from '../apps/server/src/jobs/sequencer.ts';
@@ -84,7 +84,10 @@ const pendingCount = async () => (await sql<{ n: number }>`SELECT count(*)::int 
 
 try {
   await sql`CREATE TABLE audit_baseline (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, payload text NOT NULL)`.execute(ctx.db);
-  const payload = buildAuditPayload(actor, new Date(), event);
+  const at = new Date();
+  const payload = buildAuditPayload(actor, at, event);
+  // The searchable columns travel beside the bytes, as every appender in src/ supplies them (migration 0018).
+  const c = auditColumns(actor, at, event);
 
   // 1. Baseline: bare single-row INSERTs.
   log(`audit-append: baseline, ${SECONDS} s of bare INSERTs at concurrency ${CONCURRENCY}`);
@@ -110,7 +113,9 @@ try {
   log(`audit-append: capacity, a backlog of ${BACKLOG} pending events drained by the sequencer`);
   for (let done = 0; done < BACKLOG; done += 50_000) {
     const n = Math.min(50_000, BACKLOG - done);
-    await sql`INSERT INTO audit_pending (payload) SELECT replace(${payload}::text, '"details":{}', '"details":{"i":' || i || '}') FROM generate_series(${done + 1}::int, ${done + n}::int) AS i`.execute(ctx.db);
+    await sql`INSERT INTO audit_pending (payload, at, actor_user_id, action, dataset_id, record_ids, decision)
+      SELECT replace(${payload}::text, '"details":{}', '"details":{"i":' || i || '}'), ${c.at}, ${c.actorUserId}::uuid, ${c.action}, ${c.datasetId}::uuid, ${[...c.recordIds]}::uuid[], ${c.decision}
+      FROM generate_series(${done + 1}::int, ${done + n}::int) AS i`.execute(ctx.db);
   }
   await sql`VACUUM ANALYZE audit_pending`.execute(ctx.db);
   const size0 = await treeSize();
@@ -131,8 +136,13 @@ try {
   sequencer = startSequencer(ctx);
   lag = sampleLag();
   const batch = Array.from({ length: PER_STATEMENT }, () => payload);
+  const column = <T>(v: T) => Array.from({ length: PER_STATEMENT }, () => v);
   const batched = await measure(async () => {
-    const statements = await loop(SECONDS, batchConcurrency, () => sql`INSERT INTO audit_pending (payload) SELECT unnest(${batch}::text[])`.execute(ctx.db));
+    // As the gate's batched reads (vault.read-batch.ts): bytes and columns as arrays, the record one uuid each.
+    const statements = await loop(SECONDS, batchConcurrency, () => sql`INSERT INTO audit_pending (payload, at, actor_user_id, action, dataset_id, record_ids, decision)
+      SELECT q.payload, q.at, q.actor_user_id, q.action, q.dataset_id, ARRAY[q.record_id], q.decision
+      FROM unnest(${batch}::text[], ${column(c.at)}::timestamptz[], ${column(c.actorUserId)}::uuid[], ${column(c.action)}::text[], ${column(c.datasetId)}::uuid[], ${column(c.recordIds[0]!)}::uuid[], ${column(c.decision)}::text[])
+        AS q(payload, at, actor_user_id, action, dataset_id, record_id, decision)`.execute(ctx.db));
     await sequencer.stop();
     return statements * PER_STATEMENT;
   }, (n) => n);

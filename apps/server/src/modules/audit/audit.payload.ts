@@ -1,6 +1,8 @@
 /**
  * The canonical bytes of an audit event: UTF-8 JSON with a fixed key order. These bytes are what the
- * Merkle tree hashes; the sequencer derives the searchable columns of audit_events from them (ADR 0003).
+ * Merkle tree hashes. The searchable columns of audit_events are what these bytes say; the appender
+ * supplies them beside the bytes (`auditColumns`, migration 0018) and verification checks them
+ * against the bytes.
  */
 import type { Actor } from '../identity/index.ts';
 import type { AuditEventInput } from './audit.types.ts';
@@ -62,4 +64,22 @@ function storable(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(storable);
   if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [storable(k), storable(x)]));
   return v;
+}
+
+/**
+ * The searchable columns of an event, exactly as the sequencer's `DERIVED_COLUMNS` reads them from
+ * the bytes `buildAuditPayload(actor, at, e)` makes: at, actor.user, action, dataset, records (an
+ * array: its elements; the records placeholder: not known here) and decision.
+ */
+export type AuditColumns = {
+  at: Date;
+  actorUserId: string | null;
+  action: string;
+  datasetId: string | null;
+  recordIds: readonly string[];
+  decision: string;
+};
+
+export function auditColumns(actor: Actor, at: Date, e: AuditEventInput): AuditColumns {
+  return { at, actorUserId: actor.userId ?? null, action: e.action, datasetId: e.datasetId ?? null, recordIds: e.recordIds ?? [], decision: e.decision };
 }

@@ -1,6 +1,10 @@
 import { CompiledQuery, sql } from 'kysely';
 import type { Executor } from '../../platform/db/database.ts';
 import { copyOutAll } from '../../platform/db/copy-out.ts';
+import type { AuditColumns } from './audit.payload.ts';
+
+/** Tree nodes per row of audit_tree_tiles (migration 0018). */
+const TILE = 32;
 
 /** A log index or size written into a COPY statement (COPY takes no parameters). */
 function int(n: number): string {
@@ -23,7 +27,8 @@ export type AuditFilter = {
 
 export type AuditRow = { id: number; log_index: number | null; at: Date; payload: string };
 
-const APPEND_SQL = 'INSERT INTO audit_pending (payload) VALUES ($1) RETURNING id';
+const APPEND_SQL = `INSERT INTO audit_pending (payload, at, actor_user_id, action, dataset_id, record_ids, decision)
+  VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`;
 
 export type SequencerStart =
   | { locked: false }
@@ -40,11 +45,15 @@ export const DERIVED_COLUMNS = sql`(j ->> 'at')::timestamptz, (j -> 'actor' ->> 
 
 export function auditRepository(db: Executor) {
   return {
-    /** Appends an event in the caller's transaction: one row in audit_pending (ADR 0003). */
-    async append(payload: string): Promise<number> {
+    /**
+     * Appends an event in the caller's transaction: one row in audit_pending (ADR 0003), its bytes
+     * and the searchable columns they say (`auditColumns`), which the sequencer then copies instead
+     * of parsing the bytes (migration 0018).
+     */
+    async append(payload: string, c: AuditColumns): Promise<number> {
       // Precompiled: every audited operation runs this, and building it with the query builder cost
       // more Node CPU than sending it.
-      const r = await db.executeQuery<{ id: number }>(CompiledQuery.raw(APPEND_SQL, [payload]));
+      const r = await db.executeQuery<{ id: number }>(CompiledQuery.raw(APPEND_SQL, [payload, c.at, c.actorUserId, c.action, c.datasetId, c.recordIds, c.decision]));
       return r.rows[0]!.id;
     },
 
@@ -129,23 +138,28 @@ export function auditRepository(db: Executor) {
 
     /**
      * Moves up to `limit` pending events, in id order, into the log in one statement: log indexes
-     * from `size`, leaf hashes SHA-256(0x00 ‖ payload bytes), and the searchable columns derived from
-     * the same bytes (parsed once per event), deleted from audit_pending in the same statement.
-     * Returns the leaf hashes in log order, concatenated (32 bytes each). The payloads never travel
-     * to the sequencer and back.
+     * from `size`, leaf hashes SHA-256(0x00 ‖ payload bytes), and the searchable columns the appender
+     * supplied — or, for a row without them, derived from the same bytes (parsed once per event) —
+     * deleted from audit_pending in the same statement. Returns the leaf hashes in log order,
+     * concatenated (32 bytes each). The payloads never travel to the sequencer and back.
      */
     async integrateNext(size: number, limit: number): Promise<{ count: number; leaves: Buffer }> {
       const r = await sql<{ n: number; first: number | null; leaves: Buffer | null; moved: number }>`
         WITH src AS (
-          SELECT id, payload, ${size}::bigint + row_number() OVER (ORDER BY id) - 1 AS idx
-          FROM (SELECT id, payload FROM audit_pending ORDER BY id LIMIT ${limit}) p
+          SELECT p.*, ${size}::bigint + row_number() OVER (ORDER BY id) - 1 AS idx
+          FROM (SELECT id, payload, at, actor_user_id, action, dataset_id, record_ids, decision FROM audit_pending ORDER BY id LIMIT ${limit}) p
         ), parsed AS (
-          -- OFFSET 0 keeps this a subquery: inlined, each use of j would parse the payload again.
-          SELECT id, payload, idx, payload::jsonb AS j FROM src OFFSET 0
+          -- Only rows without supplied columns are parsed. OFFSET 0 keeps this a subquery: inlined,
+          -- each use of j would parse the payload again.
+          SELECT src.*, CASE WHEN at IS NULL THEN payload::jsonb END AS j FROM src OFFSET 0
+        ), cols AS (
+          SELECT id, payload, idx, d.* FROM parsed,
+            LATERAL (SELECT at, actor_user_id, action, dataset_id, record_ids, decision WHERE j IS NULL
+              UNION ALL SELECT ${DERIVED_COLUMNS} WHERE j IS NOT NULL) AS d(at, actor_user_id, action, dataset_id, record_ids, decision)
         ), ins AS (
           INSERT INTO audit_events (id, payload, at, actor_user_id, action, dataset_id, record_ids, decision, log_index, leaf_hash)
-          SELECT id, payload, ${DERIVED_COLUMNS}, idx, sha256('\\x00'::bytea || convert_to(payload, 'UTF8'))
-          FROM parsed
+          SELECT id, payload, at, actor_user_id, action, dataset_id, record_ids, decision, idx, sha256('\\x00'::bytea || convert_to(payload, 'UTF8'))
+          FROM cols
           RETURNING id, log_index, leaf_hash
         ), moved AS (
           -- The batch is the lowest pending ids this statement sees, so the id range is exactly it:
@@ -168,7 +182,8 @@ export function auditRepository(db: Executor) {
     /**
      * Ends a sequencer batch in one statement: the perfect subtrees the batch completed (level k's
      * nodes `first[k - 1]`, `first[k - 1] + 1`, … as consecutive 32-byte hashes of `levels[k - 1]`),
-     * the new tree state, and a signed checkpoint when one is due.
+     * stored in rows of 32 nodes (a few rows per batch and level, not one per node), the new tree
+     * state, and a signed checkpoint when one is due.
      */
     async finishSequencing(f: {
       tree?: { size: number; compact: readonly Buffer[]; root: Buffer; levels: readonly Buffer[]; first: readonly number[] };
@@ -176,16 +191,35 @@ export function auditRepository(db: Executor) {
       at: Date;
     }): Promise<void> {
       const parts = [];
+      let extending = 0;
       if (f.tree) {
         const t = f.tree;
-        const counts = t.levels.map((b) => b.length / 32);
-        const offsets = counts.map((_, k) => counts.slice(0, k).reduce((a, b) => a + b, 0));
-        if (counts.length > 0) {
-          parts.push(sql`nodes AS (
-            INSERT INTO audit_tree_nodes (level, idx, hash)
-            SELECT r.k, r.a + g, substring(${Buffer.concat(t.levels)}::bytea FROM (r.o + g) * 32 + 1 FOR 32)
-            FROM unnest(${counts.map((_, k) => k + 1)}::smallint[], ${[...t.first]}::bigint[], ${counts}::int[], ${offsets}::int[]) AS r(k, a, c, o),
-              generate_series(0, r.c - 1) AS g
+        // The new nodes as pieces of rows of 32 (audit_tree_tiles): a level's first piece may extend
+        // the row its earlier nodes started; every other piece starts a row.
+        const ks: number[] = [], tiles: number[] = [], from: number[] = [], pos: number[] = [], ns: number[] = [];
+        let base = 0;
+        t.levels.forEach((buf, k) => {
+          const count = buf.length / 32;
+          for (let i = 0; i < count;) {
+            const idx = t.first[k]! + i;
+            const n = Math.min(TILE - (idx % TILE), count - i);
+            ks.push(k + 1); tiles.push(Math.floor(idx / TILE)); from.push(idx % TILE); pos.push(base + i * 32); ns.push(n);
+            if (idx % TILE !== 0) extending++;
+            i += n;
+          }
+          base += buf.length;
+        });
+        if (ks.length > 0) {
+          parts.push(sql`pieces AS (
+            SELECT r.k, r.t, r.f, substring(${Buffer.concat(t.levels)}::bytea FROM r.o + 1 FOR r.n * 32) AS h
+            FROM unnest(${ks}::smallint[], ${tiles}::bigint[], ${from}::int[], ${pos}::int[], ${ns}::int[]) AS r(k, t, f, o, n)
+          ), extended AS (
+            -- Only onto a row holding exactly the nodes before the piece: counted, and checked below.
+            UPDATE audit_tree_tiles x SET hashes = x.hashes || p.h FROM pieces p
+            WHERE p.f > 0 AND x.level = p.k AND x.tile = p.t AND length(x.hashes) = p.f * 32
+            RETURNING 1
+          ), started AS (
+            INSERT INTO audit_tree_tiles (level, tile, hashes) SELECT k, t, h FROM pieces WHERE f = 0
             RETURNING 1)`);
         }
         parts.push(sql`state AS (
@@ -203,7 +237,10 @@ export function auditRepository(db: Executor) {
           RETURNING 1)`);
       }
       if (parts.length === 0) return;
-      await sql`WITH ${sql.join(parts, sql`, `)} SELECT 1`.execute(db);
+      const r = await sql<{ extended: number | null }>`WITH ${sql.join(parts, sql`, `)}
+        SELECT ${extending > 0 ? sql`(SELECT count(*)::int FROM extended)` : sql`0`} AS extended`.execute(db);
+      // Only the lock holder writes nodes; a row of other length means the stored tree is not ours.
+      if (Number(r.rows[0]?.extended ?? 0) !== extending) throw new Error(`audit tree: extended ${r.rows[0]?.extended} of ${extending} node rows`);
     },
 
     // --- verification (audit.verify.ts) ---
@@ -225,7 +262,10 @@ export function auditRepository(db: Executor) {
 
     /** The stored pair hashes (level 1) with indexes in [from, to), as binary COPY bytes (idx, hash). */
     async pairsCopy(from: number, to: number): Promise<Buffer> {
-      return copyOutAll(db, `COPY (SELECT idx, hash FROM audit_tree_nodes WHERE level = 1 AND idx >= ${int(from)} AND idx < ${int(to)} ORDER BY idx) TO STDOUT (FORMAT binary)`);
+      return copyOutAll(db, `COPY (SELECT idx, substring(t.hashes FROM ((idx - t.tile * ${TILE}) * 32 + 1)::int FOR 32) AS hash
+        FROM audit_tree_tiles t, generate_series(t.tile * ${TILE}, t.tile * ${TILE} + length(t.hashes) / 32 - 1) AS idx
+        WHERE t.level = 1 AND t.tile >= ${int(Math.floor(from / TILE))} AND t.tile <= ${int(Math.floor(to / TILE))} AND idx >= ${int(from)} AND idx < ${int(to)}
+        ORDER BY idx) TO STDOUT (FORMAT binary)`);
     },
 
     /** The first stored index after `index`, or null. */
@@ -280,8 +320,10 @@ export function auditRepository(db: Executor) {
         const r = await db.selectFrom('audit_events').select('leaf_hash').where('log_index', '=', idx).executeTakeFirst();
         return r?.leaf_hash ?? undefined;
       }
-      const r = await db.selectFrom('audit_tree_nodes').select('hash').where('level', '=', level).where('idx', '=', idx).executeTakeFirst();
-      return r?.hash;
+      const r = await sql<{ hash: Buffer }>`SELECT substring(hashes FROM ${(idx % TILE) * 32 + 1}::int FOR 32) AS hash
+        FROM audit_tree_tiles WHERE level = ${level} AND tile = ${Math.floor(idx / TILE)}`.execute(db);
+      const h = r.rows[0]?.hash;
+      return h && h.length === 32 ? h : undefined;
     },
 
     async latestCheckpoint(): Promise<{ tree_size: number; root_hash: Buffer; note: string; created_at: Date } | undefined> {

@@ -9,7 +9,7 @@ import type { AppContext } from '../../platform/context.ts';
 import type { Executor } from '../../platform/db/database.ts';
 import type { DB } from '../../platform/db/schema.ts';
 import type { Actor } from '../identity/index.ts';
-import { buildAuditPayload } from './audit.payload.ts';
+import { auditColumns, buildAuditPayload } from './audit.payload.ts';
 import { auditRepository } from './audit.repository.ts';
 import type { AuditEventInput } from './audit.types.ts';
 import { rootFromCompactRange, EMPTY_ROOT } from './audit.merkle.ts';
@@ -18,7 +18,8 @@ import { signCheckpoint } from './audit.checkpoint.ts';
 import type { SigningKey } from '../../platform/crypto/signing-key.ts';
 
 export async function appendAudit(tx: Executor, clock: Clock, actor: Actor, event: AuditEventInput): Promise<number> {
-  return auditRepository(tx).append(buildAuditPayload(actor, clock.now(), event));
+  const at = clock.now();
+  return auditRepository(tx).append(buildAuditPayload(actor, at, event), auditColumns(actor, at, event));
 }
 
 /** For denied requests: their own small transaction, so the denial is on record even though nothing else is written. */

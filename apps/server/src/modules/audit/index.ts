@@ -1,5 +1,5 @@
 export { appendAudit, appendAuditAlone, sequenceOnce, sequenceAll, integrateAll, publishToWitnesses, type SequenceResult, type SequencerOptions } from './audit.service.ts';
-export { buildAuditPayload, RECORDS_PLACEHOLDER, RESULT_PLACEHOLDER } from './audit.payload.ts';
+export { auditColumns, buildAuditPayload, RECORDS_PLACEHOLDER, RESULT_PLACEHOLDER, type AuditColumns } from './audit.payload.ts';
 export { leafHash, nodeHash, merkleRoot, rootFromCompactRange, appendToCompactRange, EMPTY_ROOT } from './audit.merkle.ts';
 export { auditRepository, type AuditFilter, type AuditRow } from './audit.repository.ts';
 export type { AuditEventInput, AuditResult, AuditEventView } from './audit.types.ts';

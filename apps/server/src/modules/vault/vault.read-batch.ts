@@ -10,6 +10,7 @@
  * fails, every read in it fails and no event of it is written. With no load a read goes alone, at once.
  */
 import type { Database } from '../../platform/db/database.ts';
+import type { AuditColumns } from '../audit/audit.payload.ts';
 import type { Credential, RecordRow } from './vault.repository.ts';
 
 export type AuditedRead = { live: boolean; row: RecordRow | undefined };
@@ -21,6 +22,8 @@ type Waiting = {
   datasetId: string;
   recordId: string;
   payload: string;
+  /** The event's searchable columns; null: the sequencer derives them from the bytes. */
+  columns: AuditColumns | null;
   credential: Credential;
   resolve(r: AuditedRead): void;
   reject(e: unknown): void;
@@ -42,8 +45,8 @@ export const MAX_READS_PER_STATEMENT = 64;
  */
 export const READ_AUDITED_BATCH = `
   WITH q AS (
-    SELECT * FROM unnest($1::uuid[], $2::uuid[], string_to_array($3::text, chr(30)), $4::text[], $5::text[])
-      WITH ORDINALITY AS q(record_id, dataset_id, payload, cred_kind, cred_hash, n)
+    SELECT * FROM unnest($1::uuid[], $2::uuid[], string_to_array($3::text, chr(30)), $4::text[], $5::text[], $6::timestamptz[], $7::uuid[], $8::text[], $9::text[])
+      WITH ORDINALITY AS q(record_id, dataset_id, payload, cred_kind, cred_hash, at, actor_user_id, action, decision, n)
   ), c AS (
     SELECT d.cred_kind, d.cred_hash, CASE d.cred_kind
       WHEN 'session' THEN EXISTS (SELECT 1 FROM sessions s JOIN users u ON u.id = s.user_id
@@ -53,13 +56,15 @@ export const READ_AUDITED_BATCH = `
       ELSE true END AS ok
     FROM (SELECT DISTINCT cred_kind, coalesce(cred_hash, '') AS cred_hash FROM q) AS d
   ), j AS (
-    SELECT q.n, q.payload, c.ok, rec.id, rec.public, rec.sealed, rec.key_id, rec.version, rec.updated_at
+    SELECT q.n, q.payload, q.at, q.actor_user_id, q.action, q.decision, q.record_id, q.dataset_id, c.ok, rec.id, rec.public, rec.sealed, rec.key_id, rec.version, rec.updated_at
     FROM q JOIN c ON c.cred_kind = q.cred_kind AND c.cred_hash = coalesce(q.cred_hash, '')
     LEFT JOIN records rec ON c.ok AND rec.id = q.record_id AND rec.dataset_id = q.dataset_id
   ), a AS (
-    INSERT INTO audit_pending (payload)
+    INSERT INTO audit_pending (payload, at, actor_user_id, action, dataset_id, record_ids, decision)
     SELECT replace(j.payload, '"__MAMORI_RESULT__"',
-      CASE WHEN NOT j.ok THEN '"revoked"' WHEN j.id IS NOT NULL THEN '"ok"' ELSE '"not_found"' END)
+      CASE WHEN NOT j.ok THEN '"revoked"' WHEN j.id IS NOT NULL THEN '"ok"' ELSE '"not_found"' END),
+      j.at, j.actor_user_id, j.action, CASE WHEN j.at IS NOT NULL THEN j.dataset_id END,
+      CASE WHEN j.at IS NOT NULL THEN ARRAY[j.record_id] END, j.decision
     FROM j ORDER BY j.n
     RETURNING 1
   )
@@ -92,10 +97,16 @@ export class AuditedReadBatcher {
     return { statements: this.statements, reads: this.reads, maxInFlight: this.maxInFlight };
   }
 
-  read(datasetId: string, recordId: string, payload: string, credential: Credential): Promise<AuditedRead> {
+  /**
+   * `columns`: the event's searchable columns (`auditColumns`); they are stored only when they name
+   * this one dataset and record, as the statement writes those from the read itself. Without them
+   * the sequencer derives them from the bytes.
+   */
+  read(datasetId: string, recordId: string, payload: string, credential: Credential, columns?: AuditColumns): Promise<AuditedRead> {
     if (payload.includes(PAYLOAD_SEPARATOR)) return Promise.reject(new Error('audited read: the event payload is not canonical JSON'));
+    const c = columns && columns.datasetId === datasetId && columns.recordIds.length === 1 && columns.recordIds[0] === recordId ? columns : null;
     return new Promise<AuditedRead>((resolve, reject) => {
-      this.queue.push({ datasetId, recordId, payload, credential, resolve, reject });
+      this.queue.push({ datasetId, recordId, payload, columns: c, credential, resolve, reject });
       if (!this.scheduled) {
         this.scheduled = true;
         setImmediate(this.pumpSoon);
@@ -124,6 +135,10 @@ export class AuditedReadBatcher {
       const payloads = new Array<string>(n);
       const kinds = new Array<string>(n);
       const hashes = new Array<string | null>(n);
+      const ats = new Array<Date | null>(n);
+      const actors = new Array<string | null>(n);
+      const actions = new Array<string | null>(n);
+      const decisions = new Array<string | null>(n);
       for (let i = 0; i < n; i++) {
         const w = batch[i]!;
         recordIds[i] = w.recordId;
@@ -131,9 +146,13 @@ export class AuditedReadBatcher {
         payloads[i] = w.payload;
         kinds[i] = w.credential?.kind ?? 'none';
         hashes[i] = w.credential?.hash.toString('hex') ?? null;
+        ats[i] = w.columns?.at ?? null;
+        actors[i] = w.columns?.actorUserId ?? null;
+        actions[i] = w.columns?.action ?? null;
+        decisions[i] = w.columns?.decision ?? null;
       }
       const rows = await this.database.prepared<BatchRow>('mamori_read_audited_batch', READ_AUDITED_BATCH, [
-        recordIds, datasetIds, payloads.join(PAYLOAD_SEPARATOR), kinds, hashes,
+        recordIds, datasetIds, payloads.join(PAYLOAD_SEPARATOR), kinds, hashes, ats, actors, actions, decisions,
       ]);
       const byN = new Map<number, BatchRow>();
       for (const r of rows) byN.set(Number(r.n), r);

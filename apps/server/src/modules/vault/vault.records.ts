@@ -8,10 +8,10 @@ import { AppError } from '../../platform/errors.ts';
 import { isUuid, newId } from '../../platform/ids.ts';
 import { invalidateActors, type Actor } from '../identity/index.ts';
 import { authorize, type Decision } from '../access-policy/index.ts';
-import { appendAudit, buildAuditPayload } from '../audit/index.ts';
+import { appendAudit, auditColumns, buildAuditPayload, type AuditEventInput } from '../audit/index.ts';
 import { maskValue, validateValue } from './vault.codec.ts';
 import { loadDataset, type LoadedDataset } from './vault.datasets.ts';
-import { vaultRepository, type Credential, type RecordRow } from './vault.repository.ts';
+import { vaultRepository, type RecordRow } from './vault.repository.ts';
 import { AuditedReadBatcher, type AuditedRead, type ReadBatchStats } from './vault.read-batch.ts';
 import type { RecordView, SearchCriterion } from './vault.types.ts';
 
@@ -22,10 +22,11 @@ const READ_STATEMENTS_IN_FLIGHT = 4;
 const batchers = new WeakMap<AppContext, AuditedReadBatcher>();
 
 /** Reads one record, re-checks the credential and appends the audit event, atomically (ADR 0001, 0004). */
-function readAudited(ctx: AppContext, datasetId: string, recordId: string, payload: string, credential: Credential): Promise<AuditedRead> {
+function readAudited(ctx: AppContext, actor: Actor, datasetId: string, recordId: string, event: AuditEventInput): Promise<AuditedRead> {
   let b = batchers.get(ctx);
   if (!b) batchers.set(ctx, (b = new AuditedReadBatcher(ctx.database, ctx.database.engine === 'pglite' ? 1 : READ_STATEMENTS_IN_FLIGHT)));
-  return b.read(datasetId, recordId, payload, credential);
+  const at = ctx.clock.now();
+  return b.read(datasetId, recordId, buildAuditPayload(actor, at, event, { result: true }), actor.credential, auditColumns(actor, at, event));
 }
 
 /**
@@ -83,12 +84,14 @@ export async function searchRecords(ctx: AppContext, actor: Actor, datasetName: 
     return { fieldId: term.field, op: c.op, term: term.term };
   });
   if (input.after && !isUuid(input.after)) throw new AppError('request.invalid', 'Bad cursor.', { field: 'after' });
-  const template = buildAuditPayload(actor, ctx.clock.now(), {
+  const at = ctx.clock.now();
+  const event: AuditEventInput = {
     action: 'record.search', decision: 'allow', rule: decision.rule, reason: decision.reason.en, result: 'ok',
     datasetId: ds.view.id, fields: [...decision.visible.keys()], purpose: input.purpose, grantIds: decision.grantIds,
     details: { criteria: input.criteria.map((c) => ({ field: c.field, op: c.op })) },
-  }, { records: true, result: true });
-  const { live, rows, hasMore } = await vaultRepository(ctx.db).searchAudited(ds.view.id, criteria, input.after ?? null, limit, template, actor.credential);
+  };
+  const template = buildAuditPayload(actor, at, event, { records: true, result: true });
+  const { live, rows, hasMore } = await vaultRepository(ctx.db).searchAudited(ds.view.id, criteria, input.after ?? null, limit, template, auditColumns(actor, at, event), actor.credential);
   if (!live) throw revoked(ctx);
   const records = rows.map((r) => shape(ds, decision, r));
   return { records, next: hasMore ? (records.at(-1)?.id ?? null) : null };
@@ -98,11 +101,10 @@ export async function readRecord(ctx: AppContext, actor: Actor, datasetName: str
   const ds = await loadDataset(ctx, datasetName);
   const decision = await authorize(ctx, { actor, action: 'record.read', dataset: ds.policy, purpose }, { recordIds: isUuid(recordId) ? [recordId] : [] });
   if (!isUuid(recordId)) throw new AppError('not_found', 'No such record.');
-  const template = buildAuditPayload(actor, ctx.clock.now(), {
+  const { live, row } = await readAudited(ctx, actor, ds.view.id, recordId, {
     action: 'record.read', decision: 'allow', rule: decision.rule, reason: decision.reason.en, result: 'ok',
     datasetId: ds.view.id, recordIds: [recordId], fields: [...decision.visible.keys()], purpose, grantIds: decision.grantIds,
-  }, { result: true });
-  const { live, row } = await readAudited(ctx, ds.view.id, recordId, template, actor.credential);
+  });
   if (!live) throw revoked(ctx);
   if (!row) throw new AppError('not_found', 'No such record.');
   return shape(ds, decision, row);
@@ -113,11 +115,10 @@ export async function unmaskField(ctx: AppContext, actor: Actor, datasetName: st
   const ids = isUuid(recordId) ? [recordId] : [];
   const decision = await authorize(ctx, { actor, action: 'record.unmask', dataset: ds.policy, purpose, fields: [field] }, { recordIds: ids });
   if (!isUuid(recordId)) throw new AppError('not_found', 'No such record.');
-  const template = buildAuditPayload(actor, ctx.clock.now(), {
+  const { live, row } = await readAudited(ctx, actor, ds.view.id, recordId, {
     action: 'record.unmask', decision: 'allow', rule: decision.rule, reason: decision.reason.en, result: 'ok',
     datasetId: ds.view.id, recordIds: [recordId], fields: [field], purpose, grantIds: decision.grantIds,
-  }, { result: true });
-  const { live, row } = await readAudited(ctx, ds.view.id, recordId, template, actor.credential);
+  });
   if (!live) throw revoked(ctx);
   if (!row) throw new AppError('not_found', 'No such record.');
   const personal = ds.codec.decodePersonal(row.id, row.sealed, row.key_id);

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Executor } from '../../platform/db/database.ts';
+import type { AuditColumns } from '../audit/audit.payload.ts';
 import type { RecordTerm } from './vault.codec.ts';
 import type { KeyRow } from './vault.keys.ts';
 import type { DatasetField } from './vault.types.ts';
@@ -60,6 +61,8 @@ export function vaultRepository(db: Executor) {
       after: string | null,
       limit: number,
       payloadTemplate: string,
+      /** The event's searchable columns but the record ids, which the statement fills in as in the payload. */
+      columns: AuditColumns,
       credential: Credential,
     ): Promise<{ live: boolean; rows: RecordRow[]; hasMore: boolean }> {
       const conds = criteria.map((c) =>
@@ -79,9 +82,11 @@ export function vaultRepository(db: Executor) {
         ), shown AS (
           SELECT id FROM r ORDER BY id LIMIT ${limit}
         ), a AS (
-          INSERT INTO audit_pending (payload)
+          INSERT INTO audit_pending (payload, at, actor_user_id, action, dataset_id, record_ids, decision)
           SELECT replace(replace(${payloadTemplate}::text, '"__MAMORI_RECORDS__"', COALESCE((SELECT json_agg(id ORDER BY id)::text FROM shown), '[]')),
-            '"__MAMORI_RESULT__"', CASE WHEN (SELECT ok FROM live) THEN '"ok"' ELSE '"revoked"' END)
+            '"__MAMORI_RESULT__"', CASE WHEN (SELECT ok FROM live) THEN '"ok"' ELSE '"revoked"' END),
+            ${columns.at}::timestamptz, ${columns.actorUserId}::uuid, ${columns.action}::text, ${columns.datasetId}::uuid,
+            ARRAY(SELECT id FROM shown ORDER BY id)::uuid[], ${columns.decision}::text
           RETURNING id
         )
         SELECT (SELECT ok FROM live) AS live, r.* FROM (SELECT count(*) FROM a) AS audited LEFT JOIN r ON true ORDER BY r.id`.execute(db);

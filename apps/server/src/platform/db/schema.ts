@@ -153,8 +153,21 @@ export interface DB {
     removed_at: Timestamp | null;
   };
   webauthn_challenges: { session_id: Buffer; purpose: 'register' | 'authenticate'; challenge: string; expires_at: Timestamp };
-  /** Appended in business transactions; the sequencer moves them into audit_events (ADR 0003). */
-  audit_pending: { id: Generated<number>; payload: string };
+  /**
+   * Appended in business transactions; the sequencer moves them into audit_events (ADR 0003). The
+   * searchable columns are supplied by the appender, or all NULL: then the sequencer derives them from
+   * the bytes (migration 0018).
+   */
+  audit_pending: {
+    id: Generated<number>;
+    payload: string;
+    at: Timestamp | null;
+    actor_user_id: string | null;
+    action: string | null;
+    dataset_id: string | null;
+    record_ids: string[] | null;
+    decision: string | null;
+  };
   /** Integrated events: written only by the sequencer, append-only (a trigger refuses UPDATE/DELETE). */
   audit_events: {
     id: number;
@@ -168,7 +181,8 @@ export interface DB {
     log_index: number;
     leaf_hash: Buffer;
   };
-  audit_tree_nodes: { level: number; idx: number; hash: Buffer };
+  /** Tree nodes of one level in rows of up to 32: nodes (level, 32·tile + i), 32 bytes each (migration 0018). */
+  audit_tree_tiles: { level: number; tile: number; hashes: Buffer };
   audit_checkpoints: { tree_size: number; root_hash: Buffer; note: string; created_at: Timestamp };
   audit_tree_state: { id: number; tree_size: number; compact: Buffer[]; root_hash: Buffer; updated_at: Timestamp };
   approval_policies: {

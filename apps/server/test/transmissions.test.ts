@@ -205,6 +205,22 @@ void test('a message carrying a valid マイナンバー is blocked: never store
   assert.equal((await deliverQueued(t.ctx, relay)).delivered, 1);
 });
 
+void test('a large list is judged on every finding, not only the ones listed: a マイナンバー after 500 e-mail addresses still blocks; the record keeps 200 findings', async () => {
+  const rows = Array.from({ length: 500 }, (_, i) => `営業${i},user${i}@client.example`);
+  const number = myNumber('98765432109');
+  const csv = ['氏名,メール', ...rows, `最後,user-last@client.example`].join('\n') + `\n\nマイナンバー: ${number}\n`;
+  const blocked = await send('handler', { to: ['colleague@mamori.test'], attachments: [attachment('名簿.txt', csv)] });
+  assert.equal(blocked.state, 'blocked');
+  assert.ok(blocked.reasons.includes('block:my_number'), blocked.reasons.join(' '));
+  const row = await t.ctx.db.selectFrom('transmissions').select(['findings', 'summary']).where('id', '=', blocked.id).executeTakeFirstOrThrow();
+  const listed = (typeof row.findings === 'string' ? JSON.parse(row.findings) : row.findings) as { kind: string }[];
+  const summary = (typeof row.summary === 'string' ? JSON.parse(row.summary) : row.summary) as Record<string, number>;
+  assert.equal(listed.length, 200, 'the approver sees the first 200 findings');
+  assert.ok(!listed.some((f) => f.kind === 'my_number'), 'the deciding finding was not among those listed');
+  assert.equal(summary.email, 501, 'every finding is counted');
+  assert.equal(summary.my_number, 1);
+});
+
 void test('the sender can never approve their own message, whatever roles they hold', async () => {
   const held = await send('approver', { to: ['partner@client.example'], attachments: [attachment('契約書.txt', '契約条件')] });
   assert.equal(held.state, 'pending_approval');

@@ -18,7 +18,7 @@ export const DEFAULT_RULES: TransmissionRules = {
 };
 
 export type RouteInput = {
-  report: Pick<DlpReport, 'findings' | 'errors'>;
+  report: Pick<DlpReport, 'summary' | 'errors'>;
   attachments: number;
   recipients: readonly string[];
 };
@@ -38,9 +38,10 @@ export function isInternal(address: string, internalDomains: readonly string[]):
 
 export function decideRoute(rules: TransmissionRules, input: RouteInput): RouteDecision {
   const external = input.recipients.filter((r) => !isInternal(r, rules.internalDomains));
-  const counted = input.report.findings.filter((f) => f.confidence >= rules.minConfidence);
-  const blocking = [...new Set(counted.filter((f) => rules.blockKinds.includes(f.kind)).map((f) => f.kind))];
-  const personalKinds = [...new Set(counted.filter((f) => rules.approvalKinds.includes(f.kind)).map((f) => f.kind))];
+  // The scan counts every finding at or above the rules' confidence per kind (summary), listed or not.
+  const found = (Object.entries(input.report.summary) as [DlpKind, number][]).filter(([, n]) => n > 0).map(([k]) => k);
+  const blocking = found.filter((k) => rules.blockKinds.includes(k));
+  const personalKinds = found.filter((k) => rules.approvalKinds.includes(k));
   const reasons: string[] = [];
   if (input.report.errors.length > 0) reasons.push(...new Set(input.report.errors.map((e) => `scan_error:${e.code}`)));
   for (const k of blocking) reasons.push(`block:${k}`);

@@ -145,7 +145,7 @@ async function hold(ctx: AppContext, actor: Actor, sender: { id: string; email: 
     throw new AppError('transmission.no_supervisor', 'Mail with attachments is copied to your supervisor, and none with an e-mail address is registered for you: ask HR or the administrator.');
   }
   const rules = await loadRules(ctx.db, ctx.clock);
-  const report = await scanParts(ctx, [parsed.body, ...parsed.attachments], rules.minConfidence);
+  const report = await scanParts(ctx, [parsed.body, ...parsed.attachments], rules.minConfidence, MAX_FINDINGS_KEPT);
   const decision = decideRoute(rules, { report, attachments: parsed.attachments.length, recipients: h.recipients });
   const now = ctx.clock.now();
   const blocked = decision.route === 'block';

@@ -9,9 +9,8 @@ import { after, before, test } from 'node:test';
 import { sql } from 'kysely';
 import assert from 'node:assert/strict';
 import { ROLES, type ApprovalKind } from '@mamori/contracts';
-import { startTestApp, signIn, type TestApp, type Session } from './support/app.ts';
+import { startTestApp, signIn, type TestApp, type Session, actorOf as actorOfUser } from './support/app.ts';
 import { identity, systemActor, type Actor } from '../src/modules/identity/index.ts';
-import type { UserId } from '../src/platform/ids.ts';
 import { isAppError } from '../src/platform/errors.ts';
 import * as approvals from '../src/modules/approvals/index.ts';
 import * as lifecycle from '../src/modules/lifecycle/index.ts';
@@ -27,13 +26,7 @@ after(async () => {
   await t?.close();
 });
 
-async function actorOf(login: string): Promise<Actor> {
-  const u = (await identity.findUserByLogin(t.ctx, login))!;
-  return {
-    kind: 'user', userId: u.id as UserId, login: u.login, employmentType: u.employmentType, status: u.status, roles: u.roles, groupIds: u.groupIds,
-    sessionRef: null, tokenId: null, mfa: true, passwordChangeRequired: false, terminal: { ip: '192.0.2.1', userAgent: 'test', deviceId: null }, requestId: null, grants: [],
-  };
-}
+const actorOf = (login: string): Promise<Actor> => actorOfUser(t, login);
 
 let counter = 0;
 async function createUser(login: string, over: Partial<identity.CreateUserInput> = {}): Promise<Actor> {

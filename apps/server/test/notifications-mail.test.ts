@@ -4,11 +4,10 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestApp, type TestApp } from './support/app.ts';
+import { startTestApp, type TestApp, actorOf as actorOfUser } from './support/app.ts';
 import { startSmtpPeer, type SmtpPeer } from './support/smtp.ts';
 import { testPki } from './support/tls.ts';
-import { identity, type Actor } from '../src/modules/identity/index.ts';
-import type { UserId } from '../src/platform/ids.ts';
+import type { Actor } from '../src/modules/identity/index.ts';
 import * as approvals from '../src/modules/approvals/index.ts';
 import { deliverDue, outboxHandlers } from '../src/modules/outbox/index.ts';
 
@@ -25,13 +24,7 @@ after(async () => {
   await t?.close();
 });
 
-async function actorOf(login: string): Promise<Actor> {
-  const u = (await identity.findUserByLogin(t.ctx, login))!;
-  return {
-    kind: 'user', userId: u.id as UserId, login: u.login, employmentType: u.employmentType, status: u.status, roles: u.roles, groupIds: u.groupIds,
-    sessionRef: null, tokenId: null, mfa: true, passwordChangeRequired: false, terminal: { ip: '192.0.2.1', userAgent: 'test', deviceId: null }, requestId: null, grants: [],
-  };
-}
+const actorOf = (login: string): Promise<Actor> => actorOfUser(t, login);
 
 test('approvers are told in the console and by mail (one mail each, only those with an address)', async () => {
   for (const [login, email] of [['cpo', 'cpo@mamori.test'], ['owner', 'owner@mamori.test'], ['secops', null]] as const) {

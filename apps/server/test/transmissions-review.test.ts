@@ -6,11 +6,10 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { sql } from 'kysely';
-import { startTestApp, signIn, type TestApp } from './support/app.ts';
+import { startTestApp, signIn, type TestApp, actorOf as actorOfUser } from './support/app.ts';
 import { startSmtpPeer, type SmtpPeer } from './support/smtp.ts';
 import { testPki } from './support/tls.ts';
 import { identity, type Actor } from '../src/modules/identity/index.ts';
-import type { UserId } from '../src/platform/ids.ts';
 import * as approvals from '../src/modules/approvals/index.ts';
 import { advanceApprovals, compose, DEFAULT_RULES, deliverQueued, getRules, getReview, listReviews, markItem, runReviews, updateRules, type RelaySettings } from '../src/modules/transmissions/index.ts';
 
@@ -45,13 +44,7 @@ after(async () => {
   await t?.close();
 });
 
-async function actorOf(login: string): Promise<Actor> {
-  const u = (await identity.findUserByLogin(t.ctx, login))!;
-  return {
-    kind: 'user', userId: u.id as UserId, login: u.login, employmentType: u.employmentType, status: u.status, roles: u.roles, groupIds: u.groupIds,
-    sessionRef: null, tokenId: null, mfa: true, passwordChangeRequired: false, terminal: { ip: '192.0.2.1', userAgent: 'test', deviceId: null }, requestId: null, grants: [],
-  };
-}
+const actorOf = (login: string): Promise<Actor> => actorOfUser(t, login);
 
 async function events(action: string): Promise<{ decision: string; rule: string; details: Record<string, unknown> }[]> {
   const rows = (await sql<{ payload: string }>`SELECT payload FROM audit_events UNION ALL SELECT payload FROM audit_pending`.execute(t.ctx.db)).rows;

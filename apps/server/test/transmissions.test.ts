@@ -10,11 +10,10 @@ import { after, before, beforeEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { sql } from 'kysely';
 import { Zip, ZipDeflate, zipSync } from 'fflate';
-import { signIn, startTestApp, type Session, type TestApp } from './support/app.ts';
+import { signIn, startTestApp, type Session, type TestApp, actorOf as actorOfUser } from './support/app.ts';
 import { startSmtpPeer, type SmtpPeer } from './support/smtp.ts';
 import { testPki } from './support/tls.ts';
 import { identity, type Actor } from '../src/modules/identity/index.ts';
-import type { UserId } from '../src/platform/ids.ts';
 import * as approvals from '../src/modules/approvals/index.ts';
 import { advanceApprovals, compose, DEFAULT_RULES, deliverQueued, getRules, getTransmission, updateRules, type RelaySettings, type TransmissionSettings } from '../src/modules/transmissions/index.ts';
 import { listProvisionRecords } from '../src/modules/extraction/index.ts';
@@ -51,13 +50,7 @@ beforeEach(() => {
   plain.received.length = 0;
 });
 
-async function actorOf(login: string): Promise<Actor> {
-  const u = (await identity.findUserByLogin(t.ctx, login))!;
-  return {
-    kind: 'user', userId: u.id as UserId, login: u.login, employmentType: u.employmentType, status: u.status, roles: u.roles, groupIds: u.groupIds,
-    sessionRef: null, tokenId: null, mfa: true, passwordChangeRequired: false, terminal: { ip: '192.0.2.1', userAgent: 'test', deviceId: null }, requestId: null, grants: [],
-  };
-}
+const actorOf = (login: string): Promise<Actor> => actorOfUser(t, login);
 
 function attachment(name: string, content: Buffer | string, contentType = 'text/plain') {
   return { name, contentType, contentBase64: Buffer.from(content).toString('base64') };

@@ -16,6 +16,8 @@ import { fileWitness } from '../../src/modules/audit/audit.witness.ts';
 import { currentTotp } from '../../src/platform/crypto/totp.ts';
 import { createLogger } from '../../src/platform/logger.ts';
 import { seed } from '../../src/platform/seed.ts';
+import { identity, type Actor } from '../../src/modules/identity/index.ts';
+import type { UserId } from '../../src/platform/ids.ts';
 import { openTestDatabase, type TestDatabase } from './database.ts';
 
 export type TestApp = {
@@ -98,3 +100,12 @@ export async function signIn(t: TestApp, login: string, opts: { changePassword?:
 }
 
 export const PURPOSE = '営業活動';
+
+/** A signed-in, MFA-verified user actor for calling services directly (no grants: services load what they need). */
+export async function actorOf(t: TestApp, login: string): Promise<Actor> {
+  const u = (await identity.findUserByLogin(t.ctx, login))!;
+  return {
+    kind: 'user', userId: u.id as UserId, login: u.login, employmentType: u.employmentType, status: u.status, roles: u.roles, groupIds: u.groupIds,
+    sessionRef: null, tokenId: null, mfa: true, passwordChangeRequired: false, terminal: { ip: '192.0.2.1', userAgent: 'test', deviceId: null }, requestId: null, grants: [],
+  };
+}

@@ -263,3 +263,24 @@ void test('bad input gets a clear 4xx and writes nothing', async () => {
   assert.equal((await haken.request('POST', '/api/extractions', body({ fields: ['company_name', 'person_name'] }))).status, 403, 'dispatch workers cannot extract personal data');
   assert.equal((await sql<{ n: number }>`SELECT count(*)::int AS n FROM extractions`.execute(t.ctx.db)).rows[0]!.n, before);
 });
+
+void test('a filtered export holds exactly the records its filter selects (an exact and a prefix criterion, over several batches)', async () => {
+  const prefecture = contacts[0]!.prefecture;
+  const prefix = contacts[3]!.company_name.slice(0, 2);
+  const cases = [
+    { criteria: [{ field: 'prefecture', op: 'exact', value: prefecture }], matches: (c: (typeof contacts)[number]) => c.prefecture === prefecture },
+    { criteria: [{ field: 'company_name', op: 'prefix', value: prefix }], matches: (c: (typeof contacts)[number]) => c.company_name.startsWith(prefix) },
+  ];
+  for (const { criteria, matches } of cases) {
+    const expected = contacts.filter(matches);
+    assert.ok(expected.length > 0 && expected.length < CONTACTS, 'the filter selects some records, not all');
+    const ex = await fileExtraction(handler, { criteria, fields: ['company_name', 'prefecture', 'email'] });
+    assert.equal(ex.rowsTotal, expected.length);
+    await approve(owner, ex.approvalRequestId);
+    assert.equal(await runDueExtractions(t.ctx, settings()), 1);
+    const file = await download(handler, ex.id);
+    assert.equal(file.status, 200);
+    const text = file.body.toString('utf8');
+    for (const c of contacts) assert.equal(text.includes(c.email), matches(c), `${criteria[0]!.field}: record ${contacts.indexOf(c)}`);
+  }
+});

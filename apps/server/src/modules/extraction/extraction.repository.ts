@@ -96,6 +96,7 @@ function suppressedSql(datasetId: string): RawBuilder<unknown> {
 }
 
 export function extractionRepository(db: Executor) {
+  let termFields: { datasetId: string; ids: Map<string, number> } | undefined;
   return {
     async count(datasetId: string, criteria: readonly StoredCriterion[], suppress: boolean): Promise<number> {
       const r = await sql<{ n: number }>`SELECT count(*)::int AS n FROM records rec WHERE rec.dataset_id = ${datasetId}
@@ -118,8 +119,12 @@ export function extractionRepository(db: Executor) {
      * integers, hex), the criteria's fields by their numeric ids.
      */
     async packedBatch(datasetId: string, criteria: readonly StoredCriterion[], suppress: boolean, after: string | null, limit: number, withIds = false): Promise<PackedBatch> {
-      const ids = criteria.length === 0 ? new Map<string, number>() : new Map((await db.selectFrom('dataset_fields').select(['name', 'term_field']).where('dataset_id', '=', datasetId).execute())
-        .map((f) => [f.name, Number(f.term_field)] as const));
+      // The fields' numeric ids are read once per repository (an export's batches share one).
+      if (criteria.length > 0 && termFields?.datasetId !== datasetId) {
+        const rows = await db.selectFrom('dataset_fields').select(['name', 'term_field']).where('dataset_id', '=', datasetId).execute();
+        termFields = { datasetId, ids: new Map(rows.map((f) => [f.name, Number(f.term_field)] as const)) };
+      }
+      const ids = termFields?.ids ?? new Map<string, number>();
       const where = criteria.map((c) => {
         const field = ids.get(c.field);
         if (field === undefined) throw new Error('unknown field in a stored criterion');

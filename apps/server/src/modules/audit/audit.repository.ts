@@ -39,9 +39,17 @@ export type SequencerStart =
  * as SQL over the parsed payload `j`: how the sequencer derives them, and what verification compares
  * the stored columns with when its own parser leaves an event to the database.
  */
-export const DERIVED_COLUMNS = sql`(j ->> 'at')::timestamptz, (j -> 'actor' ->> 'user')::uuid, j ->> 'action', (j ->> 'dataset')::uuid,
-  CASE WHEN jsonb_typeof(j -> 'records') = 'array' THEN ARRAY(SELECT jsonb_array_elements_text(j -> 'records'))::uuid[] ELSE '{}'::uuid[] END,
-  j ->> 'decision'`;
+const DERIVED = {
+  at: sql`(j ->> 'at')::timestamptz`,
+  actor_user_id: sql`(j -> 'actor' ->> 'user')::uuid`,
+  action: sql`j ->> 'action'`,
+  dataset_id: sql`(j ->> 'dataset')::uuid`,
+  record_ids: sql`CASE WHEN jsonb_typeof(j -> 'records') = 'array' THEN ARRAY(SELECT jsonb_array_elements_text(j -> 'records'))::uuid[] ELSE '{}'::uuid[] END`,
+  decision: sql`j ->> 'decision'`,
+};
+export const DERIVED_COLUMNS = sql.join(Object.values(DERIVED));
+/** Each column as supplied by the appender, or derived from `j` when the row has none (`at` NULL). */
+const SUPPLIED_OR_DERIVED = sql.join(Object.entries(DERIVED).map(([name, derived]) => sql`CASE WHEN j IS NULL THEN ${sql.ref(name)} ELSE ${derived} END`));
 
 export function auditRepository(db: Executor) {
   return {
@@ -148,18 +156,12 @@ export function auditRepository(db: Executor) {
         WITH src AS (
           SELECT p.*, ${size}::bigint + row_number() OVER (ORDER BY id) - 1 AS idx
           FROM (SELECT id, payload, at, actor_user_id, action, dataset_id, record_ids, decision FROM audit_pending ORDER BY id LIMIT ${limit}) p
-        ), parsed AS (
-          -- Only rows without supplied columns are parsed. OFFSET 0 keeps this a subquery: inlined,
-          -- each use of j would parse the payload again.
-          SELECT src.*, CASE WHEN at IS NULL THEN payload::jsonb END AS j FROM src OFFSET 0
-        ), cols AS (
-          SELECT id, payload, idx, d.* FROM parsed,
-            LATERAL (SELECT at, actor_user_id, action, dataset_id, record_ids, decision WHERE j IS NULL
-              UNION ALL SELECT ${DERIVED_COLUMNS} WHERE j IS NOT NULL) AS d(at, actor_user_id, action, dataset_id, record_ids, decision)
         ), ins AS (
           INSERT INTO audit_events (id, payload, at, actor_user_id, action, dataset_id, record_ids, decision, log_index, leaf_hash)
-          SELECT id, payload, at, actor_user_id, action, dataset_id, record_ids, decision, idx, sha256('\\x00'::bytea || convert_to(payload, 'UTF8'))
-          FROM cols
+          SELECT id, payload, ${SUPPLIED_OR_DERIVED}, idx, sha256('\\x00'::bytea || convert_to(payload, 'UTF8'))
+          -- Only rows without supplied columns are parsed. OFFSET 0 keeps this a subquery: flattened,
+          -- each use of j would parse the payload again.
+          FROM (SELECT src.*, CASE WHEN at IS NULL THEN payload::jsonb END AS j FROM src OFFSET 0) AS parsed
           RETURNING id, log_index, leaf_hash
         ), moved AS (
           -- The batch is the lowest pending ids this statement sees, so the id range is exactly it:

@@ -42,6 +42,11 @@ export type AppOptions = {
   webDir?: string;
   /** The outbound gateway's limits (compose); defaults when absent. */
   transmissions?: TransmissionSettings;
+  /**
+   * Answer `GET /api/datasets/:name/records/:id` by its lean route (ADR 0012; default true). false:
+   * every request goes through Fastify's route and hooks (the gate bench compares the two).
+   */
+  leanRoutes?: boolean;
 };
 
 /** 25 MiB: a common mail system's limit for one message. */
@@ -147,7 +152,9 @@ export async function buildApp(ctx: AppContext, options: AppOptions): Promise<Fa
   await app.register(webConsole(options.webDir ? { webDir: options.webDir } : {}));
 
   // The lean twin of GET /api/datasets/:name/records/:id (vault.routes.ts): same service, same answers.
-  const run = leanResponder({ hsts: options.secureCookies, trustProxy: options.trustProxy, log: app.log, observe: metrics.forRoute(RECORD_READ_ROUTE, 'GET') });
-  lean.routes.push(leanRecordRead(ctx, { run, parseCookie: (header) => app.parseCookie(header) }));
+  if (options.leanRoutes !== false) {
+    const run = leanResponder({ hsts: options.secureCookies, trustProxy: options.trustProxy, log: app.log, observe: metrics.forRoute(RECORD_READ_ROUTE, 'GET') });
+    lean.routes.push(leanRecordRead(ctx, { run, parseCookie: (header) => app.parseCookie(header) }));
+  }
   return app;
 }

@@ -98,7 +98,8 @@ export function leanResponder(opts: { hsts: boolean; trustProxy: boolean; log: F
     let reqLog: FastifyBaseLogger | null = null;
     if (infoEnabled()) {
       reqLog = log.child({ reqId: id });
-      reqLog.info({ req: { method: req.method, url: req.url, version: req.headers['accept-version'], host: req.headers.host, remoteAddress: ip, remotePort: req.socket.remotePort } }, 'incoming request');
+      // Shaped like a Fastify request for the logger's `req` serializer (method, url, version, host, address, port).
+      reqLog.info({ req: { method: req.method, url: req.url, headers: req.headers, host: req.headers.host, ip, socket: req.socket } }, 'incoming request');
     }
     let status = 200;
     let body: string;

@@ -23,7 +23,11 @@
 // does by default), BENCH_SEQUENCER=0 (do not run the audit sequencer during the load),
 // BENCH_LOADGEN=wrk|node (default wrk), BENCH_READ_STATEMENTS (batched read statements in flight,
 // default 4: ADR 0004), BENCH_CPU_PROF=<file.cpuprofile> (a V8 CPU profile of this
-// process — the server — during the measured gate phase; open it in Chrome DevTools or speedscope).
+// process — the server — during the measured gate phase; open it in Chrome DevTools or speedscope),
+// BENCH_COMPARE=<rounds> (after the gate phase, that many alternating pairs of `seconds`/2 phases
+// against the lean route (ADR 0012) and against a second app on the same context with
+// `leanRoutes: false` (Fastify's route and hooks), reported as `compare`: the same minute, the same
+// load on the machine, so CPU per read of the two paths can be compared on a noisy machine).
 import { Session } from 'node:inspector/promises';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -53,6 +57,7 @@ const SEQUENCER = process.env.BENCH_SEQUENCER !== '0';
 const LOADGEN_KIND = process.env.BENCH_LOADGEN === 'node' ? 'node' : 'wrk';
 const PURPOSE = '営業活動';
 const CPU_PROF = process.env.BENCH_CPU_PROF || '';
+const COMPARE_ROUNDS = process.env.BENCH_COMPARE ? intArg(process.env.BENCH_COMPARE, 3, 'BENCH_COMPARE') : 0;
 const READ_STATEMENTS = process.env.BENCH_READ_STATEMENTS ? intArg(process.env.BENCH_READ_STATEMENTS, 4, 'BENCH_READ_STATEMENTS') : null;
 
 /** Runs `fn` under the V8 CPU profiler when BENCH_CPU_PROF names a file, and writes the profile there. */
@@ -276,8 +281,8 @@ async function rawPhase(pool: pg.Pool, ids: string[], durationMs: number, record
 // CPU accounting. The machines are shared and noisy: CPU time per request is steadier than a rate.
 
 type Measured = {
-  rate: number; p50: number; p99: number;
-  cpu: { server: number; postgres: number | null; loadgen: number | null };
+  count: number; rate: number; p50: number; p99: number;
+  cpu: { server: number; server_system: number; postgres: number | null; loadgen: number | null };
   /** PostgreSQL CPU µs per request by backend type (client backend, autovacuum worker, walwriter, …). */
   postgresByType: Record<string, number>;
 };
@@ -307,13 +312,53 @@ async function measure(name: string, db: Kysely<DB>, run: () => Promise<PhaseRes
   const p50 = r.p50Ms ?? percentile(lat, 50);
   const p99 = r.p99Ms ?? percentile(lat, 99);
   const per = (ms: number | null | undefined) => (ms === null || ms === undefined ? null : round((ms * 1000) / r.count, 0));
-  const perReq = { server: per((cpu.user + cpu.system) / 1000)!, postgres: per(pgMs), loadgen: per(r.loadgenCpuMs) };
+  // server_system: the kernel's part of the server's CPU (socket reads and writes, epoll): JavaScript cannot shrink it.
+  const perReq = { server: per((cpu.user + cpu.system) / 1000)!, server_system: per(cpu.system / 1000)!, postgres: per(pgMs), loadgen: per(r.loadgenCpuMs) };
   const postgresByType = Object.fromEntries(Object.entries(byTypeMs).filter(([, ms]) => ms > 0).map(([t, ms]) => [t, per(ms)!]));
   log(
     `${name}: ${r.count} in ${round(r.elapsedMs / 1000, 2)} s = ${Math.round(rate)}/s  p50 ${round(p50, 2)} ms  p99 ${round(p99, 2)} ms  ${JSON.stringify(r.statuses)}\n` +
-      `  CPU µs per request: this process ${perReq.server}, postgres ${perReq.postgres ?? '?'}${perReq.loadgen === null ? '' : `, load generator ${perReq.loadgen}`}; postgres by backend type ${JSON.stringify(postgresByType)}`,
+      `  CPU µs per request: this process ${perReq.server} (system ${perReq.server_system}), postgres ${perReq.postgres ?? '?'}${perReq.loadgen === null ? '' : `, load generator ${perReq.loadgen}`}; postgres by backend type ${JSON.stringify(postgresByType)}`,
   );
-  return { rate, p50, p99, cpu: perReq, postgresByType };
+  return { count: r.count, rate, p50, p99, cpu: perReq, postgresByType };
+}
+
+/**
+ * BENCH_COMPARE: alternating phases against the lean route (the app under test) and against a second
+ * app on the same context with `leanRoutes: false`; CPU per read summed per side over the rounds.
+ */
+async function compareRoutes(
+  ctx: Awaited<ReturnType<typeof openBenchContext>>['ctx'], dataDir: string, lean: LoadGen,
+  init: { port: number; token: string; ids: string[]; concurrency: number; purpose: string }, phases: PhaseResult[],
+): Promise<Record<string, unknown>> {
+  const other = await buildApp(ctx, { secureCookies: false, trustProxy: false, dataDir, leanRoutes: false });
+  await other.listen({ host: '127.0.0.1', port: 0 });
+  const address = other.server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  const loadgen = LOADGEN_KIND === 'wrk' && wrkAvailable() ? await startWrk({ ...init, port }) : await startLoadGen({ ...init, port });
+  const sums = { lean: { n: 0, server: 0, system: 0, postgres: 0, p99: [] as number[] }, fastify: { n: 0, server: 0, system: 0, postgres: 0, p99: [] as number[] } };
+  const ms = Math.max(1, Math.round(SECONDS / 2)) * 1000;
+  try {
+    for (let i = 0; i < COMPARE_ROUNDS; i++) {
+      for (const [side, gen] of [['fastify', loadgen], ['lean', lean]] as const) {
+        const m = await measure(`compare ${side} ${i + 1}`, ctx.db, async () => {
+          const r = await gen.run(ms, true);
+          phases.push(r);
+          return r;
+        });
+        const s = sums[side];
+        s.n += m.count;
+        s.server += m.cpu.server * m.count;
+        s.system += m.cpu.server_system * m.count;
+        s.postgres += (m.cpu.postgres ?? 0) * m.count;
+        s.p99.push(round(m.p99, 1));
+      }
+    }
+  } finally {
+    loadgen.stop();
+    await other.close();
+  }
+  const side = (s: typeof sums.lean) => ({ reads: s.n, cpu_us_per_read: { server: round(s.server / s.n, 0), server_system: round(s.system / s.n, 0), postgres: round(s.postgres / s.n, 0) }, p99_ms: s.p99 });
+  return { rounds: COMPARE_ROUNDS, seconds_each: ms / 1000, lean: side(sums.lean), fastify: side(sums.fastify) };
 }
 
 async function countAudit(db: Kysely<DB>): Promise<number> {
@@ -372,6 +417,7 @@ async function main(): Promise<void> {
     let abandoned = 0;
     let batches0: ReturnType<typeof readBatchStats> = null;
     let batches: ReturnType<typeof readBatchStats> = null;
+    let compare: Record<string, unknown> | null = null;
     try {
       // One read first, to fail early with a readable message if the set-up is wrong.
       const probe = await fetch(`http://127.0.0.1:${port}/api/datasets/contacts/records/${ids[0]}?purpose=${encodeURIComponent(PURPOSE)}`, {
@@ -399,6 +445,7 @@ async function main(): Promise<void> {
         });
         const b1 = readBatchStats(ctx);
         if (b1) batches = { statements: b1.statements - (batches0?.statements ?? 0), reads: b1.reads - (batches0?.reads ?? 0), maxInFlight: b1.maxInFlight };
+        if (COMPARE_ROUNDS > 0) compare = await compareRoutes(ctx, bench.dataDir, loadgen, loadgenInit, phases);
         for (const r of phases) {
           requests += r.count;
           ok += r.statuses['200'] ?? 0;
@@ -450,6 +497,7 @@ async function main(): Promise<void> {
         reads_per_statement: batches && batches.statements > 0 ? round(batches.reads / batches.statements, 1) : null,
         statements_in_flight: batches?.maxInFlight ?? null,
         load_avg_1m: round(loadavg()[0]!, 2),
+        ...(compare ? { compare } : {}),
         concurrency: CONCURRENCY,
         pool: POOL,
         contacts: CONTACTS,

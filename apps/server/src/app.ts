@@ -14,11 +14,13 @@ import type { AppContext } from './platform/context.ts';
 import { installErrorHandler } from './platform/http/errors.ts';
 import { SESSION_COOKIE, resolveActor } from './platform/http/auth.ts';
 import { createMetrics } from './platform/http/metrics.ts';
+import { leanResponder, leanServerFactory, type LeanRoutes } from './platform/http/lean.ts';
 import { installSecurityHeaders, webConsole } from './platform/http/static.ts';
 import { identityRoutes } from './modules/identity/identity.routes.ts';
 import { oidcRoutes } from './modules/identity/identity.oidc-routes.ts';
 import { passkeyRoutes } from './modules/identity/identity.passkey-routes.ts';
 import { vaultRoutes } from './modules/vault/vault.routes.ts';
+import { leanRecordRead, RECORD_READ_ROUTE } from './modules/vault/vault.read-route.ts';
 import { auditRoutes } from './modules/audit/audit.routes.ts';
 import { approvalsRoutes } from './modules/approvals/index.ts';
 import { notificationsRoutes } from './modules/notifications/index.ts';
@@ -40,6 +42,11 @@ export type AppOptions = {
   webDir?: string;
   /** The outbound gateway's limits (compose); defaults when absent. */
   transmissions?: TransmissionSettings;
+  /**
+   * Answer `GET /api/datasets/:name/records/:id` by its lean route (ADR 0012; default true). false:
+   * every request goes through Fastify's route and hooks (the gate bench compares the two).
+   */
+  leanRoutes?: boolean;
 };
 
 /** 25 MiB: a common mail system's limit for one message. */
@@ -49,6 +56,7 @@ export const DEFAULT_MESSAGE_BYTES = 25 * 1024 * 1024;
 export const JSON_BODY_LIMIT = 1024 * 1024;
 
 export async function buildApp(ctx: AppContext, options: AppOptions): Promise<FastifyInstance> {
+  const lean: LeanRoutes = { routes: [], closing: false };
   const app = Fastify({
     loggerInstance: ctx.logger as unknown as FastifyBaseLogger,
     trustProxy: options.trustProxy,
@@ -57,6 +65,8 @@ export async function buildApp(ctx: AppContext, options: AppOptions): Promise<Fa
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
     requestIdHeader: false,
     genReqId: () => crypto.randomUUID(),
+    // The audited record read is answered before Fastify's router (ADR 0012, platform/http/lean.ts).
+    serverFactory: leanServerFactory(lean),
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as FastifyInstance;
 
   installErrorHandler(app);
@@ -107,6 +117,11 @@ export async function buildApp(ctx: AppContext, options: AppOptions): Promise<Fa
     done(null, payload);
   });
   installSecurityHeaders(app, { hsts: options.secureCookies });
+  // Once closing, every request goes to Fastify (which answers 503 to new ones).
+  app.addHook('preClose', (done) => {
+    lean.closing = true;
+    done();
+  });
 
   app.get('/healthz', { schema: { hide: true } }, async () => {
     await sql`SELECT 1`.execute(ctx.db);
@@ -135,5 +150,11 @@ export async function buildApp(ctx: AppContext, options: AppOptions): Promise<Fa
   await app.register(transmissionsRoutes(ctx, options.transmissions ?? { relay: null, maxBytes: DEFAULT_MESSAGE_BYTES, messageIdDomain: 'mamori.local' }));
   // Last: the console's SPA fallback must not shadow any API route.
   await app.register(webConsole(options.webDir ? { webDir: options.webDir } : {}));
+
+  // The lean twin of GET /api/datasets/:name/records/:id (vault.routes.ts): same service, same answers.
+  if (options.leanRoutes !== false) {
+    const run = leanResponder({ hsts: options.secureCookies, trustProxy: options.trustProxy, log: app.log, observe: metrics.forRoute(RECORD_READ_ROUTE, 'GET') });
+    lean.routes.push(leanRecordRead(ctx, { run, parseCookie: (header) => app.parseCookie(header) }));
+  }
   return app;
 }

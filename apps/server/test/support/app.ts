@@ -32,7 +32,8 @@ export type TestApp = {
 
 export const NEW_PASSWORD = 'correct horse battery staple 守り';
 
-export async function startTestApp(opts: { demoContacts?: number } = {}): Promise<TestApp> {
+/** `setup`: called on the built app before it is ready (e.g. to add a hook that watches requests). */
+export async function startTestApp(opts: { demoContacts?: number; setup?: (app: FastifyInstance) => void } = {}): Promise<TestApp> {
   const database = await openTestDatabase();
   const dir = await mkdtemp(path.join(tmpdir(), 'mamori-test-'));
   const clock = new ManualClock(new Date('2026-11-25T01:00:00Z'));
@@ -48,6 +49,7 @@ export async function startTestApp(opts: { demoContacts?: number } = {}): Promis
   };
   const seeded = await seed(ctx, { demo: true, demoContacts: opts.demoContacts ?? 300 });
   const app = await buildApp(ctx, { secureCookies: false, trustProxy: false, dataDir: dir });
+  opts.setup?.(app);
   await app.ready();
   return {
     ctx, clock, app, database, dir,

@@ -319,7 +319,6 @@ function evaluateRecordAction(req: PolicyRequest, personalRequested: boolean): D
   const { actor, action, dataset, now } = req;
   if (!dataset) return deny('dataset.required', 'データセットが指定されていません。', 'No dataset given.');
   const isDispatch = actor.employmentType === 'dispatch';
-  const classOf = new Map(dataset.fields.map((f) => [f.name, f.classification]));
 
   // Deny overrides: a dispatch worker asking for a personal-level field is refused outright.
   if (isDispatch && personalRequested) {
@@ -359,13 +358,14 @@ function evaluateRecordAction(req: PolicyRequest, personalRequested: boolean): D
     if (personal && isDispatch) continue; // deny overrides allow, also for fields granted by a group
     visible.set(f.name, personal ? 'masked' : 'plain');
   }
-  const needsMfa = [...visible.entries()].some(([, v]) => v === 'masked') || personalRequested;
+  let needsMfa = personalRequested;
+  for (const v of visible.values()) if (v === 'masked') needsMfa = true;
   // API tokens carry mfa (issued by an MFA-verified administrator); sessions need a TOTP verification.
   if (needsMfa && !actor.mfa) return mfaRequired();
 
   if (action === 'record.unmask') {
     const field = req.fields?.[0];
-    const cls = field === undefined ? undefined : classOf.get(field);
+    const cls = field === undefined ? undefined : dataset.fields.find((f) => f.name === field)?.classification;
     if (field === undefined || cls === undefined) return deny('field.unknown', '項目が存在しません。', 'No such field.');
     if (!isPersonalLevel(cls)) return deny('field.not_personal', '個人情報ではない項目はマスクされていません。', 'Only personal fields are masked.');
     if (!unmaskable.has(field) || !visible.has(field)) {

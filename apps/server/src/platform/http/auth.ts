@@ -4,6 +4,7 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { timingSafeEqual } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { AppContext } from '../context.ts';
 import { AppError } from '../errors.ts';
 import { identity, type Actor, type Terminal } from '../../modules/identity/index.ts';
@@ -19,10 +20,15 @@ declare module 'fastify' {
 }
 
 export function terminalOf(request: FastifyRequest): Terminal {
-  const device = request.headers['x-mamori-terminal'];
-  const ua = request.headers['user-agent'];
+  return terminalFrom(request.ip, request.headers);
+}
+
+/** The terminal of a request from its client address and headers (the Fastify routes and the lean route share it). */
+export function terminalFrom(ip: string | undefined, headers: IncomingHttpHeaders): Terminal {
+  const device = headers['x-mamori-terminal'];
+  const ua = headers['user-agent'];
   return {
-    ip: request.ip ?? null,
+    ip: ip ?? null,
     userAgent: typeof ua === 'string' ? ua.slice(0, 300) : null,
     deviceId: typeof device === 'string' ? device.slice(0, 100) : null,
   };
@@ -30,27 +36,44 @@ export function terminalOf(request: FastifyRequest): Terminal {
 
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
 
-export async function resolveActor(ctx: AppContext, request: FastifyRequest): Promise<Actor> {
-  const authz = request.headers.authorization;
-  const terminal = terminalOf(request);
+/** What the actor of a request is resolved from. */
+export type CredentialInput = {
+  method: string;
+  headers: IncomingHttpHeaders;
+  /** The session cookie's value, if the request has one. */
+  sessionCookie: string | undefined;
+  terminal: Terminal;
+  requestId: string;
+};
+
+export type ResolvedActor = { actor: Actor; sessionHash: Buffer | null; csrfToken: string | null };
+
+/** Resolves the actor (bearer API token first, then the session cookie) and checks CSRF on unsafe methods with the cookie. */
+export async function resolveCredential(ctx: AppContext, input: CredentialInput): Promise<ResolvedActor> {
+  const authz = input.headers.authorization;
   if (typeof authz === 'string' && authz.startsWith('Bearer ')) {
-    const actor = await identity.resolveApiToken(ctx, authz.slice(7).trim(), terminal, request.id);
-    request.actor = actor;
-    return actor;
+    return { actor: await identity.resolveApiToken(ctx, authz.slice(7).trim(), input.terminal, input.requestId), sessionHash: null, csrfToken: null };
   }
-  const cookie = request.cookies?.[SESSION_COOKIE];
+  const cookie = input.sessionCookie;
   if (!cookie) throw new AppError('auth.required', 'Sign in first.');
-  const s = await identity.resolveSession(ctx, cookie, terminal, request.id);
-  if (!SAFE.has(request.method)) {
-    const sent = request.headers['x-csrf-token'];
+  const s = await identity.resolveSession(ctx, cookie, input.terminal, input.requestId);
+  if (!SAFE.has(input.method)) {
+    const sent = input.headers['x-csrf-token'];
     const a = Buffer.from(typeof sent === 'string' ? sent : '');
     const b = Buffer.from(s.csrfToken);
     if (a.length !== b.length || !timingSafeEqual(a, b)) throw new AppError('auth.csrf', 'Missing or wrong CSRF token (header x-csrf-token).');
   }
-  request.actor = s.actor;
-  request.sessionHash = s.sessionHash;
-  request.csrfToken = s.csrfToken;
-  return s.actor;
+  return { actor: s.actor, sessionHash: s.sessionHash, csrfToken: s.csrfToken };
+}
+
+export async function resolveActor(ctx: AppContext, request: FastifyRequest): Promise<Actor> {
+  const r = await resolveCredential(ctx, {
+    method: request.method, headers: request.headers, sessionCookie: request.cookies?.[SESSION_COOKIE], terminal: terminalOf(request), requestId: request.id,
+  });
+  request.actor = r.actor;
+  request.sessionHash = r.sessionHash;
+  request.csrfToken = r.csrfToken;
+  return r.actor;
 }
 
 export function requireActor(request: FastifyRequest): Actor {

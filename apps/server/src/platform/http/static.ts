@@ -53,10 +53,9 @@ const PERMISSIONS_POLICY = 'camera=(), microphone=(), geolocation=(), payment=()
 const pathOf = (request: FastifyRequest) => request.url.split('?', 1)[0] ?? '/';
 const isDocs = (p: string) => p === '/docs' || p.startsWith('/docs/');
 
-/** Security headers on every response (API, console, docs, errors). */
-export function installSecurityHeaders(app: FastifyInstance, opts: { hsts: boolean }): void {
-  // Built once and set on every response by a plain callback hook (no promise per response).
-  const common: Record<string, string> = {
+/** The security headers every response carries, except the Content-Security-Policy (it depends on the path). */
+export function securityHeaders(opts: { hsts: boolean }): Record<string, string> {
+  return {
     'x-frame-options': 'DENY',
     'x-content-type-options': 'nosniff',
     'referrer-policy': 'no-referrer',
@@ -65,6 +64,12 @@ export function installSecurityHeaders(app: FastifyInstance, opts: { hsts: boole
     'cross-origin-resource-policy': 'same-origin',
     ...(opts.hsts ? { 'strict-transport-security': 'max-age=31536000; includeSubDomains' } : {}),
   };
+}
+
+/** Security headers on every response (API, console, docs, errors). */
+export function installSecurityHeaders(app: FastifyInstance, opts: { hsts: boolean }): void {
+  // Built once and set on every response by a plain callback hook (no promise per response).
+  const common = securityHeaders(opts);
   app.addHook('onSend', (request, reply, payload, done) => {
     void reply.header('content-security-policy', isDocs(pathOf(request)) ? DOCS_CSP : CONSOLE_CSP);
     void reply.headers(common);

@@ -5,13 +5,13 @@
 import { AppError } from '../../platform/errors.ts';
 import type { AppContext } from '../../platform/context.ts';
 import { appendAuditAlone, type AuditEventInput } from '../audit/index.ts';
-import { evaluateRemembered } from './access-policy.memo.ts';
+import { evaluate } from './access-policy.evaluate.ts';
 import type { Decision, PolicyRequest } from './access-policy.types.ts';
 
 export type AuditContext = Omit<AuditEventInput, 'action' | 'decision' | 'rule' | 'reason' | 'result'>;
 
 export async function authorize(ctx: AppContext, req: Omit<PolicyRequest, 'now'>, audit: AuditContext = {}): Promise<Decision> {
-  const decision = evaluateRemembered({ ...req, now: ctx.clock.now() });
+  const decision = evaluate({ ...req, now: ctx.clock.now() });
   if (decision.effect === 'allow') return decision;
   await appendAuditAlone(ctx.db, ctx.clock, req.actor, {
     ...audit,

@@ -324,7 +324,7 @@ async function writeAttempt(
         pending = batch.length < batchRows ? Promise.resolve([]) : fetch(batch.at(-1)!.id);
         for (const r of batch) {
           const pub = JSON.parse(r.public) as Record<string, string>;
-          await emit(needsPersonal ? Object.assign(pub, decodePersonal(ds.keys, ds.view.id, r.id, r.sealed, r.key_id)) : pub);
+          await emit(needsPersonal ? Object.assign(pub, openRecord(ds, r)) : pub);
         }
         await take(batch.length, () => batch.map((r) => r.id));
       }
@@ -368,6 +368,15 @@ async function writeAttempt(
       details: { extractionId: row.id, phase: 'complete', attempt, rows: written, canaries: canaries.length, suppressed: row.suppressed, provisionId, bytes },
     });
   });
+}
+
+/** A record's sealed values (XLSX path); one stable code when it does not open, as on the workers. */
+function openRecord(ds: LoadedDataset, r: { id: string; sealed: Buffer | null; key_id: string | null }): Record<string, string> {
+  try {
+    return decodePersonal(ds.keys, ds.view.id, r.id, r.sealed, r.key_id);
+  } catch {
+    throw new AppError('extraction.record_unreadable', 'A stored record could not be opened.');
+  }
 }
 
 async function loadDatasetById(ctx: AppContext, datasetId: string): Promise<LoadedDataset> {

@@ -7,6 +7,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { AppError } from '../../platform/errors.ts';
 import type { PackedBatch } from './extraction.repository.ts';
 
 export type TransformSetup = {
@@ -26,8 +27,13 @@ export type TransformPool = {
   close(): Promise<void>;
 };
 
-function owned(b: Buffer): Buffer {
-  return b.byteOffset === 0 && b.byteLength === b.buffer.byteLength ? b : Buffer.from(new Uint8Array(b).buffer);
+/**
+ * A buffer whose memory can be moved to a worker: a batch's own (PackedBatch.data is a view of memory
+ * nothing else uses, the COPY reader's buffer, often larger than the batch) moves whole, the view
+ * keeping its place in it; only a slice of Node's shared pool of small buffers is copied first.
+ */
+function movable(b: Buffer): Buffer {
+  return b.buffer.byteLength > Buffer.poolSize || (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength) ? b : Buffer.from(new Uint8Array(b).buffer);
 }
 
 export function createTransformPool(setup: TransformSetup, size = Math.max(1, availableParallelism())): TransformPool {
@@ -42,7 +48,8 @@ export function createTransformPool(setup: TransformSetup, size = Math.max(1, av
     w.on('message', (m: { id: number; bytes?: Uint8Array; error?: string }) => {
       const p = pending.get(m.id);
       pending.delete(m.id);
-      if (m.error || !m.bytes) p?.reject(new Error(m.error ?? 'export worker failed'));
+      // One code for every record that does not open or batch that does not read: nothing about the record.
+      if (m.error || !m.bytes) p?.reject(new AppError('extraction.record_unreadable', m.error ?? 'export worker failed'));
       else p?.resolve(Buffer.from(m.bytes.buffer, m.bytes.byteOffset, m.bytes.byteLength));
     });
     w.on('error', (e) => {
@@ -58,8 +65,7 @@ export function createTransformPool(setup: TransformSetup, size = Math.max(1, av
       const w = workers[id % workers.length]!;
       return new Promise<Buffer>((resolve, reject) => {
         pending.set(id, { resolve, reject });
-        // Only a buffer that owns its memory is moved (never a slice of Node's shared pool of small buffers).
-        const data = owned(batch.data);
+        const data = movable(batch.data);
         w.postMessage({ id, data, canaries }, [data.buffer as ArrayBuffer]);
       });
     },

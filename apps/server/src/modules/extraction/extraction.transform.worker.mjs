@@ -10,8 +10,9 @@ const transform = createTransform(workerData);
 parentPort.on('message', ({ id, data, canaries }) => {
   try {
     const b = transform(Buffer.from(data.buffer, data.byteOffset, data.byteLength), canaries);
-    // A view of its own (not the shared pool of small buffers), so it can be transferred, not copied.
-    const bytes = b.byteOffset === 0 && b.byteLength === b.buffer.byteLength ? b : Buffer.from(b);
+    // The transform's buffers are its own: moved (the whole ArrayBuffer, the view keeps its place in
+    // it), never copied; only a slice of Node's shared pool of small buffers is copied first.
+    const bytes = b.buffer.byteLength > Buffer.poolSize || (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength) ? b : Buffer.from(b);
     parentPort.postMessage({ id, bytes }, [bytes.buffer]);
   } catch {
     // One code for every failure, as envelope.open: nothing about the record.

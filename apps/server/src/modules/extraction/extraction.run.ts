@@ -290,6 +290,11 @@ async function writeAttempt(
       };
       let pending = fetch(null);
       const inWork: Promise<Buffer>[] = [];
+      // The file writer copies what it is given: the CSV's memory goes back to the workers.
+      const write = async (csv: Buffer) => {
+        await sink.bytes!(csv);
+        pool.release(csv);
+      };
       for (;;) {
         const batch = await pending;
         if (batch.rows === 0) break;
@@ -307,9 +312,9 @@ async function writeAttempt(
         csv.catch(() => undefined);
         inWork.push(csv);
         await take(rows, () => ids ?? []);
-        if (inWork.length >= pool.size) await sink.bytes!(await inWork.shift()!);
+        if (inWork.length >= pool.size) await write(await inWork.shift()!);
       }
-      while (inWork.length > 0) await sink.bytes!(await inWork.shift()!);
+      while (inWork.length > 0) await write(await inWork.shift()!);
     } else {
       // XLSX goes through exceljs on this thread, row by row; the next batch is fetched meanwhile.
       const fetch = (after: string | null) => {

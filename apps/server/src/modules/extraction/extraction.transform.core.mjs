@@ -164,10 +164,13 @@ export function createTransform(setup) {
     throw new Error('bad batch');
   }
 
-  /** A binary COPY batch (extraction.repository.ts PackedBatch) → its CSV, canaries in place. */
-  return function transform(data, canaries) {
-    // A buffer of its own per batch (it is moved to the main thread): the batch's size is a good guess.
-    if (utf8) out = Buffer.allocUnsafeSlow(Math.max(1 << 16, data.length));
+  /**
+   * A binary COPY batch (extraction.repository.ts PackedBatch) → its CSV, canaries in place. UTF-8 is
+   * written into `into` when given (memory the caller hands over: the result is a view of it, or of a
+   * larger buffer when it did not fit), else into a new buffer.
+   */
+  return function transform(data, canaries, into = null) {
+    if (utf8) out = into && into.length > 0 ? into : Buffer.allocUnsafeSlow(Math.max(1 << 16, data.length >> 1));
     pos = 0;
     text = '';
     if (data.length < 21 || data.toString('latin1', 0, 11) !== 'PGCOPY\n\xff\r\n\0') fail();

@@ -7,6 +7,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { recycleCopyBuffer } from '../../platform/db/copy-out.ts';
 import { AppError } from '../../platform/errors.ts';
 import type { PackedBatch } from './extraction.repository.ts';
 
@@ -24,6 +25,11 @@ export type TransformPool = {
    * transferred to the worker when it owns its memory: unusable here afterwards.
    */
   transform(batch: PackedBatch, canaries?: readonly PlacedLine[]): Promise<Buffer>;
+  /**
+   * Gives a result's memory back once its bytes have been used (copied into the file), so that the
+   * next batch's CSV is written into it instead of new memory. The buffer is unusable afterwards.
+   */
+  release(result: Buffer): void;
   close(): Promise<void>;
 };
 
@@ -43,11 +49,16 @@ export function createTransformPool(setup: TransformSetup, size = Math.max(1, av
   // generation: each record leaves a few short-lived strings and objects, and fewer scavenges cost less.
   const workers = Array.from({ length: size }, () => new Worker(url, { execArgv: [], workerData, resourceLimits: { maxYoungGenerationSizeMb: 64 } }));
   const pending = new Map<number, { resolve: (bytes: Buffer) => void; reject: (e: Error) => void }>();
+  // Memory moves in turns and is reused (no large buffer per batch is left to the collector): a batch's
+  // COPY buffer goes to a worker and comes back for the next COPY; a released result's buffer goes to
+  // a worker with the next batch, which writes its CSV into it.
+  const freeOut: ArrayBuffer[] = [];
   let next = 0;
   for (const w of workers) {
-    w.on('message', (m: { id: number; bytes?: Uint8Array; error?: string }) => {
+    w.on('message', (m: { id: number; bytes?: Uint8Array; spare?: ArrayBuffer | null; error?: string }) => {
       const p = pending.get(m.id);
       pending.delete(m.id);
+      if (m.spare) recycleCopyBuffer(m.spare);
       // One code for every record that does not open or batch that does not read: nothing about the record.
       if (m.error || !m.bytes) p?.reject(new AppError('extraction.record_unreadable', m.error ?? 'export worker failed'));
       else p?.resolve(Buffer.from(m.bytes.buffer, m.bytes.byteOffset, m.bytes.byteLength));
@@ -66,8 +77,13 @@ export function createTransformPool(setup: TransformSetup, size = Math.max(1, av
       return new Promise<Buffer>((resolve, reject) => {
         pending.set(id, { resolve, reject });
         const data = movable(batch.data);
-        w.postMessage({ id, data, canaries }, [data.buffer as ArrayBuffer]);
+        const out = freeOut.pop();
+        w.postMessage({ id, data, canaries, out: out ? new Uint8Array(out) : null }, out ? [data.buffer as ArrayBuffer, out] : [data.buffer as ArrayBuffer]);
       });
+    },
+    release(result) {
+      const memory = result.buffer as ArrayBuffer;
+      if (memory.byteLength > Buffer.poolSize && freeOut.length <= size && !freeOut.includes(memory)) freeOut.push(memory);
     },
     async close() {
       await Promise.all(workers.map((w) => w.terminate()));

@@ -109,6 +109,7 @@ export function createTransform(setup) {
     pos += out.utf8Write(s, pos);
   }
 
+  const cells = new CellCache(1 << 18);
   const pub = new ObjectScan(nf);
   const per = new ObjectScan(nf);
   const NO_VALUES = Object.freeze({});
@@ -145,6 +146,19 @@ export function createTransform(setup) {
         continue;
       }
       const src = from === per ? plain : data;
+      if (kind !== ESCAPED && marked[f]) {
+        // A name: its cell as written before, found by the stored bytes; else made and remembered.
+        const s = from.start[f];
+        const e = from.end[f];
+        const hit = cells.find(src, s, e);
+        if (hit >= 0) pos = cells.copyTo(hit, o, pos);
+        else {
+          const at = pos;
+          pos += o.utf8Write(markedCell(src.toString('utf8', s, e)), pos);
+          cells.add(src, s, e, o, at, pos);
+        }
+        continue;
+      }
       if (kind === ESCAPED || marked[f]) {
         const v = kind === ESCAPED ? from.decoded[f] : src.toString('utf8', from.start[f], from.end[f]);
         pos += o.utf8Write(marked[f] ? markedCell(v) : quote(v), pos);
@@ -257,6 +271,76 @@ export class FieldKeys {
     if (b.length !== to - from) return false;
     for (let k = 0; k < b.length; k++) if (b[k] !== data[from + k]) return false;
     return true;
+  }
+}
+
+/**
+ * Cells as written, by the stored value's bytes (open addressing on an FNV-1a hash of the bytes): a
+ * name seen before is copied without a string being made. Holds at most `max` values; the rest are
+ * made each time. Exact by construction: equal bytes are an equal value, written the same.
+ */
+export class CellCache {
+  constructor(max) {
+    this.max = max;
+    this.slots = new Int32Array(max * 2).fill(-1);
+    this.mask = max * 2 - 1;
+    this.keyAt = new Int32Array(max);
+    this.keyLen = new Int32Array(max);
+    this.cellAt = new Int32Array(max);
+    this.cellLen = new Int32Array(max);
+    this.hashes = new Int32Array(max);
+    this.arena = Buffer.allocUnsafeSlow(1 << 16);
+    this.used = 0;
+    this.size = 0;
+    this.lastHash = 0;
+  }
+  static hash(b, s, e) {
+    let h = 0x811c9dc5 | 0;
+    for (let k = s; k < e; k++) h = Math.imul(h ^ b[k], 0x01000193);
+    return h;
+  }
+  /** The entry holding b[s, e), or -1. */
+  find(b, s, e) {
+    const h = CellCache.hash(b, s, e);
+    this.lastHash = h;
+    const n = e - s;
+    for (let i = h & this.mask; ; i = (i + 1) & this.mask) {
+      const x = this.slots[i];
+      if (x < 0) return -1;
+      if (this.hashes[x] !== h || this.keyLen[x] !== n) continue;
+      const a = this.arena;
+      const at = this.keyAt[x];
+      let k = 0;
+      while (k < n && a[at + k] === b[s + k]) k++;
+      if (k === n) return x;
+    }
+  }
+  /** Writes entry x's cell at out[pos]; returns the position after it. */
+  copyTo(x, out, pos) {
+    const a = this.arena;
+    for (let k = this.cellAt[x], end = k + this.cellLen[x]; k < end; ) out[pos++] = a[k++];
+    return pos;
+  }
+  /** Remembers b[s, e) (just looked up with find) as written in out[from, to). */
+  add(b, s, e, out, from, to) {
+    if (this.size >= this.max) return;
+    const need = this.used + (e - s) + (to - from);
+    if (need > this.arena.length) {
+      const bigger = Buffer.allocUnsafeSlow(Math.max(this.arena.length * 2, need));
+      this.arena.copy(bigger, 0, 0, this.used);
+      this.arena = bigger;
+    }
+    const x = this.size++;
+    this.hashes[x] = this.lastHash;
+    this.keyAt[x] = this.used;
+    this.keyLen[x] = e - s;
+    this.used += b.copy(this.arena, this.used, s, e);
+    this.cellAt[x] = this.used;
+    this.cellLen[x] = to - from;
+    this.used += out.copy(this.arena, this.used, from, to);
+    let i = this.lastHash & this.mask;
+    while (this.slots[i] >= 0) i = (i + 1) & this.mask;
+    this.slots[i] = x;
   }
 }
 

@@ -16,7 +16,7 @@ import { Fingerprinter } from './extraction.watermark.ts';
 import { createTransformPool } from './extraction.transform.ts';
 import { framePacked } from './extraction.repository.ts';
 // @ts-expect-error plain JS (the workers' module)
-import { createTransform, FieldKeys, ObjectScan } from './extraction.transform.core.mjs';
+import { CellCache, createTransform, FieldKeys, ObjectScan } from './extraction.transform.core.mjs';
 
 type Scan = { kind: Uint8Array; start: Int32Array; end: Int32Array; decoded: string[]; scan(b: Buffer, from: number, to: number, keys: unknown): boolean };
 type Transform = (data: Buffer, canaries: { after: number; line: string }[]) => Buffer;
@@ -164,4 +164,32 @@ void test('a tampered sealed record fails its batch: flipped bytes, a blob moved
   } finally {
     await pool.close();
   }
+});
+
+void test('CellCache gives back exactly the cell remembered for the same bytes, and nothing for other bytes or past its size', () => {
+  type Cache = { find(b: Buffer, s: number, e: number): number; copyTo(x: number, out: Buffer, pos: number): number; add(b: Buffer, s: number, e: number, out: Buffer, from: number, to: number): void };
+  const cache = new CellCache(256) as Cache;
+  const values = [...new Set(Array.from({ length: 600 }, (_, i) => `山田${i % 450} ${'太郎'.repeat(i % 3)}${i % 7 === 0 ? '' : 'x'}`))];
+  const cellOf = (v: string) => `<${v.length}:${v}>`;
+  const stored = new Map<string, string>();
+  for (const v of values) {
+    const key = Buffer.from(`..${v}..`);
+    if (cache.find(key, 2, key.length - 2) >= 0) continue;
+    const out = Buffer.alloc(200);
+    const to = out.write(cellOf(v), 7);
+    cache.add(key, 2, key.length - 2, out, 7, 7 + to);
+    if (stored.size < 256) stored.set(v, cellOf(v));
+  }
+  for (const v of values) {
+    const key = Buffer.from(v);
+    const x = cache.find(key, 0, key.length);
+    if (!stored.has(v)) {
+      assert.equal(x, -1, 'not remembered past the size');
+      continue;
+    }
+    const out = Buffer.alloc(200);
+    const end = cache.copyTo(x, out, 3);
+    assert.equal(out.toString('utf8', 3, end), stored.get(v));
+  }
+  assert.equal(cache.find(Buffer.from(''), 0, 0), -1);
 });

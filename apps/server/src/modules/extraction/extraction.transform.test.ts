@@ -193,3 +193,36 @@ void test('CellCache gives back exactly the cell remembered for the same bytes, 
   }
   assert.equal(cache.find(Buffer.from(''), 0, 0), -1);
 });
+
+void test('memory goes round: a COPY buffer comes back for the next COPY, a released CSV buffer is written into again', async () => {
+  const { PgCopyOutCursor } = await import('../../platform/db/copy-out.ts');
+  const dataKey = randomBytes(32);
+  const fpKey = randomBytes(32);
+  const fp = new Fingerprinter(fpKey);
+  const recs = (from: number): Rec[] => Array.from({ length: 4000 }, (_, k) => {
+    const i = from + k;
+    return { id: idOf(i), public: JSON.stringify({ company: `会社${i}`, note: 'x'.repeat(200) }), keyId: 'dk1', sealed: seal(dataKey, Buffer.from(JSON.stringify({ person: `山田${i % 50} 太郎` })), aadFor('ds-1', idOf(i))) };
+  });
+  const csv = (rows: Rec[]) => rows.map((r) => {
+    const pub = JSON.parse(r.public) as Record<string, string>;
+    return csvLine(FIELDS.map((f) => fp.apply(f.kind, f.name === 'person' ? `山田${Number(r.id.slice(-12)) % 50} 太郎` : pub[f.name] ?? ''))) + '\r\n';
+  }).join('');
+  const pool = createTransformPool({ datasetId: 'ds-1', dataKeys: [['dk1', dataKey]], fields: FIELDS, fingerprintKey: fpKey, needsPersonal: true, encoding: 'utf8' }, 1);
+  const spares = PgCopyOutCursor.spare.length;
+  try {
+    const a = recs(0);
+    const first = pack(a);
+    assert.ok(first.data.buffer.byteLength >= 1 << 20, 'a batch as large as a COPY buffer');
+    const r1 = await pool.transform(first);
+    assert.equal(r1.toString('utf8'), csv(a));
+    assert.equal(PgCopyOutCursor.spare.length, Math.min(4, spares + 1), 'the batch memory is back, for the next COPY');
+    pool.release(r1);
+    const b = recs(4000);
+    const r2 = await pool.transform(pack(b));
+    assert.equal(r1.buffer.byteLength, 0, 'the released CSV memory went to the worker');
+    assert.equal(r2.toString('utf8'), csv(b), 'and the next CSV was written into it correctly');
+  } finally {
+    await pool.close();
+  }
+  assert.equal(PgCopyOutCursor.spare.length, 0, 'closing the export lets the spares go');
+});

@@ -7,7 +7,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { recycleCopyBuffer } from '../../platform/db/copy-out.ts';
+import { dropCopyBuffers, recycleCopyBuffer } from '../../platform/db/copy-out.ts';
 import { AppError } from '../../platform/errors.ts';
 import type { PackedBatch } from './extraction.repository.ts';
 
@@ -86,6 +86,7 @@ export function createTransformPool(setup: TransformSetup, size = Math.max(1, av
       if (memory.byteLength > Buffer.poolSize && freeOut.length <= size && !freeOut.includes(memory)) freeOut.push(memory);
     },
     async close() {
+      dropCopyBuffers();
       await Promise.all(workers.map((w) => w.terminate()));
     },
   };

@@ -140,6 +140,11 @@ export function recycleCopyBuffer(memory: ArrayBuffer): void {
   if (memory.byteLength >= 1 << 20 && PgCopyOutCursor.spare.length < 4) PgCopyOutCursor.spare.push(Buffer.from(memory));
 }
 
+/** Lets the collector have the spare buffers (a reader of many COPYs calls it when it is done). */
+export function dropCopyBuffers(): void {
+  PgCopyOutCursor.spare.length = 0;
+}
+
 /** The PGlite side: PGlitePool's client recognises it and runs the COPY into a blob. */
 export class PGliteCopyOut {
   readonly text: string;

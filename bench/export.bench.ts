@@ -7,7 +7,8 @@
 // records …) TO STDOUT` read to the end by one client (no decryption, no file).
 //
 // Environment knobs: BENCH_POOL (default 20 as in production).
-import { createReadStream } from 'node:fs';
+import { createReadStream, readdirSync, readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -18,7 +19,7 @@ import type { DB } from '../apps/server/src/platform/db/schema.ts';
 import pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 import { decide } from '../apps/server/src/modules/approvals/index.ts';
-import { requestExtraction, runExtraction } from '../apps/server/src/modules/extraction/index.ts';
+import { downloadExtraction, requestExtraction, runExtraction } from '../apps/server/src/modules/extraction/index.ts';
 import { systemActor, type Actor } from '../apps/server/src/modules/identity/index.ts';
 import { importRecords } from '../apps/server/src/modules/vault/index.ts';
 import { DEMO_CONTACT_FIELDS, writeDemoCsv } from '../apps/server/src/modules/vault/vault.demo-data.ts';
@@ -30,6 +31,50 @@ import { cpuDelta, intArg, log, openBenchContext, postgresCpuMs, round } from '.
 
 const ROWS = intArg(process.argv[2], 1_000_000, 'rows');
 const POOL = intArg(process.env.BENCH_POOL, 20, 'BENCH_POOL');
+
+/**
+ * CPU time of this process by thread (Linux /proc/self/task), sampled every `everyMs` so that threads
+ * that end before the last sample (the export's workers) are still counted, to within one interval.
+ * `main`: the main thread; `started`: threads that did not exist at the start (the export's worker
+ * threads); `others`: the threads that did (V8's platform threads — parallel GC of every isolate — and
+ * libuv's pool). Milliseconds; null off Linux.
+ */
+function threadCpu(everyMs = 100) {
+  const read = (): Map<number, number> | null => {
+    try {
+      const out = new Map<number, number>();
+      for (const t of readdirSync('/proc/self/task')) {
+        const stat = readFileSync(`/proc/self/task/${t}/stat`, 'utf8');
+        const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        out.set(Number(t), ((Number(f[11]) + Number(f[12])) * 1000) / 100);
+      }
+      return out;
+    } catch {
+      return null;
+    }
+  };
+  const start = read();
+  const last = new Map(start);
+  const sample = () => {
+    for (const [t, ms] of read() ?? []) last.set(t, ms);
+  };
+  const timer = setInterval(sample, everyMs);
+  return {
+    stop(): { main: number; started: number; others: number } | null {
+      clearInterval(timer);
+      sample();
+      if (!start) return null;
+      const r = { main: 0, started: 0, others: 0 };
+      for (const [t, ms] of last) {
+        const d = ms - (start.get(t) ?? 0);
+        if (t === process.pid) r.main += d;
+        else if (start.has(t)) r.others += d;
+        else r.started += d;
+      }
+      return r;
+    },
+  };
+}
 
 async function userActor(db: Kysely<DB>, login: string): Promise<Actor> {
   const u = await db.selectFrom('users').select(['id', 'login', 'employment_type']).where('login', '=', login).executeTakeFirstOrThrow();
@@ -86,17 +131,34 @@ async function main(): Promise<void> {
     });
     await decide(ctx, owner, ex.approvalRequestId!, 'approve', 'bench');
     const settings = { dir: path.join(bench.dataDir, 'exports') };
+    const load0 = loadavg()[0]!;
     const cpu0 = process.cpuUsage();
     const pg0 = await postgresCpuMs(ctx.db);
+    const threads = threadCpu();
+    const mono0 = process.hrtime.bigint() / 1000n;
     t0 = performance.now();
     if (!(await runExtraction(ctx, settings, ex.id))) throw new Error('the export did not run');
     const mamoriMs = performance.now() - t0;
+    const byThread = threads.stop();
+    // For --cpu-prof: profiles time their samples on the same monotonic clock (µs).
+    log(`export window (monotonic µs): ${mono0}-${process.hrtime.bigint() / 1000n}`);
     const cpu = process.cpuUsage(cpu0);
+    const load1 = loadavg()[0]!;
     const mamoriPg = cpuDelta(pg0, await postgresCpuMs(ctx.db));
     const row = await ctx.db.selectFrom('extractions').select(['state', 'rows_done', 'file_bytes']).where('id', '=', ex.id).executeTakeFirstOrThrow();
     if (row.state !== 'ready' || row.rows_done !== ROWS) throw new Error(`export ended ${row.state} with ${row.rows_done} rows`);
     const files = await readdir(settings.dir);
     const encrypted = (await stat(path.join(settings.dir, files[0]!))).size;
+    // Not timed: the file must open (every chunk authenticated, in order, to the last) and hold the
+    // header, every row and the canaries, as many bytes as recorded.
+    const canaries = (await ctx.db.selectFrom('extraction_canaries').select('position').distinct().where('extraction_id', '=', ex.id).execute()).length;
+    let plainBytes = 0;
+    let lines = 0;
+    for await (const chunk of (await downloadExtraction(ctx, handler, ex.id, settings)).body) {
+      plainBytes += chunk.length;
+      for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) lines++;
+    }
+    if (plainBytes !== Number(row.file_bytes) || lines !== 1 + ROWS + canaries) throw new Error(`the file opened to ${plainBytes} bytes, ${lines} lines (expected ${row.file_bytes}, ${1 + ROWS + canaries})`);
     log(`Mamori export: ${ROWS} rows in ${round(mamoriMs / 1000, 2)} s = ${Math.round((ROWS / mamoriMs) * 1000)} rows/s (CSV ${round(Number(row.file_bytes) / 1024 / 1024)} MiB, encrypted ${round(encrypted / 1024 / 1024)} MiB; CPU node ${round((cpu.user + cpu.system) / 1e6, 1)} s, postgres ${mamoriPg === null ? '?' : round(mamoriPg / 1000, 1)} s)`);
 
     const value = (ROWS / mamoriMs) * 1000;
@@ -107,7 +169,18 @@ async function main(): Promise<void> {
       unit: 'rows/s',
       baseline: Math.round(baseline),
       ratio: round(value / baseline, 3),
-      extra: { rows: ROWS, mamori_s: round(mamoriMs / 1000, 2), copy_s: round(copyMs / 1000, 2), node_cpu_s: round((cpu.user + cpu.system) / 1e6, 1), postgres_cpu_s: mamoriPg === null ? null : round(mamoriPg / 1000, 1), csv_mib: round(Number(row.file_bytes) / 1024 / 1024, 1) },
+      extra: {
+        rows: ROWS, mamori_s: round(mamoriMs / 1000, 2), copy_s: round(copyMs / 1000, 2), node_cpu_s: round((cpu.user + cpu.system) / 1e6, 1), postgres_cpu_s: mamoriPg === null ? null : round(mamoriPg / 1000, 1),
+        // CPU µs per row: the Node main thread, the export's worker threads, Node's other threads (GC helpers, libuv), PostgreSQL.
+        cpu_us_per_row: {
+          total: mamoriPg === null ? null : round(((cpu.user + cpu.system) / 1000 + mamoriPg) * 1000 / ROWS, 1),
+          main: byThread ? round((byThread.main * 1000) / ROWS, 1) : null,
+          workers: byThread ? round((byThread.started * 1000) / ROWS, 1) : null,
+          node_other: byThread ? round((byThread.others * 1000) / ROWS, 1) : null,
+          postgres: mamoriPg === null ? null : round((mamoriPg * 1000) / ROWS, 1),
+        },
+        csv_mib: round(Number(row.file_bytes) / 1024 / 1024, 1), load_avg_1m: { before: round(load0, 2), after: round(load1, 2) },
+      },
     });
   } finally {
     await bench.close();

@@ -63,6 +63,8 @@ export const ERROR_STATUS = {
   'extraction.superseded': 409,
   /** An export given up after repeated interrupted runs (stored as the extraction's error). */
   'extraction.interrupted': 503,
+  /** A stored record did not authenticate (AES-GCM tag) or could not be read during an export: the export fails, no file. */
+  'extraction.record_unreadable': 500,
   'trace.unreadable': 422,
   'transmission.invalid': 400,
   'transmission.not_sender': 403,

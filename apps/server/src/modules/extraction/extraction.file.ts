@@ -21,8 +21,9 @@ function chunkAad(exportId: string, index: number, last: boolean): Buffer {
 }
 
 export class EncryptedFileWriter {
-  private pending: Buffer[] = [];
-  private pendingBytes = 0;
+  // The chunk being filled: written bytes are copied here (the caller may reuse its buffer at once).
+  private readonly stage = Buffer.allocUnsafeSlow(CHUNK);
+  private staged = 0;
   private index = 0;
   private bytes = 0;
   private readonly hash = createHash('sha256');
@@ -36,24 +37,22 @@ export class EncryptedFileWriter {
     this.out.write(MAGIC);
   }
 
+  /** Takes a copy of `b` (the caller may reuse it once this resolves). */
   async write(b: Buffer): Promise<void> {
     this.hash.update(b);
     this.bytes += b.length;
     // Every chunk but the last holds exactly CHUNK bytes, however the input is cut.
     for (let off = 0; off < b.length; ) {
-      const part = b.subarray(off, off + CHUNK - this.pendingBytes);
-      this.pending.push(part);
-      this.pendingBytes += part.length;
-      off += part.length;
-      if (this.pendingBytes >= CHUNK) await this.flush(false);
+      const n = b.copy(this.stage, this.staged, off, Math.min(b.length, off + CHUNK - this.staged));
+      this.staged += n;
+      off += n;
+      if (this.staged >= CHUNK) await this.flush(false);
     }
   }
 
   private async flush(last: boolean): Promise<void> {
-    const plain = Buffer.concat(this.pending);
-    this.pending = [];
-    this.pendingBytes = 0;
-    const sealed = seal(this.key, plain, chunkAad(this.exportId, this.index++, last));
+    const sealed = seal(this.key, this.stage.subarray(0, this.staged), chunkAad(this.exportId, this.index++, last));
+    this.staged = 0;
     const len = Buffer.allocUnsafe(4);
     len.writeUInt32BE(sealed.length, 0);
     this.out.write(len);

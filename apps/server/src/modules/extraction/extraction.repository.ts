@@ -15,7 +15,9 @@ export type BulkRow = { id: string; public: string; sealed: Buffer | null; key_i
  * (uuid, 16 bytes), public values (JSON text), sealed blob (length -1 when there is none), data key
  * id (text) — then a trailer), so that a batch of 10,000 arrives as one buffer instead of 10,000
  * rows of JavaScript objects and can be handed to a worker thread whole. `rows` and `lastId` are
- * read from its framing.
+ * read from its framing. `data` is the batch's own memory (a view of a buffer that nothing else uses —
+ * the COPY reader's, often larger than the batch — or a slice of Node's shared pool of small
+ * buffers): the export moves it to a worker thread whole instead of copying it.
  */
 export type PackedBatch = { rows: number; lastId: string | null; data: Buffer; ids?: string[] | undefined };
 

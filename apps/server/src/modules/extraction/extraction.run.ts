@@ -290,6 +290,11 @@ async function writeAttempt(
       };
       let pending = fetch(null);
       const inWork: Promise<Buffer>[] = [];
+      // The file writer copies what it is given: the CSV's memory goes back to the workers.
+      const write = async (csv: Buffer) => {
+        await sink.bytes!(csv);
+        pool.release(csv);
+      };
       for (;;) {
         const batch = await pending;
         if (batch.rows === 0) break;
@@ -307,9 +312,9 @@ async function writeAttempt(
         csv.catch(() => undefined);
         inWork.push(csv);
         await take(rows, () => ids ?? []);
-        if (inWork.length >= pool.size) await sink.bytes!(await inWork.shift()!);
+        if (inWork.length >= pool.size) await write(await inWork.shift()!);
       }
-      while (inWork.length > 0) await sink.bytes!(await inWork.shift()!);
+      while (inWork.length > 0) await write(await inWork.shift()!);
     } else {
       // XLSX goes through exceljs on this thread, row by row; the next batch is fetched meanwhile.
       const fetch = (after: string | null) => {
@@ -324,7 +329,7 @@ async function writeAttempt(
         pending = batch.length < batchRows ? Promise.resolve([]) : fetch(batch.at(-1)!.id);
         for (const r of batch) {
           const pub = JSON.parse(r.public) as Record<string, string>;
-          await emit(needsPersonal ? Object.assign(pub, decodePersonal(ds.keys, ds.view.id, r.id, r.sealed, r.key_id)) : pub);
+          await emit(needsPersonal ? Object.assign(pub, openRecord(ds, r)) : pub);
         }
         await take(batch.length, () => batch.map((r) => r.id));
       }
@@ -368,6 +373,15 @@ async function writeAttempt(
       details: { extractionId: row.id, phase: 'complete', attempt, rows: written, canaries: canaries.length, suppressed: row.suppressed, provisionId, bytes },
     });
   });
+}
+
+/** A record's sealed values (XLSX path); one stable code when it does not open, as on the workers. */
+function openRecord(ds: LoadedDataset, r: { id: string; sealed: Buffer | null; key_id: string | null }): Record<string, string> {
+  try {
+    return decodePersonal(ds.keys, ds.view.id, r.id, r.sealed, r.key_id);
+  } catch {
+    throw new AppError('extraction.record_unreadable', 'A stored record could not be opened.');
+  }
 }
 
 async function loadDatasetById(ctx: AppContext, datasetId: string): Promise<LoadedDataset> {

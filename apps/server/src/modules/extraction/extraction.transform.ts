@@ -7,6 +7,8 @@
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { dropCopyBuffers, recycleCopyBuffer } from '../../platform/db/copy-out.ts';
+import { AppError } from '../../platform/errors.ts';
 import type { PackedBatch } from './extraction.repository.ts';
 
 export type TransformSetup = {
@@ -23,11 +25,21 @@ export type TransformPool = {
    * transferred to the worker when it owns its memory: unusable here afterwards.
    */
   transform(batch: PackedBatch, canaries?: readonly PlacedLine[]): Promise<Buffer>;
+  /**
+   * Gives a result's memory back once its bytes have been used (copied into the file), so that the
+   * next batch's CSV is written into it instead of new memory. The buffer is unusable afterwards.
+   */
+  release(result: Buffer): void;
   close(): Promise<void>;
 };
 
-function owned(b: Buffer): Buffer {
-  return b.byteOffset === 0 && b.byteLength === b.buffer.byteLength ? b : Buffer.from(new Uint8Array(b).buffer);
+/**
+ * A buffer whose memory can be moved to a worker: a batch's own (PackedBatch.data is a view of memory
+ * nothing else uses, the COPY reader's buffer, often larger than the batch) moves whole, the view
+ * keeping its place in it; only a slice of Node's shared pool of small buffers is copied first.
+ */
+function movable(b: Buffer): Buffer {
+  return b.buffer.byteLength > Buffer.poolSize || (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength) ? b : Buffer.from(new Uint8Array(b).buffer);
 }
 
 export function createTransformPool(setup: TransformSetup, size = Math.max(1, availableParallelism())): TransformPool {
@@ -37,12 +49,18 @@ export function createTransformPool(setup: TransformSetup, size = Math.max(1, av
   // generation: each record leaves a few short-lived strings and objects, and fewer scavenges cost less.
   const workers = Array.from({ length: size }, () => new Worker(url, { execArgv: [], workerData, resourceLimits: { maxYoungGenerationSizeMb: 64 } }));
   const pending = new Map<number, { resolve: (bytes: Buffer) => void; reject: (e: Error) => void }>();
+  // Memory moves in turns and is reused (no large buffer per batch is left to the collector): a batch's
+  // COPY buffer goes to a worker and comes back for the next COPY; a released result's buffer goes to
+  // a worker with the next batch, which writes its CSV into it.
+  const freeOut: ArrayBuffer[] = [];
   let next = 0;
   for (const w of workers) {
-    w.on('message', (m: { id: number; bytes?: Uint8Array; error?: string }) => {
+    w.on('message', (m: { id: number; bytes?: Uint8Array; spare?: ArrayBuffer | null; error?: string }) => {
       const p = pending.get(m.id);
       pending.delete(m.id);
-      if (m.error || !m.bytes) p?.reject(new Error(m.error ?? 'export worker failed'));
+      if (m.spare) recycleCopyBuffer(m.spare);
+      // One code for every record that does not open or batch that does not read: nothing about the record.
+      if (m.error || !m.bytes) p?.reject(new AppError('extraction.record_unreadable', m.error ?? 'export worker failed'));
       else p?.resolve(Buffer.from(m.bytes.buffer, m.bytes.byteOffset, m.bytes.byteLength));
     });
     w.on('error', (e) => {
@@ -58,12 +76,17 @@ export function createTransformPool(setup: TransformSetup, size = Math.max(1, av
       const w = workers[id % workers.length]!;
       return new Promise<Buffer>((resolve, reject) => {
         pending.set(id, { resolve, reject });
-        // Only a buffer that owns its memory is moved (never a slice of Node's shared pool of small buffers).
-        const data = owned(batch.data);
-        w.postMessage({ id, data, canaries }, [data.buffer as ArrayBuffer]);
+        const data = movable(batch.data);
+        const out = freeOut.pop();
+        w.postMessage({ id, data, canaries, out: out ? new Uint8Array(out) : null }, out ? [data.buffer as ArrayBuffer, out] : [data.buffer as ArrayBuffer]);
       });
     },
+    release(result) {
+      const memory = result.buffer as ArrayBuffer;
+      if (memory.byteLength > Buffer.poolSize && freeOut.length <= size && !freeOut.includes(memory)) freeOut.push(memory);
+    },
     async close() {
+      dropCopyBuffers();
       await Promise.all(workers.map((w) => w.terminate()));
     },
   };

@@ -1,18 +1,21 @@
 // A worker thread of the export (extraction.transform.ts): runs the transform of
 // extraction.transform.core.mjs on each packed batch it is sent.
-// Input: { id, data, canaries } (data transferred); output: { id, bytes }
-// (transferred) or { id, error }.
+// Input: { id, data, out } (both moved here: the batch, and memory for the CSV or null); output:
+// { id, bytes, spare } (moved back: the CSV, a view into `out` when it was large enough, and the
+// batch's memory for the next COPY) or { id, error }.
 import { parentPort, workerData } from 'node:worker_threads';
 import { createTransform } from './extraction.transform.core.mjs';
 
 const transform = createTransform(workerData);
 
-parentPort.on('message', ({ id, data, canaries }) => {
+parentPort.on('message', ({ id, data, canaries, out }) => {
   try {
-    const b = transform(Buffer.from(data.buffer, data.byteOffset, data.byteLength), canaries);
-    // A view of its own (not the shared pool of small buffers), so it can be transferred, not copied.
-    const bytes = b.byteOffset === 0 && b.byteLength === b.buffer.byteLength ? b : Buffer.from(b);
-    parentPort.postMessage({ id, bytes }, [bytes.buffer]);
+    const b = transform(Buffer.from(data.buffer, data.byteOffset, data.byteLength), canaries, out ? Buffer.from(out.buffer, out.byteOffset, out.byteLength) : null);
+    // The transform's buffers are its own: moved (the whole ArrayBuffer, the view keeps its place in
+    // it), never copied; only a slice of Node's shared pool of small buffers is copied first.
+    const bytes = b.buffer.byteLength > Buffer.poolSize || (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength) ? b : Buffer.from(b);
+    const spare = data.buffer.byteLength > 0 && data.buffer !== bytes.buffer ? data.buffer : null;
+    parentPort.postMessage({ id, bytes, spare }, spare ? [bytes.buffer, spare] : [bytes.buffer]);
   } catch {
     // One code for every failure, as envelope.open: nothing about the record.
     parentPort.postMessage({ id, error: 'crypto.bad_ciphertext' });

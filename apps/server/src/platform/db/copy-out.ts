@@ -34,8 +34,10 @@ const ERROR = 0x45; // 'E'
 export class PgCopyOutCursor {
   /** The largest COPY seen so far (capped): the next one starts with room for as much, instead of doubling up to it. */
   private static room = 1 << 20;
+  /** Buffers given back by readers that are done with a COPY's bytes (recycleCopyBuffer), reused first. */
+  static readonly spare: Buffer[] = [];
   private readonly text: string;
-  private out = Buffer.allocUnsafe(PgCopyOutCursor.room);
+  private out = PgCopyOutCursor.spare.pop() ?? Buffer.allocUnsafe(PgCopyOutCursor.room);
   private length = 0;
   private error: Error | null = null;
   private settled = false;
@@ -126,6 +128,21 @@ export class PgCopyOutCursor {
   async close(): Promise<void> {
     await this.finished;
   }
+}
+
+/**
+ * Gives the memory of a COPY's bytes back, for the next COPY on PostgreSQL to be read into instead of
+ * a new buffer (a reader of many large COPYs — the export's batches — would otherwise leave a large
+ * buffer per COPY for the garbage collector). Only for memory nothing else uses any more; small
+ * buffers, and more than a few, are left to the collector.
+ */
+export function recycleCopyBuffer(memory: ArrayBuffer): void {
+  if (memory.byteLength >= 1 << 20 && PgCopyOutCursor.spare.length < 4) PgCopyOutCursor.spare.push(Buffer.from(memory));
+}
+
+/** Lets the collector have the spare buffers (a reader of many COPYs calls it when it is done). */
+export function dropCopyBuffers(): void {
+  PgCopyOutCursor.spare.length = 0;
 }
 
 /** The PGlite side: PGlitePool's client recognises it and runs the COPY into a blob. */

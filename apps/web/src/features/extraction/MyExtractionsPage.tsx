@@ -53,7 +53,7 @@ export default function MyExtractionsPage() {
                 <Table.Td>
                   <Badge color={COLORS[e.state]} variant="light" data-testid="extraction-state">{t(`extraction.states.${e.state}`)}</Badge>
                   {e.state === 'running' && e.attempt > 1 ? <Text size="xs" c="dimmed">{t('extraction.resumed', { attempt: e.attempt })}</Text> : null}
-                  {e.state === 'failed' && e.error ? <Text size="xs" c="red">{t(e.error === 'extraction.interrupted' ? 'extraction.failedInterrupted' : 'extraction.failedOther')}</Text> : null}
+                  {e.state === 'failed' && e.error ? <Text size="xs" c="red">{t(e.error === 'extraction.interrupted' ? 'extraction.failedInterrupted' : e.error === 'extraction.record_unreadable' ? 'extraction.failedUnreadable' : 'extraction.failedOther')}</Text> : null}
                 </Table.Td>
                 <Table.Td miw={140}>
                   <Progress value={e.rowsTotal ? (100 * e.rowsDone) / e.rowsTotal : 0} size="sm" />

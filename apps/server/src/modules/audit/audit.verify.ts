@@ -17,6 +17,7 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { sql } from 'kysely';
+import { recycleCopyBuffer, releaseCopyBuffers } from '../../platform/db/copy-out.ts';
 import type { Executor } from '../../platform/db/database.ts';
 import { createWorkerPool } from '../../platform/workers/worker-pool.ts';
 import { verifyCheckpointNote } from './audit.checkpoint.ts';
@@ -62,6 +63,9 @@ type ChunkResult = {
   undecided: number[];
   cuts: { r: number; hashes: Uint8Array }[];
   prefix: Uint8Array;
+  /** The task's buffers, given back. */
+  events: ArrayBuffer;
+  pairs: ArrayBuffer;
 };
 type ChunkTask = { start: number; expect: number; events: ArrayBuffer; eventsLength: number; pairs: ArrayBuffer; pairsLength: number; cuts: number[] };
 
@@ -136,7 +140,7 @@ export async function verifyAuditLog(db: Executor, opts: VerifyOptions): Promise
 
   const read = async (start: number) => {
     const expect = Math.min(chunk, total - start);
-    const [events, pairs] = [await repo.eventsCopy(start, start + chunk), await repo.pairsCopy(start / 2, (start + chunk) / 2)];
+    const [events, pairs] = [await repo.eventsCopy(start, start + chunk), await repo.pairTilesCopy(start / 2, (start + chunk) / 2)];
     const cuts = checkpointSizes.filter((s) => s > start && s <= start + chunk).map((s) => s - start);
     const task: ChunkTask = { start, expect, events: transferable(events), eventsLength: events.length, pairs: transferable(pairs), pairsLength: pairs.length, cuts };
     const result = pool.run(task, [task.events, task.pairs]);
@@ -205,11 +209,15 @@ export async function verifyAuditLog(db: Executor, opts: VerifyOptions): Promise
         next += chunk;
       }
       const q = queue.shift()!;
-      problem = await consume(q.start, q.expect, await q.result);
+      const r = await q.result;
+      recycleCopyBuffer(r.events);
+      recycleCopyBuffer(r.pairs);
+      problem = await consume(q.start, q.expect, r);
       opts.onProgress?.(size, total);
     }
   } finally {
     await pool.close();
+    releaseCopyBuffers();
   }
 
   const root = rootFromCompactRange([...top, ...tail]);

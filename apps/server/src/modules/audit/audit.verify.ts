@@ -17,7 +17,6 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { sql } from 'kysely';
-import { recycleCopyBuffer, releaseCopyBuffers } from '../../platform/db/copy-out.ts';
 import type { Executor } from '../../platform/db/database.ts';
 import { createWorkerPool } from '../../platform/workers/worker-pool.ts';
 import { verifyCheckpointNote } from './audit.checkpoint.ts';
@@ -63,9 +62,6 @@ type ChunkResult = {
   undecided: number[];
   cuts: { r: number; hashes: Uint8Array }[];
   prefix: Uint8Array;
-  /** The task's buffers, given back. */
-  events: ArrayBuffer;
-  pairs: ArrayBuffer;
 };
 type ChunkTask = { start: number; expect: number; events: ArrayBuffer; eventsLength: number; pairs: ArrayBuffer; pairsLength: number; cuts: number[] };
 
@@ -209,15 +205,11 @@ export async function verifyAuditLog(db: Executor, opts: VerifyOptions): Promise
         next += chunk;
       }
       const q = queue.shift()!;
-      const r = await q.result;
-      recycleCopyBuffer(r.events);
-      recycleCopyBuffer(r.pairs);
-      problem = await consume(q.start, q.expect, r);
+      problem = await consume(q.start, q.expect, await q.result);
       opts.onProgress?.(size, total);
     }
   } finally {
     await pool.close();
-    releaseCopyBuffers();
   }
 
   const root = rootFromCompactRange([...top, ...tail]);

@@ -13,11 +13,10 @@
  *      events: COPY (log_index, payload, leaf_hash, at, actor_user_id, action, dataset_id, record_ids, decision)
  *      pairs:  COPY (tile, hashes) of the rows of level-1 nodes (32 a row) holding [start / 2, (start + size) / 2)
  *      cuts:   prefix lengths r (1 ≤ r ≤ size) whose compact range is wanted
- * Out: { id, count, stop, problem, column, undecided, cuts: [{ r, hashes }], prefix, events, pairs }
- *      with the two input ArrayBuffers transferred back, for the main thread to read the next COPYs into
- *      (fresh memory costs a page fault per 4 KiB: more than hashing it).
+ * Out: { id, count, stop, problem, column, undecided, cuts: [{ r, hashes }], prefix }
  *
- * Everything sized by the chunk (frames, leaf and node buffers) is kept from one chunk to the next.
+ * Everything sized by the chunk (frames, leaf and node buffers) is kept from one chunk to the next:
+ * fresh memory costs a page fault per 4 KiB, more than hashing it.
  */
 import { parentPort } from 'node:worker_threads';
 import { nodeHashInto, prefixRange, sha256Into } from './audit.tree.mjs';
@@ -198,7 +197,7 @@ export function check(msg) {
   const cuts = msg.cuts.filter((r) => r <= stop).map((r) => ({ r, hashes: Buffer.concat(prefixRange(levels, r)) }));
   // The compact range of everything verified here: the chunk's root when all of it was.
   const prefix = Buffer.concat(prefixRange(levels, stop));
-  return { id: msg.id, count: m, stop, problem: problem ? { pos: stop, ...problem } : null, column, undecided: undecided.map((u) => start + u), cuts, prefix, events: msg.events, pairs: msg.pairs };
+  return { id: msg.id, count: m, stop, problem: problem ? { pos: stop, ...problem } : null, column, undecided: undecided.map((u) => start + u), cuts, prefix };
 }
 
 /**
@@ -227,7 +226,7 @@ function classifyPair(left, rightPos, pb, so, leaves, m, index) {
 parentPort?.on('message', (msg) => {
   try {
     const out = check(msg);
-    parentPort?.postMessage(out, [msg.events, msg.pairs]);
+    parentPort?.postMessage(out);
   } catch (err) {
     parentPort?.postMessage({ id: msg.id, error: err instanceof Error ? err.message : String(err) });
   }

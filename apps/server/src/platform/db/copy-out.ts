@@ -35,23 +35,13 @@ export class PgCopyOutCursor {
   /** The largest COPY seen so far (capped): the next one starts with room for as much, instead of doubling up to it. */
   private static room = 1 << 20;
   private readonly text: string;
-  /** Buffers handed back by readers that are done with a COPY's bytes (recycleCopyBuffer). */
-  static readonly spare: ArrayBuffer[] = [];
-  private out = PgCopyOutCursor.take();
+  private out = Buffer.allocUnsafe(PgCopyOutCursor.room);
   private length = 0;
   private error: Error | null = null;
   private settled = false;
   private readonly finished: Promise<void>;
   private finish!: () => void;
   private returned = false;
-
-  /** A recycled buffer of at least `room` bytes, or a new one: fresh memory costs a page fault per 4 KiB. */
-  private static take(): Buffer {
-    const i = PgCopyOutCursor.spare.findIndex((ab) => ab.byteLength >= PgCopyOutCursor.room);
-    if (i < 0) return Buffer.allocUnsafe(PgCopyOutCursor.room);
-    const [ab] = PgCopyOutCursor.spare.splice(i, 1);
-    return Buffer.from(ab!);
-  }
 
   constructor(text: string, params: unknown[]) {
     check(text, params);
@@ -164,21 +154,6 @@ export class PGliteCopyOut {
   async close(): Promise<void> {
     await this.result?.catch(() => undefined);
   }
-}
-
-/**
- * Gives back the memory of bytes copyOut returned, once nothing reads them any more (for instance
- * when a worker thread transfers them back): the next COPY on PostgreSQL reads into it instead of
- * into fresh memory. At most a few are kept.
- */
-export function recycleCopyBuffer(ab: ArrayBuffer): void {
-  if (ab.byteLength < 1 << 20 || PgCopyOutCursor.spare.length >= 8) return;
-  PgCopyOutCursor.spare.push(ab);
-}
-
-/** Lets go of the buffers kept by recycleCopyBuffer (a reader that recycled them is done). */
-export function releaseCopyBuffers(): void {
-  PgCopyOutCursor.spare.length = 0;
 }
 
 /** The bytes a `COPY (query) TO STDOUT (…)` statement writes, chunk by chunk, on `db`'s connection. */

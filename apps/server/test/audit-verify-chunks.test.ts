@@ -114,6 +114,20 @@ test('rows swapped across a chunk boundary: reordered, found through the stored 
   assert.match(r.small.problem!.detail, /31 and 32 were swapped/);
 });
 
+test('rows swapped across a row of stored pair hashes (32 pairs a row, read whole and sliced by the worker): reordered at the right index', async () => {
+  // Events 63 and 64: pair 31 is the last of tile 0, pair 32 the first of tile 1; 127/128 the same for tiles 1/2,
+  // and 64 is also a boundary of chunks of 16 and of 64.
+  for (const [a, b] of [[63, 64], [127, 128], [62, 65]] as const) {
+    const r = await tampered(async (tx) => {
+      await sql`UPDATE audit_events SET log_index = -1 WHERE log_index = ${a}`.execute(tx);
+      await sql`UPDATE audit_events SET log_index = ${a} WHERE log_index = ${b}`.execute(tx);
+      await sql`UPDATE audit_events SET log_index = ${b} WHERE log_index = -1`.execute(tx);
+    });
+    same(r, 'reordered', a);
+    assert.match(r.small.problem!.detail, new RegExp(`${a} and ${b} were swapped`));
+  }
+});
+
 test('payloads swapped across a chunk boundary (leaf hashes left): reordered, found through the stored leaf hashes', async () => {
   const r = await tampered(async (tx) => {
     await sql`UPDATE audit_events a SET payload = b.payload FROM (SELECT log_index, payload FROM audit_events WHERE log_index IN (47, 80)) b

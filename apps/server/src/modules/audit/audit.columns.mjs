@@ -241,13 +241,12 @@ function scan() {
   } while (more());
 }
 
-/** @param {number} c */
-function hex(c) {
-  if (c >= 0x30 && c <= 0x39) return c - 0x30;
-  const l = c | 0x20;
-  if (l >= 0x61 && l <= 0x66) return l - 0x61 + 10;
-  return -1;
-}
+/** The value of a hex digit by byte (either case), -1 for any other byte. */
+const HEX = new Int8Array(256).fill(-1);
+for (let d = 0; d < 10; d++) HEX[0x30 + d] = d;
+for (let d = 0; d < 6; d++) HEX[0x61 + d] = HEX[0x41 + d] = 10 + d;
+/** Where the hex digit pairs of a canonical uuid text start (the hyphens at 8, 13, 18, 23 between). */
+const UUID_PAIRS = new Int8Array([0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34]);
 
 /**
  * Does the canonical uuid text at b[s, s + 36) equal the 16 bytes at c[o, o + 16)? A uuid in
@@ -255,24 +254,23 @@ function hex(c) {
  * @param {Buffer} b @param {number} s @param {Buffer} c @param {number} o
  */
 function uuidEquals(b, s, c, o) {
-  let k = 0;
-  for (let i = 0; i < 36; i++) {
-    if (i === 8 || i === 13 || i === 18 || i === 23) {
-      if (b[s + i] !== 0x2d) throw UNDECIDABLE;
-      continue;
-    }
-    const hi = hex(/** @type {number} */ (b[s + i]));
-    const lo = hex(/** @type {number} */ (b[s + i + 1]));
-    if (hi < 0 || lo < 0) throw UNDECIDABLE;
-    if (c[o + k] !== hi * 16 + lo) return false;
-    k++;
-    i++;
+  for (let k = 0; k < 16; k++) {
+    // The hyphens are checked where a left-to-right reading meets them (a difference before one decides).
+    if (k >= 4 && k <= 10 && (k & 1) === 0 && b[s + /** @type {number} */ (UUID_PAIRS[k]) - 1] !== 0x2d) throw UNDECIDABLE;
+    const at = s + /** @type {number} */ (UUID_PAIRS[k]);
+    const hi = /** @type {number} */ (HEX[/** @type {number} */ (b[at])]);
+    const lo = /** @type {number} */ (HEX[/** @type {number} */ (b[at + 1])]);
+    if ((hi | lo) < 0) throw UNDECIDABLE;
+    if (c[o + k] !== ((hi << 4) | lo)) return false;
   }
   return true;
 }
 
 const EPOCH_2000_MS = Date.UTC(2000, 0, 1);
 const DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+/** The `YYYY-MM-DDTHH:MM` of the last time read, and its milliseconds (NaN: none yet). */
+const minuteText = new Uint8Array(16);
+let minuteMs = NaN;
 
 /** @param {Buffer} b @param {number} i @param {number} n */
 function digits(b, i, n) {
@@ -292,11 +290,21 @@ function digits(b, i, n) {
 function isoMicros(b, s, e) {
   const n = e - s;
   if (n < 20 || b[s + 4] !== 0x2d || b[s + 7] !== 0x2d || b[s + 10] !== 0x54 || b[s + 13] !== 0x3a || b[s + 16] !== 0x3a || b[e - 1] !== 0x5a) throw UNDECIDABLE;
-  const year = digits(b, s, 4);
-  const month = digits(b, s + 5, 2);
-  const day = digits(b, s + 8, 2);
-  const hour = digits(b, s + 11, 2);
-  const minute = digits(b, s + 14, 2);
+  // Events come in time order: most share the previous one's minute, whose checks and Date.UTC are kept.
+  let same = minuteMs === minuteMs; // not NaN
+  for (let k = 0; same && k < 16; k++) same = b[s + k] === minuteText[k];
+  if (!same) {
+    const year = digits(b, s, 4);
+    const month = digits(b, s + 5, 2);
+    const day = digits(b, s + 8, 2);
+    const hour = digits(b, s + 11, 2);
+    const minute = digits(b, s + 14, 2);
+    if (year < 1000 || month < 1 || month > 12 || hour > 23 || minute > 59) throw UNDECIDABLE;
+    const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+    if (day < 1 || day > (month === 2 ? (leap ? 29 : 28) : DAYS[month - 1])) throw UNDECIDABLE; // 31 April and the like
+    minuteMs = Date.UTC(year, month - 1, day, hour, minute, 0);
+    minuteText.set(b.subarray(s, s + 16));
+  }
   const second = digits(b, s + 17, 2);
   let micros = 0;
   if (n > 20) {
@@ -304,11 +312,8 @@ function isoMicros(b, s, e) {
     if (b[s + 19] !== 0x2e || f < 1 || f > 6) throw UNDECIDABLE;
     micros = digits(b, s + 20, f) * 10 ** (6 - f);
   }
-  if (year < 1000 || month < 1 || month > 12 || hour > 23 || minute > 59 || second > 59) throw UNDECIDABLE;
-  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
-  if (day < 1 || day > (month === 2 ? (leap ? 29 : 28) : DAYS[month - 1])) throw UNDECIDABLE; // 31 April and the like
-  const ms = Date.UTC(year, month - 1, day, hour, minute, second);
-  const us = (ms - EPOCH_2000_MS) * 1000 + micros;
+  if (second > 59) throw UNDECIDABLE;
+  const us = (minuteMs + second * 1000 - EPOCH_2000_MS) * 1000 + micros;
   if (!Number.isSafeInteger(us)) throw UNDECIDABLE;
   return us;
 }

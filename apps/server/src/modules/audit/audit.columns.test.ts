@@ -166,3 +166,25 @@ test('a canonical payload with untouched columns agrees; each column changed alo
   const results = await run(Array.from({ length: 7 }, () => ({ text, canonical: true })), [null, 0, 1, 2, 3, 4, 5]);
   assert.deepEqual(results.map((r) => r.verdict), [AGREE, DISAGREE, DISAGREE, DISAGREE, DISAGREE, DISAGREE, DISAGREE]);
 });
+
+test('times read one after another: the minute kept from the previous event is only reused for the same minute', async () => {
+  // The scanner keeps the last `YYYY-MM-DDTHH:MM` it read and its value; every neighbour here shares
+  // all but one part of the minute with the one before, or its minute and not its seconds.
+  const times = [
+    '2026-11-25T01:02:03.456Z', '2026-11-25T01:02:59.999Z', '2026-11-25T01:02:00Z', '2026-11-25T01:03:00.000001Z', '2026-11-25T01:02:03.456Z',
+    '2026-11-25T02:02:03.456Z', '2026-11-26T02:02:03.456Z', '2026-12-26T02:02:03.456Z', '2027-12-26T02:02:03.456Z', '2027-12-26T02:02:03.4Z',
+    '2028-02-29T23:59:59.5Z', '2028-02-29T23:59:60Z', '2028-02-29T23:59:01Z', '2027-02-28T23:59:01Z', '2027-03-01T00:00:00Z',
+  ];
+  const texts = times.map((at) => `{"v": 1, "at": "${at}", "action": "a", "decision": "allow"}`);
+  const cases = texts.map((text) => ({ text, canonical: false }));
+  const results = await run(cases, texts.map(() => null));
+  // Seconds 60 (PostgreSQL rolls it over into the next minute) are the database's to decide.
+  const undecided = new Set([11]);
+  for (const [i, r] of results.entries()) {
+    if (undecided.has(i)) assert.equal(r.verdict, UNDECIDED, times[i]);
+    else assert.equal(r.verdict, r.differs ? DISAGREE : AGREE, `${times[i]} after ${times[i - 1]}`);
+  }
+  // The same times with their column one millisecond off: each disagrees, whatever came before.
+  const changed = await run(cases, texts.map((_, i) => (undecided.has(i) ? null : 0)));
+  for (const [i, r] of changed.entries()) if (!undecided.has(i)) assert.equal(r.verdict, DISAGREE, times[i]);
+});

@@ -136,7 +136,7 @@ export async function verifyAuditLog(db: Executor, opts: VerifyOptions): Promise
 
   const read = async (start: number) => {
     const expect = Math.min(chunk, total - start);
-    const [events, pairs] = [await repo.eventsCopy(start, start + chunk), await repo.pairsCopy(start / 2, (start + chunk) / 2)];
+    const [events, pairs] = [await repo.eventsCopy(start, start + chunk), await repo.pairTilesCopy(start / 2, (start + chunk) / 2)];
     const cuts = checkpointSizes.filter((s) => s > start && s <= start + chunk).map((s) => s - start);
     const task: ChunkTask = { start, expect, events: transferable(events), eventsLength: events.length, pairs: transferable(pairs), pairsLength: pairs.length, cuts };
     const result = pool.run(task, [task.events, task.pairs]);

@@ -11,9 +11,12 @@
  *
  * In:  { id, start, expect, events: ArrayBuffer, eventsLength, pairs: ArrayBuffer, pairsLength, cuts: number[] }
  *      events: COPY (log_index, payload, leaf_hash, at, actor_user_id, action, dataset_id, record_ids, decision)
- *      pairs:  COPY (idx, hash) of the level-1 nodes with idx in [start / 2, (start + size) / 2)
+ *      pairs:  COPY (tile, hashes) of the rows of level-1 nodes (32 a row) holding [start / 2, (start + size) / 2)
  *      cuts:   prefix lengths r (1 ≤ r ≤ size) whose compact range is wanted
  * Out: { id, count, stop, problem, column, undecided, cuts: [{ r, hashes }], prefix }
+ *
+ * Everything sized by the chunk (frames, leaf and node buffers) is kept from one chunk to the next:
+ * fresh memory costs a page fault per 4 KiB, more than hashing it.
  */
 import { parentPort } from 'node:worker_threads';
 import { nodeHashInto, prefixRange, sha256Into } from './audit.tree.mjs';
@@ -22,12 +25,15 @@ import { COLUMNS, DISAGREE, UNDECIDED, compareColumns } from './audit.columns.mj
 const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
 
 /**
- * The field offsets and lengths (-1 = NULL) of every tuple of a binary COPY with `fields` columns.
- * @param {Buffer} b @param {number} fields @param {number} hint
+ * The field offsets and lengths (-1 = NULL) of every tuple of a binary COPY with `fields` columns,
+ * into `reuse`'s arrays (grown when too small).
+ * @param {Buffer} b @param {number} fields @param {number} hint @param {{ off: Int32Array; len: Int32Array }} reuse
  */
-function frame(b, fields, hint) {
-  let off = new Int32Array(Math.max(1, hint) * fields);
-  let len = new Int32Array(off.length);
+function frame(b, fields, hint, reuse) {
+  let off = reuse.off.length >= Math.max(1, hint) * fields ? reuse.off : new Int32Array(Math.max(1, hint) * fields);
+  let len = reuse.len.length >= off.length ? reuse.len : new Int32Array(off.length);
+  reuse.off = off;
+  reuse.len = len;
   if (b.length === 0) return { count: 0, off, len };
   if (b.length < 19 || b.compare(SIGNATURE, 0, 11, 0, 11) !== 0) throw new Error('not a binary COPY');
   let p = 19 + b.readInt32BE(15);
@@ -44,6 +50,8 @@ function frame(b, fields, hint) {
       const l2 = new Int32Array(len.length * 2);
       l2.set(len);
       len = l2;
+      reuse.off = off;
+      reuse.len = len;
     }
     for (let f = 0; f < fields; f++) {
       const l = (/** @type {number} */ (b[p]) << 24) | (/** @type {number} */ (b[p + 1]) << 16) | (/** @type {number} */ (b[p + 2]) << 8) | /** @type {number} */ (b[p + 3]);
@@ -55,6 +63,19 @@ function frame(b, fields, hint) {
   }
   return { count, off, len };
 }
+
+/** Kept between chunks. */
+const evFrames = { off: new Int32Array(0), len: new Int32Array(0) };
+const prFrames = { off: new Int32Array(0), len: new Int32Array(0) };
+/** @type {Buffer} */
+let leafBuf = Buffer.alloc(0);
+/** @type {Buffer} */
+let level1Buf = Buffer.alloc(0);
+/** @type {Int32Array} */
+let pairAtBuf = new Int32Array(0);
+const EMPTY = Buffer.alloc(0);
+/** The tree levels ≥ 2 by level. @type {Buffer[]} */
+const upperBufs = [];
 
 /** @param {Buffer} b @param {number} o an int8 field */
 const int8 = (b, o) => b.readInt32BE(o) * 4294967296 + b.readUInt32BE(o + 4);
@@ -78,22 +99,31 @@ export function check(msg) {
   const b = Buffer.from(msg.events, 0, msg.eventsLength);
   const pb = Buffer.from(msg.pairs, 0, msg.pairsLength);
   const F = 9;
-  const ev = frame(b, F, expect);
-  const pr = frame(pb, 2, expect >> 1);
+  const ev = frame(b, F, expect, evFrames);
+  const pr = frame(pb, 2, 64, prFrames);
   const m = ev.count;
   const { off, len } = ev;
   const index = (/** @type {number} */ i) => int8(b, /** @type {number} */ (off[i * F]));
 
-  // The stored pair hashes by pair position in the chunk.
+  // The stored pair hashes by pair position in the chunk: rows of up to 32 (tile t holds the pairs
+  // 32·t, 32·t + 1, …).
   const half = Math.max(1, expect >> 1);
-  const pairAt = new Int32Array(half).fill(-1);
+  if (pairAtBuf.length < half) pairAtBuf = new Int32Array(half);
+  const pairAt = pairAtBuf.subarray(0, half).fill(-1);
   for (let j = 0; j < pr.count; j++) {
-    const local = int8(pb, /** @type {number} */ (pr.off[j * 2])) - start / 2;
-    if (local >= 0 && local < half && pr.len[j * 2 + 1] === 32) pairAt[local] = /** @type {number} */ (pr.off[j * 2 + 1]);
+    const first = int8(pb, /** @type {number} */ (pr.off[j * 2])) * 32 - start / 2;
+    const ho = /** @type {number} */ (pr.off[j * 2 + 1]);
+    const n = Math.min(32, Math.floor(/** @type {number} */ (pr.len[j * 2 + 1]) / 32));
+    for (let k = 0; k < n; k++) {
+      const local = first + k;
+      if (local >= 0 && local < half) pairAt[local] = ho + k * 32;
+    }
   }
 
-  const leaves = Buffer.allocUnsafe(Math.max(1, m) * 32);
-  const level1 = Buffer.allocUnsafe(Math.max(1, m >> 1) * 32);
+  if (leafBuf.length < Math.max(1, m) * 32) leafBuf = Buffer.allocUnsafe(Math.max(1, m) * 32);
+  if (level1Buf.length < Math.max(1, m >> 1) * 32) level1Buf = Buffer.allocUnsafe(Math.max(1, m >> 1) * 32);
+  const leaves = leafBuf;
+  const level1 = level1Buf;
   /** @type {number[]} */
   const undecided = [];
   const bad = [0];
@@ -159,7 +189,8 @@ export function check(msg) {
   for (let k = 2, span = 4; span <= stop; k++, span *= 2) {
     const below = /** @type {Buffer} */ (levels[k - 1]);
     const n = Math.floor(stop / span);
-    const out = Buffer.allocUnsafe(n * 32);
+    if ((upperBufs[k] ?? EMPTY).length < n * 32) upperBufs[k] = Buffer.allocUnsafe(n * 32);
+    const out = /** @type {Buffer} */ (upperBufs[k]);
     for (let j = 0; j < n; j++) nodeHashInto(below, 2 * j * 32, below, (2 * j + 1) * 32, out, j * 32);
     levels.push(out);
   }

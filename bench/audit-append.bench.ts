@@ -44,7 +44,7 @@ const BACKLOG = intArg(process.argv[4], 200_000, 'backlog');
 const PRODUCERS = 4;
 const MAX_PER_STATEMENT = 64;
 /** Offered rates (events/s) of the sustained steps, tried in order until one fails. */
-const RATES = (process.env.BENCH_AUDIT_RATES ?? '10000,15000,20000,22500,25000,27500,30000').split(',').map((r) => intArg(r, 0, 'rate'));
+const RATES = (process.env.BENCH_AUDIT_RATES ?? '10000,15000,20000,25000,30000,35000,40000,45000,50000').split(',').map((r) => intArg(r, 0, 'rate'));
 const MAX_LATENCY_MS = 1000;
 const MONITORED = 50_000;
 const bench = await openBenchContext({ poolSize: CONCURRENCY + 4 });

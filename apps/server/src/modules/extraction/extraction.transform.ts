@@ -9,6 +9,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { dropCopyBuffers, recycleCopyBuffer } from '../../platform/db/copy-out.ts';
 import { AppError } from '../../platform/errors.ts';
+import { movable } from '../../platform/workers/movable.mjs';
 import type { PackedBatch } from './extraction.repository.ts';
 
 export type TransformSetup = {
@@ -32,15 +33,6 @@ export type TransformPool = {
   release(result: Buffer): void;
   close(): Promise<void>;
 };
-
-/**
- * A buffer whose memory can be moved to a worker: a batch's own (PackedBatch.data is a view of memory
- * nothing else uses, the COPY reader's buffer, often larger than the batch) moves whole, the view
- * keeping its place in it; only a slice of Node's shared pool of small buffers is copied first.
- */
-function movable(b: Buffer): Buffer {
-  return b.buffer.byteLength > Buffer.poolSize || (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength) ? b : Buffer.from(new Uint8Array(b).buffer);
-}
 
 export function createTransformPool(setup: TransformSetup, size = Math.max(1, availableParallelism())): TransformPool {
   const url = new URL('./extraction.transform.worker.mjs', import.meta.url);

@@ -4,6 +4,7 @@
 // { id, bytes, spare } (moved back: the CSV, a view into `out` when it was large enough, and the
 // batch's memory for the next COPY) or { id, error }.
 import { parentPort, workerData } from 'node:worker_threads';
+import { movable } from '../../platform/workers/movable.mjs';
 import { createTransform } from './extraction.transform.core.mjs';
 
 const transform = createTransform(workerData);
@@ -11,9 +12,8 @@ const transform = createTransform(workerData);
 parentPort.on('message', ({ id, data, canaries, out }) => {
   try {
     const b = transform(Buffer.from(data.buffer, data.byteOffset, data.byteLength), canaries, out ? Buffer.from(out.buffer, out.byteOffset, out.byteLength) : null);
-    // The transform's buffers are its own: moved (the whole ArrayBuffer, the view keeps its place in
-    // it), never copied; only a slice of Node's shared pool of small buffers is copied first.
-    const bytes = b.buffer.byteLength > Buffer.poolSize || (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength) ? b : Buffer.from(b);
+    // The transform's buffers are its own: moved, never copied (platform/workers/movable.mjs).
+    const bytes = movable(b);
     const spare = data.buffer.byteLength > 0 && data.buffer !== bytes.buffer ? data.buffer : null;
     parentPort.postMessage({ id, bytes, spare }, spare ? [bytes.buffer, spare] : [bytes.buffer]);
   } catch {

@@ -1,0 +1,2 @@
+// Types of movable.mjs.
+export function movable(b: Buffer): Buffer;

@@ -20,7 +20,7 @@ import { withApproval } from '../approvals/index.ts';
 import { decodePersonal, loadDataset, type LoadedDataset, termOf } from '../vault/index.ts';
 import { csvLine, decryptFile, EncryptedFileWriter, FILE_EXTENSION, sinkFor } from './extraction.file.ts';
 import { extractionRepository, type ExtractionRow, type StoredCriterion } from './extraction.repository.ts';
-import { createTransformPool, RECORD_UNREADABLE, type PlacedLine } from './extraction.transform.ts';
+import { createTransformPool, type PlacedLine } from './extraction.transform.ts';
 import { PROVISION_RETENTION_YEARS } from './extraction.registers.ts';
 import { canaryCount, canaryPositions, canaryRow, exportKeys, Fingerprinter, markOf, markedValues } from './extraction.watermark.ts';
 
@@ -380,7 +380,7 @@ function openRecord(ds: LoadedDataset, r: { id: string; sealed: Buffer | null; k
   try {
     return decodePersonal(ds.keys, ds.view.id, r.id, r.sealed, r.key_id);
   } catch {
-    throw new AppError('extraction.record_unreadable', RECORD_UNREADABLE);
+    throw new AppError('extraction.record_unreadable', 'A stored record could not be opened.');
   }
 }
 

@@ -34,9 +34,6 @@ export type TransformPool = {
   close(): Promise<void>;
 };
 
-/** The message of `extraction.record_unreadable`, whichever path (workers, XLSX) found the record. */
-export const RECORD_UNREADABLE = 'A stored record could not be opened.';
-
 export function createTransformPool(setup: TransformSetup, size = Math.max(1, availableParallelism())): TransformPool {
   const url = new URL('./extraction.transform.worker.mjs', import.meta.url);
   const workerData = { ...setup, dataKeys: setup.dataKeys.map(([id, k]) => [id, new Uint8Array(k)]), fingerprintKey: new Uint8Array(setup.fingerprintKey) };
@@ -55,7 +52,7 @@ export function createTransformPool(setup: TransformSetup, size = Math.max(1, av
       pending.delete(m.id);
       if (m.spare) recycleCopyBuffer(m.spare);
       // One code for every record that does not open or batch that does not read: nothing about the record.
-      if (m.error || !m.bytes) p?.reject(new AppError('extraction.record_unreadable', RECORD_UNREADABLE));
+      if (m.error || !m.bytes) p?.reject(new AppError('extraction.record_unreadable', m.error ?? 'export worker failed'));
       else p?.resolve(Buffer.from(m.bytes.buffer, m.bytes.byteOffset, m.bytes.byteLength));
     });
     w.on('error', (e) => {

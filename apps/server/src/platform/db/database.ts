@@ -29,6 +29,8 @@ export type Database = {
    * once per connection instead of on every call); on PGlite it is an ordinary parameterised query.
    */
   prepared<R>(name: string, text: string, values: unknown[]): Promise<R[]>;
+  /** PGlite only: the whole data directory as a tarball, which `loadDataDir` starts another database from. */
+  dumpDataDir?(): Promise<Blob>;
   close(): Promise<void>;
 };
 
@@ -146,7 +148,13 @@ class PGlitePool {
   }
 }
 
-export type OpenOptions = { databaseUrl: string | null; dataDir?: string | null; poolSize?: number };
+export type OpenOptions = {
+  databaseUrl: string | null;
+  dataDir?: string | null;
+  poolSize?: number;
+  /** PGlite only: start from this data directory (a `dumpDataDir()` tarball) instead of an empty one. */
+  loadDataDir?: Blob;
+};
 
 export async function openDatabase(options: OpenOptions): Promise<Database> {
   if (options.databaseUrl) {
@@ -267,7 +275,7 @@ export async function openDatabase(options: OpenOptions): Promise<Database> {
     const prepared = async <R>(name: string, text: string, values: unknown[]): Promise<R[]> => (await pool.query({ name, text, values })).rows as R[];
     return { db, engine: 'postgres', pool, bulkTransaction, prepared, close: () => db.destroy() };
   }
-  const pglite = await PGlite.create(options.dataDir ?? undefined);
+  const pglite = await PGlite.create({ ...(options.dataDir ? { dataDir: options.dataDir } : {}), ...(options.loadDataDir ? { loadDataDir: options.loadDataDir } : {}) });
   const pool = new PGlitePool(pglite);
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool: pool as unknown as pg.Pool, cursor: PGLITE_CURSOR }) });
   const bulkTransaction = <T>(fn: (bulk: BulkTransaction) => Promise<T>): Promise<T> =>
@@ -302,5 +310,5 @@ export async function openDatabase(options: OpenOptions): Promise<Database> {
       return result;
     });
   const prepared = async <R>(_name: string, text: string, values: unknown[]): Promise<R[]> => (await db.executeQuery<R>(CompiledQuery.raw(text, values))).rows;
-  return { db, engine: 'pglite', pool: null, bulkTransaction, prepared, close: () => db.destroy() };
+  return { db, engine: 'pglite', pool: null, bulkTransaction, prepared, dumpDataDir: () => pglite.dumpDataDir('none'), close: () => db.destroy() };
 }

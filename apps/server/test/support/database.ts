@@ -20,12 +20,16 @@ const CACHE = path.resolve(HERE, '../../../../node_modules/.cache/mamori-test');
  * in each test file, seconds of the suite's time each. The first test files that find none make it
  * (two at once both write a whole file and rename it into place: either is complete).
  */
-async function migratedTemplate(): Promise<Blob> {
-  const hash = createHash('sha256');
-  const pkg = JSON.parse(await readFile(path.resolve(HERE, '../../../../node_modules/@electric-sql/pglite/package.json'), 'utf8')) as { version: string };
-  hash.update(pkg.version);
+/** A name for the migrations as they are (and `extra`, e.g. the engine's version). */
+async function migrationsKey(extra: string): Promise<string> {
+  const hash = createHash('sha256').update(extra);
   for (const f of (await readdir(MIGRATIONS)).sort()) hash.update(f).update(await readFile(path.join(MIGRATIONS, f)));
-  const file = path.join(CACHE, `pglite-migrated-${hash.digest('hex').slice(0, 16)}.tar`);
+  return hash.digest('hex').slice(0, 16);
+}
+
+async function migratedTemplate(): Promise<Blob> {
+  const pkg = JSON.parse(await readFile(path.resolve(HERE, '../../../../node_modules/@electric-sql/pglite/package.json'), 'utf8')) as { version: string };
+  const file = path.join(CACHE, `pglite-migrated-${await migrationsKey(pkg.version)}.tar`);
   try {
     return new Blob([await readFile(file)]);
   } catch {
@@ -54,11 +58,15 @@ export async function openTestDatabase(): Promise<TestDatabase> {
   const name = `mamori_t_${randomBytes(6).toString('hex')}`;
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
+  try {
+    await admin.query(`CREATE DATABASE ${name} TEMPLATE ${await migratedTemplateDatabase(admin, adminUrl)}`);
+  } finally {
+    await admin.end();
+  }
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
   const database = await openDatabase({ databaseUrl: url.toString(), poolSize: 10 });
+  // Already at the latest migration: this checks that and applies nothing.
   await migrate(database);
   return {
     ...database,
@@ -71,4 +79,35 @@ export async function openTestDatabase(): Promise<TestDatabase> {
       await a.end();
     },
   };
+}
+
+/**
+ * On PostgreSQL the same: a migrated template database, made once per server (under an advisory
+ * lock, so that concurrent test files wait for the first instead of migrating twice), which each test
+ * database is created from. Nobody stays connected to it: CREATE DATABASE … TEMPLATE needs that.
+ */
+async function migratedTemplateDatabase(admin: pg.Client, adminUrl: string): Promise<string> {
+  const name = `mamori_tpl_${await migrationsKey('postgres')}`;
+  await admin.query('SELECT pg_advisory_lock(7461238)');
+  try {
+    const found = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (found.rowCount === 0) {
+      const building = `${name}_part`;
+      await admin.query(`DROP DATABASE IF EXISTS ${building} WITH (FORCE)`);
+      await admin.query(`CREATE DATABASE ${building}`);
+      const url = new URL(adminUrl);
+      url.pathname = `/${building}`;
+      const database = await openDatabase({ databaseUrl: url.toString(), poolSize: 1 });
+      try {
+        await migrate(database);
+      } finally {
+        await database.close();
+      }
+      // Renamed only when complete: a half-migrated template is never used.
+      await admin.query(`ALTER DATABASE ${building} RENAME TO ${name}`);
+    }
+  } finally {
+    await admin.query('SELECT pg_advisory_unlock(7461238)');
+  }
+  return name;
 }

@@ -38,14 +38,14 @@ async function closeWorkers(workers: ImportWorkers | null): Promise<void> {
   if (workers) await workers.close();
 }
 
-/** Rows read (and, while the file is valid, written) so far. */
-export type ImportProgress = { phase: 'write'; rows: number };
+/** Rows read (and, while the file is valid, written) so far; `workerRows`: how many of the rows written were encoded on worker threads. */
+export type ImportProgress = { phase: 'write'; rows: number; workerRows: number };
 export type ImportProblem = { line: number; field?: string; problem: string };
 export type ImportResult = { imported: number; firstId: string | null; lastId: string | null };
 export type ImportOptions = {
   /** Worker threads that encode rows beside the import's thread (default: one per core when there are several; 0: none). */
   workers?: number;
-  /** Rows read before the workers are started (default WORKERS_AFTER_ROWS; 0: from the first row). */
+  /** Rows read before the workers are started (default WORKERS_AFTER_ROWS; 0: from the first row, waiting for them to start). */
   workersAfterRows?: number;
   /** Most terms record_terms may already hold for the load to rebuild its index instead of maintaining it (RecordLoader). */
   rebuildIndexUpTo?: number;
@@ -79,22 +79,28 @@ export async function importRecords(
   const workerCount = options.workers ?? defaultWorkers();
   const workersAfterRows = options.workersAfterRows ?? WORKERS_AFTER_ROWS;
   let workers: ImportWorkers | null = null;
+  let workerRows = 0;
   try {
     await ctx.database.bulkTransaction(async (bulk) => {
       const loader = await RecordLoader.open(bulk, options.rebuildIndexUpTo);
       // Chunks sent to the workers, in the order they were read; applied in that order.
-      const inFlight: { ids: string[] | null; result: Promise<EncodedChunk> }[] = [];
+      const inFlight: { ids: string[] | null; result: Promise<EncodedChunk>; onWorker: boolean }[] = [];
+      if (workersAfterRows === 0 && workerCount > 0) {
+        workers = new ImportWorkers(ImportEncoder.setup(ds.view, ds.keys, ds.codec, at), workerCount);
+        await workers.ready;
+      }
       let lines: number[] = [];
       let values: Record<string, string>[] = [];
 
       /** Takes a chunk's result into the report, and while the file is valid, into the database. */
-      const apply = async (ids: string[] | null, r: EncodedChunk): Promise<void> => {
+      const apply = async (ids: string[] | null, r: EncodedChunk, onWorker: boolean): Promise<void> => {
         problemCount += r.problemCount;
         for (const p of r.problems) if (problems.length < MAX_REPORTED_PROBLEMS) problems.push(p);
         if (problemCount > 0 || ids === null || r.records === null || r.terms === null || ids.length === 0) return;
+        if (onWorker) workerRows += ids.length;
         firstId ??= ids[0]!;
         lastId = ids[ids.length - 1]!;
-        const wait = loader.addRows(r.records, r.terms, ids.length);
+        const wait = loader.addRows(r.records, r.terms, ids.length, r.termCount);
         if (wait) await wait;
       };
       const dispatch = async (): Promise<void> => {
@@ -108,16 +114,16 @@ export async function importRecords(
         if (workers?.isReady) {
           const result = workers.run(chunkLines, chunkValues, ids);
           result.catch(() => undefined); // awaited in order below; a failure surfaces there
-          inFlight.push({ ids, result });
+          inFlight.push({ ids, result, onWorker: true });
           // Enough in work to keep every worker busy; beyond that, wait for the oldest.
           if (inFlight.length >= workers.size * 2) await drainOne();
         } else {
-          await apply(ids, encoder.encode(chunkLines, chunkValues, ids));
+          await apply(ids, encoder.encode(chunkLines, chunkValues, ids), false);
         }
       };
       const drainOne = async (): Promise<void> => {
         const c = inFlight.shift()!;
-        await apply(c.ids, await c.result);
+        await apply(c.ids, await c.result, c.onWorker);
       };
 
       let parseError: ImportParseError | null = null;
@@ -142,7 +148,7 @@ export async function importRecords(
             lines.push(row.line);
             values.push(row.values);
             if (values.length >= CHUNK_ROWS) await dispatch();
-            if (rows % PROGRESS_EVERY === 0) onProgress({ phase: 'write', rows });
+            if (rows % PROGRESS_EVERY === 0) onProgress({ phase: 'write', rows, workerRows });
             // A large file: start the workers (about a second), going on alone until they are ready.
             if (rows === workersAfterRows + 1 && workerCount > 0 && workers === null) {
               workers = new ImportWorkers(ImportEncoder.setup(ds.view, ds.keys, ds.codec, at), workerCount);
@@ -183,6 +189,6 @@ export async function importRecords(
     throw new AppError('import.invalid', `${problemCount} problem(s) found; nothing was imported.`, { problems, problemCount, truncated: problemCount > problems.length });
   }
   await closeWorkers(workers);
-  onProgress({ phase: 'write', rows });
+  onProgress({ phase: 'write', rows, workerRows });
   return { imported: rows, firstId, lastId };
 }

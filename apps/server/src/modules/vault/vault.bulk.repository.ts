@@ -17,7 +17,7 @@
  */
 import { sql } from 'kysely';
 import type { BulkTransaction, CopyWriter } from '../../platform/db/database.ts';
-import { BINARY_COPY_HEADER, BINARY_COPY_TRAILER, BinaryCopyRows } from '../../platform/db/copy-binary.ts';
+import { BINARY_COPY_HEADER, BINARY_COPY_TRAILER } from '../../platform/db/copy-binary.ts';
 
 const RECORD_COLUMNS = ['id', 'dataset_id', 'public', 'sealed', 'key_id', 'created_at', 'updated_at'] as const;
 const TERM_COLUMNS = ['field_id', 'term', 'record_id'] as const;
@@ -36,7 +36,8 @@ export type IndexStrategy = 'rebuild' | 'merge';
 
 export class RecordLoader {
   private records: CopyWriter | null = null;
-  private termRows = new BinaryCopyRows(4 << 20);
+  /** The batch's term rows, as the encoder produced them (written to their COPY one after the other, never concatenated). */
+  private termChunks: Buffer[] = [];
   private rowsInBatch = 0;
   private termsLoaded = 0;
   private unmergedBatches = 0;
@@ -47,8 +48,6 @@ export class RecordLoader {
     readonly strategy: IndexStrategy,
     private readonly indexDefinition: string | null,
   ) {
-    // Each batch's terms are one COPY of their own: the buffer starts with its header.
-    this.termRows.bytes(BINARY_COPY_HEADER);
   }
 
   /**
@@ -89,7 +88,7 @@ export class RecordLoader {
       this.records = this.bulk.openCopy('records', RECORD_COLUMNS, 'binary');
       this.records.write(BINARY_COPY_HEADER).catch(() => undefined); // a failure surfaces through end()
     }
-    this.termRows.bytes(terms);
+    if (terms.length > 0) this.termChunks.push(terms);
     this.rowsInBatch += count;
     this.termsLoaded += termCount;
     if (this.rowsInBatch >= BATCH_ROWS) {
@@ -123,20 +122,18 @@ export class RecordLoader {
       return;
     }
     await records.write(BINARY_COPY_TRAILER);
-    let terms: Buffer | null = null;
-    if (this.termRows.length > BINARY_COPY_HEADER.length) {
-      terms = this.termRows.bytes(BINARY_COPY_TRAILER).take();
-      this.termRows.bytes(BINARY_COPY_HEADER);
-    }
+    const terms = this.termChunks;
+    this.termChunks = [];
     this.records = null;
     this.rowsInBatch = 0;
     // At most one batch in flight: wait for the one before (its failure fails the import here).
     await this.previousBatch;
     const done: Promise<unknown>[] = [records.end()];
-    if (terms) {
+    if (terms.length > 0) {
+      // Each batch's terms are one COPY of their own.
       const copy = this.bulk.openCopy(this.strategy === 'rebuild' ? 'record_terms' : 'import_terms', TERM_COLUMNS, 'binary');
       // The bytes are already in memory: no need to wait for room; a failure surfaces through end().
-      copy.write(terms).catch(() => undefined);
+      for (const b of [BINARY_COPY_HEADER, ...terms, BINARY_COPY_TRAILER]) copy.write(b).catch(() => undefined);
       done.push(copy.end());
       if (this.strategy === 'merge') this.unmergedBatches++;
     }

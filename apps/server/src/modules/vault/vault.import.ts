@@ -29,9 +29,14 @@ const CHUNK_ROWS = 2000;
 /** A file this long is worth the workers' start-up (about a second). */
 export const WORKERS_AFTER_ROWS = 20_000;
 
+/**
+ * One worker per core but one (the import's own thread and PostgreSQL need the rest), at least one
+ * when there are two cores, at most four; none on one core. One worker encodes about 40,000 rows/s,
+ * more than PostgreSQL takes in on two cores, and each worker costs a start-up and a heap.
+ */
 function defaultWorkers(): number {
   const n = availableParallelism();
-  return n > 1 ? Math.min(n, 4) : 0;
+  return n > 1 ? Math.min(4, Math.max(1, n - 1)) : 0;
 }
 
 async function closeWorkers(workers: ImportWorkers | null): Promise<void> {
@@ -43,7 +48,7 @@ export type ImportProgress = { phase: 'write'; rows: number; workerRows: number 
 export type ImportProblem = { line: number; field?: string; problem: string };
 export type ImportResult = { imported: number; firstId: string | null; lastId: string | null };
 export type ImportOptions = {
-  /** Worker threads that encode rows beside the import's thread (default: one per core when there are several; 0: none). */
+  /** Worker threads that encode rows beside the import's thread (default: see defaultWorkers; 0: none). */
   workers?: number;
   /** Rows read before the workers are started (default WORKERS_AFTER_ROWS; 0: from the first row, waiting for them to start). */
   workersAfterRows?: number;

@@ -1,5 +1,5 @@
-// `npm run bench -- import-pg-split [rows]`... no: `DATABASE_URL=… npx tsx bench/import-pg-split.ts [rows]`
-// is run by `npm run bench -- import-pg-split [rows]` (default 100,000 rows).
+// `DATABASE_URL=<admin url> npx tsx bench/import-pg-split.ts [rows]`   (default 100,000 rows; e.g. the
+// URL printed by `node scripts/pg-temp.mjs`)
 //
 // Where PostgreSQL's CPU goes in an import: the records and search terms an import would write
 // (encoded by the real codec into binary COPY, in memory first) are loaded by separate COPYs into

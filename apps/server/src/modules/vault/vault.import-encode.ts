@@ -25,8 +25,6 @@ export type EncodedChunk = {
   /** Binary COPY rows (no header or trailer) of the records and of their terms; null when the chunk had a problem or was not to be written. */
   records: Buffer | null;
   terms: Buffer | null;
-  /** Term rows in `terms`. */
-  termCount: number;
 };
 
 /** What a worker thread needs to build the same encoder (plain data: it crosses threads). */
@@ -85,7 +83,6 @@ export class ImportEncoder {
     const records = write ? new BinaryCopyRows(values.length * 640) : null;
     const terms = write ? new BinaryCopyRows(values.length * 512) : null;
     const { rowProblems, trimmed, codec } = this;
-    let termCount = 0;
     for (let i = 0; i < values.length; i++) {
       const v = values[i]!;
       rowProblems.length = 0;
@@ -106,10 +103,9 @@ export class ImportEncoder {
       const rr = records!.row(7).raw(idBytes).raw(this.datasetId).jsonb(r.public).bytea(r.sealed);
       (r.keyId === null ? rr.null() : rr.raw(this.keyIdBytes(r.keyId))).raw(this.at).raw(this.at);
       for (const t of r.terms) terms!.row(3).int4(t.field).bytea(t.term).raw(idBytes);
-      termCount += r.terms.length;
     }
     return write
-      ? { problems, problemCount, records: records!.done(), terms: terms!.done(), termCount }
-      : { problems, problemCount, records: null, terms: null, termCount: 0 };
+      ? { problems, problemCount, records: records!.done(), terms: terms!.done() }
+      : { problems, problemCount, records: null, terms: null };
   }
 }

@@ -13,7 +13,7 @@ import type { EncodedChunk, EncoderSetup } from './vault.import-encode.ts';
 const WORKER_URL = new URL('./vault.import.worker.mjs', import.meta.url);
 
 type Pending = { resolve(v: EncodedChunk): void; reject(e: Error): void };
-type Answer = { id: number; error?: string; ready?: true; problems: EncodedChunk['problems']; problemCount: number; records: Uint8Array | null; terms: Uint8Array | null; termCount: number };
+type Answer = { id: number; error?: string; ready?: true; problems: EncodedChunk['problems']; problemCount: number; records: Uint8Array | null; terms: Uint8Array | null };
 
 function asBuffer(u: Uint8Array | null): Buffer | null {
   return u === null ? null : Buffer.from(u.buffer, u.byteOffset, u.byteLength);
@@ -45,7 +45,7 @@ export class ImportWorkers {
         const p = w.pending.get(msg.id);
         w.pending.delete(msg.id);
         if (msg.error !== undefined) p?.reject(new Error(msg.error));
-        else p?.resolve({ problems: msg.problems, problemCount: msg.problemCount, records: asBuffer(msg.records), terms: asBuffer(msg.terms), termCount: msg.termCount });
+        else p?.resolve({ problems: msg.problems, problemCount: msg.problemCount, records: asBuffer(msg.records), terms: asBuffer(msg.terms) });
       });
       const fail = (err: Error) => {
         this.failed ??= err;

@@ -105,7 +105,7 @@ export async function importRecords(
         if (onWorker) workerRows += ids.length;
         firstId ??= ids[0]!;
         lastId = ids[ids.length - 1]!;
-        const wait = loader.addRows(r.records, r.terms, ids.length, r.termCount);
+        const wait = loader.addRows(r.records, r.terms, ids.length);
         if (wait) await wait;
       };
       const dispatch = async (): Promise<void> => {

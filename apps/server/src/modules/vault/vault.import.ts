@@ -8,6 +8,10 @@
  * Reading the source once (instead of a validation pass, then a writing pass) halves the parsing,
  * which was a third of the import's CPU time. The price: an invalid file costs the database the
  * work done up to its first bad line, which the rollback discards.
+ *
+ * Rows are validated and encoded in chunks (vault.import-encode.ts); once a file is long enough, on
+ * worker threads (vault.import-workers.ts) while this thread parses and feeds the database. Ids are
+ * minted here and chunk results applied here in file order, so the outcome is the same (ADR 0013).
  */
 import type { AppContext } from '../../platform/context.ts';
 import { AppError } from '../../platform/errors.ts';

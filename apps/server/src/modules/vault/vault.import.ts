@@ -34,13 +34,16 @@ const CHUNK_ROWS = 2000;
 export const WORKERS_AFTER_ROWS = 20_000;
 
 /**
- * One worker per core but one (the import's own thread and PostgreSQL need the rest), at least one
- * when there are two cores, at most four; none on one core. One worker encodes about 40,000 rows/s,
- * more than PostgreSQL takes in on two cores, and each worker costs a start-up and a heap.
+ * Workers pay only where the import's thread is the bottleneck and cores are spare: the thread that
+ * parses and feeds PostgreSQL takes one core and PostgreSQL's backend another, so workers get the
+ * cores beyond two (at most four). On two cores the two sides already run in parallel and are about
+ * even (Node ~43, PostgreSQL ~41 µs of CPU per row): workers would only add their transfer and
+ * start-up to the total (measured: ~50 against ~43 µs of Node CPU per row at 1,000,000 rows, no
+ * faster), so they are off there unless asked for (ADR 0013).
  */
 function defaultWorkers(): number {
   const n = availableParallelism();
-  return n > 1 ? Math.min(4, Math.max(1, n - 1)) : 0;
+  return n > 2 ? Math.min(4, n - 2) : 0;
 }
 
 async function closeWorkers(workers: ImportWorkers | null): Promise<void> {

@@ -137,7 +137,7 @@ describe('import on worker threads', () => {
     assert.deepEqual(await counts(), before, 'nothing was imported');
   });
 
-  test('a bad last line, after workers took over mid-file, still rolls back every record the workers encoded', async () => {
+  test('a bad last line, with the workers started mid-file, still rolls back every record written before it', async () => {
     const file = csv('y', (lines) => {
       lines[ROWS] = lines[ROWS]!.replace(/y\.\d+@workers\.example\.jp/, 'broken');
     });

@@ -11,7 +11,12 @@
 // CPU time per row is reported for Node (this process) and PostgreSQL (every server process, from
 // /proc): on a shared machine it is steadier than the rates.
 //
-// Environment knobs: BENCH_POOL (default 20 as in production).
+// Node's CPU is split by thread (main, the import's worker threads, V8/libuv helpers) and
+// PostgreSQL's by process kind (client backend, parallel workers of the index build, walwriter, …),
+// both sampled from /proc every 100 ms so that threads and processes that end early are counted.
+//
+// Environment knobs: BENCH_POOL (default 20 as in production); BENCH_IMPORT_WORKERS (the import's
+// `workers` option; unset: its default, one per core).
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { loadavg } from 'node:os';
@@ -28,11 +33,12 @@ import { DEMO_CONTACT_FIELDS, writeDemoCsv } from '../apps/server/src/modules/va
 import { parseImportBatches } from '../apps/server/src/modules/vault/vault.import-parse.ts';
 import { seed } from '../apps/server/src/platform/seed.ts';
 import { printResult } from './lib.ts';
-import { cpuDelta, intArg, log, openBenchContext, postgresCpuMs, round } from './support.ts';
+import { cpuDelta, intArg, log, openBenchContext, postgresCpuMs, postgresCpuSampler, round, threadCpu } from './support.ts';
 
 const ROWS = intArg(process.argv[2], 1_000_000, 'rows');
 const POOL = intArg(process.env.BENCH_POOL, 20, 'BENCH_POOL');
 const SEED = 42;
+const WORKERS = process.env.BENCH_IMPORT_WORKERS === undefined || process.env.BENCH_IMPORT_WORKERS === '' ? undefined : Number(process.env.BENCH_IMPORT_WORKERS);
 
 function rate(rows: number, ms: number): number {
   return (rows / ms) * 1000;
@@ -81,8 +87,10 @@ async function main(): Promise<void> {
     const marks: { phase: ImportProgress['phase']; rows: number; at: number }[] = [];
     let lastLog = 0;
     let lastPhase = '';
+    let workerRows = 0;
     const onProgress = (p: ImportProgress) => {
       const at = performance.now();
+      workerRows = p.workerRows;
       marks.push({ ...p, at });
       if (at - lastLog > 5000 || p.phase !== lastPhase) {
         lastLog = at;
@@ -90,13 +98,16 @@ async function main(): Promise<void> {
         log(`  ${p.phase}: ${p.rows} rows (${round((at - t0) / 1000, 1)} s)`);
       }
     };
-    const pg0 = await postgresCpuMs(ctx.db);
+    const pgSampler = await postgresCpuSampler(ctx.db);
+    const threads = threadCpu();
     const cpu0 = process.cpuUsage();
     t0 = performance.now();
-    const result = await importRecords(ctx, actor, 'contacts', () => parseImportBatches(createReadStream(file), 'csv', {}), onProgress);
+    const result = await importRecords(ctx, actor, 'contacts', () => parseImportBatches(createReadStream(file), 'csv', {}), onProgress, WORKERS === undefined ? {} : { workers: WORKERS });
     const mamoriMs = performance.now() - t0;
     const cpu = process.cpuUsage(cpu0);
-    const mamoriPgMs = cpuDelta(pg0, await postgresCpuMs(ctx.db));
+    const byThread = threads.stop();
+    const pgCpu = pgSampler?.stop() ?? null;
+    const mamoriPgMs = pgCpu?.total ?? null;
     if (result.imported !== ROWS) throw new Error(`imported ${result.imported} rows, expected ${ROWS}`);
     // The first mark with every row read: what follows is the last batch, the index build and the commit.
     const streamedMs = (marks.find((m) => m.rows >= ROWS)?.at ?? t0) - t0;
@@ -129,7 +140,14 @@ async function main(): Promise<void> {
         mamori_s: round(mamoriMs / 1000, 2),
         streamed_s: round(streamedMs / 1000, 2),
         copy_s: round(copyMs / 1000, 2),
-        cpu_us_per_row: { node: round(nodeUs), postgres: mamoriPgMs === null ? null : round((mamoriPgMs * 1000) / ROWS) },
+        cpu_us_per_row: {
+          node: round(nodeUs),
+          ...(byThread ? { node_main: round((byThread.main * 1000) / ROWS), node_workers: round((byThread.started * 1000) / ROWS), node_other: round((byThread.others * 1000) / ROWS) } : {}),
+          postgres: mamoriPgMs === null ? null : round((mamoriPgMs * 1000) / ROWS),
+        },
+        postgres_cpu_us_per_row_by_kind: pgCpu ? Object.fromEntries(Object.entries(pgCpu.byKind).map(([k, ms]) => [k, round((ms * 1000) / ROWS)])) : null,
+        workers: WORKERS ?? 'default',
+        worker_rows: workerRows,
         copy_cpu_us_per_row: { node: round(copyNodeUs), postgres: copyPgMs === null ? null : round((copyPgMs * 1000) / ROWS) },
         node_cpu_s: round((cpu.user + cpu.system) / 1e6, 1),
         postgres_cpu_s: mamoriPgMs === null ? null : round(mamoriPgMs / 1000, 1),

@@ -3,6 +3,7 @@
 // audit-checkpoint signing key, a temp data folder, and the AppContext opened exactly as
 // `mamori serve` opens it (loadConfig → openContext). close() drops all of it.
 import { randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -112,3 +113,116 @@ export function cpuDelta(before: Map<number, number> | null, after: Map<number, 
   return ms;
 }
 
+
+/**
+ * CPU time of this process by thread (Linux /proc/self/task), sampled every `everyMs` so that threads
+ * that end before the last sample (worker threads) are still counted, to within one interval.
+ * `main`: the main thread; `started`: threads that did not exist at the start (worker threads);
+ * `others`: the threads that did (V8's platform threads — GC helpers — and libuv's pool).
+ * Milliseconds; null off Linux.
+ */
+export function threadCpu(everyMs = 100) {
+  const read = (): Map<number, number> | null => {
+    try {
+      const out = new Map<number, number>();
+      for (const t of readdirSync('/proc/self/task')) {
+        const stat = readFileSync(`/proc/self/task/${t}/stat`, 'utf8');
+        const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        out.set(Number(t), ((Number(f[11]) + Number(f[12])) * 1000) / 100);
+      }
+      return out;
+    } catch {
+      return null;
+    }
+  };
+  const start = read();
+  const last = new Map(start);
+  const sample = () => {
+    for (const [t, ms] of read() ?? []) last.set(t, ms);
+  };
+  const timer = setInterval(sample, everyMs);
+  return {
+    stop(): { main: number; started: number; others: number } | null {
+      clearInterval(timer);
+      sample();
+      if (!start) return null;
+      const r = { main: 0, started: 0, others: 0 };
+      for (const [t, ms] of last) {
+        const d = ms - (start.get(t) ?? 0);
+        if (t === process.pid) r.main += d;
+        else if (start.has(t)) r.others += d;
+        else r.started += d;
+      }
+      return r;
+    },
+  };
+}
+
+/**
+ * CPU time of every process of a local PostgreSQL server by kind (its process title: "client
+ * backend" for connections, "parallel worker", "walwriter", …), sampled every `everyMs` from /proc
+ * as children of the postmaster, so that short-lived processes (the parallel workers of CREATE INDEX)
+ * are counted too, to within one interval. Milliseconds; null when the server is not on this host.
+ */
+export async function postgresCpuSampler(db: Kysely<DB>, everyMs = 100) {
+  const backend = (await sql<{ pid: number }>`SELECT pg_backend_pid() AS pid`.execute(db)).rows[0]!.pid;
+  const statOf = (pid: number | string): string[] | null => {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    } catch {
+      return null;
+    }
+  };
+  const postmaster = Number(statOf(backend)?.[1] ?? NaN);
+  if (!Number.isFinite(postmaster)) return null;
+  const kindOf = (pid: string): string => {
+    try {
+      const title = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0+$/, '');
+      if (/parallel worker/.test(title)) return 'parallel worker';
+      if (/(walwriter|checkpointer|background writer|autovacuum|logical replication|stats)/.test(title)) return title.replace(/^postgres: /, '').replace(/\s+$/, '');
+      return 'client backend';
+    } catch {
+      return 'other';
+    }
+  };
+  const start = new Map<number, number>();
+  const last = new Map<number, { ms: number; kind: string }>();
+  // The postmaster's children from /proc/<pid>/task/<pid>/children (one small read per sample; scanning
+  // all of /proc every 100 ms would itself cost the bench's main thread several µs per row).
+  const kinds = new Map<number, string>();
+  const read = (into: (pid: number, ms: number, kind: string) => void) => {
+    let children: string[];
+    try {
+      children = readFileSync(`/proc/${postmaster}/task/${postmaster}/children`, 'utf8').trim().split(' ').filter(Boolean);
+    } catch {
+      return;
+    }
+    for (const p of children) {
+      const f = statOf(p);
+      if (!f) continue;
+      const pid = Number(p);
+      let kind = kinds.get(pid);
+      if (kind === undefined) kinds.set(pid, (kind = kindOf(p)));
+      into(pid, ((Number(f[11]) + Number(f[12])) * 1000) / 100, kind);
+    }
+  };
+  read((pid, ms) => start.set(pid, ms));
+  const sample = () => read((pid, ms, kind) => last.set(pid, { ms, kind }));
+  const timer = setInterval(sample, everyMs);
+  return {
+    stop(): { total: number; byKind: Record<string, number> } {
+      clearInterval(timer);
+      sample();
+      const byKind: Record<string, number> = {};
+      let total = 0;
+      for (const [pid, { ms, kind }] of last) {
+        const d = ms - (start.get(pid) ?? 0);
+        if (d <= 0) continue;
+        total += d;
+        byKind[kind] = (byKind[kind] ?? 0) + d;
+      }
+      return { total, byKind };
+    },
+  };
+}

@@ -112,6 +112,11 @@ export class RecordCodec {
     this.byName = new Map(this.plan.map((p) => [p.name, p]));
   }
 
+  /** Each field's term id, by name: with the view and keys, what builds the same codec elsewhere (an import's worker threads). */
+  termFieldEntries(): [string, number][] {
+    return this.plan.map((p) => [p.name, p.termField]);
+  }
+
   /** How many fields the plan has (the length of a `trimmed` array). */
   get fieldCount(): number {
     return this.plan.length;

@@ -37,6 +37,16 @@ export class DatasetKeys {
     return new DatasetKeys(active, data, index);
   }
 
+  /** Keys that can only seal (the active data key) and blind-index: what an import's worker threads are given. */
+  static forEncoding(activeDataKeyId: string, activeDataKey: Buffer, indexKey: Buffer): DatasetKeys {
+    return new DatasetKeys(activeDataKeyId, new Map([[activeDataKeyId, activeDataKey]]), indexKey);
+  }
+
+  /** The keys forEncoding needs, for handing to an import's worker threads (same process). */
+  encodingKeys(): { activeDataKeyId: string; activeDataKey: Buffer; indexKey: Buffer } {
+    return { activeDataKeyId: this.activeDataKeyId, activeDataKey: this.activeDataKey, indexKey: this.indexKey };
+  }
+
   get activeDataKey(): Buffer {
     return this.dataKey(this.activeDataKeyId);
   }

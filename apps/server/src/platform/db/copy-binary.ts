@@ -35,6 +35,8 @@ export function uuidBytes(s: string): Buffer {
   return b;
 }
 
+const EMPTY = Buffer.alloc(0);
+
 /** A growing buffer of binary COPY rows; `take()` hands out what is written so far. */
 export class BinaryCopyRows {
   private buf: Buffer;
@@ -129,6 +131,14 @@ export class BinaryCopyRows {
     this.buf.set(b, this.off);
     this.off += b.length;
     return this;
+  }
+
+  /** Everything written, without copying it, when nothing more will be written (no fresh buffer, unlike take()). */
+  done(): Buffer {
+    const out = this.buf.subarray(0, this.off);
+    this.buf = EMPTY;
+    this.off = 0;
+    return out;
   }
 
   /**

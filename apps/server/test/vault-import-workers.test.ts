@@ -1,0 +1,149 @@
+/**
+ * The import's worker threads (vault.import-workers.ts): rows encoded on workers are stored exactly
+ * as rows encoded on the import's own thread (same public JSON, same sealed values once opened, the
+ * same search terms byte for byte, ids ascending in file order), a bad line is still reported by its
+ * line, and nothing is written when one line is bad.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Readable } from 'node:stream';
+import { sql } from 'kysely';
+import { systemActor } from '../src/modules/identity/index.ts';
+import { importRecords, type ImportOptions, type ImportProgress } from '../src/modules/vault/index.ts';
+import { loadDataset } from '../src/modules/vault/vault.datasets.ts';
+import { parseImportBatches } from '../src/modules/vault/vault.import-parse.ts';
+import { AppError } from '../src/platform/errors.ts';
+import { startTestApp, type TestApp } from './support/app.ts';
+
+let t: TestApp;
+const operator = systemActor({ ip: '127.0.0.1', userAgent: 'test', deviceId: null });
+const HEADER = 'corporate_number,company_name,company_name_kana,prefecture,department,person_name,person_name_kana,email,direct_phone,mobile_phone';
+/** More than one chunk of rows (2,000), so that several workers share the file. */
+const ROWS = 4500;
+
+function csv(tag: string, edit?: (lines: string[]) => void): Buffer {
+  const lines = [HEADER];
+  for (let i = 0; i < ROWS; i++) {
+    // Some rows leave fields empty (no term, or no personal field at all: no seal).
+    const personal = i % 97 === 0 ? ',,,,' : `並列 ${tag}${i},ヘイレツ タロウ,${tag}.${i}@workers.example.jp,03-4444-${String(1000 + (i % 9000))},`;
+    lines.push(`7000012050002,並列${tag}${i % 50}株式会社,ヘイレツ,東京都,${i % 3 === 0 ? '営業部' : ''},${personal}${i % 5 === 0 ? '' : `090-4444-${String(1000 + (i % 9000))}`}`);
+  }
+  edit?.(lines);
+  return Buffer.from(lines.join('\r\n') + '\r\n');
+}
+
+/** The file in 4 KiB pieces: rows reach the import in many small arrays. */
+function rowsOf(file: Buffer) {
+  const chunks: Buffer[] = [];
+  for (let i = 0; i < file.length; i += 4096) chunks.push(file.subarray(i, i + 4096));
+  return () => parseImportBatches(Readable.from(chunks), 'csv', {});
+}
+
+type Stored = { id: string; public: Record<string, string>; personal: Record<string, string>; terms: string[] };
+
+async function storedBetween(firstId: string, lastId: string): Promise<Stored[]> {
+  const ds = await loadDataset(t.ctx, 'contacts');
+  const records = await sql<{ id: string; public: Record<string, string>; sealed: Buffer | null; key_id: string | null }>`
+    SELECT id, public, sealed, key_id FROM records WHERE id BETWEEN ${firstId} AND ${lastId} ORDER BY id`.execute(t.ctx.db);
+  const terms = await sql<{ record_id: string; field_id: number; term: Buffer }>`
+    SELECT record_id, field_id, term FROM record_terms WHERE record_id BETWEEN ${firstId} AND ${lastId}`.execute(t.ctx.db);
+  const byRecord = new Map<string, string[]>();
+  for (const r of terms.rows) {
+    let l = byRecord.get(r.record_id);
+    if (!l) byRecord.set(r.record_id, (l = []));
+    l.push(`${r.field_id}:${r.term.toString('hex')}`);
+  }
+  return records.rows.map((r) => ({
+    id: r.id,
+    public: r.public,
+    personal: ds.codec.decodePersonal(r.id, r.sealed, r.key_id),
+    terms: (byRecord.get(r.id) ?? []).sort(),
+  }));
+}
+
+async function run(file: Buffer, options: ImportOptions) {
+  let last: ImportProgress | null = null;
+  const r = await importRecords(t.ctx, operator, 'contacts', rowsOf(file), (p) => (last = p), options);
+  return { ...r, progress: last as ImportProgress | null };
+}
+
+async function reportOf(file: Buffer, options: ImportOptions) {
+  try {
+    await importRecords(t.ctx, operator, 'contacts', rowsOf(file), () => undefined, options);
+  } catch (e) {
+    assert.ok(e instanceof AppError);
+    assert.equal(e.code, 'import.invalid');
+    return e.details;
+  }
+  throw new Error('the import was expected to fail');
+}
+
+async function counts(): Promise<{ records: number; terms: number }> {
+  return (await sql<{ records: number; terms: number }>`SELECT (SELECT count(*)::int FROM records) AS records, (SELECT count(*)::int FROM record_terms) AS terms`.execute(t.ctx.db)).rows[0]!;
+}
+
+before(async () => {
+  t = await startTestApp({ demoContacts: 0 });
+});
+after(async () => t.close());
+
+describe('import on worker threads', () => {
+  test('stores exactly what the single-thread import stores: public JSON, sealed values, search terms, ids in file order', async () => {
+    // The same file twice (search terms do not depend on the record id: they must come out identical).
+    const file = csv('w');
+    const single = await run(file, { workers: 0 });
+    const threaded = await run(file, { workers: 2, workersAfterRows: 0 });
+    assert.equal(single.imported, ROWS);
+    assert.equal(threaded.imported, ROWS);
+    assert.equal(single.progress?.workerRows, 0, 'the single-thread import used no worker');
+    assert.equal(threaded.progress?.workerRows, ROWS, 'every row of the threaded import was encoded on a worker');
+    const a = await storedBetween(single.firstId!, single.lastId!);
+    const b = await storedBetween(threaded.firstId!, threaded.lastId!);
+    assert.equal(a.length, ROWS);
+    assert.equal(b.length, ROWS);
+    for (let i = 0; i < ROWS; i++) {
+      // Ordered by id, the records are in file order: ids were minted as the rows were read.
+      assert.equal(b[i]!.public.company_name, `並列w${i % 50}株式会社`, `row ${i} out of order`);
+      assert.deepEqual(b[i]!.public, a[i]!.public, `public of row ${i}`);
+      assert.deepEqual(b[i]!.personal, a[i]!.personal, `personal of row ${i}`);
+      assert.deepEqual(b[i]!.terms, a[i]!.terms, `terms of row ${i}`);
+    }
+    assert.ok(b.some((r) => Object.keys(r.personal).length === 0), 'rows without a personal field (no seal) are in the file');
+    assert.equal(b[ROWS - 1]!.personal.email, 'w.4499@workers.example.jp');
+    // No plaintext of a personal field in the raw rows the workers wrote.
+    const dump = await sql<{ t: string }>`
+      SELECT string_agg(x, ' ') AS t FROM (
+        SELECT r::text || encode(r.sealed, 'escape') AS x FROM records r WHERE id BETWEEN ${threaded.firstId} AND ${threaded.lastId}
+        UNION ALL SELECT rt::text FROM record_terms rt WHERE record_id BETWEEN ${threaded.firstId} AND ${threaded.lastId}) s`.execute(t.ctx.db);
+    for (const secret of ['ヘイレツ タロウ', 'workers.example.jp', '03-4444-1007', '0344441007', '09044441001']) {
+      assert.ok(!dump.rows[0]!.t.includes(secret), `plaintext ${secret} found in the raw tables`);
+    }
+  });
+
+  test('bad lines in different chunks and a malformed row: the same report as on one thread, and nothing written', async () => {
+    const file = csv('x', (lines) => {
+      lines[11] = lines[11]!.replace(/x\.\d+@workers\.example\.jp/, 'not-an-email');
+      lines[2600] = lines[2600]!.replace('03-4444-', '03-44x-');
+      lines[4400] = '7000012050002,"unclosed,ヘイレツ,東京都,,山田,ヤマダ,x@example.jp,03-1234-5678,090-1234-5678';
+    });
+    const before = await counts();
+    const single = await reportOf(file, { workers: 0 });
+    const threaded = await reportOf(file, { workers: 2, workersAfterRows: 0 });
+    assert.deepEqual(threaded, single);
+    const d = threaded as { problems: { line: number; field?: string }[]; problemCount: number };
+    assert.deepEqual(d.problems.map((p) => [p.line, p.field ?? null]), [[12, 'email'], [2601, 'direct_phone'], [4401, null]]);
+    assert.equal(d.problemCount, 3);
+    assert.ok(!JSON.stringify(threaded).includes('not-an-email'), 'the bad value is not echoed');
+    assert.deepEqual(await counts(), before, 'nothing was imported');
+  });
+
+  test('a bad last line, with the workers started mid-file, still rolls back every record written before it', async () => {
+    const file = csv('y', (lines) => {
+      lines[ROWS] = lines[ROWS]!.replace(/y\.\d+@workers\.example\.jp/, 'broken');
+    });
+    const before = await counts();
+    const d = (await reportOf(file, { workers: 2, workersAfterRows: 100 })) as { problems: { line: number; field?: string }[] };
+    assert.deepEqual(d.problems.map((p) => [p.line, p.field]), [[ROWS + 1, 'email']]);
+    assert.deepEqual(await counts(), before);
+  });
+});

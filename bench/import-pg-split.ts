@@ -1,0 +1,144 @@
+// `DATABASE_URL=<admin url> npx tsx bench/import-pg-split.ts [rows]`   (default 100,000 rows; e.g. the
+// URL printed by `node scripts/pg-temp.mjs`)
+//
+// Where PostgreSQL's CPU goes in an import: the records and search terms an import would write
+// (encoded by the real codec into binary COPY, in memory first) are loaded by separate COPYs into
+// variants of the real tables, each in its own transaction on one connection, rolled back; the
+// backend's CPU time (from /proc, parallel workers off so that the backend does all the work) and
+// the WAL written are reported per imported record. Not a bench of the import (that is `import`).
+import { loadavg } from 'node:os';
+import { readFile } from 'node:fs/promises';
+import { performance } from 'node:perf_hooks';
+import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { loadDataset } from '../apps/server/src/modules/vault/vault.datasets.ts';
+import { DEMO_CONTACT_FIELDS, generateDemoContacts } from '../apps/server/src/modules/vault/vault.demo-data.ts';
+import { BINARY_COPY_HEADER, BINARY_COPY_TRAILER, BinaryCopyRows, encodeTimestamptz, uuidBytes } from '../apps/server/src/platform/db/copy-binary.ts';
+import { newId } from '../apps/server/src/platform/ids.ts';
+import { seed } from '../apps/server/src/platform/seed.ts';
+import { intArg, log, openBenchContext, round } from './support.ts';
+
+const ROWS = intArg(process.argv[2], 100_000, 'rows');
+
+async function backendCpuMs(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(f[11]) + Number(f[12])) * 1000) / 100;
+}
+
+async function main(): Promise<void> {
+  const bench = await openBenchContext({ poolSize: 2 });
+  const { ctx } = bench;
+  try {
+    await seed(ctx, { demo: true, demoContacts: 0 });
+    const ds = await loadDataset(ctx, 'contacts');
+    const names = DEMO_CONTACT_FIELDS.map((f) => f.name);
+    const records = new BinaryCopyRows(64 << 20);
+    const recordsText = new BinaryCopyRows(64 << 20);
+    const terms = new BinaryCopyRows(64 << 20);
+    const termList: { field: number; term: Buffer; id: Buffer }[] = [];
+    records.bytes(BINARY_COPY_HEADER);
+    recordsText.bytes(BINARY_COPY_HEADER);
+    terms.bytes(BINARY_COPY_HEADER);
+    const datasetId = uuidBytes(ds.view.id);
+    const keyId = Buffer.from(ds.keys.activeDataKeyId, 'utf8');
+    const at = encodeTimestamptz(new Date());
+    let n = 0;
+    for (const c of generateDemoContacts(ROWS, 42)) {
+      const values: Record<string, string> = {};
+      for (const k of names) {
+        const v = (c as unknown as Record<string, string>)[k];
+        if (v !== undefined && v !== '') values[k] = v;
+      }
+      const id = newId<'RecordId'>();
+      const r = ds.codec.encode(id, values);
+      const idBytes = uuidBytes(id);
+      records.row(7).raw(idBytes).raw(datasetId).jsonb(r.public).bytea(r.sealed).raw(keyId).raw(at).raw(at);
+      recordsText.row(7).raw(idBytes).raw(datasetId).text(r.public).bytea(r.sealed).raw(keyId).raw(at).raw(at);
+      for (const t of r.terms) {
+        terms.row(3).int4(t.field).bytea(t.term).raw(idBytes);
+        termList.push({ field: t.field, term: t.term, id: idBytes });
+      }
+      n++;
+    }
+    records.bytes(BINARY_COPY_TRAILER);
+    recordsText.bytes(BINARY_COPY_TRAILER);
+    terms.bytes(BINARY_COPY_TRAILER);
+    termList.sort((a, b) => a.field - b.field || Buffer.compare(a.term, b.term) || Buffer.compare(a.id, b.id));
+    const sorted = new BinaryCopyRows(64 << 20);
+    sorted.bytes(BINARY_COPY_HEADER);
+    for (const t of termList) sorted.row(3).int4(t.field).bytea(t.term).raw(t.id);
+    sorted.bytes(BINARY_COPY_TRAILER);
+    const recordBytes = records.take();
+    const recordTextBytes = recordsText.take();
+    const termBytes = terms.take();
+    const sortedBytes = sorted.take();
+    log(`encoded ${n} records, ${termList.length} terms (${round(termBytes.length / n)} term bytes/record)`);
+
+    const client = new pg.Client({ connectionString: bench.url });
+    await client.connect();
+    const pid = Number((await client.query('SELECT pg_backend_pid() AS pid')).rows[0].pid);
+    await client.query('SET max_parallel_maintenance_workers = 0');
+    const copy = async (statement: string, bytes: Buffer) => {
+      const s = client.query(copyFrom(statement));
+      await new Promise<void>((resolve, reject) => {
+        s.on('finish', resolve);
+        s.on('error', reject);
+        s.end(bytes);
+      });
+    };
+    const result: Record<string, { cpu_us: number; wal_bytes: number; wall_ms: number }> = {};
+    const step = async (name: string, setup: string[], run: () => Promise<void>) => {
+      await client.query('BEGIN');
+      try {
+        for (const s of setup) await client.query(s);
+        const lsn0 = (await client.query('SELECT pg_current_wal_insert_lsn() AS l')).rows[0].l as string;
+        const cpu0 = await backendCpuMs(pid);
+        const t0 = performance.now();
+        await run();
+        const wall = performance.now() - t0;
+        const cpu = (await backendCpuMs(pid)) - cpu0;
+        const wal = Number((await client.query('SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), $1) AS d', [lsn0])).rows[0].d);
+        result[name] = { cpu_us: round((cpu * 1000) / n, 2), wal_bytes: Math.round(wal / n), wall_ms: Math.round(wall) };
+        log(`${name}: ${round((cpu * 1000) / n, 2)} µs/record of backend CPU, ${Math.round(wal / n)} WAL bytes/record, ${Math.round(wall)} ms`);
+      } finally {
+        await client.query('ROLLBACK');
+      }
+    };
+    const cols = '(id, dataset_id, public, sealed, key_id, created_at, updated_at)';
+    await step('records', [], () => copy(`COPY records ${cols} FROM STDIN (FORMAT binary)`, recordBytes));
+    await step('records_no_fk', ['ALTER TABLE records DROP CONSTRAINT records_dataset_id_fkey'], () => copy(`COPY records ${cols} FROM STDIN (FORMAT binary)`, recordBytes));
+    await step('records_stmt_trigger_instead_of_fk', [
+      'ALTER TABLE records DROP CONSTRAINT records_dataset_id_fkey',
+      `CREATE FUNCTION records_dataset_check() RETURNS trigger LANGUAGE plpgsql AS $$
+       BEGIN
+         IF EXISTS (SELECT 1 FROM (SELECT DISTINCT dataset_id FROM new_records) n WHERE NOT EXISTS (SELECT 1 FROM datasets d WHERE d.id = n.dataset_id)) THEN
+           RAISE foreign_key_violation USING MESSAGE = 'records.dataset_id: no such dataset';
+         END IF;
+         PERFORM 1 FROM datasets d WHERE d.id IN (SELECT DISTINCT dataset_id FROM new_records) FOR KEY SHARE;
+         RETURN NULL;
+       END $$`,
+      'CREATE TRIGGER records_dataset_check AFTER INSERT ON records REFERENCING NEW TABLE AS new_records FOR EACH STATEMENT EXECUTE FUNCTION records_dataset_check()',
+    ], () => copy(`COPY records ${cols} FROM STDIN (FORMAT binary)`, recordBytes));
+    await step('records_no_fk_no_dataset_idx', ['ALTER TABLE records DROP CONSTRAINT records_dataset_id_fkey', 'DROP INDEX records_dataset_idx'], () => copy(`COPY records ${cols} FROM STDIN (FORMAT binary)`, recordBytes));
+    await step('records_heap_only', ['CREATE TABLE r (LIKE records INCLUDING DEFAULTS)'], () => copy(`COPY r ${cols} FROM STDIN (FORMAT binary)`, recordBytes));
+    await step('records_heap_only_public_text', ['CREATE TABLE r (LIKE records INCLUDING DEFAULTS)', 'ALTER TABLE r ALTER public TYPE text'], () => copy(`COPY r ${cols} FROM STDIN (FORMAT binary)`, recordTextBytes));
+    await step('terms_heap', ['DROP INDEX record_terms_lookup_idx'], () => copy('COPY record_terms FROM STDIN (FORMAT binary)', termBytes));
+    await step('terms_heap+create_index', ['DROP INDEX record_terms_lookup_idx', "SET LOCAL maintenance_work_mem = '256MB'"], async () => {
+      await copy('COPY record_terms FROM STDIN (FORMAT binary)', termBytes);
+      await client.query('CREATE INDEX record_terms_lookup_idx ON record_terms (field_id, term, record_id)');
+    });
+    await step('terms_heap_sorted+create_index', ['DROP INDEX record_terms_lookup_idx', "SET LOCAL maintenance_work_mem = '256MB'"], async () => {
+      await copy('COPY record_terms FROM STDIN (FORMAT binary)', sortedBytes);
+      await client.query('CREATE INDEX record_terms_lookup_idx ON record_terms (field_id, term, record_id)');
+    });
+    await step('terms_into_index', [], () => copy('COPY record_terms FROM STDIN (FORMAT binary)', termBytes));
+    await step('terms_sorted_into_index', [], () => copy('COPY record_terms FROM STDIN (FORMAT binary)', sortedBytes));
+    await client.end();
+    process.stdout.write(`${JSON.stringify({ bench: 'import-pg-split', unit: 'backend cpu µs and WAL bytes per record', rows: n, terms_per_record: round(termList.length / n, 2), ...result, load_avg_1m: round(loadavg()[0] ?? 0, 2) })}\n`);
+  } finally {
+    await bench.close();
+  }
+}
+
+await main();

@@ -58,6 +58,8 @@ const LOADGEN_KIND = process.env.BENCH_LOADGEN === 'node' ? 'node' : 'wrk';
 const PURPOSE = '営業活動';
 const CPU_PROF = process.env.BENCH_CPU_PROF || '';
 const COMPARE_ROUNDS = process.env.BENCH_COMPARE ? intArg(process.env.BENCH_COMPARE, 3, 'BENCH_COMPARE') : 0;
+const PG_STATEMENTS = process.env.BENCH_PG_STATEMENTS === '1';
+const PERF = process.env.BENCH_PERF || '';
 const READ_STATEMENTS = process.env.BENCH_READ_STATEMENTS ? intArg(process.env.BENCH_READ_STATEMENTS, 4, 'BENCH_READ_STATEMENTS') : null;
 
 /** Runs `fn` under the V8 CPU profiler when BENCH_CPU_PROF names a file, and writes the profile there. */
@@ -76,6 +78,43 @@ async function profiled<T>(fn: () => Promise<T>): Promise<T> {
     session.disconnect();
     log(`CPU profile of the gate phase: ${CPU_PROF}`);
   }
+}
+
+/**
+ * BENCH_PERF=<file>: `perf record` (cpu-clock, call graphs) of every PostgreSQL process during `fn`
+ * (where perf is installed and allowed); read it with `perf report -i <file> --no-children`.
+ */
+async function perfRecorded<T>(db: Kysely<DB>, fn: () => Promise<T>): Promise<T> {
+  if (!PERF) return fn();
+  const pids = (await sql<{ pid: number }>`SELECT pid FROM pg_stat_activity`.execute(db)).rows.map((r) => r.pid);
+  const perf = spawn('perf', ['record', '-e', 'cpu-clock', '-F', '999', '-g', '-o', PERF, '-p', pids.join(',')], { stdio: ['ignore', 'ignore', 'inherit'] });
+  await new Promise((r) => setTimeout(r, 300));
+  try {
+    return await fn();
+  } finally {
+    const exited = new Promise((r) => perf.once('exit', r));
+    perf.kill('SIGINT');
+    await exited;
+    log(`perf profile of PostgreSQL during the gate phase: ${PERF}`);
+  }
+}
+
+/**
+ * BENCH_PG_STATEMENTS=1 (with pg_stat_statements preloaded: PG_TEMP_SETTINGS="shared_preload_libraries='pg_stat_statements'"):
+ * the statements PostgreSQL ran during the gate phase, by total time (execution + planning).
+ */
+async function statementsDuring<T>(db: Kysely<DB>, fn: () => Promise<T>): Promise<{ result: T; statements: Record<string, unknown>[] | null }> {
+  if (!PG_STATEMENTS) return { result: await fn(), statements: null };
+  await sql`CREATE EXTENSION IF NOT EXISTS pg_stat_statements`.execute(db);
+  await sql`SELECT pg_stat_statements_reset()`.execute(db);
+  const result = await fn();
+  const rows = (await sql<Record<string, unknown>>`
+    SELECT left(regexp_replace(query, '\s+', ' ', 'g'), 90) AS query, calls, plans, rows,
+      round(total_exec_time::numeric, 1) AS exec_ms, round(total_plan_time::numeric, 1) AS plan_ms,
+      shared_blks_hit AS hit, shared_blks_read AS read, shared_blks_dirtied AS dirtied, wal_records, wal_fpi, wal_bytes
+    FROM pg_stat_statements ORDER BY total_exec_time + total_plan_time DESC LIMIT 15`.execute(db)).rows;
+  for (const r of rows) log(`  pg_stat_statements: ${JSON.stringify(r)}`);
+  return { result, statements: rows };
 }
 
 type PhaseResult = {
@@ -418,6 +457,7 @@ async function main(): Promise<void> {
     let batches0: ReturnType<typeof readBatchStats> = null;
     let batches: ReturnType<typeof readBatchStats> = null;
     let compare: Record<string, unknown> | null = null;
+    let pgStatements: Record<string, unknown>[] | null = null;
     try {
       // One read first, to fail early with a readable message if the set-up is wrong.
       const probe = await fetch(`http://127.0.0.1:${port}/api/datasets/contacts/records/${ids[0]}?purpose=${encodeURIComponent(PURPOSE)}`, {
@@ -438,11 +478,11 @@ async function main(): Promise<void> {
         const phases: PhaseResult[] = [];
         phases.push(await loadgen.run(WARMUP_SECONDS * 1000, false));
         batches0 = readBatchStats(ctx);
-        gate = await measure('gate (HTTP)', ctx.db, async () => {
-          const r = await profiled(() => loadgen.run(SECONDS * 1000, true));
+        ({ result: gate, statements: pgStatements } = await statementsDuring(ctx.db, () => measure('gate (HTTP)', ctx.db, async () => {
+          const r = await perfRecorded(ctx.db, () => profiled(() => loadgen.run(SECONDS * 1000, true)));
           phases.push(r);
           return r;
-        });
+        })));
         const b1 = readBatchStats(ctx);
         if (b1) batches = { statements: b1.statements - (batches0?.statements ?? 0), reads: b1.reads - (batches0?.reads ?? 0), maxInFlight: b1.maxInFlight };
         if (COMPARE_ROUNDS > 0) compare = await compareRoutes(ctx, bench.dataDir, loadgen, loadgenInit, phases);
@@ -498,6 +538,7 @@ async function main(): Promise<void> {
         statements_in_flight: batches?.maxInFlight ?? null,
         load_avg_1m: round(loadavg()[0]!, 2),
         ...(compare ? { compare } : {}),
+        ...(pgStatements ? { pg_statements: pgStatements } : {}),
         concurrency: CONCURRENCY,
         pool: POOL,
         contacts: CONTACTS,

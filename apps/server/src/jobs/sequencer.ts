@@ -1,18 +1,46 @@
 /**
  * Runs the audit sequencer: integrates pending events into the Merkle log every 200 ms (and straight
- * again while there is a backlog), then hands each new signed checkpoint to the witnesses. With
- * several nodes only the holder of the advisory lock integrates; the others find it busy.
+ * again while a backlog remains: the last batch was full), then hands each new signed checkpoint to
+ * the witnesses. With several nodes only the holder of the advisory lock integrates; the others find
+ * it busy.
+ *
+ * Between ticks the events of the next 200 ms gather into one batch. Looping straight on after every
+ * non-empty batch (as before) kept the sequencer running flat out under a steady stream of reads, in
+ * batches of a few dozen events, each paying the transaction's fixed part (five round trips, two
+ * statements parsed and planned, the tree state row, a tile row rewritten per level) — see ADR 0010's
+ * amendment of 2026-11-27. Every VACUUM_PENDING_EVERY integrated events it also vacuums audit_pending,
+ * so that the queue's space is reused instead of the file growing until autovacuum comes by.
  */
 import type { AppContext } from '../platform/context.ts';
 import { startPeriodic, type PeriodicJob } from './periodic.ts';
-import { integrateAll, publishToWitnesses, sequenceOnce } from '../modules/audit/index.ts';
+import { auditRepository, integrateAll, publishToWitnesses, sequenceOnce, SEQUENCER_BATCH } from '../modules/audit/index.ts';
+
+/**
+ * One tick of the sequencer: a batch of up to `batch` pending events, and further batches only while
+ * the last one was full. Returns how many sequencer transactions ran and how many events they integrated.
+ */
+export async function sequencerTick(ctx: AppContext, stopping: () => boolean, batch = SEQUENCER_BATCH): Promise<{ batches: number; integrated: number }> {
+  let batches = 0;
+  let integrated = 0;
+  for (;;) {
+    const r = await sequenceOnce(ctx.db, ctx.clock, { ...ctx.auditLog, batch });
+    batches++;
+    if (r?.checkpoint) await publishToWitnesses(ctx, r.checkpoint);
+    integrated += r?.integrated ?? 0;
+    if (stopping() || !r || r.integrated < batch) return { batches, integrated };
+  }
+}
+
+/** Integrated events after which the sequencer vacuums audit_pending (`vacuumPending`). */
+export const VACUUM_PENDING_EVERY = 5_000;
 
 export function startSequencer(ctx: AppContext, intervalMs = 200): PeriodicJob {
+  let sinceVacuum = 0;
   const job = startPeriodic(ctx, { name: 'audit sequencer', intervalMs }, async (stopping) => {
-    for (;;) {
-      const r = await sequenceOnce(ctx.db, ctx.clock, ctx.auditLog);
-      if (r?.checkpoint) await publishToWitnesses(ctx, r.checkpoint);
-      if (stopping() || !r || r.integrated === 0) return;
+    sinceVacuum += (await sequencerTick(ctx, stopping)).integrated;
+    if (sinceVacuum >= VACUUM_PENDING_EVERY && !stopping()) {
+      sinceVacuum = 0;
+      await auditRepository(ctx.db).vacuumPending();
     }
   });
   return {

@@ -38,7 +38,7 @@ import pg from 'pg';
 import { sql, type Kysely } from 'kysely';
 import { buildApp } from '../apps/server/src/app.ts';
 import { startSequencer } from '../apps/server/src/jobs/sequencer.ts';
-import { auditRepository, sequenceAll } from '../apps/server/src/modules/audit/index.ts';
+import { auditRepository, sequenceAll, sequenceOnce } from '../apps/server/src/modules/audit/index.ts';
 import { configureReadBatching, readBatchStats } from '../apps/server/src/modules/vault/index.ts';
 import { hashToken, newOpaqueToken } from '../apps/server/src/platform/crypto/tokens.ts';
 import { newId } from '../apps/server/src/platform/ids.ts';
@@ -58,6 +58,7 @@ const LOADGEN_KIND = process.env.BENCH_LOADGEN === 'node' ? 'node' : 'wrk';
 const PURPOSE = '営業活動';
 const CPU_PROF = process.env.BENCH_CPU_PROF || '';
 const COMPARE_ROUNDS = process.env.BENCH_COMPARE ? intArg(process.env.BENCH_COMPARE, 3, 'BENCH_COMPARE') : 0;
+const SEQUENCER_COMPARE_ROUNDS = process.env.BENCH_SEQUENCER_COMPARE ? intArg(process.env.BENCH_SEQUENCER_COMPARE, 3, 'BENCH_SEQUENCER_COMPARE') : 0;
 const PG_STATEMENTS = process.env.BENCH_PG_STATEMENTS === '1';
 const PERF = process.env.BENCH_PERF || '';
 const READ_STATEMENTS = process.env.BENCH_READ_STATEMENTS ? intArg(process.env.BENCH_READ_STATEMENTS, 4, 'BENCH_READ_STATEMENTS') : null;
@@ -400,6 +401,62 @@ async function compareRoutes(
   return { rounds: COMPARE_ROUNDS, seconds_each: ms / 1000, lean: side(sums.lean), fastify: side(sums.fastify) };
 }
 
+/**
+ * The sequencer as it ran before 2026-11-27 (ADR 0010's amendment of that day): every 200 ms, and
+ * straight again after every batch that integrated anything; no vacuum of audit_pending.
+ */
+function startLoopingSequencer(ctx: Awaited<ReturnType<typeof openBenchContext>>['ctx']): { stop(): Promise<void> } {
+  let running: Promise<void> | null = null;
+  let stopped = false;
+  const timer = setInterval(() => {
+    if (stopped || running) return;
+    running = (async () => {
+      for (;;) {
+        const r = await sequenceOnce(ctx.db, ctx.clock, ctx.auditLog);
+        if (stopped || !r || r.integrated === 0) return;
+      }
+    })().finally(() => (running = null));
+  }, 200);
+  return {
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      await running;
+    },
+  };
+}
+
+/**
+ * BENCH_SEQUENCER_COMPARE=<rounds>: alternating phases of `seconds`/2 against the same app with the
+ * sequencer of jobs/sequencer.ts and with the looping one it replaced; CPU per read summed per side.
+ */
+async function compareSequencers(ctx: Awaited<ReturnType<typeof openBenchContext>>['ctx'], gen: LoadGen, phases: PhaseResult[]): Promise<Record<string, unknown>> {
+  const sums = { current: { n: 0, server: 0, system: 0, postgres: 0, p99: [] as number[] }, looping: { n: 0, server: 0, system: 0, postgres: 0, p99: [] as number[] } };
+  const ms = Math.max(1, Math.round(SECONDS / 2)) * 1000;
+  for (let i = 0; i < SEQUENCER_COMPARE_ROUNDS; i++) {
+    for (const side of (i % 2 === 0 ? ['looping', 'current'] : ['current', 'looping']) as ('looping' | 'current')[]) {
+      const seq = side === 'current' ? startSequencer(ctx) : startLoopingSequencer(ctx);
+      try {
+        const m = await measure(`sequencer ${side} ${i + 1}`, ctx.db, async () => {
+          const r = await gen.run(ms, true);
+          phases.push(r);
+          return r;
+        });
+        const s = sums[side];
+        s.n += m.count;
+        s.server += m.cpu.server * m.count;
+        s.system += m.cpu.server_system * m.count;
+        s.postgres += (m.cpu.postgres ?? 0) * m.count;
+        s.p99.push(round(m.p99, 1));
+      } finally {
+        await seq.stop();
+      }
+    }
+  }
+  const side = (s: typeof sums.current) => ({ reads: s.n, cpu_us_per_read: { server: round(s.server / s.n, 0), server_system: round(s.system / s.n, 0), postgres: round(s.postgres / s.n, 0) }, p99_ms: s.p99 });
+  return { rounds: SEQUENCER_COMPARE_ROUNDS, seconds_each: ms / 1000, current: side(sums.current), looping: side(sums.looping) };
+}
+
 async function countAudit(db: Kysely<DB>): Promise<number> {
   return auditRepository(db).countAll();
 }
@@ -446,7 +503,7 @@ async function main(): Promise<void> {
     await app.listen({ host: '127.0.0.1', port: 0 });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : 0;
-    const sequencer = SEQUENCER ? startSequencer(ctx) : null;
+    let sequencer = SEQUENCER ? startSequencer(ctx) : null;
     const auditBefore = await countAudit(ctx.db);
     let gate: Measured;
     let requests = 0;
@@ -458,6 +515,7 @@ async function main(): Promise<void> {
     let batches: ReturnType<typeof readBatchStats> = null;
     let compare: Record<string, unknown> | null = null;
     let pgStatements: Record<string, unknown>[] | null = null;
+    let sequencerCompare: Record<string, unknown> | null = null;
     try {
       // One read first, to fail early with a readable message if the set-up is wrong.
       const probe = await fetch(`http://127.0.0.1:${port}/api/datasets/contacts/records/${ids[0]}?purpose=${encodeURIComponent(PURPOSE)}`, {
@@ -486,6 +544,11 @@ async function main(): Promise<void> {
         const b1 = readBatchStats(ctx);
         if (b1) batches = { statements: b1.statements - (batches0?.statements ?? 0), reads: b1.reads - (batches0?.reads ?? 0), maxInFlight: b1.maxInFlight };
         if (COMPARE_ROUNDS > 0) compare = await compareRoutes(ctx, bench.dataDir, loadgen, loadgenInit, phases);
+        if (SEQUENCER_COMPARE_ROUNDS > 0) {
+          if (sequencer) await sequencer.stop();
+          sequencer = null;
+          sequencerCompare = await compareSequencers(ctx, loadgen, phases);
+        }
         for (const r of phases) {
           requests += r.count;
           ok += r.statuses['200'] ?? 0;
@@ -539,6 +602,7 @@ async function main(): Promise<void> {
         load_avg_1m: round(loadavg()[0]!, 2),
         ...(compare ? { compare } : {}),
         ...(pgStatements ? { pg_statements: pgStatements } : {}),
+        ...(sequencerCompare ? { sequencer_compare: sequencerCompare } : {}),
         concurrency: CONCURRENCY,
         pool: POOL,
         contacts: CONTACTS,

@@ -8,7 +8,7 @@
  * non-empty batch (as before) kept the sequencer running flat out under a steady stream of reads, in
  * batches of a few dozen events, each paying the transaction's fixed part (five round trips, two
  * statements parsed and planned, the tree state row, a tile row rewritten per level) — see ADR 0010's
- * amendment of 2026-11-27. Every VACUUM_PENDING_EVERY integrated events it also vacuums audit_pending,
+ * amendment of 2026-11-27. Every VACUUM_PENDING_EVERY integrated events (at most once a second) it also vacuums audit_pending,
  * so that the queue's space is reused instead of the file growing until autovacuum comes by.
  */
 import type { AppContext } from '../platform/context.ts';
@@ -31,15 +31,22 @@ export async function sequencerTick(ctx: AppContext, stopping: () => boolean, ba
   }
 }
 
-/** Integrated events after which the sequencer vacuums audit_pending (`vacuumPending`). */
+/**
+ * The sequencer vacuums audit_pending (`vacuumPending`) once this many events were integrated since
+ * the last time, and at most once a second (at high rates a vacuum per tick would cost more than the
+ * space it gives back).
+ */
 export const VACUUM_PENDING_EVERY = 5_000;
+const VACUUM_PENDING_MIN_MS = 1_000;
 
 export function startSequencer(ctx: AppContext, intervalMs = 200): PeriodicJob {
   let sinceVacuum = 0;
+  let lastVacuum = performance.now();
   const job = startPeriodic(ctx, { name: 'audit sequencer', intervalMs }, async (stopping) => {
     sinceVacuum += (await sequencerTick(ctx, stopping)).integrated;
-    if (sinceVacuum >= VACUUM_PENDING_EVERY && !stopping()) {
+    if (sinceVacuum >= VACUUM_PENDING_EVERY && performance.now() - lastVacuum >= VACUUM_PENDING_MIN_MS && !stopping()) {
       sinceVacuum = 0;
+      lastVacuum = performance.now();
       await auditRepository(ctx.db).vacuumPending();
     }
   });

@@ -24,6 +24,13 @@
 // BENCH_LOADGEN=wrk|node (default wrk), BENCH_READ_STATEMENTS (batched read statements in flight,
 // default 4: ADR 0004), BENCH_CPU_PROF=<file.cpuprofile> (a V8 CPU profile of this
 // process — the server — during the measured gate phase; open it in Chrome DevTools or speedscope),
+// BENCH_WARMUP=<seconds> (warm-up before each measured phase, default 3: on a fresh cluster PostgreSQL's
+// CPU per read keeps falling for tens of seconds while its backends map shared and WAL buffers),
+// BENCH_PERF=<file> (`perf record` of every PostgreSQL process during the gate phase),
+// BENCH_PG_STATEMENTS=1 (the statements of the gate phase from pg_stat_statements, which the server
+// must preload: PG_TEMP_SETTINGS="shared_preload_libraries='pg_stat_statements'" for the temp server),
+// BENCH_SEQUENCER_COMPARE=<rounds> (after the gate phase, alternating phases with the sequencer of
+// jobs/sequencer.ts and with the looping one it replaced, reported as `sequencer_compare`),
 // BENCH_COMPARE=<rounds> (after the gate phase, that many alternating pairs of `seconds`/2 phases
 // against the lean route (ADR 0012) and against a second app on the same context with
 // `leanRoutes: false` (Fastify's route and hooks), reported as `compare`: the same minute, the same
@@ -49,7 +56,7 @@ import { cpuDelta, intArg, log, openBenchContext, postgresCpuMs, round } from '.
 
 const CONCURRENCY = intArg(process.argv[2], 48, 'concurrency');
 const SECONDS = intArg(process.argv[3], 10, 'seconds');
-const WARMUP_SECONDS = 3;
+const WARMUP_SECONDS = intArg(process.env.BENCH_WARMUP, 3, 'BENCH_WARMUP');
 const CONTACTS = intArg(process.env.BENCH_CONTACTS, 20_000, 'BENCH_CONTACTS');
 const POOL = intArg(process.env.BENCH_POOL, 20, 'BENCH_POOL');
 const LOG_LEVEL = process.env.BENCH_LOG_LEVEL || 'warn';
@@ -607,6 +614,7 @@ async function main(): Promise<void> {
         pool: POOL,
         contacts: CONTACTS,
         seconds: SECONDS,
+        warmup_seconds: WARMUP_SECONDS,
         sequencer: SEQUENCER,
         loadgen: loadgenKind,
         log_level: LOG_LEVEL,

@@ -1,6 +1,6 @@
 /**
  * The sequencer's tick (jobs/sequencer.ts): a batch of the events pending, and further batches only
- * while the last one was full. A steady stream of events is thus integrated once per tick in one
+ * while the last one was full or held at least SEQUENCER_STRAIGHT_AGAIN events. A steady stream of events is thus integrated once per tick in one
  * batch, not in a run of small back-to-back transactions; a backlog larger than a batch is still
  * drained within the tick. Every event ends up in the log once, in order, verifiable. Vacuuming the
  * pending queue lets its space be reused: the table stops growing with the events that passed through.
@@ -16,7 +16,7 @@ import { createLogger } from '../src/platform/logger.ts';
 import { appendAudit, auditRepository } from '../src/modules/audit/index.ts';
 import { verifyAuditLog } from '../src/modules/audit/audit.verify.ts';
 import { systemActor } from '../src/modules/identity/index.ts';
-import { sequencerTick } from '../src/jobs/sequencer.ts';
+import { SEQUENCER_STRAIGHT_AGAIN, sequencerTick } from '../src/jobs/sequencer.ts';
 import { openTestDatabase, type TestDatabase } from './support/database.ts';
 
 let database: TestDatabase;
@@ -62,6 +62,22 @@ test('a backlog larger than a batch is drained within the tick, batch after batc
   // Exactly full batches: one more look finds the backlog gone.
   await append(20);
   assert.deepEqual(await sequencerTick(ctx, () => false, 10), { batches: 3, integrated: 20 });
+});
+
+test('a batch of 1,000 events or more sends the sequencer straight round again, a smaller one does not', async () => {
+  const many = async (n: number) => {
+    await ctx.db.transaction().execute(async (tx) => {
+      for (let i = 0; i < n; i++) {
+        await appendAudit(tx, ctx.clock, systemActor({ ip: null, userAgent: null, deviceId: null }), {
+          action: 'record.read', decision: 'allow', rule: 'test', reason: 'tick', result: 'ok', details: { i: appended++ },
+        });
+      }
+    });
+  };
+  await many(SEQUENCER_STRAIGHT_AGAIN);
+  assert.deepEqual(await sequencerTick(ctx, () => false), { batches: 2, integrated: SEQUENCER_STRAIGHT_AGAIN });
+  await many(SEQUENCER_STRAIGHT_AGAIN - 1);
+  assert.deepEqual(await sequencerTick(ctx, () => false), { batches: 1, integrated: SEQUENCER_STRAIGHT_AGAIN - 1 });
 });
 
 test('a stopping sequencer ends its tick after the batch in hand; the rest stays pending for the final integration', async () => {

@@ -1,6 +1,6 @@
 /**
  * Runs the audit sequencer: integrates pending events into the Merkle log every 200 ms (and straight
- * again while a backlog remains: the last batch was full), then hands each new signed checkpoint to
+ * again while events arrive faster than that: the last batch held ≥ 1,000 events or was full), then hands each new signed checkpoint to
  * the witnesses. With several nodes only the holder of the advisory lock integrates; the others find
  * it busy.
  *
@@ -16,10 +16,18 @@ import { startPeriodic, type PeriodicJob } from './periodic.ts';
 import { auditRepository, integrateAll, publishToWitnesses, sequenceOnce, SEQUENCER_BATCH } from '../modules/audit/index.ts';
 
 /**
+ * A batch of at least this many events (or a full one) sends the sequencer straight round again: the
+ * events are arriving faster than one batch per tick, and waiting for the next tick would let them pile up.
+ */
+export const SEQUENCER_STRAIGHT_AGAIN = 1_000;
+
+/**
  * One tick of the sequencer: a batch of up to `batch` pending events, and further batches only while
- * the last one was full. Returns how many sequencer transactions ran and how many events they integrated.
+ * the last one was full or held at least SEQUENCER_STRAIGHT_AGAIN events. Returns how many sequencer
+ * transactions ran and how many events they integrated.
  */
 export async function sequencerTick(ctx: AppContext, stopping: () => boolean, batch = SEQUENCER_BATCH): Promise<{ batches: number; integrated: number }> {
+  const again = Math.min(batch, SEQUENCER_STRAIGHT_AGAIN);
   let batches = 0;
   let integrated = 0;
   for (;;) {
@@ -27,7 +35,7 @@ export async function sequencerTick(ctx: AppContext, stopping: () => boolean, ba
     batches++;
     if (r?.checkpoint) await publishToWitnesses(ctx, r.checkpoint);
     integrated += r?.integrated ?? 0;
-    if (stopping() || !r || r.integrated < batch) return { batches, integrated };
+    if (stopping() || !r || r.integrated < again) return { batches, integrated };
   }
 }
 

@@ -96,14 +96,22 @@ async function perfRecorded<T>(db: Kysely<DB>, fn: () => Promise<T>): Promise<T>
   if (!PERF) return fn();
   const pids = (await sql<{ pid: number }>`SELECT pid FROM pg_stat_activity`.execute(db)).rows.map((r) => r.pid);
   const perf = spawn('perf', ['record', '-e', 'cpu-clock', '-F', '999', '-g', '-o', PERF, '-p', pids.join(',')], { stdio: ['ignore', 'ignore', 'inherit'] });
+  let failed = false;
+  const exited = new Promise<void>((resolve) => {
+    perf.once('exit', () => resolve());
+    perf.once('error', (err) => {
+      failed = true;
+      log(`BENCH_PERF: could not run perf (${err.message}); measuring without it`);
+      resolve();
+    });
+  });
   await new Promise((r) => setTimeout(r, 300));
   try {
     return await fn();
   } finally {
-    const exited = new Promise((r) => perf.once('exit', r));
-    perf.kill('SIGINT');
+    if (!failed) perf.kill('SIGINT');
     await exited;
-    log(`perf profile of PostgreSQL during the gate phase: ${PERF}`);
+    if (!failed) log(`perf profile of PostgreSQL during the gate phase: ${PERF}`);
   }
 }
 
@@ -117,7 +125,7 @@ async function statementsDuring<T>(db: Kysely<DB>, fn: () => Promise<T>): Promis
   await sql`SELECT pg_stat_statements_reset()`.execute(db);
   const result = await fn();
   const rows = (await sql<Record<string, unknown>>`
-    SELECT left(regexp_replace(query, '\s+', ' ', 'g'), 90) AS query, calls, plans, rows,
+    SELECT left(regexp_replace(query, '[[:space:]]+', ' ', 'g'), 90) AS query, calls, plans, rows,
       round(total_exec_time::numeric, 1) AS exec_ms, round(total_plan_time::numeric, 1) AS plan_ms,
       shared_blks_hit AS hit, shared_blks_read AS read, shared_blks_dirtied AS dirtied, wal_records, wal_fpi, wal_bytes
     FROM pg_stat_statements ORDER BY total_exec_time + total_plan_time DESC LIMIT 15`.execute(db)).rows;

@@ -24,6 +24,13 @@
 // BENCH_LOADGEN=wrk|node (default wrk), BENCH_READ_STATEMENTS (batched read statements in flight,
 // default 4: ADR 0004), BENCH_CPU_PROF=<file.cpuprofile> (a V8 CPU profile of this
 // process — the server — during the measured gate phase; open it in Chrome DevTools or speedscope),
+// BENCH_WARMUP=<seconds> (warm-up before each measured phase, default 3: on a fresh cluster PostgreSQL's
+// CPU per read keeps falling for tens of seconds while its backends map shared and WAL buffers),
+// BENCH_PERF=<file> (`perf record` of every PostgreSQL process during the gate phase),
+// BENCH_PG_STATEMENTS=1 (the statements of the gate phase from pg_stat_statements, which the server
+// must preload: PG_TEMP_SETTINGS="shared_preload_libraries='pg_stat_statements'" for the temp server),
+// BENCH_SEQUENCER_COMPARE=<rounds> (after the gate phase, alternating phases with the sequencer of
+// jobs/sequencer.ts and with the looping one it replaced, reported as `sequencer_compare`),
 // BENCH_COMPARE=<rounds> (after the gate phase, that many alternating pairs of `seconds`/2 phases
 // against the lean route (ADR 0012) and against a second app on the same context with
 // `leanRoutes: false` (Fastify's route and hooks), reported as `compare`: the same minute, the same
@@ -38,7 +45,7 @@ import pg from 'pg';
 import { sql, type Kysely } from 'kysely';
 import { buildApp } from '../apps/server/src/app.ts';
 import { startSequencer } from '../apps/server/src/jobs/sequencer.ts';
-import { auditRepository, sequenceAll } from '../apps/server/src/modules/audit/index.ts';
+import { auditRepository, sequenceAll, sequenceOnce } from '../apps/server/src/modules/audit/index.ts';
 import { configureReadBatching, readBatchStats } from '../apps/server/src/modules/vault/index.ts';
 import { hashToken, newOpaqueToken } from '../apps/server/src/platform/crypto/tokens.ts';
 import { newId } from '../apps/server/src/platform/ids.ts';
@@ -49,7 +56,7 @@ import { cpuDelta, intArg, log, openBenchContext, postgresCpuMs, round } from '.
 
 const CONCURRENCY = intArg(process.argv[2], 48, 'concurrency');
 const SECONDS = intArg(process.argv[3], 10, 'seconds');
-const WARMUP_SECONDS = 3;
+const WARMUP_SECONDS = intArg(process.env.BENCH_WARMUP, 3, 'BENCH_WARMUP');
 const CONTACTS = intArg(process.env.BENCH_CONTACTS, 20_000, 'BENCH_CONTACTS');
 const POOL = intArg(process.env.BENCH_POOL, 20, 'BENCH_POOL');
 const LOG_LEVEL = process.env.BENCH_LOG_LEVEL || 'warn';
@@ -58,6 +65,9 @@ const LOADGEN_KIND = process.env.BENCH_LOADGEN === 'node' ? 'node' : 'wrk';
 const PURPOSE = '営業活動';
 const CPU_PROF = process.env.BENCH_CPU_PROF || '';
 const COMPARE_ROUNDS = process.env.BENCH_COMPARE ? intArg(process.env.BENCH_COMPARE, 3, 'BENCH_COMPARE') : 0;
+const SEQUENCER_COMPARE_ROUNDS = process.env.BENCH_SEQUENCER_COMPARE ? intArg(process.env.BENCH_SEQUENCER_COMPARE, 3, 'BENCH_SEQUENCER_COMPARE') : 0;
+const PG_STATEMENTS = process.env.BENCH_PG_STATEMENTS === '1';
+const PERF = process.env.BENCH_PERF || '';
 const READ_STATEMENTS = process.env.BENCH_READ_STATEMENTS ? intArg(process.env.BENCH_READ_STATEMENTS, 4, 'BENCH_READ_STATEMENTS') : null;
 
 /** Runs `fn` under the V8 CPU profiler when BENCH_CPU_PROF names a file, and writes the profile there. */
@@ -76,6 +86,51 @@ async function profiled<T>(fn: () => Promise<T>): Promise<T> {
     session.disconnect();
     log(`CPU profile of the gate phase: ${CPU_PROF}`);
   }
+}
+
+/**
+ * BENCH_PERF=<file>: `perf record` (cpu-clock, call graphs) of every PostgreSQL process during `fn`
+ * (where perf is installed and allowed); read it with `perf report -i <file> --no-children`.
+ */
+async function perfRecorded<T>(db: Kysely<DB>, fn: () => Promise<T>): Promise<T> {
+  if (!PERF) return fn();
+  const pids = (await sql<{ pid: number }>`SELECT pid FROM pg_stat_activity`.execute(db)).rows.map((r) => r.pid);
+  const perf = spawn('perf', ['record', '-e', 'cpu-clock', '-F', '999', '-g', '-o', PERF, '-p', pids.join(',')], { stdio: ['ignore', 'ignore', 'inherit'] });
+  let failed = false;
+  const exited = new Promise<void>((resolve) => {
+    perf.once('exit', () => resolve());
+    perf.once('error', (err) => {
+      failed = true;
+      log(`BENCH_PERF: could not run perf (${err.message}); measuring without it`);
+      resolve();
+    });
+  });
+  await new Promise((r) => setTimeout(r, 300));
+  try {
+    return await fn();
+  } finally {
+    if (!failed) perf.kill('SIGINT');
+    await exited;
+    if (!failed) log(`perf profile of PostgreSQL during the gate phase: ${PERF}`);
+  }
+}
+
+/**
+ * BENCH_PG_STATEMENTS=1 (with pg_stat_statements preloaded: PG_TEMP_SETTINGS="shared_preload_libraries='pg_stat_statements'"):
+ * the statements PostgreSQL ran during the gate phase, by total time (execution + planning).
+ */
+async function statementsDuring<T>(db: Kysely<DB>, fn: () => Promise<T>): Promise<{ result: T; statements: Record<string, unknown>[] | null }> {
+  if (!PG_STATEMENTS) return { result: await fn(), statements: null };
+  await sql`CREATE EXTENSION IF NOT EXISTS pg_stat_statements`.execute(db);
+  await sql`SELECT pg_stat_statements_reset()`.execute(db);
+  const result = await fn();
+  const rows = (await sql<Record<string, unknown>>`
+    SELECT left(regexp_replace(query, '[[:space:]]+', ' ', 'g'), 90) AS query, calls, plans, rows,
+      round(total_exec_time::numeric, 1) AS exec_ms, round(total_plan_time::numeric, 1) AS plan_ms,
+      shared_blks_hit AS hit, shared_blks_read AS read, shared_blks_dirtied AS dirtied, wal_records, wal_fpi, wal_bytes
+    FROM pg_stat_statements ORDER BY total_exec_time + total_plan_time DESC LIMIT 15`.execute(db)).rows;
+  for (const r of rows) log(`  pg_stat_statements: ${JSON.stringify(r)}`);
+  return { result, statements: rows };
 }
 
 type PhaseResult = {
@@ -361,6 +416,62 @@ async function compareRoutes(
   return { rounds: COMPARE_ROUNDS, seconds_each: ms / 1000, lean: side(sums.lean), fastify: side(sums.fastify) };
 }
 
+/**
+ * The sequencer as it ran before 2026-11-27 (ADR 0010's amendment of that day): every 200 ms, and
+ * straight again after every batch that integrated anything; no vacuum of audit_pending.
+ */
+function startLoopingSequencer(ctx: Awaited<ReturnType<typeof openBenchContext>>['ctx']): { stop(): Promise<void> } {
+  let running: Promise<void> | null = null;
+  let stopped = false;
+  const timer = setInterval(() => {
+    if (stopped || running) return;
+    running = (async () => {
+      for (;;) {
+        const r = await sequenceOnce(ctx.db, ctx.clock, ctx.auditLog);
+        if (stopped || !r || r.integrated === 0) return;
+      }
+    })().finally(() => (running = null));
+  }, 200);
+  return {
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      await running;
+    },
+  };
+}
+
+/**
+ * BENCH_SEQUENCER_COMPARE=<rounds>: alternating phases of `seconds`/2 against the same app with the
+ * sequencer of jobs/sequencer.ts and with the looping one it replaced; CPU per read summed per side.
+ */
+async function compareSequencers(ctx: Awaited<ReturnType<typeof openBenchContext>>['ctx'], gen: LoadGen, phases: PhaseResult[]): Promise<Record<string, unknown>> {
+  const sums = { current: { n: 0, server: 0, system: 0, postgres: 0, p99: [] as number[] }, looping: { n: 0, server: 0, system: 0, postgres: 0, p99: [] as number[] } };
+  const ms = Math.max(1, Math.round(SECONDS / 2)) * 1000;
+  for (let i = 0; i < SEQUENCER_COMPARE_ROUNDS; i++) {
+    for (const side of (i % 2 === 0 ? ['looping', 'current'] : ['current', 'looping']) as ('looping' | 'current')[]) {
+      const seq = side === 'current' ? startSequencer(ctx) : startLoopingSequencer(ctx);
+      try {
+        const m = await measure(`sequencer ${side} ${i + 1}`, ctx.db, async () => {
+          const r = await gen.run(ms, true);
+          phases.push(r);
+          return r;
+        });
+        const s = sums[side];
+        s.n += m.count;
+        s.server += m.cpu.server * m.count;
+        s.system += m.cpu.server_system * m.count;
+        s.postgres += (m.cpu.postgres ?? 0) * m.count;
+        s.p99.push(round(m.p99, 1));
+      } finally {
+        await seq.stop();
+      }
+    }
+  }
+  const side = (s: typeof sums.current) => ({ reads: s.n, cpu_us_per_read: { server: round(s.server / s.n, 0), server_system: round(s.system / s.n, 0), postgres: round(s.postgres / s.n, 0) }, p99_ms: s.p99 });
+  return { rounds: SEQUENCER_COMPARE_ROUNDS, seconds_each: ms / 1000, current: side(sums.current), looping: side(sums.looping) };
+}
+
 async function countAudit(db: Kysely<DB>): Promise<number> {
   return auditRepository(db).countAll();
 }
@@ -407,7 +518,7 @@ async function main(): Promise<void> {
     await app.listen({ host: '127.0.0.1', port: 0 });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : 0;
-    const sequencer = SEQUENCER ? startSequencer(ctx) : null;
+    let sequencer = SEQUENCER ? startSequencer(ctx) : null;
     const auditBefore = await countAudit(ctx.db);
     let gate: Measured;
     let requests = 0;
@@ -418,6 +529,8 @@ async function main(): Promise<void> {
     let batches0: ReturnType<typeof readBatchStats> = null;
     let batches: ReturnType<typeof readBatchStats> = null;
     let compare: Record<string, unknown> | null = null;
+    let pgStatements: Record<string, unknown>[] | null = null;
+    let sequencerCompare: Record<string, unknown> | null = null;
     try {
       // One read first, to fail early with a readable message if the set-up is wrong.
       const probe = await fetch(`http://127.0.0.1:${port}/api/datasets/contacts/records/${ids[0]}?purpose=${encodeURIComponent(PURPOSE)}`, {
@@ -438,14 +551,19 @@ async function main(): Promise<void> {
         const phases: PhaseResult[] = [];
         phases.push(await loadgen.run(WARMUP_SECONDS * 1000, false));
         batches0 = readBatchStats(ctx);
-        gate = await measure('gate (HTTP)', ctx.db, async () => {
-          const r = await profiled(() => loadgen.run(SECONDS * 1000, true));
+        ({ result: gate, statements: pgStatements } = await statementsDuring(ctx.db, () => measure('gate (HTTP)', ctx.db, async () => {
+          const r = await perfRecorded(ctx.db, () => profiled(() => loadgen.run(SECONDS * 1000, true)));
           phases.push(r);
           return r;
-        });
+        })));
         const b1 = readBatchStats(ctx);
         if (b1) batches = { statements: b1.statements - (batches0?.statements ?? 0), reads: b1.reads - (batches0?.reads ?? 0), maxInFlight: b1.maxInFlight };
         if (COMPARE_ROUNDS > 0) compare = await compareRoutes(ctx, bench.dataDir, loadgen, loadgenInit, phases);
+        if (SEQUENCER_COMPARE_ROUNDS > 0) {
+          if (sequencer) await sequencer.stop();
+          sequencer = null;
+          sequencerCompare = await compareSequencers(ctx, loadgen, phases);
+        }
         for (const r of phases) {
           requests += r.count;
           ok += r.statuses['200'] ?? 0;
@@ -498,10 +616,13 @@ async function main(): Promise<void> {
         statements_in_flight: batches?.maxInFlight ?? null,
         load_avg_1m: round(loadavg()[0]!, 2),
         ...(compare ? { compare } : {}),
+        ...(pgStatements ? { pg_statements: pgStatements } : {}),
+        ...(sequencerCompare ? { sequencer_compare: sequencerCompare } : {}),
         concurrency: CONCURRENCY,
         pool: POOL,
         contacts: CONTACTS,
         seconds: SECONDS,
+        warmup_seconds: WARMUP_SECONDS,
         sequencer: SEQUENCER,
         loadgen: loadgenKind,
         log_level: LOG_LEVEL,

@@ -42,6 +42,23 @@ const TEST_SETTINGS = {
   logging_collector: 'off',
 };
 
+/**
+ * Extra server settings from PG_TEMP_SETTINGS (`name=value;name=value`, values as postgresql.conf
+ * writes them), for measurements: e.g. `shared_preload_libraries='pg_stat_statements'` for the gate
+ * bench's BENCH_PG_STATEMENTS.
+ */
+function extraSettings() {
+  const raw = process.env.PG_TEMP_SETTINGS;
+  if (!raw) return {};
+  const out = {};
+  for (const part of raw.split(';')) {
+    const i = part.indexOf('=');
+    if (i <= 0) throw new Error(`PG_TEMP_SETTINGS: expected name=value, got ${part}`);
+    out[part.slice(0, i).trim()] = part.slice(i + 1).trim();
+  }
+  return out;
+}
+
 /** Directory holding initdb/pg_ctl/postgres, or throws a clear error. */
 export function findPgBin() {
   const fromEnv = process.env.PG_BIN;
@@ -194,7 +211,7 @@ export async function startTempPostgres(options = {}) {
     const init = await execAsync(initCmd, initArgs, { cwd });
     if (init.status !== 0) throw new Error(`initdb failed (exit ${init.status}):\n${init.out}`);
 
-    const conf = Object.entries({ ...TEST_SETTINGS, unix_socket_directories: `'${sockDir}'` })
+    const conf = Object.entries({ ...TEST_SETTINGS, ...extraSettings(), unix_socket_directories: `'${sockDir}'` })
       .map(([k, v]) => `${k} = ${v}`)
       .join('\n');
     appendFileSync(join(dataDir, 'postgresql.conf'), `\n# mamori pg-temp test settings\n${conf}\n`);

@@ -31,6 +31,9 @@ export type SequenceResult = { integrated: number; treeSize: number; root: Buffe
 
 export type SequencerOptions = { key: SigningKey; origin: string; batch?: number; minCheckpointIntervalMs?: number };
 
+/** Pending events integrated per sequencer transaction at most (`SequencerOptions.batch`). */
+export const SEQUENCER_BATCH = 10_000;
+
 /**
  * Integrates up to `batch` pending events in one transaction: contiguous indexes, leaf hashes, the
  * completed subtree nodes (for proofs), the running root, and — at most once a second — a signed
@@ -49,7 +52,7 @@ export async function sequenceOnce(db: Kysely<DB>, clock: Clock, opts: Sequencer
     let size = start.state?.size ?? 0;
     let root = start.state?.root ?? EMPTY_ROOT;
     const now = clock.now();
-    const moved = await repo.integrateNext(size, opts.batch ?? 10_000);
+    const moved = await repo.integrateNext(size, opts.batch ?? SEQUENCER_BATCH);
     let tree: Parameters<typeof repo.finishSequencing>[0]['tree'];
     if (moved.count > 0) {
       const t = extendTree(start.state?.compact ?? [], size, moved.leaves, moved.count);

@@ -1,4 +1,4 @@
-export { appendAudit, appendAuditAlone, sequenceOnce, sequenceAll, integrateAll, publishToWitnesses, type SequenceResult, type SequencerOptions } from './audit.service.ts';
+export { appendAudit, appendAuditAlone, sequenceOnce, sequenceAll, SEQUENCER_BATCH, integrateAll, publishToWitnesses, type SequenceResult, type SequencerOptions } from './audit.service.ts';
 export { auditColumns, buildAuditPayload, RECORDS_PLACEHOLDER, RESULT_PLACEHOLDER, type AuditColumns } from './audit.payload.ts';
 export { leafHash, nodeHash, merkleRoot, rootFromCompactRange, appendToCompactRange, EMPTY_ROOT } from './audit.merkle.ts';
 export { auditRepository, type AuditFilter, type AuditRow } from './audit.repository.ts';

@@ -417,7 +417,7 @@ async function compareRoutes(
 }
 
 /**
- * The sequencer as it ran before 2026-11-27 (ADR 0010's amendment of that day): every 200 ms, and
+ * The sequencer as it ran before 2026-11-26 (ADR 0010's amendment of that day): every 200 ms, and
  * straight again after every batch that integrated anything; no vacuum of audit_pending.
  */
 function startLoopingSequencer(ctx: Awaited<ReturnType<typeof openBenchContext>>['ctx']): { stop(): Promise<void> } {

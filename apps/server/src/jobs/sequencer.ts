@@ -8,7 +8,7 @@
  * non-empty batch (as before) kept the sequencer running flat out under a steady stream of reads, in
  * batches of a few dozen events, each paying the transaction's fixed part (five round trips, two
  * statements parsed and planned, the tree state row, a tile row rewritten per level) — see ADR 0010's
- * amendment of 2026-11-27. Every VACUUM_PENDING_EVERY integrated events (at most once a second) it also vacuums audit_pending,
+ * amendment of 2026-11-26. Every VACUUM_PENDING_EVERY integrated events (at most once a second) it also vacuums audit_pending,
  * so that the queue's space is reused instead of the file growing until autovacuum comes by.
  */
 import type { AppContext } from '../platform/context.ts';

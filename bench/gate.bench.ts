@@ -30,7 +30,9 @@
 // BENCH_PG_STATEMENTS=1 (the statements of the gate phase from pg_stat_statements, which the server
 // must preload: PG_TEMP_SETTINGS="shared_preload_libraries='pg_stat_statements'" for the temp server),
 // BENCH_SEQUENCER_COMPARE=<rounds> (after the gate phase, alternating phases with the sequencer of
-// jobs/sequencer.ts and with the looping one it replaced, reported as `sequencer_compare`),
+// jobs/sequencer.ts and with a plain looping one — for trying a change to the sequencer against it;
+// the paced sequencer of ADR 0010's amendment of 2026-11-26 was measured so, then withdrawn —
+// reported as `sequencer_compare`),
 // BENCH_COMPARE=<rounds> (after the gate phase, that many alternating pairs of `seconds`/2 phases
 // against the lean route (ADR 0012) and against a second app on the same context with
 // `leanRoutes: false` (Fastify's route and hooks), reported as `compare`: the same minute, the same
@@ -417,8 +419,8 @@ async function compareRoutes(
 }
 
 /**
- * The sequencer as it ran before 2026-11-26 (ADR 0010's amendment of that day): every 200 ms, and
- * straight again after every batch that integrated anything; no vacuum of audit_pending.
+ * A plain looping sequencer (as jobs/sequencer.ts runs it): every 200 ms, and straight again after
+ * every batch that integrated anything; no vacuum of audit_pending.
  */
 function startLoopingSequencer(ctx: Awaited<ReturnType<typeof openBenchContext>>['ctx']): { stop(): Promise<void> } {
   let running: Promise<void> | null = null;
@@ -443,7 +445,7 @@ function startLoopingSequencer(ctx: Awaited<ReturnType<typeof openBenchContext>>
 
 /**
  * BENCH_SEQUENCER_COMPARE=<rounds>: alternating phases of `seconds`/2 against the same app with the
- * sequencer of jobs/sequencer.ts and with the looping one it replaced; CPU per read summed per side.
+ * sequencer of jobs/sequencer.ts and with the plain looping one; CPU per read summed per side.
  */
 async function compareSequencers(ctx: Awaited<ReturnType<typeof openBenchContext>>['ctx'], gen: LoadGen, phases: PhaseResult[]): Promise<Record<string, unknown>> {
   const sums = { current: { n: 0, server: 0, system: 0, postgres: 0, p99: [] as number[] }, looping: { n: 0, server: 0, system: 0, postgres: 0, p99: [] as number[] } };

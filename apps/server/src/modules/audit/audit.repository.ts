@@ -182,18 +182,6 @@ export function auditRepository(db: Executor) {
     },
 
     /**
-     * Vacuums audit_pending, the queue the sequencer empties (outside any transaction). Its rows
-     * live a few hundred milliseconds; without this their space waits for autovacuum (a look per
-     * minute at most), so every append extended the file (a new page per ~8 events, zero-filled
-     * and faulted into each backend that touches it) and the sequencer's index scan from the lowest id
-     * stepped over the dead entries of everything integrated since. No truncation: that would take a
-     * lock the appenders wait behind.
-     */
-    async vacuumPending(): Promise<void> {
-      await sql`VACUUM (TRUNCATE false) audit_pending`.execute(db);
-    },
-
-    /**
      * Ends a sequencer batch in one statement: the perfect subtrees the batch completed (level k's
      * nodes `first[k - 1]`, `first[k - 1] + 1`, … as consecutive 32-byte hashes of `levels[k - 1]`),
      * stored in rows of 32 nodes (a few rows per batch and level, not one per node), the new tree

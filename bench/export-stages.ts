@@ -10,7 +10,6 @@
 // Not a benchmark of the whole export (that is `npm run bench -- export`): it shows where Node's share
 // of the time goes. Each figure is the minimum over the repeats; prints one JSON line last.
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { wrapDataKey } from '../apps/server/src/platform/crypto/envelope.ts';
 import { newId } from '../apps/server/src/platform/ids.ts';
@@ -23,7 +22,7 @@ import { createTransform } from '../apps/server/src/modules/extraction/extractio
 import { createTransformPool, type TransformSetup } from '../apps/server/src/modules/extraction/extraction.transform.ts';
 import { framePacked } from '../apps/server/src/modules/extraction/extraction.repository.ts';
 import { printResult } from './lib.ts';
-import { intArg, log, round } from './support.ts';
+import { intArg, log, round, threadCpuMs } from './support.ts';
 
 const ROWS = intArg(process.argv[2], 200_000, 'rows');
 const REPEATS = intArg(process.argv[3], 5, 'repeats');
@@ -86,16 +85,8 @@ function packBatches(): { batches: Buffer[]; setup: TransformSetup } {
   return { batches, setup };
 }
 
-/** CPU ms of each thread of this process (Linux). */
-function threads(): Map<number, number> {
-  const out = new Map<number, number>();
-  for (const t of readdirSync('/proc/self/task')) {
-    const stat = readFileSync(`/proc/self/task/${t}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    out.set(Number(t), ((Number(f[11]) + Number(f[12])) * 1000) / 100);
-  }
-  return out;
-}
+/** CPU ms of each thread of this process (this bench runs on Linux only). */
+const threads = (): Map<number, number> => threadCpuMs() ?? new Map<number, number>();
 
 const cpuUs = () => {
   const c = process.cpuUsage();

@@ -7,7 +7,7 @@
 // records …) TO STDOUT` read to the end by one client (no decryption, no file).
 //
 // Environment knobs: BENCH_POOL (default 20 as in production).
-import { createReadStream, readdirSync, readFileSync } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { loadavg } from 'node:os';
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
@@ -27,54 +27,10 @@ import { parseImportBatches } from '../apps/server/src/modules/vault/vault.impor
 import type { GrantId, UserId } from '../apps/server/src/platform/ids.ts';
 import { seed } from '../apps/server/src/platform/seed.ts';
 import { printResult } from './lib.ts';
-import { cpuDelta, intArg, log, openBenchContext, postgresCpuMs, round } from './support.ts';
+import { cpuDelta, intArg, log, openBenchContext, postgresCpuMs, round, threadCpu } from './support.ts';
 
 const ROWS = intArg(process.argv[2], 1_000_000, 'rows');
 const POOL = intArg(process.env.BENCH_POOL, 20, 'BENCH_POOL');
-
-/**
- * CPU time of this process by thread (Linux /proc/self/task), sampled every `everyMs` so that threads
- * that end before the last sample (the export's workers) are still counted, to within one interval.
- * `main`: the main thread; `started`: threads that did not exist at the start (the export's worker
- * threads); `others`: the threads that did (V8's platform threads — parallel GC of every isolate — and
- * libuv's pool). Milliseconds; null off Linux.
- */
-function threadCpu(everyMs = 100) {
-  const read = (): Map<number, number> | null => {
-    try {
-      const out = new Map<number, number>();
-      for (const t of readdirSync('/proc/self/task')) {
-        const stat = readFileSync(`/proc/self/task/${t}/stat`, 'utf8');
-        const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-        out.set(Number(t), ((Number(f[11]) + Number(f[12])) * 1000) / 100);
-      }
-      return out;
-    } catch {
-      return null;
-    }
-  };
-  const start = read();
-  const last = new Map(start);
-  const sample = () => {
-    for (const [t, ms] of read() ?? []) last.set(t, ms);
-  };
-  const timer = setInterval(sample, everyMs);
-  return {
-    stop(): { main: number; started: number; others: number } | null {
-      clearInterval(timer);
-      sample();
-      if (!start) return null;
-      const r = { main: 0, started: 0, others: 0 };
-      for (const [t, ms] of last) {
-        const d = ms - (start.get(t) ?? 0);
-        if (t === process.pid) r.main += d;
-        else if (start.has(t)) r.others += d;
-        else r.started += d;
-      }
-      return r;
-    },
-  };
-}
 
 async function userActor(db: Kysely<DB>, login: string): Promise<Actor> {
   const u = await db.selectFrom('users').select(['id', 'login', 'employment_type']).where('login', '=', login).executeTakeFirstOrThrow();

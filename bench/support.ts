@@ -114,6 +114,21 @@ export function cpuDelta(before: Map<number, number> | null, after: Map<number, 
 }
 
 
+/** CPU milliseconds of each thread of this process, by thread id (Linux /proc/self/task); null off Linux. */
+export function threadCpuMs(): Map<number, number> | null {
+  try {
+    const out = new Map<number, number>();
+    for (const t of readdirSync('/proc/self/task')) {
+      const stat = readFileSync(`/proc/self/task/${t}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(Number(t), ((Number(f[11]) + Number(f[12])) * 1000) / 100);
+    }
+    return out;
+  } catch {
+    return null;
+  }
+}
+
 /**
  * CPU time of this process by thread (Linux /proc/self/task), sampled every `everyMs` so that threads
  * that end before the last sample (worker threads) are still counted, to within one interval.
@@ -122,19 +137,7 @@ export function cpuDelta(before: Map<number, number> | null, after: Map<number, 
  * Milliseconds; null off Linux.
  */
 export function threadCpu(everyMs = 100) {
-  const read = (): Map<number, number> | null => {
-    try {
-      const out = new Map<number, number>();
-      for (const t of readdirSync('/proc/self/task')) {
-        const stat = readFileSync(`/proc/self/task/${t}/stat`, 'utf8');
-        const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-        out.set(Number(t), ((Number(f[11]) + Number(f[12])) * 1000) / 100);
-      }
-      return out;
-    } catch {
-      return null;
-    }
-  };
+  const read = threadCpuMs;
   const start = read();
   const last = new Map(start);
   const sample = () => {

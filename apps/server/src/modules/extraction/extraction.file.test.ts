@@ -1,7 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import iconv from 'iconv-lite';
@@ -142,4 +144,29 @@ void test('the export workers write exactly the bytes the main thread would (dec
       await pool.close();
     }
   }
+});
+
+void test('an aborted file is closed before it is removed: it does not come back, and later writes are refused', async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'mamori-export-'));
+  // Aborted at once, before the stream's deferred open: without waiting for the close, the open
+  // would run after the removal and leave an empty file behind.
+  const early = path.join(dir, 'early.part');
+  const w1 = new EncryptedFileWriter(early, randomBytes(32), 'export-1');
+  await w1.abort();
+  assert.equal(existsSync(early), true, 'abort resolves only after the deferred open has run');
+  await rm(early, { force: true });
+  await sleep(20);
+  assert.equal(existsSync(early), false, 'an abort before the open leaves nothing once removed');
+  await assert.rejects(w1.write(Buffer.from('x')), /export\.file_aborted/);
+
+  // Aborted in the middle of writing: the XLSX sink's own pump is still feeding it.
+  const mid = path.join(dir, 'mid.part');
+  const w2 = new EncryptedFileWriter(mid, randomBytes(32), 'export-2');
+  const sink = sinkFor('xlsx', w2);
+  for (let i = 0; i < 20_000; i++) await sink.row([`行${i}`, 'x'.repeat(60)]);
+  await w2.abort();
+  await rm(mid, { force: true });
+  await sleep(20);
+  assert.equal(existsSync(mid), false, 'an abort mid-file leaves nothing once removed');
+  await assert.rejects(w2.write(Buffer.alloc(2 * 1024 * 1024)), /export\.file_aborted/);
 });

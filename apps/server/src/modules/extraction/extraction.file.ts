@@ -29,6 +29,7 @@ export class EncryptedFileWriter {
   private readonly hash = createHash('sha256');
   private readonly out: WriteStream;
   private readonly failed: Promise<never>;
+  private aborted = false;
 
   constructor(path: string, private readonly key: Buffer, private readonly exportId: string) {
     this.out = createWriteStream(path, { mode: 0o600 });
@@ -39,6 +40,7 @@ export class EncryptedFileWriter {
 
   /** Takes a copy of `b` (the caller may reuse it once this resolves). */
   async write(b: Buffer): Promise<void> {
+    if (this.aborted) throw new Error('export.file_aborted');
     this.hash.update(b);
     this.bytes += b.length;
     // Every chunk but the last holds exactly CHUNK bytes, however the input is cut.
@@ -56,7 +58,10 @@ export class EncryptedFileWriter {
     const len = Buffer.allocUnsafe(4);
     len.writeUInt32BE(sealed.length, 0);
     this.out.write(len);
-    if (!this.out.write(sealed)) await Promise.race([once(this.out, 'drain'), this.failed]);
+    if (!this.out.write(sealed)) {
+      await Promise.race([once(this.out, 'drain'), once(this.out, 'close'), this.failed]);
+      if (this.aborted) throw new Error('export.file_aborted');
+    }
   }
 
   /** Seals the rest (the last chunk is marked as such) and closes; returns plaintext size and hash. */
@@ -65,6 +70,19 @@ export class EncryptedFileWriter {
     this.out.end();
     await Promise.race([once(this.out, 'close'), this.failed]);
     return { bytes: this.bytes, sha256: this.hash.digest() };
+  }
+
+  /**
+   * Gives the file up: later writes are refused and the descriptor is closed. Resolves once it is
+   * closed, so the caller's `rm` comes after the stream's own (deferred) open, never before it: a
+   * removal that raced the open would leave the file behind.
+   */
+  async abort(): Promise<void> {
+    this.aborted = true;
+    if (this.out.closed) return;
+    const closed = once(this.out, 'close').catch(() => undefined);
+    this.out.destroy();
+    await closed;
   }
 }
 

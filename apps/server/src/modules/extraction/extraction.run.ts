@@ -243,107 +243,115 @@ async function writeAttempt(
 
   await mkdir(settings.dir, { recursive: true, mode: 0o700 });
   const writer = new EncryptedFileWriter(file, keys.fileKey, row.id);
-  const sink = sinkFor(row.format, writer);
-  await sink.row(fields.map((f) => f.labelJa));
-  let position = 0;
-  let nextCanary = 0;
+  // Whatever fails from here on, the file is closed before the caller removes it.
+  let bytes: number;
+  let sha256: Buffer;
   let written = 0;
   const recordIds: string[] = [];
-  const afterRow = async () => {
-    position++;
+  try {
+    const sink = sinkFor(row.format, writer);
+    await sink.row(fields.map((f) => f.labelJa));
+    let position = 0;
+    let nextCanary = 0;
+    const afterRow = async () => {
+      position++;
+      while (nextCanary < canaries.length && canaries[nextCanary]!.position === position) {
+        await sink.row(fields.map((f, i) => fp.apply(kinds[i]!, canaries[nextCanary]!.values[f.name] ?? '')));
+        nextCanary++;
+        position++;
+      }
+    };
+    const emit = async (values: Record<string, string>) => {
+      await sink.row(fields.map((f, i) => fp.apply(kinds[i]!, values[f.name] ?? '')));
+      await afterRow();
+    };
+    // CSV: decryption, fingerprint, quoting and encoding run on worker threads; XLSX goes through exceljs here.
+    const pool = sink.bytes && sink.encoding
+      ? createTransformPool({ datasetId: ds.view.id, dataKeys: ds.keys.dataKeyEntries(), fields: fields.map((f) => ({ name: f.name, kind: f.kind })), fingerprintKey: keys.fingerprintKey, needsPersonal, encoding: sink.encoding })
+      : null;
+    const canaryValues = (c: Canary) => fields.map((f, i) => fp.apply(kinds[i]!, c.values[f.name] ?? ''));
+    // A canary placed at position 0 comes before the first real row.
     while (nextCanary < canaries.length && canaries[nextCanary]!.position === position) {
-      await sink.row(fields.map((f, i) => fp.apply(kinds[i]!, canaries[nextCanary]!.values[f.name] ?? '')));
+      await sink.row(canaryValues(canaries[nextCanary]!));
       nextCanary++;
       position++;
     }
-  };
-  const emit = async (values: Record<string, string>) => {
-    await sink.row(fields.map((f, i) => fp.apply(kinds[i]!, values[f.name] ?? '')));
-    await afterRow();
-  };
-  // CSV: decryption, fingerprint, quoting and encoding run on worker threads; XLSX goes through exceljs here.
-  const pool = sink.bytes && sink.encoding
-    ? createTransformPool({ datasetId: ds.view.id, dataKeys: ds.keys.dataKeyEntries(), fields: fields.map((f) => ({ name: f.name, kind: f.kind })), fingerprintKey: keys.fingerprintKey, needsPersonal, encoding: sink.encoding })
-    : null;
-  const canaryValues = (c: Canary) => fields.map((f, i) => fp.apply(kinds[i]!, c.values[f.name] ?? ''));
-  // A canary placed at position 0 comes before the first real row.
-  while (nextCanary < canaries.length && canaries[nextCanary]!.position === position) {
-    await sink.row(canaryValues(canaries[nextCanary]!));
-    nextCanary++;
-    position++;
-  }
-  const batchRows = settings.batchRows ?? BATCH;
-  const take = async (batchLength: number, ids: () => string[]) => {
-    if (suppress) for (const id of ids()) recordIds.push(id);
-    written += batchLength;
-    await renew(written);
-  };
-  try {
-    if (pool) {
-      // CSV: batches arrive packed (one value each), go whole to the workers in turn, and their CSV is
-      // written in batch order. The next batch is fetched while the workers have theirs (keyset: its
-      // start is the last id of this one); at most one batch per worker is in work.
-      const fetch = (after: string | null) => {
-        const p = repo.packedBatch(ds.view.id, criteria, suppress, after, batchRows, suppress);
-        p.catch(() => undefined);
-        return p;
-      };
-      let pending = fetch(null);
-      const inWork: Promise<Buffer>[] = [];
-      // The file writer copies what it is given: the CSV's memory goes back to the workers.
-      const write = async (csv: Buffer) => {
-        await sink.bytes!(csv);
-        pool.release(csv);
-      };
-      for (;;) {
-        const batch = await pending;
-        if (batch.rows === 0) break;
-        pending = batch.rows < batchRows ? Promise.resolve({ rows: 0, lastId: null, data: Buffer.alloc(0) }) : fetch(batch.lastId);
-        // Canary k (0-based) at position P follows real row P - k (1-based): rows and earlier canaries
-        // each take one position. Those that fall in this batch go to the worker with their place.
-        const placed: PlacedLine[] = [];
-        while (nextCanary < canaries.length && canaries[nextCanary]!.position - nextCanary <= written + batch.rows) {
-          const c = canaries[nextCanary]!;
-          placed.push({ after: c.position - nextCanary - written - 1, line: csvLine(canaryValues(c)) });
-          nextCanary++;
+    const batchRows = settings.batchRows ?? BATCH;
+    const take = async (batchLength: number, ids: () => string[]) => {
+      if (suppress) for (const id of ids()) recordIds.push(id);
+      written += batchLength;
+      await renew(written);
+    };
+    try {
+      if (pool) {
+        // CSV: batches arrive packed (one value each), go whole to the workers in turn, and their CSV is
+        // written in batch order. The next batch is fetched while the workers have theirs (keyset: its
+        // start is the last id of this one); at most one batch per worker is in work.
+        const fetch = (after: string | null) => {
+          const p = repo.packedBatch(ds.view.id, criteria, suppress, after, batchRows, suppress);
+          p.catch(() => undefined);
+          return p;
+        };
+        let pending = fetch(null);
+        const inWork: Promise<Buffer>[] = [];
+        // The file writer copies what it is given: the CSV's memory goes back to the workers.
+        const write = async (csv: Buffer) => {
+          await sink.bytes!(csv);
+          pool.release(csv);
+        };
+        for (;;) {
+          const batch = await pending;
+          if (batch.rows === 0) break;
+          pending = batch.rows < batchRows ? Promise.resolve({ rows: 0, lastId: null, data: Buffer.alloc(0) }) : fetch(batch.lastId);
+          // Canary k (0-based) at position P follows real row P - k (1-based): rows and earlier canaries
+          // each take one position. Those that fall in this batch go to the worker with their place.
+          const placed: PlacedLine[] = [];
+          while (nextCanary < canaries.length && canaries[nextCanary]!.position - nextCanary <= written + batch.rows) {
+            const c = canaries[nextCanary]!;
+            placed.push({ after: c.position - nextCanary - written - 1, line: csvLine(canaryValues(c)) });
+            nextCanary++;
+          }
+          const { rows, ids } = batch;
+          const csv = pool.transform(batch, placed);
+          csv.catch(() => undefined);
+          inWork.push(csv);
+          await take(rows, () => ids ?? []);
+          if (inWork.length >= pool.size) await write(await inWork.shift()!);
         }
-        const { rows, ids } = batch;
-        const csv = pool.transform(batch, placed);
-        csv.catch(() => undefined);
-        inWork.push(csv);
-        await take(rows, () => ids ?? []);
-        if (inWork.length >= pool.size) await write(await inWork.shift()!);
-      }
-      while (inWork.length > 0) await write(await inWork.shift()!);
-    } else {
-      // XLSX goes through exceljs on this thread, row by row; the next batch is fetched meanwhile.
-      const fetch = (after: string | null) => {
-        const p = repo.batch(ds.view.id, criteria, suppress, after, batchRows);
-        p.catch(() => undefined);
-        return p;
-      };
-      let pending = fetch(null);
-      for (;;) {
-        const batch = await pending;
-        if (batch.length === 0) break;
-        pending = batch.length < batchRows ? Promise.resolve([]) : fetch(batch.at(-1)!.id);
-        for (const r of batch) {
-          const pub = JSON.parse(r.public) as Record<string, string>;
-          await emit(needsPersonal ? Object.assign(pub, openRecord(ds, r)) : pub);
+        while (inWork.length > 0) await write(await inWork.shift()!);
+      } else {
+        // XLSX goes through exceljs on this thread, row by row; the next batch is fetched meanwhile.
+        const fetch = (after: string | null) => {
+          const p = repo.batch(ds.view.id, criteria, suppress, after, batchRows);
+          p.catch(() => undefined);
+          return p;
+        };
+        let pending = fetch(null);
+        for (;;) {
+          const batch = await pending;
+          if (batch.length === 0) break;
+          pending = batch.length < batchRows ? Promise.resolve([]) : fetch(batch.at(-1)!.id);
+          for (const r of batch) {
+            const pub = JSON.parse(r.public) as Record<string, string>;
+            await emit(needsPersonal ? Object.assign(pub, openRecord(ds, r)) : pub);
+          }
+          await take(batch.length, () => batch.map((r) => r.id));
         }
-        await take(batch.length, () => batch.map((r) => r.id));
       }
+    } finally {
+      await pool?.close();
     }
-  } finally {
-    await pool?.close();
+    // Canaries whose position lies past the last real row (fewer rows than counted) go at the end.
+    while (nextCanary < canaries.length) {
+      await sink.row(canaryValues(canaries[nextCanary]!));
+      nextCanary++;
+    }
+    await sink.finish();
+    ({ bytes, sha256 } = await writer.close());
+  } catch (e) {
+    await writer.abort();
+    throw e;
   }
-  // Canaries whose position lies past the last real row (fewer rows than counted) go at the end.
-  while (nextCanary < canaries.length) {
-    await sink.row(canaryValues(canaries[nextCanary]!));
-    nextCanary++;
-  }
-  await sink.finish();
-  const { bytes, sha256 } = await writer.close();
 
   const now = ctx.clock.now();
   const actor = system();

@@ -1,6 +1,9 @@
 #!/usr/bin/env node
-// The `mamori` command: TypeScript sources run through tsx (no build step needed).
-import { register } from 'tsx/esm/api';
+// The `mamori` command: the TypeScript sources, loaded as one cached bundle that is rebuilt whenever
+// a source changed (bin/bundle.mjs, ADR 0015), or through tsx where no bundle can be written.
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { defaultCacheDir, loadEntry } from './bundle.mjs';
 
-register();
-await import('../src/cli/main.ts');
+const serverDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+await loadEntry(path.join(serverDir, 'src', 'cli', 'main.ts'), process.env.MAMORI_CLI_CACHE_DIR || defaultCacheDir(serverDir));

@@ -16,7 +16,7 @@ async function roundTrip(format: 'csv_utf8' | 'csv_sjis' | 'xlsx', rows: string[
   const file = path.join(dir, 'x.mmx');
   const key = randomBytes(32);
   const w = new EncryptedFileWriter(file, key, 'export-1');
-  const sink = sinkFor(format, w);
+  const sink = await sinkFor(format, w);
   for (const r of rows) await sink.row(r);
   await sink.finish();
   await w.close();
@@ -162,7 +162,7 @@ void test('an aborted file is closed before it is removed: it does not come back
   // Aborted in the middle of writing: the XLSX sink's own pump is still feeding it.
   const mid = path.join(dir, 'mid.part');
   const w2 = new EncryptedFileWriter(mid, randomBytes(32), 'export-2');
-  const sink = sinkFor('xlsx', w2);
+  const sink = await sinkFor('xlsx', w2);
   for (let i = 0; i < 20_000; i++) await sink.row([`行${i}`, 'x'.repeat(60)]);
   await w2.abort();
   await rm(mid, { force: true });

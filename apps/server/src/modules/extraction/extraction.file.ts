@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { PassThrough } from 'node:stream';
-import ExcelJS from 'exceljs';
+import type ExcelJS from 'exceljs';
 import iconv from 'iconv-lite';
 import type { ExportFormat } from '@mamori/contracts';
 import { open, seal } from '../../platform/crypto/envelope.ts';
@@ -174,8 +174,8 @@ class XlsxSink implements RowSink {
   private readonly wb: ExcelJS.stream.xlsx.WorkbookWriter;
   private readonly ws: ExcelJS.Worksheet;
   private readonly drained: Promise<void>;
-  constructor(out: EncryptedFileWriter) {
-    this.wb = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: this.pass, useStyles: false, useSharedStrings: false });
+  constructor(out: EncryptedFileWriter, excel: typeof ExcelJS) {
+    this.wb = new excel.stream.xlsx.WorkbookWriter({ stream: this.pass, useStyles: false, useSharedStrings: false });
     this.ws = this.wb.addWorksheet('export');
     this.drained = (async () => {
       for await (const chunk of this.pass) await out.write(chunk as Buffer);
@@ -192,7 +192,7 @@ class XlsxSink implements RowSink {
   }
 }
 
-export function sinkFor(format: ExportFormat, out: EncryptedFileWriter): RowSink {
+export async function sinkFor(format: ExportFormat, out: EncryptedFileWriter): Promise<RowSink> {
   switch (format) {
     case 'csv_utf8': {
       // Excel opens UTF-8 CSV correctly only with a byte-order mark.
@@ -202,7 +202,8 @@ export function sinkFor(format: ExportFormat, out: EncryptedFileWriter): RowSink
     case 'csv_sjis':
       return new CsvSink(out, (s) => iconv.encode(s, 'cp932'), 'cp932');
     case 'xlsx':
-      return new XlsxSink(out);
+      // exceljs is loaded when a workbook is first written: it is a third of the command's start-up otherwise.
+      return new XlsxSink(out, (await import('exceljs')).default);
   }
 }
 

@@ -249,7 +249,7 @@ async function writeAttempt(
   let written = 0;
   const recordIds: string[] = [];
   try {
-    const sink = sinkFor(row.format, writer);
+    const sink = await sinkFor(row.format, writer);
     await sink.row(fields.map((f) => f.labelJa));
     let position = 0;
     let nextCanary = 0;

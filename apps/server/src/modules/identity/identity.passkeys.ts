@@ -8,9 +8,8 @@
  * after the password, as a first TOTP enrolment may; a further one, or a removal, needs a session
  * that is already MFA-verified. Every registration, use, refusal and removal is audited.
  */
-import {
-  generateAuthenticationOptions, generateRegistrationOptions, verifyAuthenticationResponse, verifyRegistrationResponse,
-  type AuthenticationResponseJSON, type AuthenticatorTransport, type PublicKeyCredentialCreationOptionsJSON, type PublicKeyCredentialRequestOptionsJSON, type RegistrationResponseJSON,
+import type {
+  AuthenticationResponseJSON, AuthenticatorTransport, PublicKeyCredentialCreationOptionsJSON, PublicKeyCredentialRequestOptionsJSON, RegistrationResponseJSON,
 } from '@simplewebauthn/server';
 import type { AppContext, WebAuthnSettings } from '../../platform/context.ts';
 import { AppError } from '../../platform/errors.ts';
@@ -20,6 +19,9 @@ import { invalidateActors } from './identity.cache.ts';
 import type { Actor } from './identity.types.ts';
 
 const CHALLENGE_MS = 5 * 60_000;
+
+/** The library with its certificate parsers is loaded at the first passkey operation, not at every start of the command. */
+const webauthn = () => import('@simplewebauthn/server');
 
 export type PasskeyView = { id: string; name: string; createdAt: string; lastUsedAt: string | null; backedUp: boolean };
 
@@ -71,6 +73,7 @@ export async function passkeyRegistrationOptions(ctx: AppContext, actor: Actor, 
     throw new AppError('auth.mfa_required', 'Verify this session with your current second factor before adding a passkey.');
   }
   const user = (await identityRepository(ctx.db).userById(userId))!;
+  const { generateRegistrationOptions } = await webauthn();
   const options = await generateRegistrationOptions({
     rpName: s.rpName, rpID: s.rpId, userName: user.login, userDisplayName: user.display_name,
     userID: Buffer.from(user.id.replace(/-/g, ''), 'hex'),
@@ -92,6 +95,7 @@ export async function registerPasskey(ctx: AppContext, actor: Actor, sessionHash
   if (!actor.mfa && (await hasSecondFactor(ctx, userId))) return deny('mfa.required', 'A further passkey needs a verified session');
   const challenge = await takeChallenge(ctx, sessionHash, 'register');
   if (!challenge) return deny('auth.passkey_challenge', 'No live registration challenge for this session');
+  const { verifyRegistrationResponse } = await webauthn();
   let info: Awaited<ReturnType<typeof verifyRegistrationResponse>>;
   try {
     info = await verifyRegistrationResponse({ response, expectedChallenge: challenge, expectedOrigin: s.origin, expectedRPID: s.rpId, requireUserVerification: false });
@@ -121,6 +125,7 @@ export async function passkeyAuthenticationOptions(ctx: AppContext, actor: Actor
   const userId = personOf(actor);
   const creds = await livePasskeys(ctx, userId);
   if (creds.length === 0) throw new AppError('auth.passkey_invalid', 'No passkey is registered for this account.');
+  const { generateAuthenticationOptions } = await webauthn();
   const options = await generateAuthenticationOptions({
     rpID: s.rpId, userVerification: 'preferred',
     allowCredentials: creds.map((c) => ({ id: c.id, transports: c.transports as AuthenticatorTransport[] })),
@@ -143,6 +148,7 @@ export async function verifyPasskey(ctx: AppContext, actor: Actor, sessionHash: 
     ? await ctx.db.selectFrom('webauthn_credentials').selectAll().where('id', '=', response.id).where('user_id', '=', userId).where('removed_at', 'is', null).executeTakeFirst()
     : undefined;
   if (!cred) return deny('auth.passkey_unknown', 'Not a live passkey of this account');
+  const { verifyAuthenticationResponse } = await webauthn();
   let result: Awaited<ReturnType<typeof verifyAuthenticationResponse>>;
   try {
     result = await verifyAuthenticationResponse({

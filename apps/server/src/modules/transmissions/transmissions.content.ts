@@ -5,7 +5,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import MailComposer from 'nodemailer/lib/mail-composer';
-import { simpleParser } from 'mailparser';
 import type { MasterKeyring } from '../../platform/crypto/keyring.ts';
 import { open, seal, unwrapDataKey, wrapDataKey } from '../../platform/crypto/envelope.ts';
 import { AppError } from '../../platform/errors.ts';
@@ -47,6 +46,8 @@ export async function buildMime(p: ComposeParts): Promise<Buffer> {
 
 /** Subject, From, the body as text and every attachment (names as given, or part-N). */
 export async function parseMessage(raw: Buffer): Promise<ParsedMessage> {
+  // mailparser is loaded with the first message: it would add a fifth to every start of the command.
+  const { simpleParser } = await import('mailparser');
   let parsed;
   try {
     parsed = await simpleParser(raw, { skipHtmlToText: false, skipTextToHtml: true, skipTextLinks: true, skipImageLinks: true });

@@ -1,0 +1,88 @@
+/**
+ * The `mamori` command's loader (bin/bundle.mjs, ADR 0015): a cached bundle is used only while every
+ * source it was built from is unchanged, a changed source rebuilds it, files found through
+ * `import.meta.url` are found beside their source, and where no cache can be written the sources run
+ * through tsx.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { freshBundle, loadEntry } from '../bin/bundle.mjs';
+
+type Probe = { value: string; beside: string; name: string };
+const probe = () => (globalThis as { bundleProbe?: Probe }).bundleProbe;
+
+async function project(): Promise<{ dir: string; entry: string; cache: string; setValue(v: string): Promise<void> }> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'mamori-bundle-'));
+  const entry = path.join(dir, 'entry.ts');
+  await writeFile(entry, [
+    "import { value } from './sub/value.ts';",
+    "import { basename } from 'node:path';",
+    'const name: string = basename(new URL(import.meta.url).pathname);',
+    "(globalThis as { bundleProbe?: unknown }).bundleProbe = { value, beside: new URL('./data.txt', import.meta.url).href, name };",
+  ].join('\n'));
+  const past = new Date(Date.now() - 120_000);
+  await utimes(entry, past, past);
+  let written = 0;
+  const setValue = async (v: string) => {
+    await mkdir(path.join(dir, 'sub'), { recursive: true });
+    const file = path.join(dir, 'sub', 'value.ts');
+    await writeFile(file, `export const value: string = ${JSON.stringify(v)};\n`);
+    // Each version a modification time of its own, in the past (a source changed while it was being
+    // bundled is never recorded), whatever the file system's clock resolution.
+    const at = new Date(Date.now() - 60_000 + 1000 * written++);
+    await utimes(file, at, at);
+  };
+  await setValue('one');
+  return { dir, entry, cache: path.join(dir, 'cache'), setValue };
+}
+
+test('the command runs from a cached bundle while its sources are unchanged, and a changed source rebuilds it', async () => {
+  const p = await project();
+  try {
+    assert.equal(freshBundle(p.cache, p.entry), null, 'nothing cached yet');
+    assert.equal(await loadEntry(p.entry, p.cache), 'bundle');
+    assert.equal(probe()?.value, 'one');
+    assert.equal(probe()?.name, 'entry.ts', 'import.meta.url is the source file, not the bundle');
+    assert.equal(probe()?.beside, pathToFileURL(path.join(p.dir, 'data.txt')).href, 'files beside a source are found beside it');
+    const first = freshBundle(p.cache, p.entry);
+    assert.ok(first, 'the bundle is recorded as fresh');
+    assert.deepEqual(first.inputs.map(([f]) => path.relative(p.dir, f)).sort(), ['entry.ts', path.join('sub', 'value.ts')]);
+
+    // Unchanged: the same bundle again, not a new build.
+    assert.equal(await loadEntry(p.entry, p.cache), 'bundle');
+    assert.equal(freshBundle(p.cache, p.entry)?.dir, first.dir);
+
+    // A source changes: the record no longer holds, the next start builds and runs the new text.
+    await p.setValue('two');
+    assert.equal(freshBundle(p.cache, p.entry), null, 'a changed input makes the bundle stale');
+    assert.equal(await loadEntry(p.entry, p.cache), 'bundle');
+    assert.equal(probe()?.value, 'two');
+    const second = freshBundle(p.cache, p.entry);
+    assert.ok(second && second.dir !== first.dir, 'a new bundle in a directory of its own');
+    assert.ok((await readdir(p.cache)).includes(first.dir), 'an earlier bundle stays while a start may still be loading it');
+
+    // Another entry is not served from this record.
+    assert.equal(freshBundle(p.cache, path.join(p.dir, 'other.ts')), null);
+  } finally {
+    await rm(p.dir, { recursive: true, force: true });
+  }
+});
+
+test('where no cache can be written, the command runs from the sources through tsx', async () => {
+  const p = await project();
+  try {
+    await p.setValue('from the sources');
+    const blocked = path.join(p.dir, 'a-file');
+    await writeFile(blocked, '');
+    // A cache "directory" under a regular file cannot be created, whoever runs the test.
+    assert.equal(await loadEntry(p.entry, path.join(blocked, 'cache')), 'tsx');
+    assert.equal(probe()?.value, 'from the sources');
+    assert.equal(probe()?.name, 'entry.ts');
+  } finally {
+    await rm(p.dir, { recursive: true, force: true });
+  }
+});

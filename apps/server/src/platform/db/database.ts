@@ -310,5 +310,11 @@ export async function openDatabase(options: OpenOptions): Promise<Database> {
       return result;
     });
   const prepared = async <R>(_name: string, text: string, values: unknown[]): Promise<R[]> => (await db.executeQuery<R>(CompiledQuery.raw(text, values))).rows;
-  return { db, engine: 'pglite', pool: null, bulkTransaction, prepared, dumpDataDir: () => pglite.dumpDataDir('none'), close: () => db.destroy() };
+  // Kysely ends the pool only if a query ever took a connection from it: a database opened and closed
+  // unused would otherwise keep PGlite (and the process) alive.
+  const close = async () => {
+    await db.destroy();
+    if (!pglite.closed) await pglite.close();
+  };
+  return { db, engine: 'pglite', pool: null, bulkTransaction, prepared, dumpDataDir: () => pglite.dumpDataDir('none'), close };
 }

@@ -9,7 +9,8 @@
 //   --e2e                   run e2e/**/*.test.ts instead of the unit/module tests (builds the web
 //                           console first when apps/web/dist is missing or stale)
 //   --summary-file <path>   also write {"passed":N,"failed":N,"skipped":N} there (for .ci/run)
-//   --concurrency <n>       test files run at once (default 2; 1 with --e2e)
+//   --concurrency <n>       test files run at once (default 2, e2e included: its files spend much of
+//                           their time waiting for the next TOTP step, so two overlap well)
 //   --test-*=<value>        passed through to node (e.g. --test-name-pattern=vault)
 //
 // Test files: apps/*/src/**/*.test.ts, apps/*/test/**/*.test.ts, packages/*/src/**/*.test.ts
@@ -170,7 +171,7 @@ async function main() {
     }
   }
 
-  const concurrency = opts.concurrency ?? (opts.e2e ? 1 : 2);
+  const concurrency = opts.concurrency ?? 2;
   const tmp = mkdtempSync(join(tmpdir(), 'mamori-tests-'));
   const summaryPath = join(tmp, 'summary.json');
   const hasTimeout = opts.nodeArgs.some((a) => a.startsWith('--test-timeout='));

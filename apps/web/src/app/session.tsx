@@ -6,7 +6,7 @@
  */
 import { createContext, useCallback, useContext, useEffect, useMemo, type ReactNode } from 'react';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
-import { api, onSessionEnded, setCsrfToken } from '../lib/api.ts';
+import { api, haltRequests, onSessionEnded, resumeRequests, setCsrfToken } from '../lib/api.ts';
 import { endsSession } from '../lib/errors.ts';
 import type { LoginResponse, Me, UserView } from '../lib/types.ts';
 
@@ -61,6 +61,7 @@ export function SessionProvider({ children }: { children: ReactNode }) {
       qc.removeQueries({ predicate: (q) => q.queryKey[0] !== ME_KEY[0] });
       const anonymous: MeState = { me: null, notice };
       qc.setQueryData(ME_KEY, anonymous);
+      resumeRequests();
     },
     [qc],
   );
@@ -89,8 +90,10 @@ export function SessionProvider({ children }: { children: ReactNode }) {
         await refresh();
       },
       async logout() {
+        // The screen's own requests stop first, so none is answered by the ended session.
+        haltRequests();
         try {
-          await api.post('/api/auth/logout', undefined, { quietAuthErrors: true });
+          await api.post('/api/auth/logout', undefined, { quietAuthErrors: true, duringSignOut: true });
         } finally {
           end('signedOut');
         }

@@ -18,6 +18,22 @@ export function onSessionEnded(listener: ((code: string) => void) | null): void 
   sessionEndedListener = listener;
 }
 
+// Signing out: the screen being left may still have requests in flight (a list loading, a poll).
+// Were they answered after the logout they would meet the ended session (401s, and a "session ended"
+// notice instead of "signed out"). So the sign-out aborts them first and refuses new ones until it
+// is done; only the logout request itself goes.
+let sessionRequests = new AbortController();
+
+/** Aborts every request in flight and refuses new ones (but those marked `duringSignOut`) until `resumeRequests`. */
+export function haltRequests(): void {
+  sessionRequests.abort();
+}
+
+/** The sign-out is over: requests go again (the login screen's). */
+export function resumeRequests(): void {
+  if (sessionRequests.signal.aborted) sessionRequests = new AbortController();
+}
+
 type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 export type RequestOptions = {
   /** Query string parameters; undefined and empty values are left out. */
@@ -25,6 +41,8 @@ export type RequestOptions = {
   /** The session check and the login handle 401 themselves. */
   quietAuthErrors?: boolean;
   signal?: AbortSignal;
+  /** The logout request: sent while other requests are halted (`haltRequests`). */
+  duringSignOut?: boolean;
 };
 
 function withQuery(path: string, query: RequestOptions['query']): string {
@@ -49,6 +67,9 @@ export async function apiRequest<T>(method: Method, path: string, body?: unknown
   const raw = typeof Blob !== 'undefined' && body instanceof Blob;
   if (body !== undefined) headers['content-type'] = raw ? 'application/octet-stream' : 'application/json';
   if (method !== 'GET' && csrfToken) headers['x-csrf-token'] = csrfToken;
+  const halted = opts.duringSignOut ? null : sessionRequests.signal;
+  if (halted?.aborted) throw new DOMException('Signing out', 'AbortError');
+  const signal = halted && opts.signal ? AbortSignal.any([halted, opts.signal]) : (halted ?? opts.signal ?? null);
   let res: Response;
   try {
     res = await fetch(withQuery(path, opts.query), {
@@ -57,7 +78,7 @@ export async function apiRequest<T>(method: Method, path: string, body?: unknown
       body: body === undefined ? null : raw ? (body as Blob) : JSON.stringify(body),
       credentials: 'same-origin',
       cache: 'no-store',
-      signal: opts.signal ?? null,
+      signal,
     });
   } catch (err) {
     if (err instanceof DOMException && err.name === 'AbortError') throw err;

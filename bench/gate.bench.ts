@@ -379,6 +379,28 @@ async function measure(name: string, db: Kysely<DB>, run: () => Promise<PhaseRes
   return { count: r.count, rate, p50, p99, cpu: perReq, postgresByType };
 }
 
+/** Reads and CPU of one side of an alternating comparison, summed over its phases. */
+type SideSums = { n: number; server: number; system: number; postgres: number; p99: number[] };
+const noSums = (): SideSums => ({ n: 0, server: 0, system: 0, postgres: 0, p99: [] });
+
+/** One recorded phase of `ms` from `gen`, measured and added to `into`. */
+async function comparePhase(label: string, db: Kysely<DB>, gen: LoadGen, ms: number, phases: PhaseResult[], into: SideSums): Promise<void> {
+  const m = await measure(label, db, async () => {
+    const r = await gen.run(ms, true);
+    phases.push(r);
+    return r;
+  });
+  into.n += m.count;
+  into.server += m.cpu.server * m.count;
+  into.system += m.cpu.server_system * m.count;
+  into.postgres += (m.cpu.postgres ?? 0) * m.count;
+  into.p99.push(round(m.p99, 1));
+}
+
+function sideSummary(s: SideSums) {
+  return { reads: s.n, cpu_us_per_read: { server: round(s.server / s.n, 0), server_system: round(s.system / s.n, 0), postgres: round(s.postgres / s.n, 0) }, p99_ms: s.p99 };
+}
+
 /**
  * BENCH_COMPARE: alternating phases against the lean route (the app under test) and against a second
  * app on the same context with `leanRoutes: false`; CPU per read summed per side over the rounds.
@@ -392,30 +414,17 @@ async function compareRoutes(
   const address = other.server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
   const loadgen = LOADGEN_KIND === 'wrk' && wrkAvailable() ? await startWrk({ ...init, port }) : await startLoadGen({ ...init, port });
-  const sums = { lean: { n: 0, server: 0, system: 0, postgres: 0, p99: [] as number[] }, fastify: { n: 0, server: 0, system: 0, postgres: 0, p99: [] as number[] } };
+  const sums = { lean: noSums(), fastify: noSums() };
   const ms = Math.max(1, Math.round(SECONDS / 2)) * 1000;
   try {
     for (let i = 0; i < COMPARE_ROUNDS; i++) {
-      for (const [side, gen] of [['fastify', loadgen], ['lean', lean]] as const) {
-        const m = await measure(`compare ${side} ${i + 1}`, ctx.db, async () => {
-          const r = await gen.run(ms, true);
-          phases.push(r);
-          return r;
-        });
-        const s = sums[side];
-        s.n += m.count;
-        s.server += m.cpu.server * m.count;
-        s.system += m.cpu.server_system * m.count;
-        s.postgres += (m.cpu.postgres ?? 0) * m.count;
-        s.p99.push(round(m.p99, 1));
-      }
+      for (const [side, gen] of [['fastify', loadgen], ['lean', lean]] as const) await comparePhase(`compare ${side} ${i + 1}`, ctx.db, gen, ms, phases, sums[side]);
     }
   } finally {
     loadgen.stop();
     await other.close();
   }
-  const side = (s: typeof sums.lean) => ({ reads: s.n, cpu_us_per_read: { server: round(s.server / s.n, 0), server_system: round(s.system / s.n, 0), postgres: round(s.postgres / s.n, 0) }, p99_ms: s.p99 });
-  return { rounds: COMPARE_ROUNDS, seconds_each: ms / 1000, lean: side(sums.lean), fastify: side(sums.fastify) };
+  return { rounds: COMPARE_ROUNDS, seconds_each: ms / 1000, lean: sideSummary(sums.lean), fastify: sideSummary(sums.fastify) };
 }
 
 /**
@@ -448,30 +457,19 @@ function startLoopingSequencer(ctx: Awaited<ReturnType<typeof openBenchContext>>
  * sequencer of jobs/sequencer.ts and with the plain looping one; CPU per read summed per side.
  */
 async function compareSequencers(ctx: Awaited<ReturnType<typeof openBenchContext>>['ctx'], gen: LoadGen, phases: PhaseResult[]): Promise<Record<string, unknown>> {
-  const sums = { current: { n: 0, server: 0, system: 0, postgres: 0, p99: [] as number[] }, looping: { n: 0, server: 0, system: 0, postgres: 0, p99: [] as number[] } };
+  const sums = { current: noSums(), looping: noSums() };
   const ms = Math.max(1, Math.round(SECONDS / 2)) * 1000;
   for (let i = 0; i < SEQUENCER_COMPARE_ROUNDS; i++) {
     for (const side of (i % 2 === 0 ? ['looping', 'current'] : ['current', 'looping']) as ('looping' | 'current')[]) {
       const seq = side === 'current' ? startSequencer(ctx) : startLoopingSequencer(ctx);
       try {
-        const m = await measure(`sequencer ${side} ${i + 1}`, ctx.db, async () => {
-          const r = await gen.run(ms, true);
-          phases.push(r);
-          return r;
-        });
-        const s = sums[side];
-        s.n += m.count;
-        s.server += m.cpu.server * m.count;
-        s.system += m.cpu.server_system * m.count;
-        s.postgres += (m.cpu.postgres ?? 0) * m.count;
-        s.p99.push(round(m.p99, 1));
+        await comparePhase(`sequencer ${side} ${i + 1}`, ctx.db, gen, ms, phases, sums[side]);
       } finally {
         await seq.stop();
       }
     }
   }
-  const side = (s: typeof sums.current) => ({ reads: s.n, cpu_us_per_read: { server: round(s.server / s.n, 0), server_system: round(s.system / s.n, 0), postgres: round(s.postgres / s.n, 0) }, p99_ms: s.p99 });
-  return { rounds: SEQUENCER_COMPARE_ROUNDS, seconds_each: ms / 1000, current: side(sums.current), looping: side(sums.looping) };
+  return { rounds: SEQUENCER_COMPARE_ROUNDS, seconds_each: ms / 1000, current: sideSummary(sums.current), looping: sideSummary(sums.looping) };
 }
 
 async function countAudit(db: Kysely<DB>): Promise<number> {

@@ -2,7 +2,8 @@
  * The import's worker threads (vault.import-workers.ts): rows encoded on workers are stored exactly
  * as rows encoded on the import's own thread (same public JSON, same sealed values once opened, the
  * same search terms byte for byte, ids ascending in file order), a bad line is still reported by its
- * line, and nothing is written when one line is bad.
+ * line, and nothing is written when one line is bad. A worker that dies fails the chunks it held and
+ * every later one at once (the import then fails and rolls back like any other failure).
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,6 +13,10 @@ import { systemActor } from '../src/modules/identity/index.ts';
 import { importRecords, type ImportOptions, type ImportProgress } from '../src/modules/vault/index.ts';
 import { loadDataset } from '../src/modules/vault/vault.datasets.ts';
 import { parseImportBatches } from '../src/modules/vault/vault.import-parse.ts';
+import { ImportEncoder } from '../src/modules/vault/vault.import-encode.ts';
+import { ImportWorkers } from '../src/modules/vault/vault.import-workers.ts';
+import { newId } from '../src/platform/ids.ts';
+import type { Worker } from 'node:worker_threads';
 import { AppError } from '../src/platform/errors.ts';
 import { startTestApp, type TestApp } from './support/app.ts';
 
@@ -145,5 +150,36 @@ describe('import on worker threads', () => {
     const d = (await reportOf(file, { workers: 2, workersAfterRows: 100 })) as { problems: { line: number; field?: string }[] };
     assert.deepEqual(d.problems.map((p) => [p.line, p.field]), [[ROWS + 1, 'email']]);
     assert.deepEqual(await counts(), before);
+  });
+});
+
+describe('a worker that dies', () => {
+  test('fails the chunks it held and every later one at once, instead of leaving the import waiting', { timeout: 120_000 }, async () => {
+    const ds = await loadDataset(t.ctx, 'contacts');
+    const pool = new ImportWorkers(ImportEncoder.setup(ds.view, ds.keys, ds.codec, t.clock.now()), 2);
+    try {
+      assert.equal(await pool.ready, true);
+      const names = HEADER.split(',');
+      const lines = csv('d').toString('utf8').split('\r\n').slice(1, 2001);
+      const values = lines.map((l) => Object.fromEntries(l.split(',').map((v, i) => [names[i]!, v])));
+      const chunk = () => pool.run(values.map((_, i) => i + 2), values, values.map(() => newId<'RecordId'>()));
+      // Both workers healthy: a chunk comes back encoded.
+      const ok = await chunk();
+      assert.equal(ok.problemCount, 0);
+      assert.ok(ok.records && ok.records.length > 0);
+
+      // Chunks in hand on both workers, then one worker ends (as a crash or an out-of-memory would end it).
+      const held = [chunk(), chunk(), chunk(), chunk()];
+      for (const h of held) h.catch(() => undefined);
+      const { workers } = pool as unknown as { workers: { worker: Worker }[] };
+      await workers[0]!.worker.terminate();
+      const settled = await Promise.allSettled(held);
+      const failed = settled.filter((s) => s.status === 'rejected');
+      assert.ok(failed.length >= 1, 'the dead worker\'s chunks fail');
+      for (const f of failed) assert.match(String((f as PromiseRejectedResult).reason), /import worker exited/);
+      await assert.rejects(chunk(), /import worker exited/, 'a later chunk is refused at once');
+    } finally {
+      await pool.close();
+    }
   });
 });

@@ -2,14 +2,15 @@
  * Audited reads batched into one statement (ADR 0004): every read in a batch gets its own answer
  * and exactly one audit event with its own result, whatever the other reads in the same statement
  * are (found, not found, a revoked credential); a statement that fails fails every read in it and
- * leaves none of their events.
+ * leaves none of their events. The statement's executed plan re-checks each distinct credential once,
+ * not once per read (ADR 0004 amendment: the checks are a materialized step of their own).
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { sql } from 'kysely';
+import { CompiledQuery, sql } from 'kysely';
 import { identity, systemActor } from '../src/modules/identity/index.ts';
 import { auditRepository, buildAuditPayload, integrateAll } from '../src/modules/audit/index.ts';
-import { AuditedReadBatcher, MAX_READS_PER_STATEMENT } from '../src/modules/vault/vault.read-batch.ts';
+import { AuditedReadBatcher, MAX_READS_PER_STATEMENT, READ_AUDITED_BATCH } from '../src/modules/vault/vault.read-batch.ts';
 import { hashToken } from '../src/platform/crypto/tokens.ts';
 import { PURPOSE, signIn, startTestApp, type TestApp } from './support/app.ts';
 
@@ -172,4 +173,58 @@ test('many concurrent reads over HTTP: every answer right, every read audited on
     SELECT payload::jsonb ->> 'result' AS result, count(*)::int AS n FROM audit_events
     WHERE action = 'record.read' AND log_index >= ${r.treeSize - ids.length} GROUP BY 1`.execute(t.ctx.db)).rows;
   assert.deepEqual(Object.fromEntries(reads.map((x) => [x.result, x.n])), { ok: ids.filter((x) => x !== missing).length, not_found: ids.filter((x) => x === missing).length });
+});
+
+type PlanNode = { 'Node Type': string; 'Subplan Name'?: string; 'Parent Relationship'?: string; 'Relation Name'?: string; 'Actual Loops': number; Plans?: PlanNode[] };
+
+/** The plan node (and its subtree) named `name` (a CTE is "CTE <name>"), or null. */
+function nodeNamed(n: PlanNode, name: string): PlanNode | null {
+  if (n['Subplan Name'] === name) return n;
+  for (const c of n.Plans ?? []) {
+    const f = nodeNamed(c, name);
+    if (f) return f;
+  }
+  return null;
+}
+
+function all(n: PlanNode, keep: (n: PlanNode) => boolean, out: PlanNode[] = []): PlanNode[] {
+  if (keep(n)) out.push(n);
+  for (const c of n.Plans ?? []) all(c, keep, out);
+  return out;
+}
+
+test('a batch re-checks each distinct credential once, not once per read (the plan, as executed)', async () => {
+  const handler = (await t.ctx.db.selectFrom('users').select('id').where('login', '=', 'handler').executeTakeFirstOrThrow()).id;
+  const token = await identity.createApiToken(t.ctx, systemActor({ ip: null, userAgent: null, deviceId: null }), { userId: handler, name: 'plan' });
+  const hash = hashToken(token.token).toString('hex');
+  const n = 16;
+  const ids = Array.from({ length: n }, (_, i) => recordIds[i % recordIds.length]!);
+  const params = [
+    ids, ids.map(() => datasetId), ids.map((_, i) => payload(`plan-${i}`)).join('\x1e'), ids.map(() => 'token'), ids.map(() => hash),
+    ids.map(() => null), ids.map(() => null), ids.map(() => null), ids.map(() => null),
+  ];
+  // Executed (ANALYZE) inside a transaction that is rolled back: the plan as it ran, no events left.
+  let root: PlanNode | null = null;
+  await t.ctx.db.transaction().execute(async (tx) => {
+    const r = await tx.executeQuery<{ 'QUERY PLAN': unknown }>(CompiledQuery.raw(`EXPLAIN (ANALYZE, FORMAT JSON) ${READ_AUDITED_BATCH}`, params));
+    const cell = r.rows[0]!['QUERY PLAN'];
+    root = ((typeof cell === 'string' ? JSON.parse(cell) : cell) as { Plan: PlanNode }[])[0]!.Plan;
+    throw new Error('rollback');
+  }).catch((e: unknown) => {
+    if ((e as Error).message !== 'rollback') throw e;
+  });
+  assert.ok(root);
+  // The credential checks are computed once, as their own step (not inlined into each read's row) …
+  const checks = nodeNamed(root, 'CTE c');
+  assert.ok(checks, 'the credential checks are a step of their own');
+  assert.equal(checks['Actual Loops'], 1);
+  // … and within it, the check of a token ran once for the one token of the 16 reads.
+  const subplans = all(checks, (x) => x['Parent Relationship'] === 'SubPlan');
+  assert.ok(subplans.length > 0, 'the checks are subplans');
+  const runs = subplans.reduce((a, x) => a + x['Actual Loops'], 0);
+  assert.equal(runs, 1, `credential checks ran ${runs} times for ${n} reads of one credential`);
+  // Nowhere else in the statement is a credential looked up.
+  const elsewhere = all(root, (x) => x['Relation Name'] === 'api_tokens' || x['Relation Name'] === 'sessions').filter((x) => !all(checks, (y) => y === x).length);
+  assert.deepEqual(elsewhere, [], 'no credential lookup outside the checks');
+  assert.ok(all(root, (x) => x['Relation Name'] === 'records').length > 0, 'the records are read');
 });

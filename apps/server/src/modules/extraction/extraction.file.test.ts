@@ -170,3 +170,22 @@ void test('an aborted file is closed before it is removed: it does not come back
   assert.equal(existsSync(mid), false, 'an abort mid-file leaves nothing once removed');
   await assert.rejects(w2.write(Buffer.alloc(2 * 1024 * 1024)), /export\.file_aborted/);
 });
+
+void test('a long file waits for the disk without piling up listeners on its stream', async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'mamori-export-'));
+  const warnings: string[] = [];
+  const onWarning = (w: Error) => warnings.push(w.name);
+  process.on('warning', onWarning);
+  try {
+    const w = new EncryptedFileWriter(path.join(dir, 'long.part'), randomBytes(32), 'export-3');
+    // Every 1 MiB chunk exceeds the stream's buffer, so each one waits for 'drain'.
+    for (let i = 0; i < 24; i++) await w.write(Buffer.alloc(1024 * 1024, i));
+    const out = (w as unknown as { out: NodeJS.EventEmitter }).out;
+    assert.ok(out.listenerCount('close') <= 2 && out.listenerCount('error') <= 2, `listeners: close ${out.listenerCount('close')}, error ${out.listenerCount('error')}`);
+    await w.close();
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(warnings.filter((n) => n === 'MaxListenersExceededWarning'), []);
+  } finally {
+    process.off('warning', onWarning);
+  }
+});

@@ -29,12 +29,15 @@ export class EncryptedFileWriter {
   private readonly hash = createHash('sha256');
   private readonly out: WriteStream;
   private readonly failed: Promise<never>;
+  /** Settles once the stream is closed, however (one listener for the writer's life, not one per wait). */
+  private readonly closed: Promise<void>;
   private aborted = false;
 
   constructor(path: string, private readonly key: Buffer, private readonly exportId: string) {
     this.out = createWriteStream(path, { mode: 0o600 });
     this.failed = new Promise<never>((_, reject) => this.out.once('error', reject));
     this.failed.catch(() => undefined);
+    this.closed = new Promise<void>((resolve) => this.out.once('close', () => resolve()));
     this.out.write(MAGIC);
   }
 
@@ -59,7 +62,7 @@ export class EncryptedFileWriter {
     len.writeUInt32BE(sealed.length, 0);
     this.out.write(len);
     if (!this.out.write(sealed)) {
-      await Promise.race([once(this.out, 'drain'), once(this.out, 'close'), this.failed]);
+      await Promise.race([once(this.out, 'drain'), this.closed, this.failed]);
       if (this.aborted) throw new Error('export.file_aborted');
     }
   }
@@ -68,7 +71,7 @@ export class EncryptedFileWriter {
   async close(): Promise<{ bytes: number; sha256: Buffer }> {
     await this.flush(true);
     this.out.end();
-    await Promise.race([once(this.out, 'close'), this.failed]);
+    await Promise.race([this.closed, this.failed]);
     return { bytes: this.bytes, sha256: this.hash.digest() };
   }
 
@@ -79,10 +82,8 @@ export class EncryptedFileWriter {
    */
   async abort(): Promise<void> {
     this.aborted = true;
-    if (this.out.closed) return;
-    const closed = once(this.out, 'close').catch(() => undefined);
     this.out.destroy();
-    await closed;
+    await this.closed;
   }
 }
 

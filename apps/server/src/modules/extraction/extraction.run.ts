@@ -237,121 +237,17 @@ async function writeAttempt(
   // Rows may have changed since filing: the count now decides where the canaries go.
   const total = await repo.count(ds.view.id, criteria, suppress);
   const canaries = await makeCanaries(ctx, ds, fields, keys.placementKey, total);
-  const fp = new Fingerprinter(keys.fingerprintKey);
-  const kinds = fields.map((f) => f.kind);
-  const needsPersonal = fields.some((f) => ['personal', 'confidential', 'special_care'].includes(f.classification));
 
   await mkdir(settings.dir, { recursive: true, mode: 0o700 });
   const writer = new EncryptedFileWriter(file, keys.fileKey, row.id);
-  // Whatever fails from here on, the file is closed before the caller removes it.
-  let bytes: number;
-  let sha256: Buffer;
-  let written = 0;
-  const recordIds: string[] = [];
-  try {
-    const sink = await sinkFor(row.format, writer);
-    await sink.row(fields.map((f) => f.labelJa));
-    let position = 0;
-    let nextCanary = 0;
-    const afterRow = async () => {
-      position++;
-      while (nextCanary < canaries.length && canaries[nextCanary]!.position === position) {
-        await sink.row(fields.map((f, i) => fp.apply(kinds[i]!, canaries[nextCanary]!.values[f.name] ?? '')));
-        nextCanary++;
-        position++;
-      }
-    };
-    const emit = async (values: Record<string, string>) => {
-      await sink.row(fields.map((f, i) => fp.apply(kinds[i]!, values[f.name] ?? '')));
-      await afterRow();
-    };
-    // CSV: decryption, fingerprint, quoting and encoding run on worker threads; XLSX goes through exceljs here.
-    const pool = sink.bytes && sink.encoding
-      ? createTransformPool({ datasetId: ds.view.id, dataKeys: ds.keys.dataKeyEntries(), fields: fields.map((f) => ({ name: f.name, kind: f.kind })), fingerprintKey: keys.fingerprintKey, needsPersonal, encoding: sink.encoding })
-      : null;
-    const canaryValues = (c: Canary) => fields.map((f, i) => fp.apply(kinds[i]!, c.values[f.name] ?? ''));
-    // A canary placed at position 0 comes before the first real row.
-    while (nextCanary < canaries.length && canaries[nextCanary]!.position === position) {
-      await sink.row(canaryValues(canaries[nextCanary]!));
-      nextCanary++;
-      position++;
-    }
-    const batchRows = settings.batchRows ?? BATCH;
-    const take = async (batchLength: number, ids: () => string[]) => {
-      if (suppress) for (const id of ids()) recordIds.push(id);
-      written += batchLength;
-      await renew(written);
-    };
-    try {
-      if (pool) {
-        // CSV: batches arrive packed (one value each), go whole to the workers in turn, and their CSV is
-        // written in batch order. The next batch is fetched while the workers have theirs (keyset: its
-        // start is the last id of this one); at most one batch per worker is in work.
-        const fetch = (after: string | null) => {
-          const p = repo.packedBatch(ds.view.id, criteria, suppress, after, batchRows, suppress);
-          p.catch(() => undefined);
-          return p;
-        };
-        let pending = fetch(null);
-        const inWork: Promise<Buffer>[] = [];
-        // The file writer copies what it is given: the CSV's memory goes back to the workers.
-        const write = async (csv: Buffer) => {
-          await sink.bytes!(csv);
-          pool.release(csv);
-        };
-        for (;;) {
-          const batch = await pending;
-          if (batch.rows === 0) break;
-          pending = batch.rows < batchRows ? Promise.resolve({ rows: 0, lastId: null, data: Buffer.alloc(0) }) : fetch(batch.lastId);
-          // Canary k (0-based) at position P follows real row P - k (1-based): rows and earlier canaries
-          // each take one position. Those that fall in this batch go to the worker with their place.
-          const placed: PlacedLine[] = [];
-          while (nextCanary < canaries.length && canaries[nextCanary]!.position - nextCanary <= written + batch.rows) {
-            const c = canaries[nextCanary]!;
-            placed.push({ after: c.position - nextCanary - written - 1, line: csvLine(canaryValues(c)) });
-            nextCanary++;
-          }
-          const { rows, ids } = batch;
-          const csv = pool.transform(batch, placed);
-          csv.catch(() => undefined);
-          inWork.push(csv);
-          await take(rows, () => ids ?? []);
-          if (inWork.length >= pool.size) await write(await inWork.shift()!);
-        }
-        while (inWork.length > 0) await write(await inWork.shift()!);
-      } else {
-        // XLSX goes through exceljs on this thread, row by row; the next batch is fetched meanwhile.
-        const fetch = (after: string | null) => {
-          const p = repo.batch(ds.view.id, criteria, suppress, after, batchRows);
-          p.catch(() => undefined);
-          return p;
-        };
-        let pending = fetch(null);
-        for (;;) {
-          const batch = await pending;
-          if (batch.length === 0) break;
-          pending = batch.length < batchRows ? Promise.resolve([]) : fetch(batch.at(-1)!.id);
-          for (const r of batch) {
-            const pub = JSON.parse(r.public) as Record<string, string>;
-            await emit(needsPersonal ? Object.assign(pub, openRecord(ds, r)) : pub);
-          }
-          await take(batch.length, () => batch.map((r) => r.id));
-        }
-      }
-    } finally {
-      await pool?.close();
-    }
-    // Canaries whose position lies past the last real row (fewer rows than counted) go at the end.
-    while (nextCanary < canaries.length) {
-      await sink.row(canaryValues(canaries[nextCanary]!));
-      nextCanary++;
-    }
-    await sink.finish();
-    ({ bytes, sha256 } = await writer.close());
-  } catch (e) {
+  // Whatever fails while the file is written, it is closed before the caller removes it.
+  const { written, recordIds, bytes, sha256 } = await fillFile(
+    { ds, repo, criteria, suppress, fields, canaries, fingerprintKey: keys.fingerprintKey, batchRows: settings.batchRows ?? BATCH, format: row.format, renew },
+    writer,
+  ).catch(async (e: unknown) => {
     await writer.abort();
     throw e;
-  }
+  });
 
   const now = ctx.clock.now();
   const actor = system();
@@ -381,6 +277,124 @@ async function writeAttempt(
       details: { extractionId: row.id, phase: 'complete', attempt, rows: written, canaries: canaries.length, suppressed: row.suppressed, provisionId, bytes },
     });
   });
+}
+
+/** What `fillFile` writes: the export's rows (read in keyset batches) and canaries, fingerprinted. */
+type FillJob = {
+  ds: LoadedDataset; repo: ReturnType<typeof extractionRepository>; criteria: StoredCriterion[]; suppress: boolean;
+  fields: DatasetField[]; canaries: Canary[]; fingerprintKey: Buffer;
+  batchRows: number; format: ExtractionRow['format']; renew: (rowsDone: number | null) => Promise<void>;
+};
+
+/**
+ * Writes the header, every row and the canaries in their places into `writer` and closes it; the
+ * rows written, the ids of the records provided (third parties only), and the file's size and hash.
+ */
+async function fillFile(job: FillJob, writer: EncryptedFileWriter): Promise<{ written: number; recordIds: string[]; bytes: number; sha256: Buffer }> {
+  const { ds, repo, criteria, suppress, fields, canaries, batchRows, renew } = job;
+  const fp = new Fingerprinter(job.fingerprintKey);
+  const kinds = fields.map((f) => f.kind);
+  const needsPersonal = fields.some((f) => ['personal', 'confidential', 'special_care'].includes(f.classification));
+  let written = 0;
+  const recordIds: string[] = [];
+  const sink = await sinkFor(job.format, writer);
+  await sink.row(fields.map((f) => f.labelJa));
+  let position = 0;
+  let nextCanary = 0;
+  // A row's values as written: each fingerprinted by its field's kind.
+  const marked = (values: Record<string, string>) => fields.map((f, i) => fp.apply(kinds[i]!, values[f.name] ?? ''));
+  const canaryValues = (c: Canary) => marked(c.values);
+  // The canaries placed at the current position (and right after each other), written in turn.
+  const placeDue = async () => {
+    while (nextCanary < canaries.length && canaries[nextCanary]!.position === position) {
+      await sink.row(canaryValues(canaries[nextCanary]!));
+      nextCanary++;
+      position++;
+    }
+  };
+  const emit = async (values: Record<string, string>) => {
+    await sink.row(marked(values));
+    position++;
+    await placeDue();
+  };
+  // CSV: decryption, fingerprint, quoting and encoding run on worker threads; XLSX goes through exceljs here.
+  const pool = sink.bytes && sink.encoding
+    ? createTransformPool({ datasetId: ds.view.id, dataKeys: ds.keys.dataKeyEntries(), fields: fields.map((f) => ({ name: f.name, kind: f.kind })), fingerprintKey: job.fingerprintKey, needsPersonal, encoding: sink.encoding })
+    : null;
+  // A canary placed at position 0 comes before the first real row.
+  await placeDue();
+  const take = async (batchLength: number, ids: () => string[]) => {
+    if (suppress) for (const id of ids()) recordIds.push(id);
+    written += batchLength;
+    await renew(written);
+  };
+  try {
+    if (pool) {
+      // CSV: batches arrive packed (one value each), go whole to the workers in turn, and their CSV is
+      // written in batch order. The next batch is fetched while the workers have theirs (keyset: its
+      // start is the last id of this one); at most one batch per worker is in work.
+      const fetch = (after: string | null) => {
+        const p = repo.packedBatch(ds.view.id, criteria, suppress, after, batchRows, suppress);
+        p.catch(() => undefined);
+        return p;
+      };
+      let pending = fetch(null);
+      const inWork: Promise<Buffer>[] = [];
+      // The file writer copies what it is given: the CSV's memory goes back to the workers.
+      const write = async (csv: Buffer) => {
+        await sink.bytes!(csv);
+        pool.release(csv);
+      };
+      for (;;) {
+        const batch = await pending;
+        if (batch.rows === 0) break;
+        pending = batch.rows < batchRows ? Promise.resolve({ rows: 0, lastId: null, data: Buffer.alloc(0) }) : fetch(batch.lastId);
+        // Canary k (0-based) at position P follows real row P - k (1-based): rows and earlier canaries
+        // each take one position. Those that fall in this batch go to the worker with their place.
+        const placed: PlacedLine[] = [];
+        while (nextCanary < canaries.length && canaries[nextCanary]!.position - nextCanary <= written + batch.rows) {
+          const c = canaries[nextCanary]!;
+          placed.push({ after: c.position - nextCanary - written - 1, line: csvLine(canaryValues(c)) });
+          nextCanary++;
+        }
+        const { rows, ids } = batch;
+        const csv = pool.transform(batch, placed);
+        csv.catch(() => undefined);
+        inWork.push(csv);
+        await take(rows, () => ids ?? []);
+        if (inWork.length >= pool.size) await write(await inWork.shift()!);
+      }
+      while (inWork.length > 0) await write(await inWork.shift()!);
+    } else {
+      // XLSX goes through exceljs on this thread, row by row; the next batch is fetched meanwhile.
+      const fetch = (after: string | null) => {
+        const p = repo.batch(ds.view.id, criteria, suppress, after, batchRows);
+        p.catch(() => undefined);
+        return p;
+      };
+      let pending = fetch(null);
+      for (;;) {
+        const batch = await pending;
+        if (batch.length === 0) break;
+        pending = batch.length < batchRows ? Promise.resolve([]) : fetch(batch.at(-1)!.id);
+        for (const r of batch) {
+          const pub = JSON.parse(r.public) as Record<string, string>;
+          await emit(needsPersonal ? Object.assign(pub, openRecord(ds, r)) : pub);
+        }
+        await take(batch.length, () => batch.map((r) => r.id));
+      }
+    }
+  } finally {
+    await pool?.close();
+  }
+  // Canaries whose position lies past the last real row (fewer rows than counted) go at the end.
+  while (nextCanary < canaries.length) {
+    await sink.row(canaryValues(canaries[nextCanary]!));
+    nextCanary++;
+  }
+  await sink.finish();
+  const { bytes, sha256 } = await writer.close();
+  return { written, recordIds, bytes, sha256 };
 }
 
 /** A record's sealed values (XLSX path); one stable code when it does not open, as on the workers. */

@@ -6,7 +6,7 @@
  */
 import { createContext, useCallback, useContext, useEffect, useMemo, type ReactNode } from 'react';
 import { useQuery, useQueryClient } from '@tanstack/react-query';
-import { api, haltRequests, onSessionEnded, resumeRequests, setCsrfToken } from '../lib/api.ts';
+import { api, onSessionEnded, resumeRequests, setCsrfToken, signOut } from '../lib/api.ts';
 import { endsSession } from '../lib/errors.ts';
 import type { LoginResponse, Me, UserView } from '../lib/types.ts';
 
@@ -90,10 +90,9 @@ export function SessionProvider({ children }: { children: ReactNode }) {
         await refresh();
       },
       async logout() {
-        // The screen's own requests stop first, so none is answered by the ended session.
-        haltRequests();
         try {
-          await api.post('/api/auth/logout', undefined, { quietAuthErrors: true, duringSignOut: true });
+          // The screen's own requests stop first, so none is answered by the ended session.
+          await signOut();
         } finally {
           end('signedOut');
         }

@@ -7,7 +7,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { api, haltRequests, resumeRequests } from './api.ts';
+import { api, resumeRequests, signOut } from './api.ts';
 
 let server: http.Server;
 let base = '';
@@ -37,14 +37,15 @@ test('signing out aborts the requests in flight, refuses new ones until it is ov
   await new Promise((r) => setTimeout(r, 50));
   assert.deepEqual(seen, ['/slow/list'], 'the slow request reached the server');
 
-  haltRequests();
+  // The logout is held at the server until the checks below are done: the sign-out is still under way.
+  const loggedOut = signOut(`${base}/slow/logout`);
   await assert.rejects(inFlight, isAbort, 'its answer is not taken');
   await assert.rejects(api.get(`${base}/poll`), isAbort, 'a new request is refused');
   const own = new AbortController();
   await assert.rejects(api.get(`${base}/poll-with-signal`, { signal: own.signal }), isAbort, 'also one with its own signal');
-  assert.deepEqual(seen, ['/slow/list'], 'neither was sent');
-
-  assert.deepEqual(await api.post(`${base}/logout`, undefined, { duringSignOut: true }), { ok: '/logout' }, 'the logout goes');
+  await loggedOut;
+  assert.deepEqual(seen, ['/slow/list', '/slow/logout'], 'the logout went, neither of the others');
+  await assert.rejects(api.get(`${base}/poll`), isAbort, 'refused until the sign-out is over');
 
   resumeRequests();
   assert.deepEqual(await api.get(`${base}/me`), { ok: '/me' }, 'after the sign-out requests go again');

@@ -24,9 +24,13 @@ export function onSessionEnded(listener: ((code: string) => void) | null): void 
 // is done; only the logout request itself goes.
 let sessionRequests = new AbortController();
 
-/** Aborts every request in flight and refuses new ones (but those marked `duringSignOut`) until `resumeRequests`. */
-export function haltRequests(): void {
+/**
+ * Signs out: aborts every request in flight and refuses new ones until `resumeRequests`, then sends
+ * the logout (the one request that goes meanwhile).
+ */
+export async function signOut(path = '/api/auth/logout'): Promise<void> {
   sessionRequests.abort();
+  await send('POST', path, undefined, { quietAuthErrors: true }, null);
 }
 
 /** The sign-out is over: requests go again (the login screen's). */
@@ -41,8 +45,6 @@ export type RequestOptions = {
   /** The session check and the login handle 401 themselves. */
   quietAuthErrors?: boolean;
   signal?: AbortSignal;
-  /** The logout request: sent while other requests are halted (`haltRequests`). */
-  duringSignOut?: boolean;
 };
 
 function withQuery(path: string, query: RequestOptions['query']): string {
@@ -61,13 +63,17 @@ function parseJson(text: string): unknown {
   }
 }
 
-export async function apiRequest<T>(method: Method, path: string, body?: unknown, opts: RequestOptions = {}): Promise<T> {
+export function apiRequest<T>(method: Method, path: string, body?: unknown, opts: RequestOptions = {}): Promise<T> {
+  return send<T>(method, path, body, opts, sessionRequests.signal);
+}
+
+/** `halted`: the sign-out's signal (null for the logout request itself). */
+async function send<T>(method: Method, path: string, body: unknown, opts: RequestOptions, halted: AbortSignal | null): Promise<T> {
   const headers: Record<string, string> = { accept: 'application/json' };
   // A POST without a body sends no content type: Fastify refuses an empty JSON body. A file goes as is.
   const raw = typeof Blob !== 'undefined' && body instanceof Blob;
   if (body !== undefined) headers['content-type'] = raw ? 'application/octet-stream' : 'application/json';
   if (method !== 'GET' && csrfToken) headers['x-csrf-token'] = csrfToken;
-  const halted = opts.duringSignOut ? null : sessionRequests.signal;
   if (halted?.aborted) throw new DOMException('Signing out', 'AbortError');
   const signal = halted && opts.signal ? AbortSignal.any([halted, opts.signal]) : (halted ?? opts.signal ?? null);
   let res: Response;

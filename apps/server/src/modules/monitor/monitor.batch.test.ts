@@ -92,7 +92,7 @@ async function evaluate(from: number, size: number) {
   await sql`DELETE FROM monitor_alerts`.execute(t.ctx.db);
   await sql`DELETE FROM monitor_observations`.execute(t.ctx.db);
   await sql`UPDATE monitor_cursor SET next_index = ${from}`.execute(t.ctx.db);
-  const end = (await integrateAll(t.ctx)).treeSize;
+  const end = await auditRepository(t.ctx.db).treeSize();
   let batches = 0;
   for (;;) {
     const r = await monitorOnce(t.ctx, { batch: size });

@@ -72,6 +72,35 @@ test('the command runs from a cached bundle while its sources are unchanged, and
   }
 });
 
+test('a source changed while its bundle is built is not recorded, and bundles an hour old are cleared away', async () => {
+  const p = await project();
+  try {
+    await mkdir(p.cache, { recursive: true });
+    const old = path.join(p.cache, 'b0old-1');
+    const recent = path.join(p.cache, 'b0recent-2');
+    for (const d of [old, recent]) await mkdir(d);
+    const twoHoursAgo = new Date(Date.now() - 2 * 3_600_000);
+    await utimes(old, twoHoursAgo, twoHoursAgo);
+
+    // A modification time at or after the build's start: the file may have changed under esbuild.
+    await p.setValue('moving');
+    const later = new Date(Date.now() + 60_000);
+    await utimes(path.join(p.dir, 'sub', 'value.ts'), later, later);
+    assert.equal(await loadEntry(p.entry, p.cache), 'bundle', 'the bundle just built is still used');
+    assert.equal(probe()?.value, 'moving');
+    assert.equal(freshBundle(p.cache, p.entry), null, 'but not recorded: the next start builds again');
+
+    await p.setValue('settled');
+    assert.equal(await loadEntry(p.entry, p.cache), 'bundle');
+    assert.ok(freshBundle(p.cache, p.entry), 'recorded once the sources hold still');
+    const left = await readdir(p.cache);
+    assert.ok(!left.includes('b0old-1'), 'a bundle two hours old is removed');
+    assert.ok(left.includes('b0recent-2'), 'a recent one stays (a start may be loading it)');
+  } finally {
+    await rm(p.dir, { recursive: true, force: true });
+  }
+});
+
 test('where no cache can be written, the command runs from the sources through tsx', async () => {
   const p = await project();
   try {

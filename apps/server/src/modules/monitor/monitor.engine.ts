@@ -152,8 +152,36 @@ function needs(batch: readonly { e: MonitoredEvent; ev: Evaluation }[], rules: M
   return { hours, deniedSubjects: [...denied], deniedFrom, keys };
 }
 
+/** How long an observation of `rule` is kept after the latest event evaluated (what its windows can reach back to). */
+function retentionMs(rule: 'bulk_read' | 'repeated_denials', rules: MonitorRules): number {
+  return rule === 'bulk_read' ? 2 * 3_600_000 : (rules.repeatedDenials.windowMinutes + 60) * 60_000;
+}
+
 /**
- * Evaluates up to `batch` integrated events after the cursor. Returns null when another node holds
+ * How many of the batch's events to evaluate. One event at a time, each event's horizon (its time less
+ * the retention) prunes observations before the next event is evaluated; a batch prunes once, at its
+ * end. An event whose window reaches below the horizon of an earlier event in the same batch — one
+ * logged more than an hour after a later-timed event, e.g. by a long transaction — would count
+ * observations that one event at a time has already pruned. The batch ends before such an event,
+ * which starts the next batch against the pruned observations: whatever the batch size, the alerts
+ * and the observations are those of one event at a time.
+ */
+function withinHorizon(events: readonly { e: MonitoredEvent; ev: Evaluation }[], rules: MonitorRules): number {
+  let latest = Number.NEGATIVE_INFINITY;
+  for (const [k, { e, ev }] of events.entries()) {
+    const at = e.at.getTime();
+    for (const o of ev.observations) {
+      const reach = o.rule === 'bulk_read' ? hourWindow(e.at).start.getTime() : at - rules.repeatedDenials.windowMinutes * 60_000;
+      if (reach < latest - retentionMs(o.rule, rules)) return k;
+    }
+    latest = Math.max(latest, at);
+  }
+  return events.length;
+}
+
+/**
+ * Evaluates up to `batch` integrated events after the cursor (fewer when one reaches below the batch's
+ * retention horizon: withinHorizon). Returns null when another node holds
  * the monitor lock. A batch costs a fixed number of statements (three reads of state, three writes
  * back, the cursor and pruning) plus three or four per alert raised, however many events it holds.
  */
@@ -169,10 +197,11 @@ export async function monitorOnce(ctx: AppContext, opts: { batch?: number } = {}
     if (!(await repo.tryLockMonitor())) return null;
     const from = await repo.cursor(ctx.clock.now());
     const rows = await auditRepository(tx).integratedRange(from, opts.batch ?? 5_000);
-    const events = rows.map((row) => {
+    const parsed = rows.map((row) => {
       const e = parseEvent(Number(row.log_index), row.payload);
       return { e, ev: evaluateEvent(e, rules, personal) };
     });
+    const events = parsed.slice(0, withinHorizon(parsed, rules));
     const state = await MonitorState.load(tx, needs(events, rules));
     const batch = new Batch(ctx, tx, rules, state);
     for (const { e, ev } of events) {
@@ -183,14 +212,14 @@ export async function monitorOnce(ctx: AppContext, opts: { batch?: number } = {}
       for (const hit of ev.hits) await batch.direct(hit, e);
     }
     await state.flush(tx, ctx.clock.now());
-    const next = rows.length > 0 ? Number(rows.at(-1)!.log_index) + 1 : from;
-    if (rows.length > 0) await repo.saveCursor(next, ctx.clock.now());
-    const last = events.at(-1)?.e.at;
-    if (last) {
-      await repo.prune('bulk_read', new Date(last.getTime() - 2 * 3_600_000));
-      await repo.prune('repeated_denials', new Date(last.getTime() - (rules.repeatedDenials.windowMinutes + 60) * 60_000));
+    const next = events.length > 0 ? events.at(-1)!.e.index + 1 : from;
+    if (events.length > 0) {
+      await repo.saveCursor(next, ctx.clock.now());
+      // The horizon of the batch's latest event, as one event at a time leaves it (each prunes by its own time).
+      const latest = events.reduce((max, { e }) => Math.max(max, e.at.getTime()), Number.NEGATIVE_INFINITY);
+      for (const rule of ['bulk_read', 'repeated_denials'] as const) await repo.prune(rule, new Date(latest - retentionMs(rule, rules)));
     }
-    return { evaluated: rows.length, raised: batch.raised, next };
+    return { evaluated: events.length, raised: batch.raised, next };
   });
 }
 

@@ -6,11 +6,15 @@
 // approval). Baseline, same run, same rows: a bare `COPY (SELECT id, public, sealed, key_id FROM
 // records …) TO STDOUT` read to the end by one client (no decryption, no file).
 //
+// The export runs twice: first under V8's default settings (`v8_default`), then as Mamori runs
+// (ADR 0016, the value).
+//
 // Environment knobs: BENCH_POOL (default 20 as in production).
 import { createReadStream } from 'node:fs';
 import { loadavg } from 'node:os';
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
+import v8 from 'node:v8';
 import { performance } from 'node:perf_hooks';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -26,6 +30,7 @@ import { DEMO_CONTACT_FIELDS, writeDemoCsv } from '../apps/server/src/modules/va
 import { parseImportBatches } from '../apps/server/src/modules/vault/vault.import-parse.ts';
 import type { GrantId, UserId } from '../apps/server/src/platform/ids.ts';
 import { seed } from '../apps/server/src/platform/seed.ts';
+import { tuneRuntime, V8_FLAGS } from '../apps/server/src/platform/runtime.ts';
 import { printResult } from './lib.ts';
 import { cpuDelta, intArg, log, openBenchContext, postgresCpuMs, round, threadCpu } from './support.ts';
 
@@ -52,7 +57,7 @@ async function main(): Promise<void> {
   const { ctx } = bench;
   try {
     const file = path.join(bench.dataDir, 'contacts.csv');
-    let t0 = performance.now();
+    const t0 = performance.now();
     await writeDemoCsv(file, ROWS, 42);
     await seed(ctx, { demo: true, demoContacts: 0 });
     const system = systemActor({ ip: null, userAgent: 'mamori-bench', deviceId: null });
@@ -69,10 +74,10 @@ async function main(): Promise<void> {
     let copyBytes = 0;
     try {
       const pg0 = await postgresCpuMs(ctx.db);
-      t0 = performance.now();
+      const c0 = performance.now();
       const sink = new Writable({ write(chunk: Buffer, _enc, cb) { copyBytes += chunk.length; cb(); } });
       await pipeline(client.query(copyTo(`COPY (SELECT id, public, sealed, key_id FROM records WHERE dataset_id = '${datasetId}' ORDER BY id) TO STDOUT`)), sink);
-      copyMs = performance.now() - t0;
+      copyMs = performance.now() - c0;
       const copyPg = cpuDelta(pg0, await postgresCpuMs(ctx.db));
       log(`baseline COPY TO: ${ROWS} rows, ${round(copyBytes / 1024 / 1024)} MiB in ${round(copyMs / 1000, 2)} s = ${Math.round((ROWS / copyMs) * 1000)} rows/s (postgres CPU ${copyPg === null ? '?' : round(copyPg / 1000, 1)} s)`);
     } finally {
@@ -82,42 +87,63 @@ async function main(): Promise<void> {
     // ------------------------------------------------------------------ Mamori: approved export
     const handler = await userActor(ctx.db, 'handler');
     const owner = await userActor(ctx.db, 'owner');
-    const ex = await requestExtraction(ctx, handler, {
-      dataset: 'contacts', purpose: '営業活動', fields: DEMO_CONTACT_FIELDS.map((f) => f.name), criteria: [], format: 'csv_utf8', recipient: { kind: 'internal' },
-    });
-    await decide(ctx, owner, ex.approvalRequestId!, 'approve', 'bench');
-    const settings = { dir: path.join(bench.dataDir, 'exports') };
-    const load0 = loadavg()[0]!;
-    const cpu0 = process.cpuUsage();
-    const pg0 = await postgresCpuMs(ctx.db);
-    const threads = threadCpu();
-    const mono0 = process.hrtime.bigint() / 1000n;
-    t0 = performance.now();
-    if (!(await runExtraction(ctx, settings, ex.id))) throw new Error('the export did not run');
-    const mamoriMs = performance.now() - t0;
-    const byThread = threads.stop();
-    // For --cpu-prof: profiles time their samples on the same monotonic clock (µs).
-    log(`export window (monotonic µs): ${mono0}-${process.hrtime.bigint() / 1000n}`);
-    const cpu = process.cpuUsage(cpu0);
-    const load1 = loadavg()[0]!;
-    const mamoriPg = cpuDelta(pg0, await postgresCpuMs(ctx.db));
-    const row = await ctx.db.selectFrom('extractions').select(['state', 'rows_done', 'file_bytes']).where('id', '=', ex.id).executeTakeFirstOrThrow();
-    if (row.state !== 'ready' || row.rows_done !== ROWS) throw new Error(`export ended ${row.state} with ${row.rows_done} rows`);
-    const files = await readdir(settings.dir);
-    const encrypted = (await stat(path.join(settings.dir, files[0]!))).size;
-    // Not timed: the file must open (every chunk authenticated, in order, to the last) and hold the
-    // header, every row and the canaries, as many bytes as recorded.
-    const canaries = (await ctx.db.selectFrom('extraction_canaries').select('position').distinct().where('extraction_id', '=', ex.id).execute()).length;
-    let plainBytes = 0;
-    let lines = 0;
-    for await (const chunk of (await downloadExtraction(ctx, handler, ex.id, settings)).body) {
-      plainBytes += chunk.length;
-      for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) lines++;
-    }
-    if (plainBytes !== Number(row.file_bytes) || lines !== 1 + ROWS + canaries) throw new Error(`the file opened to ${plainBytes} bytes, ${lines} lines (expected ${row.file_bytes}, ${1 + ROWS + canaries})`);
-    log(`Mamori export: ${ROWS} rows in ${round(mamoriMs / 1000, 2)} s = ${Math.round((ROWS / mamoriMs) * 1000)} rows/s (CSV ${round(Number(row.file_bytes) / 1024 / 1024)} MiB, encrypted ${round(encrypted / 1024 / 1024)} MiB; CPU node ${round((cpu.user + cpu.system) / 1e6, 1)} s, postgres ${mamoriPg === null ? '?' : round(mamoriPg / 1000, 1)} s)`);
+    /** One approved export of every field, timed and then checked (the file must open and hold every row). */
+    const exportOnce = async (label: string) => {
+      const ex = await requestExtraction(ctx, handler, {
+        dataset: 'contacts', purpose: '営業活動', fields: DEMO_CONTACT_FIELDS.map((f) => f.name), criteria: [], format: 'csv_utf8', recipient: { kind: 'internal' },
+      });
+      await decide(ctx, owner, ex.approvalRequestId!, 'approve', 'bench');
+      const settings = { dir: path.join(bench.dataDir, `exports-${label}`) };
+      const load0 = loadavg()[0]!;
+      const cpu0 = process.cpuUsage();
+      const pg0 = await postgresCpuMs(ctx.db);
+      const threads = threadCpu();
+      const mono0 = process.hrtime.bigint() / 1000n;
+      const t0 = performance.now();
+      if (!(await runExtraction(ctx, settings, ex.id))) throw new Error('the export did not run');
+      const ms = performance.now() - t0;
+      const byThread = threads.stop();
+      // For --cpu-prof: profiles time their samples on the same monotonic clock (µs).
+      log(`export (${label}) window (monotonic µs): ${mono0}-${process.hrtime.bigint() / 1000n}`);
+      const cpu = process.cpuUsage(cpu0);
+      const load1 = loadavg()[0]!;
+      const pgMs = cpuDelta(pg0, await postgresCpuMs(ctx.db));
+      const row = await ctx.db.selectFrom('extractions').select(['state', 'rows_done', 'file_bytes']).where('id', '=', ex.id).executeTakeFirstOrThrow();
+      if (row.state !== 'ready' || row.rows_done !== ROWS) throw new Error(`export ended ${row.state} with ${row.rows_done} rows`);
+      const files = await readdir(settings.dir);
+      const encrypted = (await stat(path.join(settings.dir, files[0]!))).size;
+      // Not timed: the file must open (every chunk authenticated, in order, to the last) and hold the
+      // header, every row and the canaries, as many bytes as recorded.
+      const canaries = (await ctx.db.selectFrom('extraction_canaries').select('position').distinct().where('extraction_id', '=', ex.id).execute()).length;
+      let plainBytes = 0;
+      let lines = 0;
+      for await (const chunk of (await downloadExtraction(ctx, handler, ex.id, settings)).body) {
+        plainBytes += chunk.length;
+        for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) lines++;
+      }
+      if (plainBytes !== Number(row.file_bytes) || lines !== 1 + ROWS + canaries) throw new Error(`the file opened to ${plainBytes} bytes, ${lines} lines (expected ${row.file_bytes}, ${1 + ROWS + canaries})`);
+      const nodeMs = (cpu.user + cpu.system) / 1000;
+      log(`Mamori export (${label}): ${ROWS} rows in ${round(ms / 1000, 2)} s = ${Math.round((ROWS / ms) * 1000)} rows/s (CSV ${round(Number(row.file_bytes) / 1024 / 1024)} MiB, encrypted ${round(encrypted / 1024 / 1024)} MiB; CPU node ${round(nodeMs / 1000, 1)} s, postgres ${pgMs === null ? '?' : round(pgMs / 1000, 1)} s)`);
+      return {
+        ms, nodeMs, pgMs, csvBytes: Number(row.file_bytes), load: { before: round(load0, 2), after: round(load1, 2) },
+        // CPU µs per row: the Node main thread, the export's worker threads, Node's other threads (GC helpers, libuv), PostgreSQL.
+        cpuPerRow: {
+          total: pgMs === null ? null : round((nodeMs + pgMs) * 1000 / ROWS, 1),
+          main: byThread ? round((byThread.main * 1000) / ROWS, 1) : null,
+          workers: byThread ? round((byThread.started * 1000) / ROWS, 1) : null,
+          node_other: byThread ? round((byThread.others * 1000) / ROWS, 1) : null,
+          postgres: pgMs === null ? null : round((pgMs * 1000) / ROWS, 1),
+        },
+      };
+    };
+    // The same export under V8's default settings first (ADR 0016: array buffers swept on a helper
+    // thread), then as Mamori runs (openContext applied V8_FLAGS; put back after the first run).
+    v8.setFlagsFromString('--concurrent-array-buffer-sweeping');
+    const v8Default = await exportOnce('v8-default');
+    tuneRuntime();
+    const m = await exportOnce('mamori');
 
-    const value = (ROWS / mamoriMs) * 1000;
+    const value = (ROWS / m.ms) * 1000;
     const baseline = (ROWS / copyMs) * 1000;
     printResult({
       bench: 'export',
@@ -126,16 +152,11 @@ async function main(): Promise<void> {
       baseline: Math.round(baseline),
       ratio: round(value / baseline, 3),
       extra: {
-        rows: ROWS, mamori_s: round(mamoriMs / 1000, 2), copy_s: round(copyMs / 1000, 2), node_cpu_s: round((cpu.user + cpu.system) / 1e6, 1), postgres_cpu_s: mamoriPg === null ? null : round(mamoriPg / 1000, 1),
-        // CPU µs per row: the Node main thread, the export's worker threads, Node's other threads (GC helpers, libuv), PostgreSQL.
-        cpu_us_per_row: {
-          total: mamoriPg === null ? null : round(((cpu.user + cpu.system) / 1000 + mamoriPg) * 1000 / ROWS, 1),
-          main: byThread ? round((byThread.main * 1000) / ROWS, 1) : null,
-          workers: byThread ? round((byThread.started * 1000) / ROWS, 1) : null,
-          node_other: byThread ? round((byThread.others * 1000) / ROWS, 1) : null,
-          postgres: mamoriPg === null ? null : round((mamoriPg * 1000) / ROWS, 1),
-        },
-        csv_mib: round(Number(row.file_bytes) / 1024 / 1024, 1), load_avg_1m: { before: round(load0, 2), after: round(load1, 2) },
+        rows: ROWS, mamori_s: round(m.ms / 1000, 2), copy_s: round(copyMs / 1000, 2), node_cpu_s: round(m.nodeMs / 1000, 1), postgres_cpu_s: m.pgMs === null ? null : round(m.pgMs / 1000, 1),
+        cpu_us_per_row: m.cpuPerRow,
+        v8_flags: V8_FLAGS,
+        v8_default: { rows_per_s: Math.round((ROWS / v8Default.ms) * 1000), cpu_us_per_row: v8Default.cpuPerRow },
+        csv_mib: round(m.csvBytes / 1024 / 1024, 1), load_avg_1m: m.load,
       },
     });
   } finally {

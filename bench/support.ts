@@ -7,6 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import v8 from 'node:v8';
 import { sql, type Kysely } from 'kysely';
 import pg from 'pg';
 import { loadConfig, type Config } from '../apps/server/src/config/config.ts';
@@ -66,6 +67,11 @@ export async function openBenchContext(opts: { poolSize?: number; logLevel?: str
       dataDir,
     );
     ctx = await openContext(config, { logger: createLogger(logLevel, process.stderr), ...(opts.poolSize ? { poolSize: opts.poolSize } : {}) });
+    // BENCH_V8_DEFAULT=1: V8's default settings instead of Mamori's (ADR 0016), for a comparison.
+    if (process.env.BENCH_V8_DEFAULT === '1') {
+      v8.setFlagsFromString('--concurrent-array-buffer-sweeping');
+      log('bench: V8 default settings (BENCH_V8_DEFAULT=1), not Mamori\'s V8_FLAGS');
+    }
     return { ctx, config, url, dataDir, close: drop };
   } catch (err) {
     await drop().catch(() => undefined);

@@ -11,6 +11,7 @@ import { keyringFromBase64, openOrCreateKeyringFile, readKeyringFile, type Maste
 import { openDatabase } from './db/database.ts';
 import { migrate } from './db/migrate.ts';
 import { createLogger, type Logger } from './logger.ts';
+import { tuneRuntime } from './runtime.ts';
 import { openOrCreateSigningKey, readSigningKey } from './crypto/signing-key.ts';
 import { fileWitness, httpWitness } from '../modules/audit/audit.witness.ts';
 import { DEFAULT_USER_TYPES } from '../modules/scim/index.ts';
@@ -75,6 +76,7 @@ export async function loadDoorWebhook(config: Config): Promise<DoorWebhookSettin
 }
 
 export async function openContext(config: Config, opts: { logger?: Logger; clock?: Clock; poolSize?: number } = {}): Promise<AppContext> {
+  tuneRuntime();
   const clock = opts.clock ?? systemClock;
   const logger = opts.logger ?? createLogger(config.logLevel);
   const keyring = await loadKeyring(config, clock.now());

@@ -16,6 +16,7 @@ import { fileWitness } from '../../src/modules/audit/audit.witness.ts';
 import { currentTotp } from '../../src/platform/crypto/totp.ts';
 import { createLogger } from '../../src/platform/logger.ts';
 import { seed } from '../../src/platform/seed.ts';
+import { tuneRuntime } from '../../src/platform/runtime.ts';
 import { identity, type Actor } from '../../src/modules/identity/index.ts';
 import type { UserId } from '../../src/platform/ids.ts';
 import { openTestDatabase, type TestDatabase } from './database.ts';
@@ -34,6 +35,7 @@ export const NEW_PASSWORD = 'correct horse battery staple 守り';
 
 /** `setup`: called on the built app before it is ready (e.g. to add a hook that watches requests). */
 export async function startTestApp(opts: { demoContacts?: number; setup?: (app: FastifyInstance) => void } = {}): Promise<TestApp> {
+  tuneRuntime(); // as openContext does for the server
   const database = await openTestDatabase();
   const dir = await mkdtemp(path.join(tmpdir(), 'mamori-test-'));
   const clock = new ManualClock(new Date('2026-11-25T01:00:00Z'));

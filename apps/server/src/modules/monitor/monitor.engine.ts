@@ -181,9 +181,9 @@ function withinHorizon(events: readonly { e: MonitoredEvent; ev: Evaluation }[],
 
 /**
  * Evaluates up to `batch` integrated events after the cursor (fewer when one reaches below the batch's
- * retention horizon: withinHorizon). Returns null when another node holds
- * the monitor lock. A batch costs a fixed number of statements (three reads of state, three writes
- * back, the cursor and pruning) plus three or four per alert raised, however many events it holds.
+ * retention horizon: withinHorizon). Returns null when another node holds the monitor lock. A batch
+ * costs a fixed number of statements (three reads of state, three writes back, the cursor and
+ * pruning) plus three or four per alert raised, however many events it holds.
  */
 export async function monitorOnce(ctx: AppContext, opts: { batch?: number } = {}): Promise<MonitorResult | null> {
   // Outside the transaction: the embedded database has one connection, which the transaction holds.

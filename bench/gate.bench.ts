@@ -42,7 +42,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance, PerformanceObserver, type EntryType, type PerformanceEntry } from 'node:perf_hooks';
 import pg from 'pg';
 import { sql, type Kysely } from 'kysely';
 import { buildApp } from '../apps/server/src/app.ts';
@@ -73,6 +73,42 @@ const PERF = process.env.BENCH_PERF || '';
 const READ_STATEMENTS = process.env.BENCH_READ_STATEMENTS ? intArg(process.env.BENCH_READ_STATEMENTS, 4, 'BENCH_READ_STATEMENTS') : null;
 
 /** Runs `fn` under the V8 CPU profiler when BENCH_CPU_PROF names a file, and writes the profile there. */
+/**
+ * Where the server's own thread stalls during `fn` (the server runs in this process): the event
+ * loop's delay (p50, p99, max, ms) and V8's collection pauses (count, total and longest, ms, by kind),
+ * to tell a tail of the gate's latency that Node causes from one PostgreSQL causes.
+ */
+async function stalls<T>(fn: () => Promise<T>): Promise<{ result: T; stalls: Record<string, unknown> }> {
+  const loop = monitorEventLoopDelay({ resolution: 5 });
+  const gc = new Map<string, { count: number; total_ms: number; max_ms: number }>();
+  const kinds: Record<number, string> = { 1: 'minor', 2: 'major', 4: 'incremental', 8: 'weakcb' };
+  const obs = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      const kind = kinds[((e as PerformanceEntry & { detail?: { kind?: number } }).detail)?.kind ?? 0] ?? 'other';
+      const g = gc.get(kind) ?? { count: 0, total_ms: 0, max_ms: 0 };
+      g.count++;
+      g.total_ms += e.duration;
+      g.max_ms = Math.max(g.max_ms, e.duration);
+      gc.set(kind, g);
+    }
+  });
+  obs.observe({ entryTypes: ['gc' as EntryType] });
+  loop.enable();
+  try {
+    const result = await fn();
+    return {
+      result,
+      stalls: {
+        event_loop_delay_ms: { p50: round(loop.percentile(50) / 1e6, 1), p99: round(loop.percentile(99) / 1e6, 1), max: round(loop.max / 1e6, 1) },
+        gc_pauses: Object.fromEntries([...gc].map(([k, g]) => [k, { count: g.count, total_ms: round(g.total_ms), max_ms: round(g.max_ms, 1) }])),
+      },
+    };
+  } finally {
+    loop.disable();
+    obs.disconnect();
+  }
+}
+
 async function profiled<T>(fn: () => Promise<T>): Promise<T> {
   if (!CPU_PROF) return fn();
   const session = new Session();
@@ -531,6 +567,7 @@ async function main(): Promise<void> {
     let compare: Record<string, unknown> | null = null;
     let pgStatements: Record<string, unknown>[] | null = null;
     let sequencerCompare: Record<string, unknown> | null = null;
+    let serverStalls: Record<string, unknown> | null = null;
     try {
       // One read first, to fail early with a readable message if the set-up is wrong.
       const probe = await fetch(`http://127.0.0.1:${port}/api/datasets/contacts/records/${ids[0]}?purpose=${encodeURIComponent(PURPOSE)}`, {
@@ -552,9 +589,10 @@ async function main(): Promise<void> {
         phases.push(await loadgen.run(WARMUP_SECONDS * 1000, false));
         batches0 = readBatchStats(ctx);
         ({ result: gate, statements: pgStatements } = await statementsDuring(ctx.db, () => measure('gate (HTTP)', ctx.db, async () => {
-          const r = await perfRecorded(ctx.db, () => profiled(() => loadgen.run(SECONDS * 1000, true)));
-          phases.push(r);
-          return r;
+          const r = await perfRecorded(ctx.db, () => profiled(() => stalls(() => loadgen.run(SECONDS * 1000, true))));
+          phases.push(r.result);
+          serverStalls = r.stalls;
+          return r.result;
         })));
         const b1 = readBatchStats(ctx);
         if (b1) batches = { statements: b1.statements - (batches0?.statements ?? 0), reads: b1.reads - (batches0?.reads ?? 0), maxInFlight: b1.maxInFlight };
@@ -614,6 +652,7 @@ async function main(): Promise<void> {
         postgres_cpu_us_per_read_by_type: gate.postgresByType,
         reads_per_statement: batches && batches.statements > 0 ? round(batches.reads / batches.statements, 1) : null,
         statements_in_flight: batches?.maxInFlight ?? null,
+        server_stalls: serverStalls,
         load_avg_1m: round(loadavg()[0]!, 2),
         ...(compare ? { compare } : {}),
         ...(pgStatements ? { pg_statements: pgStatements } : {}),

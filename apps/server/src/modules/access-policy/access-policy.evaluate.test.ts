@@ -468,7 +468,7 @@ function readGrants(a: Actor, ds: DatasetPolicyView, purpose: string | null): Gr
   );
 }
 
-void test('property: policy invariants over random actors, datasets, grants and record requests (3000 runs)', () => {
+void test('property: policy invariants over random actors, datasets, grants and record requests (10,000 runs)', () => {
   const seen = { dispatchAllowWithFields: 0, dispatchPersonalGranted: 0, readAllow: 0, unmaskAllow: 0, masked: 0, writeAllow: 0, inactive: 0 };
   fc.assert(
     fc.property(arbCase, ({ actor: a, dataset: ds, action, fields, purpose }) => {
@@ -548,7 +548,9 @@ void test('property: policy invariants over random actors, datasets, grants and 
         seen.writeAllow++;
       }
     }),
-    { numRuns: 3000 },
+    // 10,000 runs: the rarest case (an allowed unmask) comes ~23 times in 3,000 on average but as few as
+    // 7 under some seeds (seen in CI), below the floor of 10 checked next; ~75 in 10,000.
+    { numRuns: 10_000 },
   );
   // The generators must actually reach the interesting cases, or the invariants above prove nothing.
   for (const [k, n] of Object.entries(seen)) assert.ok(n >= 10, `too few cases of ${k}: ${n} (${JSON.stringify(seen)})`);

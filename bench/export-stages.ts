@@ -13,7 +13,6 @@ import { randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { wrapDataKey } from '../apps/server/src/platform/crypto/envelope.ts';
 import { newId } from '../apps/server/src/platform/ids.ts';
-import { tuneRuntime } from '../apps/server/src/platform/runtime.ts';
 import { RecordCodec } from '../apps/server/src/modules/vault/vault.codec.ts';
 import { DEMO_CONTACT_FIELDS, generateDemoContacts } from '../apps/server/src/modules/vault/vault.demo-data.ts';
 import { DatasetKeys, keyAad } from '../apps/server/src/modules/vault/vault.keys.ts';
@@ -23,10 +22,10 @@ import { createTransform } from '../apps/server/src/modules/extraction/extractio
 import { createTransformPool, type TransformSetup } from '../apps/server/src/modules/extraction/extraction.transform.ts';
 import { framePacked } from '../apps/server/src/modules/extraction/extraction.repository.ts';
 import { printResult } from './lib.ts';
-import { intArg, log, round, threadCpuMs } from './support.ts';
+import { benchRuntime, intArg, log, round, threadCpuMs } from './support.ts';
 
 // As Mamori runs (ADR 0016); BENCH_V8_DEFAULT=1 profiles under V8's defaults.
-if (process.env.BENCH_V8_DEFAULT !== '1') tuneRuntime();
+benchRuntime();
 const ROWS = intArg(process.argv[2], 200_000, 'rows');
 const REPEATS = intArg(process.argv[3], 5, 'repeats');
 const BATCH = 10_000;

@@ -14,7 +14,6 @@ import { createReadStream } from 'node:fs';
 import { loadavg } from 'node:os';
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import v8 from 'node:v8';
 import { performance } from 'node:perf_hooks';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -32,7 +31,7 @@ import type { GrantId, UserId } from '../apps/server/src/platform/ids.ts';
 import { seed } from '../apps/server/src/platform/seed.ts';
 import { tuneRuntime, V8_FLAGS } from '../apps/server/src/platform/runtime.ts';
 import { printResult } from './lib.ts';
-import { cpuDelta, intArg, log, openBenchContext, postgresCpuMs, round, threadCpu } from './support.ts';
+import { cpuDelta, intArg, log, openBenchContext, postgresCpuMs, round, threadCpu, useV8Defaults } from './support.ts';
 
 const ROWS = intArg(process.argv[2], 1_000_000, 'rows');
 const POOL = intArg(process.env.BENCH_POOL, 20, 'BENCH_POOL');
@@ -138,7 +137,7 @@ async function main(): Promise<void> {
     };
     // The same export under V8's default settings first (ADR 0016: array buffers swept on a helper
     // thread), then as Mamori runs (openContext applied V8_FLAGS; put back after the first run).
-    v8.setFlagsFromString('--concurrent-array-buffer-sweeping');
+    useV8Defaults();
     const v8Default = await exportOnce('v8-default');
     tuneRuntime();
     const m = await exportOnce('mamori');

@@ -13,17 +13,16 @@ import path from 'node:path';
 import { wrapDataKey } from '../apps/server/src/platform/crypto/envelope.ts';
 import { BinaryCopyRows, encodeTimestamptz, uuidBytes } from '../apps/server/src/platform/db/copy-binary.ts';
 import { newId } from '../apps/server/src/platform/ids.ts';
-import { tuneRuntime } from '../apps/server/src/platform/runtime.ts';
 import { RecordCodec, type FieldProblem } from '../apps/server/src/modules/vault/vault.codec.ts';
 import { DEMO_CONTACT_FIELDS, writeDemoCsv } from '../apps/server/src/modules/vault/vault.demo-data.ts';
 import { parseImportBatches } from '../apps/server/src/modules/vault/vault.import-parse.ts';
 import { DatasetKeys, keyAad } from '../apps/server/src/modules/vault/vault.keys.ts';
 import type { DatasetField, DatasetView } from '../apps/server/src/modules/vault/vault.types.ts';
 import type { LoadedDataset } from '../apps/server/src/modules/vault/vault.datasets.ts';
-import { intArg, log, round } from './support.ts';
+import { benchRuntime, intArg, log, round } from './support.ts';
 
 // As Mamori runs (ADR 0016); BENCH_V8_DEFAULT=1 profiles under V8's defaults.
-if (process.env.BENCH_V8_DEFAULT !== '1') tuneRuntime();
+benchRuntime();
 const ROWS = intArg(process.argv[2], 100_000, 'rows');
 const REPEATS = intArg(process.argv[3], 5, 'repeats');
 const CHUNK = 64 * 1024;

@@ -16,6 +16,7 @@ import { openOrCreateSigningKey } from '../apps/server/src/platform/crypto/signi
 import type { AppContext } from '../apps/server/src/platform/context.ts';
 import type { DB } from '../apps/server/src/platform/db/schema.ts';
 import { createLogger } from '../apps/server/src/platform/logger.ts';
+import { tuneRuntime, V8_FLAGS } from '../apps/server/src/platform/runtime.ts';
 
 export type BenchContext = {
   ctx: AppContext;
@@ -39,6 +40,19 @@ async function admin<T>(adminUrl: string, fn: (c: pg.Client) => Promise<T>): Pro
   } finally {
     await c.end();
   }
+}
+
+/** V8's own defaults in place of Mamori's V8_FLAGS (each boolean flag inverted; ADR 0016), for a comparison. */
+export function useV8Defaults(): void {
+  for (const flag of V8_FLAGS) v8.setFlagsFromString(flag.startsWith('--no-') ? `--${flag.slice(5)}` : `--no-${flag.slice(2)}`);
+}
+
+/** The process's V8 settings for a bench: Mamori's (as openContext sets them), or V8's defaults with BENCH_V8_DEFAULT=1. */
+export function benchRuntime(): void {
+  tuneRuntime();
+  if (process.env.BENCH_V8_DEFAULT !== '1') return;
+  useV8Defaults();
+  log("bench: V8's default settings (BENCH_V8_DEFAULT=1), not Mamori's V8_FLAGS");
 }
 
 export async function openBenchContext(opts: { poolSize?: number; logLevel?: string } = {}): Promise<BenchContext> {
@@ -67,11 +81,7 @@ export async function openBenchContext(opts: { poolSize?: number; logLevel?: str
       dataDir,
     );
     ctx = await openContext(config, { logger: createLogger(logLevel, process.stderr), ...(opts.poolSize ? { poolSize: opts.poolSize } : {}) });
-    // BENCH_V8_DEFAULT=1: V8's default settings instead of Mamori's (ADR 0016), for a comparison.
-    if (process.env.BENCH_V8_DEFAULT === '1') {
-      v8.setFlagsFromString('--concurrent-array-buffer-sweeping');
-      log('bench: V8 default settings (BENCH_V8_DEFAULT=1), not Mamori\'s V8_FLAGS');
-    }
+    benchRuntime();
     return { ctx, config, url, dataDir, close: drop };
   } catch (err) {
     await drop().catch(() => undefined);

@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import type { DatasetField } from '@mamori/contracts';
+import { isPersonalLevel, type DatasetField } from '@mamori/contracts';
 import type { AppContext } from '../../platform/context.ts';
 import { unwrapDataKey, wrapDataKey } from '../../platform/crypto/envelope.ts';
 import { AppError, isAppError } from '../../platform/errors.ts';
@@ -294,7 +294,7 @@ async function fillFile(job: FillJob, writer: EncryptedFileWriter): Promise<{ wr
   const { ds, repo, criteria, suppress, fields, canaries, batchRows, renew } = job;
   const fp = new Fingerprinter(job.fingerprintKey);
   const kinds = fields.map((f) => f.kind);
-  const needsPersonal = fields.some((f) => ['personal', 'confidential', 'special_care'].includes(f.classification));
+  const needsPersonal = fields.some((f) => isPersonalLevel(f.classification));
   let written = 0;
   const recordIds: string[] = [];
   const sink = await sinkFor(job.format, writer);

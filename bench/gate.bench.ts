@@ -42,7 +42,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { monitorEventLoopDelay, performance, PerformanceObserver, type EntryType, type PerformanceEntry } from 'node:perf_hooks';
+import { constants as perfConstants, monitorEventLoopDelay, performance, PerformanceObserver, type EntryType, type PerformanceEntry } from 'node:perf_hooks';
 import pg from 'pg';
 import { sql, type Kysely } from 'kysely';
 import { buildApp } from '../apps/server/src/app.ts';
@@ -81,7 +81,10 @@ const READ_STATEMENTS = process.env.BENCH_READ_STATEMENTS ? intArg(process.env.B
 async function stalls<T>(fn: () => Promise<T>): Promise<{ result: T; stalls: Record<string, unknown> }> {
   const loop = monitorEventLoopDelay({ resolution: 5 });
   const gc = new Map<string, { count: number; total_ms: number; max_ms: number }>();
-  const kinds: Record<number, string> = { 1: 'minor', 2: 'major', 4: 'incremental', 8: 'weakcb' };
+  const kinds: Record<number, string> = {
+    [perfConstants.NODE_PERFORMANCE_GC_MINOR]: 'minor', [perfConstants.NODE_PERFORMANCE_GC_MAJOR]: 'major',
+    [perfConstants.NODE_PERFORMANCE_GC_INCREMENTAL]: 'incremental', [perfConstants.NODE_PERFORMANCE_GC_WEAKCB]: 'weakcb',
+  };
   const obs = new PerformanceObserver((list) => {
     for (const e of list.getEntries()) {
       const kind = kinds[((e as PerformanceEntry & { detail?: { kind?: number } }).detail)?.kind ?? 0] ?? 'other';

@@ -33,6 +33,7 @@
 // jobs/sequencer.ts and with a plain looping one — for trying a change to the sequencer against it;
 // the paced sequencer of ADR 0010's amendment of 2026-11-26 was measured so, then withdrawn —
 // reported as `sequencer_compare`),
+// BENCH_ANCHOR=0 (skip the issue's anchor experiment, run after the gate phase by default: see `anchorPhases`),
 // BENCH_COMPARE=<rounds> (after the gate phase, that many alternating pairs of `seconds`/2 phases
 // against the lean route (ADR 0012) and against a second app on the same context with
 // `leanRoutes: false` (Fastify's route and hooks), reported as `compare`: the same minute, the same
@@ -43,6 +44,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { constants as perfConstants, monitorEventLoopDelay, performance, PerformanceObserver, type EntryType, type PerformanceEntry } from 'node:perf_hooks';
+import { randomUUID } from 'node:crypto';
+import Fastify from 'fastify';
 import pg from 'pg';
 import { sql, type Kysely } from 'kysely';
 import { buildApp } from '../apps/server/src/app.ts';
@@ -70,6 +73,7 @@ const COMPARE_ROUNDS = process.env.BENCH_COMPARE ? intArg(process.env.BENCH_COMP
 const SEQUENCER_COMPARE_ROUNDS = process.env.BENCH_SEQUENCER_COMPARE ? intArg(process.env.BENCH_SEQUENCER_COMPARE, 3, 'BENCH_SEQUENCER_COMPARE') : 0;
 const PG_STATEMENTS = process.env.BENCH_PG_STATEMENTS === '1';
 const PERF = process.env.BENCH_PERF || '';
+const ANCHOR = process.env.BENCH_ANCHOR !== '0';
 const READ_STATEMENTS = process.env.BENCH_READ_STATEMENTS ? intArg(process.env.BENCH_READ_STATEMENTS, 4, 'BENCH_READ_STATEMENTS') : null;
 
 /** Runs `fn` under the V8 CPU profiler when BENCH_CPU_PROF names a file, and writes the profile there. */
@@ -511,6 +515,81 @@ async function compareSequencers(ctx: Awaited<ReturnType<typeof openBenchContext
   return { rounds: SEQUENCER_COMPARE_ROUNDS, seconds_each: ms / 1000, current: sideSummary(sums.current), looping: sideSummary(sums.looping) };
 }
 
+// ---------------------------------------------------------------------------------------------
+// The issue's anchor, re-run here. Issue 2 sets the target from "a quick experiment here (Fastify,
+// `pg`, the load generator on the same two cores) [that] served about 4,700 reads/s with
+// BEGIN/SELECT/INSERT/COMMIT per read and about 10,500/s when the audit insert and the read were one
+// statement". The same experiment on the machine this bench runs on, in the same run, tells how
+// this machine compares with the one the target was set on: a bare Fastify route on the same
+// records and the same wrk load, with an audit row per read (who, when, what, how, as JSON) — no
+// credential, policy, decryption, masking or Merkle log.
+
+/** The anchor's reads/s on the machine the issue's target was set on (issue 2, "Benchmark"). */
+const ANCHOR_IN_ISSUE = { one_statement: 10_500, transaction: 4_700 } as const;
+const GATE_TARGET = 5_000;
+type AnchorMode = keyof typeof ANCHOR_IN_ISSUE;
+
+async function anchorPhases(
+  ctx: Awaited<ReturnType<typeof openBenchContext>>['ctx'], url: string,
+  init: { token: string; ids: string[]; concurrency: number; purpose: string }, useWrk: boolean,
+): Promise<Record<string, unknown>> {
+  await sql`CREATE TABLE IF NOT EXISTS bench_anchor_audit (id bigserial PRIMARY KEY, at timestamptz NOT NULL DEFAULT now(), payload text NOT NULL)`.execute(ctx.db);
+  const pool = new pg.Pool({ connectionString: url, max: POOL });
+  const app = Fastify({ logger: false });
+  let mode: AnchorMode = 'one_statement';
+  const read = `SELECT id, public, encode(sealed, 'base64') AS sealed, key_id, updated_at FROM records WHERE id = $1`;
+  app.get<{ Params: { id: string }; Querystring: { purpose?: string } }>('/api/datasets/contacts/records/:id', async (req, reply) => {
+    const payload = JSON.stringify({
+      at: new Date().toISOString(), actor: { user: 'bench', ip: req.ip, ua: req.headers['user-agent'] ?? null }, action: 'record.read',
+      records: [req.params.id], purpose: req.query.purpose ?? null, decision: 'allow', request: randomUUID(),
+    });
+    if (mode === 'one_statement') {
+      const r = await pool.query({ name: 'anchor-one', text: `WITH a AS (INSERT INTO bench_anchor_audit (payload) VALUES ($2)) ${read}`, values: [req.params.id, payload] });
+      return r.rows[0] ?? reply.code(404).send({ error: 'not found' });
+    }
+    const c = await pool.connect();
+    try {
+      await c.query('BEGIN');
+      const r = await c.query({ name: 'anchor-read', text: read, values: [req.params.id] });
+      await c.query({ name: 'anchor-audit', text: 'INSERT INTO bench_anchor_audit (payload) VALUES ($1)', values: [payload] });
+      await c.query('COMMIT');
+      return r.rows[0] ?? reply.code(404).send({ error: 'not found' });
+    } finally {
+      c.release();
+    }
+  });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  const gen = useWrk ? await startWrk({ ...init, port }) : await startLoadGen({ ...init, port });
+  const here: Record<string, unknown> = {};
+  let oneStatement = 0;
+  try {
+    for (const m of Object.keys(ANCHOR_IN_ISSUE) as AnchorMode[]) {
+      mode = m;
+      await gen.run(WARMUP_SECONDS * 1000, false);
+      let phase: PhaseResult | null = null;
+      const r = await measure(`anchor (${m.replace('_', ' ')})`, ctx.db, async () => (phase = await gen.run(SECONDS * 1000, true)));
+      const failed = r.count - ((phase as PhaseResult | null)?.statuses['200'] ?? 0);
+      // Every anchor read must have found its record: a failing route would be measured fast.
+      if (failed !== 0) throw new Error(`anchor (${m}): ${failed} of ${r.count} reads did not return 200`);
+      here[m] = { reads_per_s: Math.round(r.rate), p50_ms: round(r.p50, 2), p99_ms: round(r.p99, 2), cpu_us_per_read: r.cpu };
+      if (m === 'one_statement') oneStatement = r.rate;
+    }
+  } finally {
+    gen.stop();
+    await app.close();
+    await pool.end();
+  }
+  return {
+    in_issue_reads_per_s: ANCHOR_IN_ISSUE,
+    here,
+    // The gate's target at this machine's speed: 5,000 scaled by the one-statement anchor here
+    // against the issue's. A calibration to read the value by, not a new target.
+    target_at_this_speed: Math.round((GATE_TARGET * oneStatement) / ANCHOR_IN_ISSUE.one_statement),
+  };
+}
+
 async function countAudit(db: Kysely<DB>): Promise<number> {
   return auditRepository(db).countAll();
 }
@@ -571,6 +650,7 @@ async function main(): Promise<void> {
     let pgStatements: Record<string, unknown>[] | null = null;
     let sequencerCompare: Record<string, unknown> | null = null;
     let serverStalls: Record<string, unknown> | null = null;
+    let anchor: Record<string, unknown> | null = null;
     try {
       // One read first, to fail early with a readable message if the set-up is wrong.
       const probe = await fetch(`http://127.0.0.1:${port}/api/datasets/contacts/records/${ids[0]}?purpose=${encodeURIComponent(PURPOSE)}`, {
@@ -605,6 +685,7 @@ async function main(): Promise<void> {
           sequencer = null;
           sequencerCompare = await compareSequencers(ctx, loadgen, phases);
         }
+        if (ANCHOR) anchor = await anchorPhases(ctx, bench.url, loadgenInit, useWrk);
         for (const r of phases) {
           requests += r.count;
           ok += r.statuses['200'] ?? 0;
@@ -657,6 +738,7 @@ async function main(): Promise<void> {
         statements_in_flight: batches?.maxInFlight ?? null,
         server_stalls: serverStalls,
         load_avg_1m: round(loadavg()[0]!, 2),
+        ...(anchor ? { anchor } : {}),
         ...(compare ? { compare } : {}),
         ...(pgStatements ? { pg_statements: pgStatements } : {}),
         ...(sequencerCompare ? { sequencer_compare: sequencerCompare } : {}),

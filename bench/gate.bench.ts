@@ -45,7 +45,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { constants as perfConstants, monitorEventLoopDelay, performance, PerformanceObserver, type EntryType, type PerformanceEntry } from 'node:perf_hooks';
 import { randomUUID } from 'node:crypto';
-import Fastify from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import pg from 'pg';
 import { sql, type Kysely } from 'kysely';
 import { buildApp } from '../apps/server/src/app.ts';
@@ -243,9 +243,10 @@ process.on('message', async (m) => {
 });
 `;
 
+type LoadInit = { port: number; token: string; ids: string[]; concurrency: number; purpose: string };
 type LoadGen = { child: ChildProcess; run(durationMs: number, record: boolean): Promise<PhaseResult>; stop(): void };
 
-async function startLoadGen(init: { port: number; token: string; ids: string[]; concurrency: number; purpose: string }): Promise<LoadGen> {
+async function startLoadGen(init: LoadInit): Promise<LoadGen> {
   const child = spawn(process.execPath, ['-e', LOADGEN], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, NODE_OPTIONS: '' } });
   const next = () =>
     new Promise<Record<string, unknown>>((resolve, reject) => {
@@ -298,13 +299,32 @@ done = function(summary, latency, requests)
 end
 `;
 
+let wrkChecked: boolean | undefined;
+/** wrk is installed, or could be installed now (asked once per run). */
 function wrkAvailable(): boolean {
-  if (spawnSync('wrk', ['--version']).error === undefined) return true;
+  if (wrkChecked !== undefined) return wrkChecked;
+  if (spawnSync('wrk', ['--version']).error === undefined) return (wrkChecked = true);
   const r = spawnSync('bash', [join(import.meta.dirname, '..', 'scripts', 'ensure-wrk.sh')], { stdio: ['ignore', 2, 2] });
-  return r.status === 0;
+  return (wrkChecked = r.status === 0);
 }
 
-async function startWrk(init: { port: number; token: string; ids: string[]; concurrency: number; purpose: string }): Promise<LoadGen> {
+/** Which load generator this run uses: wrk (BENCH_LOADGEN, default) when it is there, else the Node client. */
+const loadgenKind = (): 'wrk' | 'node' => (LOADGEN_KIND === 'wrk' && wrkAvailable() ? 'wrk' : 'node');
+
+/** This run's load generator against `init.port`. */
+function startLoad(init: LoadInit): Promise<LoadGen> {
+  return loadgenKind() === 'wrk' ? startWrk(init) : startLoadGen(init);
+}
+
+/** Starts a Fastify app on 127.0.0.1 and a free port; returns the port. */
+async function listenLocal(app: FastifyInstance): Promise<number> {
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const address = app.server.address();
+  if (typeof address !== 'object' || !address) throw new Error('the app did not listen on a TCP port');
+  return address.port;
+}
+
+async function startWrk(init: LoadInit): Promise<LoadGen> {
   const dir = mkdtempSync(join(tmpdir(), 'mamori-wrk-'));
   writeFileSync(join(dir, 'ids.txt'), init.ids.join('\n') + '\n');
   writeFileSync(join(dir, 'gate.lua'), WRK_SCRIPT);
@@ -450,13 +470,10 @@ function sideSummary(s: SideSums) {
  */
 async function compareRoutes(
   ctx: Awaited<ReturnType<typeof openBenchContext>>['ctx'], dataDir: string, lean: LoadGen,
-  init: { port: number; token: string; ids: string[]; concurrency: number; purpose: string }, phases: PhaseResult[],
+  init: LoadInit, phases: PhaseResult[],
 ): Promise<Record<string, unknown>> {
   const other = await buildApp(ctx, { secureCookies: false, trustProxy: false, dataDir, leanRoutes: false });
-  await other.listen({ host: '127.0.0.1', port: 0 });
-  const address = other.server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
-  const loadgen = LOADGEN_KIND === 'wrk' && wrkAvailable() ? await startWrk({ ...init, port }) : await startLoadGen({ ...init, port });
+  const loadgen = await startLoad({ ...init, port: await listenLocal(other) });
   const sums = { lean: noSums(), fastify: noSums() };
   const ms = Math.max(1, Math.round(SECONDS / 2)) * 1000;
   try {
@@ -531,7 +548,7 @@ type AnchorMode = keyof typeof ANCHOR_IN_ISSUE;
 
 async function anchorPhases(
   ctx: Awaited<ReturnType<typeof openBenchContext>>['ctx'], url: string,
-  init: { token: string; ids: string[]; concurrency: number; purpose: string }, useWrk: boolean,
+  init: LoadInit,
 ): Promise<Record<string, unknown>> {
   await sql`CREATE TABLE IF NOT EXISTS bench_anchor_audit (id bigserial PRIMARY KEY, at timestamptz NOT NULL DEFAULT now(), payload text NOT NULL)`.execute(ctx.db);
   const pool = new pg.Pool({ connectionString: url, max: POOL });
@@ -558,21 +575,20 @@ async function anchorPhases(
       c.release();
     }
   });
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  const address = app.server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
-  const gen = useWrk ? await startWrk({ ...init, port }) : await startLoadGen({ ...init, port });
+  const gen = await startLoad({ ...init, port: await listenLocal(app) });
   const here: Record<string, unknown> = {};
   let oneStatement = 0;
   try {
     for (const m of Object.keys(ANCHOR_IN_ISSUE) as AnchorMode[]) {
       mode = m;
       await gen.run(WARMUP_SECONDS * 1000, false);
-      let phase: PhaseResult | null = null;
-      const r = await measure(`anchor (${m.replace('_', ' ')})`, ctx.db, async () => (phase = await gen.run(SECONDS * 1000, true)));
-      const failed = r.count - ((phase as PhaseResult | null)?.statuses['200'] ?? 0);
-      // Every anchor read must have found its record: a failing route would be measured fast.
-      if (failed !== 0) throw new Error(`anchor (${m}): ${failed} of ${r.count} reads did not return 200`);
+      const r = await measure(`anchor (${m.replace('_', ' ')})`, ctx.db, async () => {
+        const phase = await gen.run(SECONDS * 1000, true);
+        // Every anchor read must have found its record: a failing route would be measured fast.
+        const failed = phase.count - (phase.statuses['200'] ?? 0);
+        if (failed !== 0) throw new Error(`anchor (${m}): ${failed} of ${phase.count} reads did not return 200`);
+        return phase;
+      });
       here[m] = { reads_per_s: Math.round(r.rate), p50_ms: round(r.p50, 2), p99_ms: round(r.p99, 2), cpu_us_per_read: r.cpu };
       if (m === 'one_statement') oneStatement = r.rate;
     }
@@ -599,7 +615,7 @@ async function main(): Promise<void> {
   const bench = await openBenchContext({ poolSize: POOL, logLevel: LOG_LEVEL });
   const { ctx } = bench;
   let exitCode = 0;
-  let loadgenKind: 'wrk' | 'node' | undefined;
+  let kind: 'wrk' | 'node' | undefined;
   try {
     const t0 = performance.now();
     await seed(ctx, { demo: true, demoContacts: CONTACTS });
@@ -633,9 +649,7 @@ async function main(): Promise<void> {
     // ------------------------------------------------------------------ the gate over HTTP
     if (READ_STATEMENTS !== null) configureReadBatching(ctx, { maxInFlight: READ_STATEMENTS });
     const app = await buildApp(ctx, { secureCookies: false, trustProxy: false, dataDir: bench.dataDir });
-    await app.listen({ host: '127.0.0.1', port: 0 });
-    const address = app.server.address();
-    const port = typeof address === 'object' && address ? address.port : 0;
+    const port = await listenLocal(app);
     let sequencer = SEQUENCER ? startSequencer(ctx) : null;
     const auditBefore = await countAudit(ctx.db);
     let gate: Measured;
@@ -662,11 +676,10 @@ async function main(): Promise<void> {
       ok++;
       log(`probe: 200, ${Object.keys(body.record.values).length} fields, masked: ${body.record.masked.join(', ')}`);
 
-      const useWrk = LOADGEN_KIND === 'wrk' && wrkAvailable();
-      loadgenKind = useWrk ? 'wrk' : 'node';
-      log(`load generator: ${loadgenKind}`);
+      kind = loadgenKind();
+      log(`load generator: ${kind}`);
       const loadgenInit = { port, token, ids, concurrency: CONCURRENCY, purpose: PURPOSE };
-      const loadgen = useWrk ? await startWrk(loadgenInit) : await startLoadGen(loadgenInit);
+      const loadgen = await startLoad(loadgenInit);
       try {
         const phases: PhaseResult[] = [];
         phases.push(await loadgen.run(WARMUP_SECONDS * 1000, false));
@@ -685,7 +698,7 @@ async function main(): Promise<void> {
           sequencer = null;
           sequencerCompare = await compareSequencers(ctx, loadgen, phases);
         }
-        if (ANCHOR) anchor = await anchorPhases(ctx, bench.url, loadgenInit, useWrk);
+        if (ANCHOR) anchor = await anchorPhases(ctx, bench.url, loadgenInit);
         for (const r of phases) {
           requests += r.count;
           ok += r.statuses['200'] ?? 0;
@@ -748,7 +761,7 @@ async function main(): Promise<void> {
         seconds: SECONDS,
         warmup_seconds: WARMUP_SECONDS,
         sequencer: SEQUENCER,
-        loadgen: loadgenKind,
+        loadgen: kind,
         log_level: LOG_LEVEL,
       },
     });

@@ -9,6 +9,9 @@
  * `crypto.hash('sha256', bytes)` per leaf, the digest written into one output buffer. No database,
  * no tree, no worker. `baseline_createhash` is the former baseline (a `createHash` object per leaf,
  * fed the prefix and the payload as a JS string), kept to compare with earlier lines.
+ *
+ * `floor` is the least any verifier must do on this machine — every payload read by binary COPY and
+ * each leaf hashed once — and the ceiling that sets on its cores (`readingFloor`).
  */
 import * as nodeCrypto from 'node:crypto';
 import { createHash } from 'node:crypto';
@@ -18,7 +21,7 @@ import { performance } from 'node:perf_hooks';
 import { sql } from 'kysely';
 import { copyOutAll } from '../apps/server/src/platform/db/copy-out.ts';
 import { integrateAll } from '../apps/server/src/modules/audit/index.ts';
-import { verifyAuditLog } from '../apps/server/src/modules/audit/audit.verify.ts';
+import { VERIFY_CHUNK, verifyAuditLog } from '../apps/server/src/modules/audit/audit.verify.ts';
 import { printResult } from './lib.ts';
 import { cpuDelta, intArg, log, openBenchContext, postgresCpuMs, round } from './support.ts';
 
@@ -134,8 +137,8 @@ async function readingFloor(n: number, leafHashesPerS: number) {
 /** Every stored payload by binary COPY, in verification's chunks; the bytes read. */
 async function readPayloads(n: number): Promise<number> {
   let bytes = 0;
-  for (let from = 0; from < n; from += 16_384) {
-    const b = await copyOutAll(ctx.db, `COPY (SELECT payload FROM audit_events WHERE log_index >= ${from} AND log_index < ${Math.min(n, from + 16_384)} ORDER BY log_index) TO STDOUT (FORMAT binary)`);
+  for (let from = 0; from < n; from += VERIFY_CHUNK) {
+    const b = await copyOutAll(ctx.db, `COPY (SELECT payload FROM audit_events WHERE log_index >= ${from} AND log_index < ${Math.min(n, from + VERIFY_CHUNK)} ORDER BY log_index) TO STDOUT (FORMAT binary)`);
     bytes += b.length;
   }
   return bytes;

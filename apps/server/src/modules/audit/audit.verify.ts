@@ -65,7 +65,8 @@ type ChunkResult = {
 };
 type ChunkTask = { start: number; expect: number; events: ArrayBuffer; eventsLength: number; pairs: ArrayBuffer; pairsLength: number; cuts: number[] };
 
-const DEFAULT_CHUNK = 16_384;
+/** Events per chunk (one binary COPY, one worker task) unless `chunk` says otherwise. */
+export const VERIFY_CHUNK = 16_384;
 const WORKER_URL = new URL('./audit.verify.worker.mjs', import.meta.url);
 
 const hashes32 = (b: Uint8Array): Buffer[] => {
@@ -89,7 +90,7 @@ function transferable(b: Buffer): ArrayBuffer {
 
 export async function verifyAuditLog(db: Executor, opts: VerifyOptions): Promise<VerifyReport> {
   const { key } = opts;
-  const chunk = opts.chunk ?? DEFAULT_CHUNK;
+  const chunk = opts.chunk ?? VERIFY_CHUNK;
   if (!Number.isInteger(chunk) || chunk < 2 || (chunk & (chunk - 1)) !== 0) throw new Error('verify: the chunk size must be a power of two');
   const repo = auditRepository(db);
 

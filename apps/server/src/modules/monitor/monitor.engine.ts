@@ -114,7 +114,7 @@ class Batch {
     // While an alert is open, further denials are its evidence; once it is closed, counting starts afresh.
     if (this.state.addToOpen(denialKey(s.subject), e.index, e.at)) return;
     this.state.observeDenial({ subject: s.subject, at: e.at, index: e.index, weight: 1 });
-    const w = this.state.denialWindow(s.subject, new Date(e.at.getTime() - r.windowMinutes * 60_000), new Date(e.at.getTime() + 1));
+    const w = this.state.denialWindow(s.subject, windowStart('repeated_denials', e.at, this.rules), new Date(e.at.getTime() + 1));
     if (w.total < r.threshold) return;
     await this.raise({
       rule: 'repeated_denials', severity: r.severity, key: denialKey(s.subject), subject: s.subject, subjectUserId: s.userId,
@@ -143,13 +143,18 @@ function needs(batch: readonly { e: MonitoredEvent; ev: Evaluation }[], rules: M
       } else {
         denied.add(subject);
         keys.push(denialKey(subject));
-        const from = new Date(e.at.getTime() - rules.repeatedDenials.windowMinutes * 60_000);
+        const from = windowStart('repeated_denials', e.at, rules);
         if (!deniedFrom || from < deniedFrom) deniedFrom = from;
       }
     }
     for (const h of ev.hits) keys.push(h.key);
   }
   return { hours, deniedSubjects: [...denied], deniedFrom, keys };
+}
+
+/** The start of the window an event at `at` counts observations of `rule` in: its clock hour, or the denial window before it. */
+function windowStart(rule: 'bulk_read' | 'repeated_denials', at: Date, rules: MonitorRules): Date {
+  return rule === 'bulk_read' ? hourWindow(at).start : new Date(at.getTime() - rules.repeatedDenials.windowMinutes * 60_000);
 }
 
 /** How long an observation of `rule` is kept after the latest event evaluated (what its windows can reach back to). */
@@ -169,12 +174,10 @@ function retentionMs(rule: 'bulk_read' | 'repeated_denials', rules: MonitorRules
 function withinHorizon(events: readonly { e: MonitoredEvent; ev: Evaluation }[], rules: MonitorRules): number {
   let latest = Number.NEGATIVE_INFINITY;
   for (const [k, { e, ev }] of events.entries()) {
-    const at = e.at.getTime();
     for (const o of ev.observations) {
-      const reach = o.rule === 'bulk_read' ? hourWindow(e.at).start.getTime() : at - rules.repeatedDenials.windowMinutes * 60_000;
-      if (reach < latest - retentionMs(o.rule, rules)) return k;
+      if (windowStart(o.rule, e.at, rules).getTime() < latest - retentionMs(o.rule, rules)) return k;
     }
-    latest = Math.max(latest, at);
+    latest = Math.max(latest, e.at.getTime());
   }
   return events.length;
 }

@@ -6,6 +6,9 @@
 // variants of the real tables, each in its own transaction on one connection, rolled back; the
 // backend's CPU time (from /proc, parallel workers off so that the backend does all the work) and
 // the WAL written are reported per imported record. Not a bench of the import (that is `import`).
+// `index_only_*`: the term index alone, built over the loaded terms as stored (`keyed`, ADR 0017) and
+// in the layouts before it (`field_first`, `term_first`). SPLIT_ONLY=<regex> runs only the steps
+// whose names match.
 import { loadavg } from 'node:os';
 import { readFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
@@ -34,11 +37,11 @@ async function main(): Promise<void> {
     const ds = await loadDataset(ctx, 'contacts');
     const names = DEMO_CONTACT_FIELDS.map((f) => f.name);
     const records = new BinaryCopyRows(64 << 20);
-    const recordsText = new BinaryCopyRows(64 << 20);
+    const recordsJsonb = new BinaryCopyRows(64 << 20);
     const terms = new BinaryCopyRows(64 << 20);
-    const termList: { field: number; term: Buffer; id: Buffer }[] = [];
+    const termList: { key: Buffer; id: Buffer }[] = [];
     records.bytes(BINARY_COPY_HEADER);
-    recordsText.bytes(BINARY_COPY_HEADER);
+    recordsJsonb.bytes(BINARY_COPY_HEADER);
     terms.bytes(BINARY_COPY_HEADER);
     const datasetId = uuidBytes(ds.view.id);
     const keyId = Buffer.from(ds.keys.activeDataKeyId, 'utf8');
@@ -53,24 +56,28 @@ async function main(): Promise<void> {
       const id = newId<'RecordId'>();
       const r = ds.codec.encode(id, values);
       const idBytes = uuidBytes(id);
-      records.row(7).raw(idBytes).raw(datasetId).jsonb(r.public).bytea(r.sealed).raw(keyId).raw(at).raw(at);
-      recordsText.row(7).raw(idBytes).raw(datasetId).text(r.public).bytea(r.sealed).raw(keyId).raw(at).raw(at);
+      records.row(7).raw(idBytes).raw(datasetId).text(r.public).bytea(r.sealed).raw(keyId).raw(at).raw(at);
+      // public as jsonb (before ADR 0018): its binary form is a version byte (1), then the JSON text.
+      recordsJsonb.row(7).raw(idBytes).raw(datasetId).bytea(Buffer.concat([Buffer.from([1]), Buffer.from(r.public, 'utf8')])).bytea(r.sealed).raw(keyId).raw(at).raw(at);
       for (const t of r.terms) {
-        terms.row(3).int4(t.field).bytea(t.term).raw(idBytes);
-        termList.push({ field: t.field, term: t.term, id: idBytes });
+        terms.row(2).int4Bytea(t.field, t.term).raw(idBytes);
+        const key = Buffer.allocUnsafe(4 + t.term.length);
+        key.writeInt32BE(t.field);
+        t.term.copy(key, 4);
+        termList.push({ key, id: idBytes });
       }
       n++;
     }
     records.bytes(BINARY_COPY_TRAILER);
-    recordsText.bytes(BINARY_COPY_TRAILER);
+    recordsJsonb.bytes(BINARY_COPY_TRAILER);
     terms.bytes(BINARY_COPY_TRAILER);
-    termList.sort((a, b) => a.field - b.field || Buffer.compare(a.term, b.term) || Buffer.compare(a.id, b.id));
+    termList.sort((a, b) => Buffer.compare(a.key, b.key) || Buffer.compare(a.id, b.id));
     const sorted = new BinaryCopyRows(64 << 20);
     sorted.bytes(BINARY_COPY_HEADER);
-    for (const t of termList) sorted.row(3).int4(t.field).bytea(t.term).raw(t.id);
+    for (const t of termList) sorted.row(2).bytea(t.key).raw(t.id);
     sorted.bytes(BINARY_COPY_TRAILER);
     const recordBytes = records.take();
-    const recordTextBytes = recordsText.take();
+    const recordJsonbBytes = recordsJsonb.take();
     const termBytes = terms.take();
     const sortedBytes = sorted.take();
     log(`encoded ${n} records, ${termList.length} terms (${round(termBytes.length / n)} term bytes/record)`);
@@ -88,7 +95,10 @@ async function main(): Promise<void> {
       });
     };
     const result: Record<string, { cpu_us: number; wal_bytes: number; wall_ms: number }> = {};
+    // SPLIT_ONLY=<regex>: only the steps whose names match.
+    const only = process.env.SPLIT_ONLY ? new RegExp(process.env.SPLIT_ONLY) : null;
     const step = async (name: string, setup: string[], run: () => Promise<void>) => {
+      if (only && !only.test(name)) return;
       await client.query('BEGIN');
       try {
         for (const s of setup) await client.query(s);
@@ -122,16 +132,47 @@ async function main(): Promise<void> {
     ], () => copy(`COPY records ${cols} FROM STDIN (FORMAT binary)`, recordBytes));
     await step('records_no_fk_no_dataset_idx', ['ALTER TABLE records DROP CONSTRAINT records_dataset_id_fkey', 'DROP INDEX records_dataset_idx'], () => copy(`COPY records ${cols} FROM STDIN (FORMAT binary)`, recordBytes));
     await step('records_heap_only', ['CREATE TABLE r (LIKE records INCLUDING DEFAULTS)'], () => copy(`COPY r ${cols} FROM STDIN (FORMAT binary)`, recordBytes));
-    await step('records_heap_only_public_text', ['CREATE TABLE r (LIKE records INCLUDING DEFAULTS)', 'ALTER TABLE r ALTER public TYPE text'], () => copy(`COPY r ${cols} FROM STDIN (FORMAT binary)`, recordTextBytes));
+    await step('records_heap_only_public_text', ['CREATE TABLE r (LIKE records INCLUDING DEFAULTS)', 'ALTER TABLE r ALTER public TYPE text'], () => copy(`COPY r ${cols} FROM STDIN (FORMAT binary)`, recordBytes));
+    await step('records_heap_only_public_jsonb', ['CREATE TABLE r (LIKE records INCLUDING DEFAULTS)', 'ALTER TABLE r ALTER public TYPE jsonb'], () => copy(`COPY r ${cols} FROM STDIN (FORMAT binary)`, recordJsonbBytes));
     await step('terms_heap', ['DROP INDEX record_terms_lookup_idx'], () => copy('COPY record_terms FROM STDIN (FORMAT binary)', termBytes));
     await step('terms_heap+create_index', ['DROP INDEX record_terms_lookup_idx', "SET LOCAL maintenance_work_mem = '256MB'"], async () => {
       await copy('COPY record_terms FROM STDIN (FORMAT binary)', termBytes);
-      await client.query('CREATE INDEX record_terms_lookup_idx ON record_terms (field_id, term, record_id)');
+      await client.query('CREATE INDEX record_terms_lookup_idx ON record_terms (term, record_id)');
     });
     await step('terms_heap_sorted+create_index', ['DROP INDEX record_terms_lookup_idx', "SET LOCAL maintenance_work_mem = '256MB'"], async () => {
       await copy('COPY record_terms FROM STDIN (FORMAT binary)', sortedBytes);
-      await client.query('CREATE INDEX record_terms_lookup_idx ON record_terms (field_id, term, record_id)');
+      await client.query('CREATE INDEX record_terms_lookup_idx ON record_terms (term, record_id)');
     });
+    // SPLIT_REPEATS=<n>: each index built n times, the variants taking turns; the least CPU is kept.
+    const repeats = Number(process.env.SPLIT_REPEATS ?? 1);
+    for (let rep = 0; rep < repeats; rep++) for (const [name, def] of [
+      // ADR 0017: the key (record_term(field_id, term)) as stored, against the layout before it.
+      ['keyed', 'record_terms (term, record_id)'],
+      ['keyed_ctas', 't (term, record_id)'],
+      ['field_first', 't (field_id, term, record_id)'],
+      ['term_first', 't (term, field_id, record_id)'],
+    ] as const) {
+      if (only && !only.test(`index_only_${name}`)) continue;
+      await client.query('BEGIN');
+      try {
+        await client.query('DROP INDEX record_terms_lookup_idx');
+        await client.query("SET LOCAL maintenance_work_mem = '256MB'");
+        await copy('COPY record_terms FROM STDIN (FORMAT binary)', termBytes);
+        if (name === 'keyed_ctas') await client.query('CREATE TABLE t AS SELECT term, record_id FROM record_terms');
+        else if (name !== 'keyed') await client.query("CREATE TABLE t AS SELECT ('x' || encode(substr(term, 1, 4), 'hex'))::bit(32)::int AS field_id, substr(term, 5) AS term, record_id FROM record_terms");
+        if (process.env.SPLIT_CHECKPOINT) await client.query('CHECKPOINT');
+        const cpu0 = await backendCpuMs(pid);
+        const t0 = performance.now();
+        await client.query(`CREATE INDEX i ON ${def}`);
+        const wall = performance.now() - t0;
+        const cpuUs = round((((await backendCpuMs(pid)) - cpu0) * 1000) / n, 2);
+        log(`index_only_${name}: ${cpuUs} µs/record, ${Math.round(wall)} ms`);
+        const best = result[`index_only_${name}`];
+        if (!best || cpuUs < best.cpu_us) result[`index_only_${name}`] = { cpu_us: cpuUs, wal_bytes: 0, wall_ms: Math.round(wall) };
+      } finally {
+        await client.query('ROLLBACK');
+      }
+    }
     await step('terms_into_index', [], () => copy('COPY record_terms FROM STDIN (FORMAT binary)', termBytes));
     await step('terms_sorted_into_index', [], () => copy('COPY record_terms FROM STDIN (FORMAT binary)', sortedBytes));
     await client.end();

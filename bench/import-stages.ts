@@ -131,7 +131,7 @@ const STAGES: Stage[] = [
           const id = newId<'RecordId'>();
           const r = ds.codec.encode(id, row.values, trimmed);
           const idBytes = uuidBytes(id);
-          const rr = records.row(7).raw(idBytes).raw(datasetId).jsonb(r.public).bytea(r.sealed);
+          const rr = records.row(7).raw(idBytes).raw(datasetId).text(r.public).bytea(r.sealed);
           (r.keyId === null ? rr.null() : rr.raw(keyId)).raw(at).raw(at);
           for (const t of r.terms) terms.row(3).int4(t.field).bytea(t.term).raw(idBytes);
           if (++n % 25_000 === 0) {

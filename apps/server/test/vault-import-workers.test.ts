@@ -50,13 +50,13 @@ async function storedBetween(firstId: string, lastId: string): Promise<Stored[]>
   const ds = await loadDataset(t.ctx, 'contacts');
   const records = await sql<{ id: string; public: Record<string, string>; sealed: Buffer | null; key_id: string | null }>`
     SELECT id, public, sealed, key_id FROM records WHERE id BETWEEN ${firstId} AND ${lastId} ORDER BY id`.execute(t.ctx.db);
-  const terms = await sql<{ record_id: string; field_id: number; term: Buffer }>`
-    SELECT record_id, field_id, term FROM record_terms WHERE record_id BETWEEN ${firstId} AND ${lastId}`.execute(t.ctx.db);
+  const terms = await sql<{ record_id: string; term: Buffer }>`
+    SELECT record_id, term FROM record_terms WHERE record_id BETWEEN ${firstId} AND ${lastId}`.execute(t.ctx.db);
   const byRecord = new Map<string, string[]>();
   for (const r of terms.rows) {
     let l = byRecord.get(r.record_id);
     if (!l) byRecord.set(r.record_id, (l = []));
-    l.push(`${r.field_id}:${r.term.toString('hex')}`);
+    l.push(r.term.toString('hex'));
   }
   return records.rows.map((r) => ({
     id: r.id,

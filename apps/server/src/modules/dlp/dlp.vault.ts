@@ -118,12 +118,12 @@ export function createVaultMatcher(db: Kysely<DB>, keyring: MasterKeyring, opts:
       const list = [...pairs.values()];
       for (let b = 0; b < list.length; b += BATCH) {
         const batch = list.slice(b, b + BATCH);
-        const found = await sql<{ field_id: number; term: Buffer }>`
-          SELECT DISTINCT rt.field_id, rt.term
+        const found = await sql<{ f: number; t: Buffer }>`
+          SELECT u.f, u.t
           FROM unnest(${batch.map((p) => p.field.termField)}::int[], ${batch.map((p) => p.term)}::bytea[]) AS u(f, t)
-          JOIN record_terms rt ON rt.field_id = u.f AND rt.term = u.t`.execute(db);
+          WHERE EXISTS (SELECT 1 FROM record_terms rt WHERE rt.term = record_term(u.f, u.t))`.execute(db);
         for (const r of found.rows) {
-          const p = pairs.get(`${r.field_id}:${Buffer.from(r.term).toString('base64')}`);
+          const p = pairs.get(`${r.f}:${Buffer.from(r.t).toString('base64')}`);
           if (!p) continue;
           for (const i of p.who) out[i] ??= p.field.label;
         }

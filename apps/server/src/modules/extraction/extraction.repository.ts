@@ -73,7 +73,7 @@ const lit = {
 
 const PREFIX_END = Buffer.from([0xff]);
 
-/** The field's database-wide id in record_terms (migration 0010). */
+/** The field's database-wide id, the first part of its terms' keys in record_terms (record_term(), migrations 0010 and 0019). */
 function fieldId(datasetId: string, field: string): RawBuilder<number> {
   return sql<number>`(SELECT term_field FROM dataset_fields WHERE dataset_id = ${datasetId} AND name = ${field})`;
 }
@@ -82,8 +82,8 @@ function criteriaSql(datasetId: string, criteria: readonly StoredCriterion[]): R
   return criteria.map((c) => {
     const term = Buffer.from(c.term, 'hex');
     return c.op === 'exact'
-      ? sql`AND rec.id IN (SELECT record_id FROM record_terms WHERE field_id = ${fieldId(datasetId, c.field)} AND term = ${term})`
-      : sql`AND rec.id IN (SELECT record_id FROM record_terms WHERE field_id = ${fieldId(datasetId, c.field)} AND term >= ${term} AND term < ${Buffer.concat([term, PREFIX_END])})`;
+      ? sql`AND rec.id IN (SELECT record_id FROM record_terms WHERE term = record_term(${fieldId(datasetId, c.field)}, ${term}))`
+      : sql`AND rec.id IN (SELECT record_id FROM record_terms WHERE term >= record_term(${fieldId(datasetId, c.field)}, ${term}) AND term < record_term(${fieldId(datasetId, c.field)}, ${Buffer.concat([term, PREFIX_END])}))`;
   });
 }
 
@@ -93,7 +93,7 @@ function suppressedSql(datasetId: string): RawBuilder<unknown> {
     SELECT rt.record_id FROM suppression_terms st
     JOIN suppression_entries se ON se.id = st.entry_id AND se.removed_at IS NULL
     JOIN dataset_fields df ON df.dataset_id = st.dataset_id AND df.name = st.field
-    JOIN record_terms rt ON rt.field_id = df.term_field AND rt.term = st.term
+    JOIN record_terms rt ON rt.term = record_term(df.term_field, st.term)
     WHERE st.dataset_id = ${datasetId})`;
 }
 
@@ -132,15 +132,15 @@ export function extractionRepository(db: Executor) {
         if (field === undefined) throw new Error('unknown field in a stored criterion');
         const term = Buffer.from(c.term, 'hex');
         return c.op === 'exact'
-          ? `AND rec.id IN (SELECT record_id FROM record_terms WHERE field_id = ${lit.int(field)} AND term = ${lit.bytes(term)})`
-          : `AND rec.id IN (SELECT record_id FROM record_terms WHERE field_id = ${lit.int(field)} AND term >= ${lit.bytes(term)} AND term < ${lit.bytes(Buffer.concat([term, PREFIX_END]))})`;
+          ? `AND rec.id IN (SELECT record_id FROM record_terms WHERE term = record_term(${lit.int(field)}, ${lit.bytes(term)}))`
+          : `AND rec.id IN (SELECT record_id FROM record_terms WHERE term >= record_term(${lit.int(field)}, ${lit.bytes(term)}) AND term < record_term(${lit.int(field)}, ${lit.bytes(Buffer.concat([term, PREFIX_END]))}))`;
       });
       const ds = lit.uuid(datasetId);
       const suppressed = suppress ? `AND rec.id NOT IN (
         SELECT rt.record_id FROM suppression_terms st
         JOIN suppression_entries se ON se.id = st.entry_id AND se.removed_at IS NULL
         JOIN dataset_fields df ON df.dataset_id = st.dataset_id AND df.name = st.field
-        JOIN record_terms rt ON rt.field_id = df.term_field AND rt.term = st.term
+        JOIN record_terms rt ON rt.term = record_term(df.term_field, st.term)
         WHERE st.dataset_id = ${ds})` : '';
       return framePacked(await copyOutAll(db, `COPY (SELECT rec.id, rec.public::text, rec.sealed, rec.key_id FROM records rec
         WHERE rec.dataset_id = ${ds} ${after ? `AND rec.id > ${lit.uuid(after)}` : ''} ${where.join(' ')} ${suppressed}
@@ -148,7 +148,7 @@ export function extractionRepository(db: Executor) {
     },
 
     async termExists(datasetId: string, field: string, term: Buffer): Promise<boolean> {
-      const r = await sql`SELECT 1 FROM record_terms WHERE field_id = ${fieldId(datasetId, field)} AND term = ${term} LIMIT 1`.execute(db);
+      const r = await sql`SELECT 1 FROM record_terms WHERE term = record_term(${fieldId(datasetId, field)}, ${term}) LIMIT 1`.execute(db);
       return r.rows.length > 0;
     },
     async markExists(mark: Buffer): Promise<boolean> {

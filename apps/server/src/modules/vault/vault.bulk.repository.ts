@@ -20,7 +20,8 @@ import type { BulkTransaction, CopyWriter } from '../../platform/db/database.ts'
 import { BINARY_COPY_HEADER, BINARY_COPY_TRAILER } from '../../platform/db/copy-binary.ts';
 
 const RECORD_COLUMNS = ['id', 'dataset_id', 'public', 'sealed', 'key_id', 'created_at', 'updated_at'] as const;
-const TERM_COLUMNS = ['field_id', 'term', 'record_id'] as const;
+/** A term row: its key, record_term(field id, term) (migration 0019), and the record. */
+const TERM_COLUMNS = ['term', 'record_id'] as const;
 /** Rows per batch: one COPY of records, then one of their terms. */
 const BATCH_ROWS = 25_000;
 /** Merge strategy: batches whose staged terms are inserted into record_terms together (larger sorted runs). */
@@ -68,7 +69,7 @@ export class RecordLoader {
     if (strategy === 'merge') {
       // A sort of a few batches of terms fits in memory; LOCAL ends with the transaction.
       await sql`SET LOCAL work_mem = '64MB'`.execute(db);
-      await sql`CREATE TEMP TABLE import_terms (field_id integer NOT NULL, term bytea NOT NULL, record_id uuid NOT NULL) ON COMMIT DROP`.execute(db);
+      await sql`CREATE TEMP TABLE import_terms (term bytea NOT NULL, record_id uuid NOT NULL) ON COMMIT DROP`.execute(db);
     } else {
       // Memory for the one sort that builds the index (and its parallel workers). More is not better:
       // building the index of 9 M terms took 37 s with 824 MB against 25 s with 256 MB (ADR 0013).
@@ -139,7 +140,7 @@ export class RecordLoader {
     this.unmergedBatches = 0;
     const merged = Promise.all([
       after,
-      this.bulk.queue('INSERT INTO record_terms (field_id, term, record_id) SELECT field_id, term, record_id FROM import_terms ORDER BY field_id, term, record_id'),
+      this.bulk.queue('INSERT INTO record_terms (term, record_id) SELECT term, record_id FROM import_terms ORDER BY term, record_id'),
       this.bulk.queue('TRUNCATE import_terms'),
     ]);
     merged.catch(() => undefined);

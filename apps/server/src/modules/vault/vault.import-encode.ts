@@ -100,9 +100,9 @@ export class ImportEncoder {
       const r = codec.encode(id, v, trimmed);
       // The id's bytes once: the record and each of its terms carry it.
       const idBytes = uuidBytes(id);
-      const rr = records!.row(7).raw(idBytes).raw(this.datasetId).jsonb(r.public).bytea(r.sealed);
+      const rr = records!.row(7).raw(idBytes).raw(this.datasetId).text(r.public).bytea(r.sealed);
       (r.keyId === null ? rr.null() : rr.raw(this.keyIdBytes(r.keyId))).raw(this.at).raw(this.at);
-      for (const t of r.terms) terms!.row(3).int4(t.field).bytea(t.term).raw(idBytes);
+      for (const t of r.terms) terms!.row(2).int4Bytea(t.field, t.term).raw(idBytes);
     }
     return write
       ? { problems, problemCount, records: records!.done(), terms: terms!.done() }

@@ -21,12 +21,23 @@ export type EncodedRow = { id: string; public: string; sealed: Buffer | null; ke
 
 const PREFIX_END = Buffer.from([0xff]);
 
-/** Removes the given terms of one record through the lookup index (field_id, term, record_id). */
+/**
+ * Adds search terms, each `[record id, term]`. A term row's key is record_term(field id, term bytes)
+ * (migration 0019): the field's id, four bytes big-endian, then the term.
+ */
+async function addTerms(db: Executor, terms: readonly (readonly [string, RecordTerm])[]): Promise<void> {
+  if (terms.length === 0) return;
+  await sql`
+    INSERT INTO record_terms (term, record_id)
+    SELECT record_term(u.f, u.t), u.r FROM unnest(${terms.map(([, t]) => t.field)}::int[], ${terms.map(([, t]) => t.term)}::bytea[], ${terms.map(([r]) => r)}::uuid[]) AS u(f, t, r)`.execute(db);
+}
+
+/** Removes the given terms of one record through the lookup index (term, record_id). */
 async function removeTerms(db: Executor, recordId: string, terms: readonly RecordTerm[]): Promise<void> {
   if (terms.length === 0) return;
   await sql`
     DELETE FROM record_terms rt USING unnest(${terms.map((t) => t.field)}::int[], ${terms.map((t) => t.term)}::bytea[]) AS u(f, t)
-    WHERE rt.field_id = u.f AND rt.term = u.t AND rt.record_id = ${recordId}`.execute(db);
+    WHERE rt.term = record_term(u.f, u.t) AND rt.record_id = ${recordId}`.execute(db);
 }
 
 export function vaultRepository(db: Executor) {
@@ -67,8 +78,8 @@ export function vaultRepository(db: Executor) {
     ): Promise<{ live: boolean; rows: RecordRow[]; hasMore: boolean }> {
       const conds = criteria.map((c) =>
         c.op === 'exact'
-          ? sql`AND rec.id IN (SELECT record_id FROM record_terms WHERE field_id = ${c.fieldId} AND term = ${c.term})`
-          : sql`AND rec.id IN (SELECT record_id FROM record_terms WHERE field_id = ${c.fieldId} AND term >= ${c.term} AND term < ${Buffer.concat([c.term, PREFIX_END])})`,
+          ? sql`AND rec.id IN (SELECT record_id FROM record_terms WHERE term = record_term(${c.fieldId}, ${c.term}))`
+          : sql`AND rec.id IN (SELECT record_id FROM record_terms WHERE term >= record_term(${c.fieldId}, ${c.term}) AND term < record_term(${c.fieldId}, ${Buffer.concat([c.term, PREFIX_END])}))`,
       );
       const r = await sql<RecordRow & { live: boolean }>`
         WITH live AS (SELECT ${liveCondition(credential)} AS ok),
@@ -104,24 +115,10 @@ export function vaultRepository(db: Executor) {
       if (rows.length === 0) return;
       await sql`
         INSERT INTO records (id, dataset_id, public, sealed, key_id, created_at, updated_at)
-        SELECT u.id, ${datasetId}::uuid, u.pub::jsonb, u.sealed, u.key_id, ${at}::timestamptz, ${at}::timestamptz
+        SELECT u.id, ${datasetId}::uuid, u.pub::json, u.sealed, u.key_id, ${at}::timestamptz, ${at}::timestamptz
         FROM unnest(${rows.map((r) => r.id)}::uuid[], ${rows.map((r) => r.public)}::text[], ${rows.map((r) => r.sealed)}::bytea[], ${rows.map((r) => r.keyId)}::text[])
           AS u(id, pub, sealed, key_id)`.execute(db);
-      const tf: number[] = [];
-      const tt: Buffer[] = [];
-      const tr: string[] = [];
-      for (const r of rows) {
-        for (const t of r.terms) {
-          tf.push(t.field);
-          tt.push(t.term);
-          tr.push(r.id);
-        }
-      }
-      if (tf.length > 0) {
-        await sql`
-          INSERT INTO record_terms (field_id, term, record_id)
-          SELECT u.f, u.t, u.r FROM unnest(${tf}::int[], ${tt}::bytea[], ${tr}::uuid[]) AS u(f, t, r)`.execute(db);
-      }
+      await addTerms(db, rows.flatMap((r) => r.terms.map((t) => [r.id, t] as const)));
     },
 
     /**
@@ -135,10 +132,7 @@ export function vaultRepository(db: Executor) {
       const next = new Set(row.terms.map(keyOf));
       const prev = new Set(oldTerms.map(keyOf));
       await removeTerms(db, row.id, oldTerms.filter((t) => !next.has(keyOf(t))));
-      const added = row.terms.filter((t) => !prev.has(keyOf(t)));
-      if (added.length > 0) {
-        await db.insertInto('record_terms').values(added.map((t) => ({ field_id: t.field, term: t.term, record_id: row.id }))).execute();
-      }
+      await addTerms(db, row.terms.filter((t) => !prev.has(keyOf(t))).map((t) => [row.id, t] as const));
     },
 
     /** Deletes a record and its search terms (`terms`: termsOf its decrypted values, see updateRecord). */

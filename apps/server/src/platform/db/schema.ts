@@ -115,7 +115,8 @@ export interface DB {
     updated_at: Timestamp;
     version: Generated<number>;
   };
-  record_terms: { field_id: number; term: Buffer; record_id: string };
+  /** term: record_term(field id, term bytes) — the field's id, four bytes big-endian, then the term (migration 0019). */
+  record_terms: { term: Buffer; record_id: string };
   grants: {
     id: string;
     dataset_id: string;

@@ -1,7 +1,9 @@
 /**
- * Migration 0010 on a database that already holds search terms: every term row keyed by
- * (dataset_id, field name) becomes one keyed by the field's integer id, with the same term bytes and
- * record, and the new code's search terms find the converted rows.
+ * A database from before migration 0010, holding records and search terms, upgraded by migrate():
+ * - 0010 and 0019: every term row keyed by (dataset_id, field name) becomes one keyed by
+ *   record_term(the field's integer id, the same term bytes) for the same record, and the new code's
+ *   search terms find the converted rows;
+ * - 0020: records' public values, stored as jsonb, read back the same from the json column.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -85,28 +87,40 @@ before(async () => {
     const email = blindIndex(deriveFieldKey(indexKey, 'email'), normalizeForIndex('email', `person${i}@example.jp`));
     const company = Buffer.from(normalizePrefix(`移行テスト${i}株式会社`), 'utf8');
     await sql`INSERT INTO record_terms (dataset_id, field, term, record_id) VALUES (${DATASET}, 'email', ${email}, ${id}), (${DATASET}, 'company_name', ${company}, ${id}), (${OTHER}, 'email', ${email}, ${id})`.execute(db);
+    await sql`INSERT INTO records (id, dataset_id, public, created_at, updated_at) VALUES (${id}, ${DATASET}, ${JSON.stringify(publicOf(i))}::jsonb, ${now}, ${now})`.execute(db);
   }
 });
+
+/** A record's public values in the old database: Japanese text, a quote and a backslash, keys out of jsonb's order. */
+function publicOf(i: number): Record<string, string> {
+  return { company_name: `移行テスト${i}株式会社`, a: `"引用" \\ ${i}`, prefecture: '東京都' };
+}
 
 after(async () => {
   await database.close();
   await dropDatabase();
 });
 
-test('0010 converts existing terms to field ids, keeps their bytes, and the new search terms find them', async () => {
+test('0010 and 0019 key existing terms by field id and term bytes, and the new search terms find them', async () => {
   const db = database.db;
   const old = (await sql<{ dataset_id: string; field: string; term: Buffer; record_id: string }>`SELECT dataset_id, field, term, record_id FROM record_terms`.execute(db)).rows;
   assert.equal(old.length, 9);
-  assert.ok((await migrate(database)).includes('0010_record_terms_field_ids.sql'));
+  const applied = await migrate(database);
+  assert.ok(applied.includes('0010_record_terms_field_ids.sql') && applied.includes('0019_record_terms_keyed.sql'));
 
   const fields = await db.selectFrom('dataset_fields').select(['dataset_id', 'name', 'term_field']).execute();
   assert.equal(new Set(fields.map((f) => f.term_field)).size, fields.length, 'field ids are unique across datasets');
   const idOf = new Map(fields.map((f) => [`${f.dataset_id}/${f.name}`, f.term_field]));
-  const converted = (await sql<{ field_id: number; term: Buffer; record_id: string }>`SELECT field_id, term, record_id FROM record_terms`.execute(db)).rows;
-  const key = (f: number, t: Buffer, r: string) => `${f}/${t.toString('hex')}/${r}`;
+  const converted = (await sql<{ term: Buffer; record_id: string }>`SELECT term, record_id FROM record_terms`.execute(db)).rows;
+  // The key: the field id, four bytes big-endian, then the term's bytes as they were.
+  const keyOf = (f: number, t: Buffer) => {
+    const id = Buffer.alloc(4);
+    id.writeInt32BE(f);
+    return Buffer.concat([id, t]).toString('hex');
+  };
   assert.deepEqual(
-    converted.map((r) => key(r.field_id, r.term, r.record_id)).sort(),
-    old.map((r) => key(idOf.get(`${r.dataset_id}/${r.field}`)!, r.term, r.record_id)).sort(),
+    converted.map((r) => `${r.term.toString('hex')}/${r.record_id}`).sort(),
+    old.map((r) => `${keyOf(idOf.get(`${r.dataset_id}/${r.field}`)!, r.term)}/${r.record_id}`).sort(),
   );
 
   // The codec of the upgraded code derives the same terms under the new field ids.
@@ -120,12 +134,23 @@ test('0010 converts existing terms to field ids, keeps their bytes, and the new 
   const lookup = async (field: string, op: 'exact' | 'prefix', value: string) => {
     const t = codec.termFor(field, op, value)!;
     const rows = op === 'exact'
-      ? await sql<{ record_id: string }>`SELECT record_id FROM record_terms WHERE field_id = ${t.field} AND term = ${t.term} ORDER BY record_id`.execute(db)
-      : await sql<{ record_id: string }>`SELECT record_id FROM record_terms WHERE field_id = ${t.field} AND term >= ${t.term} AND term < ${Buffer.concat([t.term, Buffer.from([0xff])])} ORDER BY record_id`.execute(db);
+      ? await sql<{ record_id: string }>`SELECT record_id FROM record_terms WHERE term = record_term(${t.field}, ${t.term}) ORDER BY record_id`.execute(db)
+      : await sql<{ record_id: string }>`SELECT record_id FROM record_terms WHERE term >= record_term(${t.field}, ${t.term}) AND term < record_term(${t.field}, ${Buffer.concat([t.term, Buffer.from([0xff])])}) ORDER BY record_id`.execute(db);
     return rows.rows.map((r) => r.record_id);
   };
   assert.deepEqual(await lookup('email', 'exact', 'PERSON1@example.jp'), [RECORDS[1]], 'only the record of this dataset, not the other one');
   assert.deepEqual(await lookup('company_name', 'prefix', '移行テスト'), [...RECORDS].sort());
   const index = await sql<{ def: string }>`SELECT indexdef AS def FROM pg_indexes WHERE indexname = 'record_terms_lookup_idx'`.execute(db);
-  assert.match(index.rows[0]!.def, /\(field_id, term, record_id\)/);
+  assert.match(index.rows[0]!.def, /\(term, record_id\)/);
+});
+
+test('0020 keeps every record\'s public values, now in a json column', async () => {
+  const db = database.db;
+  await migrate(database); // a no-op when the test above has run
+  const rows = (await sql<{ id: string; public: Record<string, string>; type: string }>`SELECT id, public, pg_typeof(public)::text AS type FROM records ORDER BY id`.execute(db)).rows;
+  assert.deepEqual(rows.map((r) => r.type), RECORDS.map(() => 'json'));
+  assert.deepEqual(
+    rows.map((r) => [r.id, r.public]),
+    [...RECORDS.entries()].map(([i, id]) => [id, publicOf(i)]).sort((a, b) => String(a[0]).localeCompare(String(b[0]))),
+  );
 });

@@ -11,10 +11,10 @@ import { readFile, rm, mkdtemp } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { wrapDataKey } from '../apps/server/src/platform/crypto/envelope.ts';
-import { BinaryCopyRows, encodeTimestamptz, uuidBytes } from '../apps/server/src/platform/db/copy-binary.ts';
 import { newId } from '../apps/server/src/platform/ids.ts';
 import { RecordCodec, type FieldProblem } from '../apps/server/src/modules/vault/vault.codec.ts';
 import { DEMO_CONTACT_FIELDS, writeDemoCsv } from '../apps/server/src/modules/vault/vault.demo-data.ts';
+import { ImportEncoder } from '../apps/server/src/modules/vault/vault.import-encode.ts';
 import { parseImportBatches } from '../apps/server/src/modules/vault/vault.import-parse.ts';
 import { DatasetKeys, keyAad } from '../apps/server/src/modules/vault/vault.keys.ts';
 import type { DatasetField, DatasetView } from '../apps/server/src/modules/vault/vault.types.ts';
@@ -51,7 +51,6 @@ function demoDataset(): LoadedDataset {
 
 type Stage = { name: string; run: (data: Buffer, ds: LoadedDataset) => Promise<number> };
 
-const at = encodeTimestamptz(new Date());
 const STAGES: Stage[] = [
   {
     name: 'split_baseline',
@@ -114,32 +113,27 @@ const STAGES: Stage[] = [
   },
   {
     name: 'parse+check+encode+copy',
-    // As RecordLoader.add, minus the database: the binary COPY rows of records and terms.
+    // As importRecords on its own thread, minus the database: ImportEncoder over chunks of 2,000 rows
+    // (validation, seal, blind indexes, the binary COPY rows of records and terms).
     run: async (data, ds) => {
       let n = 0;
-      let records = new BinaryCopyRows();
-      let terms = new BinaryCopyRows(4 << 20);
-      const datasetId = uuidBytes(ds.view.id);
-      const keyId = Buffer.from(ds.keys.activeDataKeyId, 'utf8');
-      const problems: FieldProblem[] = [];
-      const trimmed: (string | undefined)[] = new Array<string | undefined>(ds.codec.fieldCount).fill(undefined);
+      const encoder = new ImportEncoder(ds.codec, ds.view.id, new Date());
+      let lines: number[] = [];
+      let values: Record<string, string>[] = [];
+      const flush = () => {
+        const r = encoder.encode(lines, values, values.map(() => newId<'RecordId'>()));
+        if (r.problemCount === 0 && r.records !== null) n += values.length;
+        lines = [];
+        values = [];
+      };
       for await (const rows of parseImportBatches(chunks(data), 'csv')) {
         for (const row of rows) {
-          problems.length = 0;
-          ds.codec.check(row.values, problems, trimmed);
-          if (problems.length !== 0) continue;
-          const id = newId<'RecordId'>();
-          const r = ds.codec.encode(id, row.values, trimmed);
-          const idBytes = uuidBytes(id);
-          const rr = records.row(7).raw(idBytes).raw(datasetId).text(r.public).bytea(r.sealed);
-          (r.keyId === null ? rr.null() : rr.raw(keyId)).raw(at).raw(at);
-          for (const t of r.terms) terms.row(3).int4(t.field).bytea(t.term).raw(idBytes);
-          if (++n % 25_000 === 0) {
-            records = new BinaryCopyRows();
-            terms = new BinaryCopyRows(4 << 20);
-          }
+          lines.push(row.line);
+          values.push(row.values);
+          if (values.length === 2000) flush();
         }
       }
+      if (values.length > 0) flush();
       return n;
     },
   },

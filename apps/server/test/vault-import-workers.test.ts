@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { sql } from 'kysely';
 import { systemActor } from '../src/modules/identity/index.ts';
-import { importRecords, type ImportOptions, type ImportProgress } from '../src/modules/vault/index.ts';
+import { importRecords, type ImportOptions, type ImportProgress, type ImportResult } from '../src/modules/vault/index.ts';
 import { loadDataset } from '../src/modules/vault/vault.datasets.ts';
 import { parseImportBatches } from '../src/modules/vault/vault.import-parse.ts';
 import { ImportEncoder } from '../src/modules/vault/vault.import-encode.ts';
@@ -26,9 +26,9 @@ const HEADER = 'corporate_number,company_name,company_name_kana,prefecture,depar
 /** More than one chunk of rows (2,000), so that several workers share the file. */
 const ROWS = 4500;
 
-function csv(tag: string, edit?: (lines: string[]) => void): Buffer {
+function csv(tag: string, edit?: (lines: string[]) => void, rows = ROWS): Buffer {
   const lines = [HEADER];
-  for (let i = 0; i < ROWS; i++) {
+  for (let i = 0; i < rows; i++) {
     // Some rows leave fields empty (no term, or no personal field at all: no seal).
     const personal = i % 97 === 0 ? ',,,,' : `並列 ${tag}${i},ヘイレツ タロウ,${tag}.${i}@workers.example.jp,03-4444-${String(1000 + (i % 9000))},`;
     lines.push(`7000012050002,並列${tag}${i % 50}株式会社,ヘイレツ,東京都,${i % 3 === 0 ? '営業部' : ''},${personal}${i % 5 === 0 ? '' : `090-4444-${String(1000 + (i % 9000))}`}`);
@@ -64,6 +64,23 @@ async function storedBetween(firstId: string, lastId: string): Promise<Stored[]>
     personal: ds.codec.decodePersonal(r.id, r.sealed, r.key_id),
     terms: (byRecord.get(r.id) ?? []).sort(),
   }));
+}
+
+/** The records of two imports of the same file (`csv(tag)`, `rows` rows) hold the same values and terms, in file order. */
+async function assertStoredAlike(single: ImportResult, other: ImportResult, tag: string, rows: number): Promise<Stored[]> {
+  const a = await storedBetween(single.firstId!, single.lastId!);
+  const b = await storedBetween(other.firstId!, other.lastId!);
+  assert.equal(a.length, rows);
+  assert.equal(b.length, rows);
+  for (let i = 0; i < rows; i++) {
+    // Ordered by id, the records are in file order: ids were minted as the rows were read.
+    assert.equal(b[i]!.public.company_name, `並列${tag}${i % 50}株式会社`, `row ${i} out of order`);
+    assert.deepEqual(b[i]!.public, a[i]!.public, `public of row ${i}`);
+    assert.deepEqual(b[i]!.personal, a[i]!.personal, `personal of row ${i}`);
+    assert.deepEqual(b[i]!.terms, a[i]!.terms, `terms of row ${i}`);
+  }
+  assert.ok(b.some((r) => Object.keys(r.personal).length === 0), 'rows without a personal field (no seal) are in the file');
+  return b;
 }
 
 async function run(file: Buffer, options: ImportOptions) {
@@ -102,18 +119,7 @@ describe('import on worker threads', () => {
     assert.equal(threaded.imported, ROWS);
     assert.equal(single.progress?.workerRows, 0, 'the single-thread import used no worker');
     assert.equal(threaded.progress?.workerRows, ROWS, 'every row of the threaded import was encoded on a worker');
-    const a = await storedBetween(single.firstId!, single.lastId!);
-    const b = await storedBetween(threaded.firstId!, threaded.lastId!);
-    assert.equal(a.length, ROWS);
-    assert.equal(b.length, ROWS);
-    for (let i = 0; i < ROWS; i++) {
-      // Ordered by id, the records are in file order: ids were minted as the rows were read.
-      assert.equal(b[i]!.public.company_name, `並列w${i % 50}株式会社`, `row ${i} out of order`);
-      assert.deepEqual(b[i]!.public, a[i]!.public, `public of row ${i}`);
-      assert.deepEqual(b[i]!.personal, a[i]!.personal, `personal of row ${i}`);
-      assert.deepEqual(b[i]!.terms, a[i]!.terms, `terms of row ${i}`);
-    }
-    assert.ok(b.some((r) => Object.keys(r.personal).length === 0), 'rows without a personal field (no seal) are in the file');
+    const b = await assertStoredAlike(single, threaded, 'w', ROWS);
     assert.equal(b[ROWS - 1]!.personal.email, 'w.4499@workers.example.jp');
     // No plaintext of a personal field in the raw rows the workers wrote.
     const dump = await sql<{ t: string }>`
@@ -123,6 +129,19 @@ describe('import on worker threads', () => {
     for (const secret of ['ヘイレツ タロウ', 'workers.example.jp', '03-4444-1007', '0344441007', '09044441001']) {
       assert.ok(!dump.rows[0]!.t.includes(secret), `plaintext ${secret} found in the raw tables`);
     }
+  });
+
+  test('chunks shared between a worker and the import\'s own thread: stored as on one thread, in file order', async () => {
+    // Six chunks, one worker with room for one: the import's thread reads a chunk far faster than the
+    // worker encodes one, so it encodes some itself while the worker has one to do.
+    const rows = 12_000;
+    const file = csv('m', undefined, rows);
+    const single = await run(file, { workers: 0 });
+    const shared = await run(file, { workers: 1, workersAfterRows: 0, workerQueue: 1 });
+    assert.equal(shared.imported, rows);
+    const onWorker = shared.progress?.workerRows ?? 0;
+    assert.ok(onWorker > 0 && onWorker < rows, `both threads encoded chunks (worker: ${onWorker} of ${rows})`);
+    await assertStoredAlike(single, shared, 'm', rows);
   });
 
   test('bad lines in different chunks and a malformed row: the same report as on one thread, and nothing written', async () => {

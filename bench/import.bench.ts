@@ -16,7 +16,7 @@
 // both sampled from /proc every 100 ms so that threads and processes that end early are counted.
 //
 // Environment knobs: BENCH_POOL (default 20 as in production); BENCH_IMPORT_WORKERS (the import's
-// `workers` option; unset: its default, one per core).
+// `workers` option; unset: its default, one worker on two cores, ADR 0013).
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { loadavg } from 'node:os';

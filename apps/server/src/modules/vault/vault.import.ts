@@ -63,9 +63,9 @@ export type ImportOptions = {
   /** Worker threads that encode rows beside the import's thread (default: see defaultWorkers; 0: none). */
   workers?: number;
   /** Rows read before the workers are started (default WORKERS_AFTER_ROWS; 0: from the first row, waiting for them to start). */
+  workersAfterRows?: number;
   /** Chunks each worker may have to do before the import's thread encodes the next one itself (default WORKER_QUEUE). */
   workerQueue?: number;
-  workersAfterRows?: number;
   /** Most terms record_terms may already hold for the load to rebuild its index instead of maintaining it (RecordLoader). */
   rebuildIndexUpTo?: number;
 };

@@ -12,7 +12,6 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sql } from 'kysely';
-import pg from 'pg';
 import { RecordCodec } from '../src/modules/vault/vault.codec.ts';
 import { DatasetKeys, keyAad } from '../src/modules/vault/vault.keys.ts';
 import { normalizeForIndex, normalizePrefix } from '../src/modules/vault/vault.normalize.ts';
@@ -22,6 +21,7 @@ import { keyringFromBase64 } from '../src/platform/crypto/keyring.ts';
 import { openDatabase, type Database } from '../src/platform/db/database.ts';
 import { migrate } from '../src/platform/db/migrate.ts';
 import { newId } from '../src/platform/ids.ts';
+import { createServerDatabase } from './support/database.ts';
 
 const MIGRATIONS = path.join(path.dirname(fileURLToPath(import.meta.url)), '../src/platform/db/migrations');
 const DATASET = newId();
@@ -39,20 +39,9 @@ async function openOldDatabase(): Promise<Database> {
   let db: Database;
   if (!adminUrl) db = await openDatabase({ databaseUrl: null });
   else {
-    const name = `mamori_t_${randomBytes(6).toString('hex')}`;
-    const admin = new pg.Client({ connectionString: adminUrl });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${name}`);
-    await admin.end();
-    const url = new URL(adminUrl);
-    url.pathname = `/${name}`;
-    db = await openDatabase({ databaseUrl: url.toString(), poolSize: 2 });
-    dropDatabase = async () => {
-      const a = new pg.Client({ connectionString: adminUrl });
-      await a.connect();
-      await a.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await a.end();
-    };
+    const server = await createServerDatabase(adminUrl, 'mamori_t');
+    db = await openDatabase({ databaseUrl: server.url, poolSize: 2 });
+    dropDatabase = server.drop;
   }
   await sql`CREATE TABLE IF NOT EXISTS schema_migrations (name text PRIMARY KEY, checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`.execute(db.db);
   for (const file of (await readdir(MIGRATIONS)).filter((f) => /^\d{4}_.+\.sql$/.test(f) && f < '0010').sort()) {

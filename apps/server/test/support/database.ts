@@ -55,30 +55,47 @@ export async function openTestDatabase(): Promise<TestDatabase> {
     await migrate(database);
     return { ...database, url: null, drop: () => database.close() };
   }
-  const name = `mamori_t_${randomBytes(6).toString('hex')}`;
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
+  let server: ServerDatabase;
   try {
-    await admin.query(`CREATE DATABASE ${name} TEMPLATE ${await migratedTemplateDatabase(admin, adminUrl)}`);
+    server = await createServerDatabase(adminUrl, 'mamori_t', await migratedTemplateDatabase(admin, adminUrl));
   } finally {
     await admin.end();
   }
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  const database = await openDatabase({ databaseUrl: url.toString(), poolSize: 10 });
+  const database = await openDatabase({ databaseUrl: server.url, poolSize: 10 });
   // Already at the latest migration: this checks that and applies nothing.
   await migrate(database);
   return {
     ...database,
-    url: url.toString(),
+    url: server.url,
     async drop() {
       await database.close();
-      const a = new pg.Client({ connectionString: adminUrl });
-      await a.connect();
-      await a.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await a.end();
+      await server.drop();
     },
   };
+}
+
+/** A database of its own on the PostgreSQL server of an admin URL: its URL, and how to drop it. */
+export type ServerDatabase = { url: string; drop(): Promise<void> };
+
+async function asAdmin(adminUrl: string, statement: string): Promise<void> {
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  try {
+    await admin.query(statement);
+  } finally {
+    await admin.end();
+  }
+}
+
+/** Creates a database named `prefix` and a random suffix (empty, or a copy of `template`) on the server of `adminUrl`. */
+export async function createServerDatabase(adminUrl: string, prefix: string, template?: string): Promise<ServerDatabase> {
+  const name = `${prefix.replace(/\W/g, '_')}_${randomBytes(6).toString('hex')}`;
+  await asAdmin(adminUrl, `CREATE DATABASE ${name}${template ? ` TEMPLATE ${template}` : ''}`);
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return { url: url.toString(), drop: () => asAdmin(adminUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
 }
 
 /**

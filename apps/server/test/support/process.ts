@@ -5,13 +5,12 @@
  * dropped by `cleanup()`.
  */
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import pg from 'pg';
+import { createServerDatabase } from './database.ts';
 
 export const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/mamori.mjs');
 export const run = promisify(execFile);
@@ -43,17 +42,8 @@ export type Scratch = {
 export async function scratch(prefix: string, base: Record<string, string> = {}, opts: { dataDir?: string; witnessFile?: string } = {}): Promise<Scratch> {
   const adminUrl = process.env.DATABASE_URL;
   const dir = await mkdtemp(path.join(tmpdir(), `mamori-${prefix}-`));
-  let databaseUrl: string | null = null;
-  if (adminUrl) {
-    const name = `mamori_${prefix.replace(/\W/g, '_')}_${randomBytes(5).toString('hex')}`;
-    const admin = new pg.Client({ connectionString: adminUrl });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${name}`);
-    await admin.end();
-    const u = new URL(adminUrl);
-    u.pathname = `/${name}`;
-    databaseUrl = u.toString();
-  }
+  const server = adminUrl ? await createServerDatabase(adminUrl, `mamori_${prefix}`) : null;
+  const databaseUrl = server?.url ?? null;
   const children: ChildProcess[] = [];
   const env = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => {
     const e: NodeJS.ProcessEnv = { ...process.env, MAMORI_DATA_DIR: opts.dataDir ? path.join(dir, opts.dataDir) : dir, PORT: '0', LOG_LEVEL: 'warn', ...base };
@@ -97,12 +87,7 @@ export async function scratch(prefix: string, base: Record<string, string> = {},
   const cleanup = async () => {
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
     await rm(dir, { recursive: true, force: true });
-    if (databaseUrl && adminUrl) {
-      const admin = new pg.Client({ connectionString: adminUrl });
-      await admin.connect();
-      await admin.query(`DROP DATABASE IF EXISTS ${new URL(databaseUrl).pathname.slice(1)} WITH (FORCE)`);
-      await admin.end();
-    }
+    await server?.drop();
   };
   return { dir, databaseUrl, env, serve, cleanup };
 }

@@ -103,7 +103,7 @@ export async function importRecords(
   try {
     await ctx.database.bulkTransaction(async (bulk) => {
       const loader = await RecordLoader.open(bulk, options.rebuildIndexUpTo);
-      // Chunks sent to the workers, in the order they were read; applied in that order.
+      // Chunks encoded or being encoded (on a worker or on this thread), in the order they were read; applied in that order.
       // `done`: the result is there (set when it settles), so applying it will not wait.
       const inFlight: { ids: string[] | null; result: Promise<EncodedChunk>; onWorker: boolean; done: boolean }[] = [];
       if (workersAfterRows === 0 && workerCount > 0) {
@@ -132,23 +132,20 @@ export async function importRecords(
         const chunkValues = values;
         lines = [];
         values = [];
-        if (workers?.isReady) {
-          // The workers take chunks while they have fewer than WORKER_QUEUE each to do; past that this
-          // thread encodes the chunk itself rather than wait idle for them (it has CPU to spare: parsing
-          // and feeding PostgreSQL take a fraction of what encoding does).
-          const share = workers.size * workerQueue;
-          if (inFlight.length < share) {
-            const job = { ids, result: workers.run(chunkLines, chunkValues, ids), onWorker: true, done: false };
-            job.result.then(() => (job.done = true), () => (job.done = true)); // a failure surfaces when applied, in order
-            inFlight.push(job);
-          } else {
-            inFlight.push({ ids, result: Promise.resolve(encoder.encode(chunkLines, chunkValues, ids)), onWorker: false, done: true });
-          }
-          // Apply, in order, what is ready; wait for the oldest only when more than one chunk beyond the workers' share is held.
-          while (inFlight.length > 0 && (inFlight[0]!.done || inFlight.length > share + 1)) await drainOne();
+        // The workers, once ready, take chunks while they have fewer than `workerQueue` each to do; past
+        // that (and without workers) this thread encodes the chunk itself rather than wait idle for them
+        // (it has CPU to spare: parsing and feeding PostgreSQL take a fraction of what encoding does).
+        const ready = workers?.isReady ? workers : null;
+        const share = ready ? ready.size * workerQueue : 0;
+        if (ready && inFlight.length < share) {
+          const job = { ids, result: ready.run(chunkLines, chunkValues, ids), onWorker: true, done: false };
+          job.result.then(() => (job.done = true), () => (job.done = true)); // a failure surfaces when applied, in order
+          inFlight.push(job);
         } else {
-          await apply(ids, encoder.encode(chunkLines, chunkValues, ids), false);
+          inFlight.push({ ids, result: Promise.resolve(encoder.encode(chunkLines, chunkValues, ids)), onWorker: false, done: true });
         }
+        // Apply, in order, what is ready; wait for the oldest only when more than one chunk beyond the workers' share is held.
+        while (inFlight.length > 0 && (inFlight[0]!.done || inFlight.length > share + 1)) await drainOne();
       };
       const drainOne = async (): Promise<void> => {
         const c = inFlight.shift()!;

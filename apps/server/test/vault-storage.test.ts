@@ -215,6 +215,9 @@ describe('import and the search index', () => {
     assert.equal((await find([{ field: 'direct_phone', op: 'exact', value: '０３５５５５１００７' }])).length, 2, 'phone digits, one per import');
     assert.equal((await find([{ field: 'company_name', op: 'prefix', value: '索引ia' }])).length, 30, 'prefix on a public field');
     assert.equal((await find([{ field: 'company_name', op: 'prefix', value: '索引' }, { field: 'prefecture', op: 'exact', value: '東京都' }])).length, 60);
+    // A prefix range stays within its field (ADR 0017): 東京 is a prefix of these records' prefecture, 東京都, not of their company names.
+    assert.deepEqual(await find([{ field: 'company_name', op: 'prefix', value: '東京' }, { field: 'email', op: 'exact', value: 'ia7@index-test.example.jp' }]), []);
+    assert.equal((await find([{ field: 'prefecture', op: 'exact', value: '東京都' }, { field: 'email', op: 'exact', value: 'ia7@index-test.example.jp' }])).length, 1);
   });
 
   test('a rejected import rolls back everything, whichever way the index is kept: no records, no terms, the index as before', async () => {

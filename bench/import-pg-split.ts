@@ -137,11 +137,11 @@ async function main(): Promise<void> {
     await step('records_heap_only_public_text', ['CREATE TABLE r (LIKE records INCLUDING DEFAULTS)', 'ALTER TABLE r ALTER public TYPE text'], () => copy(`COPY r ${cols} FROM STDIN (FORMAT binary)`, recordBytes));
     await step('records_heap_only_public_jsonb', ['CREATE TABLE r (LIKE records INCLUDING DEFAULTS)', 'ALTER TABLE r ALTER public TYPE jsonb'], () => copy(`COPY r ${cols} FROM STDIN (FORMAT binary)`, recordJsonbBytes));
     await step('terms_heap', ['DROP INDEX record_terms_lookup_idx'], () => copy('COPY record_terms FROM STDIN (FORMAT binary)', termBytes));
-    await step('terms_heap+create_index', ['DROP INDEX record_terms_lookup_idx', "SET LOCAL maintenance_work_mem = '256MB'"], async () => {
+    await step('terms_heap+create_index', ['DROP INDEX record_terms_lookup_idx', "SET LOCAL maintenance_work_mem = '64MB'"], async () => {
       await copy('COPY record_terms FROM STDIN (FORMAT binary)', termBytes);
       await client.query('CREATE INDEX record_terms_lookup_idx ON record_terms (term, record_id)');
     });
-    await step('terms_heap_sorted+create_index', ['DROP INDEX record_terms_lookup_idx', "SET LOCAL maintenance_work_mem = '256MB'"], async () => {
+    await step('terms_heap_sorted+create_index', ['DROP INDEX record_terms_lookup_idx', "SET LOCAL maintenance_work_mem = '64MB'"], async () => {
       await copy('COPY record_terms FROM STDIN (FORMAT binary)', sortedBytes);
       await client.query('CREATE INDEX record_terms_lookup_idx ON record_terms (term, record_id)');
     });
@@ -158,7 +158,7 @@ async function main(): Promise<void> {
       ] as const) {
         await step(`index_only_${name}`, [
           'DROP INDEX record_terms_lookup_idx',
-          "SET LOCAL maintenance_work_mem = '256MB'",
+          "SET LOCAL maintenance_work_mem = '64MB'",
           () => copy('COPY record_terms FROM STDIN (FORMAT binary)', termBytes),
           ...(table ? [table] : []),
         ], () => client.query(`CREATE INDEX i ON ${def}`));

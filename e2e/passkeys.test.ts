@@ -55,9 +55,11 @@ test('a handler registers a passkey at the MFA step and passes the MFA step with
   assert.equal(registered.credentials.length, 1, 'the virtual authenticator holds the new passkey');
   assert.equal(registered.credentials[0]!.rpId, 'localhost');
 
-  // Let the records screen finish loading: a request still in flight when the session ends is refused.
+  // Let the records screen finish loading (its search form needs the datasets) before signing out.
+  // waitForLoadState('networkidle') would not wait for it: the document reached that state at the
+  // login screen, and the console does not navigate.
   await page.getByRole('heading', { name: '記録検索' }).waitFor();
-  await page.waitForLoadState('networkidle');
+  await page.getByLabel(/^会社名（前方一致）/).waitFor();
   await page.getByRole('button', { name: 'ログアウト' }).click();
   await page.getByRole('heading', { name: 'ログイン' }).waitFor();
   await signIn(page, 'handler', NEW_PASSWORD);

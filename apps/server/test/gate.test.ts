@@ -293,6 +293,66 @@ describe('import through the API', () => {
     assert.equal(ok.json().imported, 2);
     assert.equal(await count(), before + 2);
   });
+
+  test('with Accept: application/x-ndjson the import streams its progress, then its outcome as the last line (a result, or the error the plain answer would have had)', async () => {
+    const upload = (csv: string) => t.app.inject({
+      method: 'POST', url: '/api/datasets/contacts/import?format=csv',
+      headers: { cookie: `mamori_session=${handler.cookie}`, 'x-csrf-token': handler.csrf, 'content-type': 'text/csv', accept: 'application/x-ndjson' }, payload: csv,
+    });
+    const linesOf = (body: string) => body.trim().split('\n').map((l) => JSON.parse(l));
+    const count = async () => (await sql<{ n: number }>`SELECT count(*)::int AS n FROM records`.execute(t.ctx.db)).rows[0]!.n;
+    const before = await count();
+
+    const good = 'company_name,prefecture,person_name,email\n守り工業,京都府,鈴木 一郎,ichiro@example.jp\n';
+    const ok = await upload(good);
+    assert.equal(ok.statusCode, 200);
+    assert.match(String(ok.headers['content-type']), /^application\/x-ndjson/);
+    const lines = linesOf(ok.body);
+    const size = Buffer.byteLength(good);
+    assert.deepEqual(lines[0], { progress: { phase: 'write', rows: 0, bytes: 0, totalBytes: size } });
+    const progress = lines.slice(0, -1).map((l) => l.progress);
+    assert.ok(progress.every((p) => p !== undefined), 'every line but the last is progress');
+    assert.deepEqual(progress.slice(-2).map((p) => [p.phase, p.rows, p.bytes]), [['commit', 1, size], ['done', 1, size]]);
+    assert.equal(lines.at(-1).result.imported, 1);
+    assert.equal(await count(), before + 1);
+
+    // A bad line: the outcome is the 422 body the plain answer gives, with its status; nothing is written and no value is echoed.
+    const bad = await upload('company_name,prefecture,person_name,email\n守り工業,京都府,鈴木 二郎,jiro-at-example\n');
+    assert.equal(bad.statusCode, 200, 'the answer had begun');
+    const last = linesOf(bad.body).at(-1);
+    assert.equal(last.status, 422);
+    assert.equal(last.error.code, 'import.invalid');
+    assert.deepEqual(last.error.details.problems.map((p: any) => [p.line, p.field]), [[2, 'email']]);
+    assert.equal(typeof last.error.requestId, 'string');
+    assert.doesNotMatch(bad.body, /jiro-at-example/);
+    assert.equal(await count(), before + 1);
+
+    const denied = await upload('company_name,mobile_phone\n守り工業,090-1234-5678\n');
+    assert.equal(linesOf(denied.body).at(-1).status, 403, 'mobile_phone is not in the write grant');
+    assert.equal(await count(), before + 1);
+  });
+
+  test('the CLI\'s client of that stream (apiProgress) passes on each progress line and returns the result, or throws the error with its details', async () => {
+    const { identity, systemActor } = await import('../src/modules/identity/index.ts');
+    const { apiProgress } = await import('../src/cli/target.ts');
+    const users = await cpo.request('GET', '/api/users?limit=100');
+    const h = users.json.users.find((x: any) => x.login === 'handler');
+    const { token } = await identity.createApiToken(t.ctx, systemActor({ ip: null, userAgent: null, deviceId: null }), { userId: h.id, name: 'cli-import' });
+    const address = await t.app.listen({ host: '127.0.0.1', port: 0 });
+    const target = { url: address, token };
+    const route = '/api/datasets/contacts/import?format=csv';
+    const headers = { 'content-type': 'application/octet-stream' };
+    const seen: string[] = [];
+    const r = await apiProgress<{ phase: string }, { imported: number }>(target, 'POST', route, 'company_name,prefecture,email\n守り電機,愛知県,cli@example.jp\n', headers, (p) => seen.push(p.phase));
+    assert.equal(r.imported, 1);
+    assert.deepEqual([seen[0], ...seen.slice(-2)], ['write', 'commit', 'done']);
+    await assert.rejects(
+      apiProgress(target, 'POST', route, 'company_name,prefecture,email\n守り電機,愛知県,cli-at-example\n', headers, () => undefined),
+      (e: Error & { details?: { problems: { line: number; field: string }[] } }) => /^import\.invalid: /.test(e.message) && e.details?.problems[0]?.line === 2 && e.details.problems[0].field === 'email',
+    );
+    // Refused before the import begins (no CSRF token needed with a bearer token, but a bad one): an ordinary error answer.
+    await assert.rejects(apiProgress({ url: address, token: 'mmt_nosuchtoken' }, 'POST', route, 'company_name\nx\n', headers, () => undefined), /^Error: auth\.required: /);
+  });
 });
 
 describe('revocation by another node', () => {

@@ -8,7 +8,7 @@ import { Readable } from 'node:stream';
 import iconv from 'iconv-lite';
 import { sql } from 'kysely';
 import { systemActor } from '../src/modules/identity/index.ts';
-import { importRecords } from '../src/modules/vault/index.ts';
+import { importRecords, type ImportProgress } from '../src/modules/vault/index.ts';
 import { DEMO_CONTACT_FIELDS } from '../src/modules/vault/vault.demo-data.ts';
 import { parseImportBatches, type ImportFormat } from '../src/modules/vault/vault.import-parse.ts';
 import { integrateAll, leafHash, merkleRoot } from '../src/modules/audit/index.ts';
@@ -204,9 +204,17 @@ describe('import and the search index', () => {
   });
 
   test('imports into a non-empty dataset keep every record findable, whether the index is rebuilt or maintained', async () => {
-    // The first import may rebuild the index (record_terms is nearly empty); the second must maintain it.
-    const a = await importRecords(t.ctx, operator, 'contacts', rowsOf(csvOf('ia', 30)));
-    const b = await importRecords(t.ctx, operator, 'contacts', rowsOf(csvOf('ib', 30)), () => undefined, { rebuildIndexUpTo: 0 });
+    // The first import rebuilds the index (record_terms is nearly empty); the second must maintain it.
+    // Their progress names the steps after the rows: the rebuild only when there is one (30 rows: no `write` step yet).
+    const phases = (into: ImportProgress['phase'][]) => (p: ImportProgress) => {
+      if (into.at(-1) !== p.phase) into.push(p.phase);
+    };
+    const aPhases: ImportProgress['phase'][] = [];
+    const bPhases: ImportProgress['phase'][] = [];
+    const a = await importRecords(t.ctx, operator, 'contacts', rowsOf(csvOf('ia', 30)), phases(aPhases));
+    const b = await importRecords(t.ctx, operator, 'contacts', rowsOf(csvOf('ib', 30)), phases(bPhases), { rebuildIndexUpTo: 0 });
+    assert.deepEqual(aPhases, ['index', 'commit', 'done']);
+    assert.deepEqual(bPhases, ['commit', 'done']);
     assert.equal(a.imported + b.imported, 60);
     assert.ok(await indexExists());
     assert.equal((await find([{ field: 'email', op: 'exact', value: 'IA7@index-test.example.jp' }])).length, 1, 'blind index, first import');
@@ -224,10 +232,12 @@ describe('import and the search index', () => {
     for (const rebuildIndexUpTo of [undefined, 0]) {
       const records = await countRecords();
       const terms = await countTerms();
+      const seen = new Set<ImportProgress['phase']>();
       await assert.rejects(
-        importRecords(t.ctx, operator, 'contacts', rowsOf(csvOf('rb', 60, 57)), () => undefined, rebuildIndexUpTo === undefined ? {} : { rebuildIndexUpTo }),
+        importRecords(t.ctx, operator, 'contacts', rowsOf(csvOf('rb', 60, 57)), (p) => seen.add(p.phase), rebuildIndexUpTo === undefined ? {} : { rebuildIndexUpTo }),
         (e: unknown) => e instanceof AppError && e.code === 'import.invalid' && JSON.stringify(e.details).includes('"line":59'),
       );
+      assert.deepEqual([...seen], [], 'a rejected file reaches none of the steps after the rows');
       assert.equal(await countRecords(), records);
       assert.equal(await countTerms(), terms);
       assert.ok(await indexExists(), 'the search index is still there');

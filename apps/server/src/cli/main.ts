@@ -14,7 +14,7 @@ import { seed } from '../platform/seed.ts';
 import { identity } from '../modules/identity/index.ts';
 import * as lifecycle from '../modules/lifecycle/index.ts';
 import { createClientToken } from '../modules/scim/index.ts';
-import { importRecords, rewrapAllDatasetKeys } from '../modules/vault/index.ts';
+import { importRecords, rewrapAllDatasetKeys, type ImportProgress } from '../modules/vault/index.ts';
 import { parseImportBatches, type ImportFormat } from '../modules/vault/vault.import-parse.ts';
 import { integrateAll } from '../modules/audit/index.ts';
 import { exportRange } from '../modules/audit/audit.export.ts';
@@ -26,8 +26,8 @@ import type { VerifyReport } from '../modules/audit/audit.verify.ts';
 import { runVerification } from '../modules/audit/audit.integrity.ts';
 import { verifyProofBundle } from '../modules/audit/audit.bundle.ts';
 import { parseVerifierKey } from '../modules/audit/audit.checkpoint.ts';
-import { createProgressBar } from './progress.ts';
-import { api, resolveTarget, runningServer } from './target.ts';
+import { createPhaseLine, createProgressBar, type ProgressBar } from './progress.ts';
+import { api, apiProgress, resolveTarget, runningServer } from './target.ts';
 import { exportLines, openOutput, streamOnlineExport } from './export.ts';
 import { registerDlpCommands } from './dlp.ts';
 
@@ -69,25 +69,50 @@ program
     const format = formatOf(file, opts.format);
     const size = (await stat(file)).size;
     const target = await resolveTarget(config);
-    const bar = createProgressBar(`import ${dataset}`, 'bytes');
+    const label = `import ${dataset}`;
     const started = Date.now();
+    // The bar follows the file's bytes as the import reads them (rows are written as they are read);
+    // after the last row, the steps without a measure (the index rebuild, the commit) are named.
+    // (Created when the import starts: its rate counts from there, not from the upload's start.)
+    let bar: ProgressBar | null = target.mode === 'offline' ? createProgressBar(label, 'bytes') : null;
+    const phase = createPhaseLine(label);
+    const onPhase = (p: ImportProgress['phase'], rows: number) => {
+      if (p === 'write') return;
+      bar?.stop();
+      if (p === 'index') phase.show(`${rows} rows written; rebuilding the search index…`);
+      else if (p === 'commit') phase.show('committing…');
+      else phase.stop();
+    };
     if (target.mode === 'online') {
+      // First the upload (the server spools it), then the server's import, whose progress it streams.
+      const upload = createProgressBar(`${label}: upload`, 'bytes');
       let sent = 0;
-      const stream = createReadStream(file).on('data', (c) => bar.update((sent += c.length), size));
-      const r = await api<{ imported: number }>(target, 'POST', `/api/datasets/${encodeURIComponent(dataset)}/import?format=${format}`, Readable.toWeb(stream), { 'content-type': 'application/octet-stream' });
-      bar.stop();
-      process.stdout.write(`imported ${r.imported} rows in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+      const stream = createReadStream(file).on('data', (c) => upload.update((sent += c.length), size));
+      try {
+        const r = await apiProgress<{ phase: ImportProgress['phase']; rows: number; bytes: number; totalBytes: number }, { imported: number }>(
+          target, 'POST', `/api/datasets/${encodeURIComponent(dataset)}/import?format=${format}`, Readable.toWeb(stream), { 'content-type': 'application/octet-stream' },
+          (p) => {
+            upload.stop();
+            if (p.phase === 'write') (bar ??= createProgressBar(label, 'bytes')).update(p.bytes, p.totalBytes);
+            else onPhase(p.phase, p.rows);
+          },
+        );
+        process.stdout.write(`imported ${r.imported} rows in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+      } finally {
+        upload.stop();
+        bar?.stop();
+        phase.stop();
+      }
       return;
     }
     try {
-      // One pass over the file: the bar follows the bytes read (rows are written as they are read).
       let bytes = 0;
-      const r = await importRecords(target.ctx, target.actor, dataset, () => parseImportBatches(createReadStream(file), format, { onBytes: (n) => bar.update((bytes += n), size) }));
-      bar.stop();
+      const r = await importRecords(target.ctx, target.actor, dataset, () => parseImportBatches(createReadStream(file), format, { onBytes: (n) => bar?.update((bytes += n), size) }), (p) => onPhase(p.phase, p.rows));
       const secs = (Date.now() - started) / 1000;
       process.stdout.write(`imported ${r.imported} rows in ${secs.toFixed(1)} s (${Math.round(r.imported / secs)} rows/s)\n`);
     } finally {
-      bar.stop();
+      bar?.stop();
+      phase.stop();
       await integrateAll(target.ctx);
       await target.close();
     }

@@ -36,3 +36,39 @@ export function createProgressBar(label: string, unit = 'rows'): ProgressBar {
     },
   };
 }
+
+export type PhaseLine = { show(text: string): void; stop(): void };
+
+/**
+ * A step whose progress cannot be measured (rebuilding an index, a commit): its name on stderr and,
+ * on a terminal, the seconds it has taken so far, ticking until the next step or stop().
+ */
+export function createPhaseLine(label: string): PhaseLine {
+  const tty = process.stderr.isTTY;
+  let timer: NodeJS.Timeout | null = null;
+  let text = '';
+  let since = 0;
+  const render = () => process.stderr.write(`\r${label}: ${text} ${Math.round((Date.now() - since) / 1000)} s\x1b[K`);
+  const end = () => {
+    if (!timer) return;
+    clearInterval(timer);
+    timer = null;
+    render();
+    process.stderr.write('\n');
+  };
+  return {
+    show(next) {
+      end();
+      text = next;
+      since = Date.now();
+      if (!tty) {
+        process.stderr.write(`${label}: ${next}\n`);
+        return;
+      }
+      render();
+      timer = setInterval(render, 1000);
+      timer.unref();
+    },
+    stop: end,
+  };
+}

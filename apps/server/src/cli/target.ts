@@ -35,18 +35,57 @@ export async function resolveTarget(config: Config): Promise<Target> {
   return { mode: 'offline', ctx, actor, close: () => ctx.database.close() };
 }
 
-export async function api<T>(target: { url: string; token: string | null }, method: string, route: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
+type ErrorLine = { status?: number; error?: { code: string; message: string; details?: unknown } };
+
+function apiError(json: ErrorLine | null, status: number): Error {
+  const e = json?.error;
+  return Object.assign(new Error(e ? `${e.code}: ${e.message}` : `HTTP ${status}`), { details: e?.details });
+}
+
+function send(target: { url: string; token: string | null }, method: string, route: string, body: unknown, headers: Record<string, string>): Promise<Response> {
   if (!target.token) throw new Error('A Mamori server is running on this data folder: set MAMORI_TOKEN to an API token (mamori token create) to act through it.');
-  const res = await fetch(new URL(route, target.url), {
+  return fetch(new URL(route, target.url), {
     method,
     headers: { authorization: `Bearer ${target.token}`, ...headers },
     ...(body === undefined ? {} : { body, duplex: 'half' }),
   } as RequestInit);
+}
+
+export async function api<T>(target: { url: string; token: string | null }, method: string, route: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
+  const res = await send(target, method, route, body, headers);
   const text = await res.text();
   const json = text ? (JSON.parse(text) as unknown) : null;
-  if (!res.ok) {
-    const e = (json as { error?: { code: string; message: string; details?: unknown } } | null)?.error;
-    throw Object.assign(new Error(e ? `${e.code}: ${e.message}` : `HTTP ${res.status}`), { details: e?.details });
-  }
+  if (!res.ok) throw apiError(json as ErrorLine | null, res.status);
   return json as T;
+}
+
+/**
+ * A request whose answer streams JSON Lines (`Accept: application/x-ndjson`): each
+ * `{"progress": …}` line goes to `onProgress` as it arrives, and the last line is the outcome, a
+ * `{"result": …}` returned or an error thrown as `api` throws it.
+ */
+export async function apiProgress<P, T>(target: { url: string; token: string | null }, method: string, route: string, body: unknown, headers: Record<string, string>, onProgress: (p: P) => void): Promise<T> {
+  const res = await send(target, method, route, body, { ...headers, accept: 'application/x-ndjson' });
+  if (!res.ok || !res.body) {
+    const text = await res.text();
+    throw apiError(text ? (JSON.parse(text) as ErrorLine) : null, res.status);
+  }
+  let last: ({ progress?: P; result?: T } & ErrorLine) | null = null;
+  let pending = '';
+  const take = (line: string) => {
+    if (line.trim() === '') return;
+    last = JSON.parse(line) as typeof last;
+    if (last?.progress !== undefined) onProgress(last.progress);
+  };
+  const decoder = new TextDecoder();
+  for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
+    const lines = (pending + decoder.decode(chunk, { stream: true })).split('\n');
+    pending = lines.pop()!;
+    lines.forEach(take);
+  }
+  take(pending + decoder.decode());
+  const outcome = last as ({ progress?: P; result?: T } & ErrorLine) | null;
+  if (outcome?.result !== undefined) return outcome.result;
+  if (outcome?.error) throw apiError(outcome, outcome.status ?? res.status);
+  throw new Error('The server ended the answer without an outcome (the connection was cut?). The import committed or rolled back as a whole: check the dataset before trying again.');
 }

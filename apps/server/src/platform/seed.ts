@@ -89,7 +89,8 @@ export async function seed(
   });
   if (opts.demoContacts > 0) {
     await importRecords(ctx, system, 'contacts', () => demoRows(opts.demoContacts), (p) => {
-      if (p.phase === 'write') opts.onProgress?.(p.rows, opts.demoContacts);
+      // The bar counts rows; the steps after the last row (index rebuild, commit) end at the total.
+      if (p.phase === 'write' || p.phase === 'done') opts.onProgress?.(p.rows, opts.demoContacts);
     });
   }
   // Handler grants are made by the owner; the seed acts for them through the same service rules.

@@ -56,7 +56,14 @@ async function closeWorkers(workers: ImportWorkers | null): Promise<void> {
 }
 
 /** Rows read (and, while the file is valid, written) so far; `workerRows`: how many of the rows written were encoded on worker threads. */
-export type ImportProgress = { phase: 'write'; rows: number; workerRows: number };
+/**
+ * Where an import is: `write` — rows read, checked and written so far (every PROGRESS_EVERY rows);
+ * `index` — every row is in and the search index is being rebuilt (only when the load dropped it,
+ * RecordLoader's `rebuild`: the longest part after the rows, seconds per million rows); `commit` — the
+ * import's audit event and the commit; `done` — committed. A file with problems ends in an error
+ * after `write`, without the later phases.
+ */
+export type ImportProgress = { phase: 'write' | 'index' | 'commit' | 'done'; rows: number; workerRows: number };
 export type ImportProblem = { line: number; field?: string; problem: string };
 export type ImportResult = { imported: number; firstId: string | null; lastId: string | null };
 export type ImportOptions = {
@@ -193,7 +200,9 @@ export async function importRecords(
         problems.push({ line: parseError.line, problem: parseError.message });
       }
       if (problemCount > 0) throw new InvalidRows();
+      if (loader.strategy === 'rebuild') onProgress({ phase: 'index', rows, workerRows });
       await loader.finish();
+      onProgress({ phase: 'commit', rows, workerRows });
       await appendAudit(bulk.executor, ctx.clock, actor, {
         action: 'record.import', decision: 'allow', rule: decision.rule, reason: decision.reason.en, result: 'ok',
         datasetId: ds.view.id, fields: [...columns], grantIds: decision.grantIds,
@@ -215,6 +224,6 @@ export async function importRecords(
     throw new AppError('import.invalid', `${problemCount} problem(s) found; nothing was imported.`, { problems, problemCount, truncated: problemCount > problems.length });
   }
   await closeWorkers(workers);
-  onProgress({ phase: 'write', rows, workerRows });
+  onProgress({ phase: 'done', rows, workerRows });
   return { imported: rows, firstId, lastId };
 }

@@ -11,6 +11,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { nodeFlags } from '../apps/server/bin/node-flags.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const BENCH_DIR = join(ROOT, 'bench');
@@ -65,7 +66,9 @@ async function main() {
   }
 
   try {
-    const child = spawn(process.execPath, ['--import', 'tsx', file, ...rest], { cwd: ROOT, env, stdio: ['ignore', 'inherit', 'inherit'] });
+    // As Mamori runs: Node's start-up flags for it (ADR 0019), unless BENCH_V8_DEFAULT=1 asks for V8's defaults.
+    const flags = env.BENCH_V8_DEFAULT === '1' ? [] : nodeFlags();
+    const child = spawn(process.execPath, [...flags, '--import', 'tsx', file, ...rest], { cwd: ROOT, env, stdio: ['ignore', 'inherit', 'inherit'] });
     const forward = (sig) => {
       if (child.exitCode === null && child.signalCode === null) child.kill(sig);
     };

@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureWebBuilt } from './web-build.mjs';
+import { nodeFlags } from '../apps/server/bin/node-flags.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -15,7 +16,8 @@ try {
   console.error(`${err instanceof Error ? err.message : err}; starting the API without the web console`);
 }
 
-const child = spawn(process.execPath, [join(ROOT, 'apps', 'server', 'bin', 'mamori.mjs'), 'serve', ...process.argv.slice(2)], { cwd: process.cwd(), stdio: 'inherit' });
+// With Node's start-up flags for Mamori (ADR 0019), as the `mamori` command's own `#!` line gives them.
+const child = spawn(process.execPath, [...nodeFlags(), join(ROOT, 'apps', 'server', 'bin', 'mamori.mjs'), 'serve', ...process.argv.slice(2)], { cwd: process.cwd(), stdio: 'inherit' });
 for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
   process.on(sig, () => {
     if (child.exitCode === null && child.signalCode === null) child.kill(sig);

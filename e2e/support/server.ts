@@ -9,6 +9,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { nodeFlags } from '../../apps/server/bin/node-flags.mjs';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const BIN = path.join(ROOT, 'apps/server/bin/mamori.mjs');
@@ -33,7 +34,8 @@ export async function startServer(opts: { contacts?: number; port?: number; env?
   const dir = await mkdtemp(path.join(tmpdir(), 'mamori-e2e-'));
   const env: NodeJS.ProcessEnv = { ...process.env, MAMORI_DATA_DIR: dir, PORT: String(opts.port ?? 0), MAMORI_DEMO_CONTACTS: String(opts.contacts ?? 300), LOG_LEVEL: 'warn', ...opts.env };
   delete env.DATABASE_URL; // the embedded mode, as `npm start` runs it
-  const child: ChildProcess = spawn(process.execPath, [BIN, 'serve'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // As `npx mamori serve` runs it: with Node's start-up flags from the command's `#!` line (ADR 0019).
+  const child: ChildProcess = spawn(process.execPath, [...nodeFlags(), BIN, 'serve'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));

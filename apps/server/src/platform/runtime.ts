@@ -1,7 +1,9 @@
 /**
  * Process-wide V8 settings for a process that runs Mamori (ADR 0016), applied by `openContext` (the
  * server, every CLI command, the benches) and by the tests' app: they are the same wherever Mamori
- * runs. V8 flags are per process, so they reach the worker threads too.
+ * runs. V8 flags are per process, so they reach the worker threads too. Flags V8 reads only when the
+ * process starts (the young generation's size) cannot be set here: they are NODE_FLAGS in
+ * bin/node-flags.mjs, given by whatever starts the process (ADR 0019).
  *
  * `--no-concurrent-array-buffer-sweeping`: every `node:crypto` cipher call returns its output in a
  * new ArrayBuffer with its own malloc'd backing store; by default a V8 helper thread frees the dead

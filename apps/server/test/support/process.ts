@@ -11,6 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { createServerDatabase } from './database.ts';
+import { nodeFlags } from '../../bin/node-flags.mjs';
 
 export const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/mamori.mjs');
 export const run = promisify(execFile);
@@ -58,7 +59,8 @@ export async function scratch(prefix: string, base: Record<string, string> = {},
     return Object.assign(e, extra);
   };
   const serve = (extra: Record<string, string> = {}): Server => {
-    const child = spawn(process.execPath, [BIN, 'serve'], { env: env(extra), stdio: ['ignore', 'pipe', 'pipe'] });
+    // As `npx mamori serve` runs it: with Node's start-up flags from the command's `#!` line (ADR 0019).
+    const child = spawn(process.execPath, [...nodeFlags(), BIN, 'serve'], { env: env(extra), stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(child);
     let out = '';
     const keep = (d: Buffer) => (out = (out + d.toString()).slice(-20_000));

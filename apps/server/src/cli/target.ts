@@ -87,5 +87,5 @@ export async function apiProgress<P, T>(target: { url: string; token: string | n
   const outcome = last as ({ progress?: P; result?: T } & ErrorLine) | null;
   if (outcome?.result !== undefined) return outcome.result;
   if (outcome?.error) throw apiError(outcome, outcome.status ?? res.status);
-  throw new Error('The server ended the answer without an outcome (the connection was cut?). The import committed or rolled back as a whole: check the dataset before trying again.');
+  throw new Error('The answer ended without an outcome (was the connection cut?): check whether the operation took effect (an import commits or rolls back as a whole) before trying it again.');
 }

@@ -76,8 +76,11 @@ program
     // (Created when the import starts: its rate counts from there, not from the upload's start.)
     let bar: ProgressBar | null = target.mode === 'offline' ? createProgressBar(label, 'bytes') : null;
     const phase = createPhaseLine(label);
+    let current: ImportProgress['phase'] = 'write';
     const onPhase = (p: ImportProgress['phase'], rows: number) => {
-      if (p === 'write') return;
+      // A step's line comes again while it lasts (the server's keep-alive): its seconds go on.
+      if (p === current) return;
+      current = p;
       bar?.stop();
       if (p === 'index') phase.show(`${rows} rows written; rebuilding the search index…`);
       else if (p === 'commit') phase.show('committing…');

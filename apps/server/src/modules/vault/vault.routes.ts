@@ -5,17 +5,14 @@ import { createWriteStream } from 'node:fs';
 import { mkdir, rm, stat } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { randomBytes } from 'node:crypto';
-import type { FastifyBaseLogger } from 'fastify';
 import type { AppContext } from '../../platform/context.ts';
-import { isAppError } from '../../platform/errors.ts';
 import { requireActor } from '../../platform/http/auth.ts';
-import { appErrorReply, internalErrorReply } from '../../platform/http/errors.ts';
 import { createDataset, getDataset, listDatasets } from './vault.datasets.ts';
 import { createGrant, expireGrant, listGrants, revokeGrant } from './vault.grants.ts';
-import { importRecords, type ImportProgress, type ImportResult } from './vault.import.ts';
+import { importRecords } from './vault.import.ts';
+import { importLines, PROGRESS_TYPE, type ImportRun } from './vault.import-stream.ts';
 import { parseImportBatches, type ImportFormat } from './vault.import-parse.ts';
 import { buildLedger } from './vault.ledger.ts';
 import { createRecord, deleteRecord, MAX_PAGE_SIZE, readRecord, searchRecords, unmaskField, updateRecord } from './vault.records.ts';
@@ -28,38 +25,6 @@ const lit = <T extends string>(xs: readonly T[]) => Type.Union(xs.map((x) => Typ
 
 /** Import uploads are capped and spooled to disk: the import's transaction then reads at disk speed, not at the client's upload speed. */
 export const MAX_IMPORT_BYTES = 2 * 1024 * 1024 * 1024;
-
-/** The answer's media type that asks for an import's progress as it goes (JSON Lines). */
-const PROGRESS_TYPE = 'application/x-ndjson';
-
-type ImportRun = (onBytes: (n: number) => void, onProgress: (p: ImportProgress) => void) => Promise<ImportResult>;
-
-/**
- * An import's answer as JSON Lines: a progress line as it goes (`{"progress":{"phase","rows","bytes",
- * "totalBytes"}}`: at the start, every few thousand rows, then at each later phase), and one last
- * line: `{"result":…}`, or the error body the plain answer would have had with its `status`. The
- * import does not depend on the client: if it goes away the import still commits or rolls back.
- */
-function importLines(totalBytes: number, run: ImportRun, requestId: string, log: FastifyBaseLogger, cleanup: () => Promise<void>): PassThrough {
-  const out = new PassThrough();
-  out.on('error', () => undefined); // a client gone away; nothing more is written
-  const line = (o: unknown) => {
-    if (!out.destroyed) out.write(`${JSON.stringify(o)}\n`);
-  };
-  let bytes = 0;
-  const progress = (phase: ImportProgress['phase'], rows: number) => line({ progress: { phase, rows, bytes, totalBytes } });
-  progress('write', 0);
-  void run((n) => (bytes += n), (p) => progress(p.phase, p.rows))
-    .then(
-      (result) => line({ result }),
-      (err: unknown) => {
-        const r = isAppError(err) ? appErrorReply(err, requestId) : internalErrorReply(err as Error, requestId, log);
-        line({ status: r.status, ...r.body });
-      },
-    )
-    .finally(() => cleanup().catch(() => undefined).then(() => out.end()));
-  return out;
-}
 
 export function vaultRoutes(ctx: AppContext, opts: { spoolDir: string }): FastifyPluginAsyncTypebox {
   return async (app) => {
@@ -178,7 +143,7 @@ export function vaultRoutes(ctx: AppContext, opts: { spoolDir: string }): Fastif
         description: 'Imports the body (CSV in UTF-8, UTF-8 with BOM or Shift_JIS, TSV, or JSON Lines) into the dataset: every row or none; '
           + '`import.invalid` (422) names each bad line and field, never a value. With `Accept: application/x-ndjson` the answer, once the '
           + 'upload is in, is JSON Lines: `{"progress":{"phase","rows","bytes","totalBytes"}}` as the import goes (phases `write`, then '
-          + '`index` when the search index is rebuilt, `commit`, `done`), then one last line: `{"result":{"imported","firstId","lastId"}}`, '
+          + '`index` when the search index is rebuilt, `commit`, `done`; the last one again after 10 s without news), then one last line: `{"result":{"imported","firstId","lastId"}}`, '
           + 'or `{"status",…,"error":{…}}` with the status and error body the plain answer would have had.',
         params: Type.Object({ name: DatasetName }),
         querystring: Type.Object({ format: Type.Union([Type.Literal('csv'), Type.Literal('tsv'), Type.Literal('jsonl')]) }, { additionalProperties: false }),

@@ -21,9 +21,17 @@ export function appErrorReply(err: AppError, requestId: string): { status: numbe
   return { status: err.status, body: body(err.code, err.message, requestId, err.details), retryAfter };
 }
 
-/** The answer to an error that is not an AppError: 500 `internal`, logged without anything from the request. */
+/**
+ * The stack's frames alone. Its first lines repeat the error's message, which may hold what the
+ * request carried (a driver's "invalid input syntax for type uuid: …", say).
+ */
+function framesOf(stack: string | undefined): string | undefined {
+  return stack?.split('\n').filter((l) => /^\s+at /.test(l)).join('\n');
+}
+
+/** The answer to an error that is not an AppError: 500 `internal`, logged (type, code, frames) without its message or anything from the request. */
 export function internalErrorReply(err: Error & { code?: unknown }, requestId: string, log: FastifyBaseLogger): { status: number; body: ErrorBody } {
-  log.error({ err: { type: err.name, code: err.code, stack: err.stack } }, 'unhandled error');
+  log.error({ err: { type: err.name, code: err.code, stack: framesOf(err.stack) } }, 'unhandled error');
   return { status: ERROR_STATUS.internal, body: body('internal', 'Something went wrong on our side. Quote the request id when you report it.', requestId) };
 }
 

@@ -10,6 +10,7 @@ import type { ErrorCode } from '@mamori/contracts';
 import type { AppContext } from '../../platform/context.ts';
 import { AppError, isAppError } from '../../platform/errors.ts';
 import { terminalOf } from '../../platform/http/auth.ts';
+import { errorForLog } from '../../platform/http/errors.ts';
 import { appendAuditAlone } from '../audit/index.ts';
 import type { Actor } from '../identity/index.ts';
 import { resolveScimToken } from './scim.clients.ts';
@@ -97,7 +98,7 @@ export function scimRoutes(ctx: AppContext): FastifyPluginAsyncTypebox {
       if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return scimError(reply, 413, 'The body is too large.');
       if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return scimError(reply, 415, 'Send application/scim+json.');
       if (err.statusCode === 400) return scimError(reply, 400, 'The request could not be parsed.', 'invalidSyntax');
-      request.log.error({ err: { type: err.name, code: err.code, stack: err.stack } }, 'unhandled SCIM error');
+      request.log.error({ err: errorForLog(err) }, 'unhandled SCIM error');
       return scimError(reply, 500, `Something went wrong on our side (request ${request.id}).`);
     });
     app.setNotFoundHandler((_request, reply) => scimError(reply, 404, 'No such SCIM endpoint.'));

@@ -22,16 +22,17 @@ export function appErrorReply(err: AppError, requestId: string): { status: numbe
 }
 
 /**
- * The stack's frames alone. Its first lines repeat the error's message, which may hold what the
- * request carried (a driver's "invalid input syntax for type uuid: …", say).
+ * What the log keeps of an unexpected error: its type, its code and the stack's frames alone. The
+ * stack's first lines repeat the message, which may hold what the request carried (a driver's
+ * "invalid input syntax for type uuid: …", say).
  */
-function framesOf(stack: string | undefined): string | undefined {
-  return stack?.split('\n').filter((l) => /^\s+at /.test(l)).join('\n');
+export function errorForLog(err: Error & { code?: unknown }): { type: string; code: unknown; stack: string | undefined } {
+  return { type: err.name, code: err.code, stack: err.stack?.split('\n').filter((l) => /^\s+at /.test(l)).join('\n') };
 }
 
 /** The answer to an error that is not an AppError: 500 `internal`, logged (type, code, frames) without its message or anything from the request. */
 export function internalErrorReply(err: Error & { code?: unknown }, requestId: string, log: FastifyBaseLogger): { status: number; body: ErrorBody } {
-  log.error({ err: { type: err.name, code: err.code, stack: framesOf(err.stack) } }, 'unhandled error');
+  log.error({ err: errorForLog(err) }, 'unhandled error');
   return { status: ERROR_STATUS.internal, body: body('internal', 'Something went wrong on our side. Quote the request id when you report it.', requestId) };
 }
 

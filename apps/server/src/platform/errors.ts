@@ -20,3 +20,12 @@ export class AppError extends Error {
 export function isAppError(e: unknown): e is AppError {
   return e instanceof AppError;
 }
+
+/**
+ * What the log keeps of an unexpected error: its type, its code and the stack's frames alone. The
+ * stack's first lines repeat the message, which may hold what the request carried (a driver's
+ * "invalid input syntax for type uuid: …", say).
+ */
+export function errorForLog(err: Error & { code?: unknown }): { type: string; code: unknown; stack: string | undefined } {
+  return { type: err.name, code: err.code, stack: err.stack?.split('\n').filter((l) => /^\s+at /.test(l)).join('\n') };
+}

@@ -8,7 +8,7 @@
 import type { AddressInfo } from 'node:net';
 import { SMTPServer, type SMTPServerAuthentication, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
 import type { AppContext } from '../../platform/context.ts';
-import { isAppError } from '../../platform/errors.ts';
+import { errorForLog, isAppError } from '../../platform/errors.ts';
 import { identity, type Actor } from '../identity/index.ts';
 import { MAX_RECIPIENTS, submitSmtp, type TransmissionSettings } from './transmissions.service.ts';
 
@@ -76,7 +76,7 @@ export async function startSubmissionServer(ctx: AppContext, sub: SubmissionSett
           (t) => callback(null, `Held for review as ${t.id} (${t.state})`),
           (err: unknown) => {
             if (isAppError(err)) return callback(smtpError(`${err.code}: ${err.message}`, err.status >= 500 ? 451 : 550));
-            ctx.logger.error({ err: { message: (err as Error).message } }, 'smtp submission failed');
+            ctx.logger.error({ err: errorForLog(err as Error) }, 'smtp submission failed');
             callback(smtpError('Temporary failure, try again later', 451));
           },
         );

@@ -4,7 +4,7 @@ import { Writable } from 'node:stream';
 import { createLogger } from '../logger.ts';
 import { internalErrorReply } from './errors.ts';
 
-test('an unexpected error answers 500 `internal` and is logged with its type, code and frames, never its message', () => {
+test('an unexpected error answers 500 `internal` and is logged with its type, code and frames (errorForLog), never its message', () => {
   const logged: string[] = [];
   const log = createLogger('error', new Writable({ write: (c, _e, done) => done(void logged.push(String(c))) }));
   const err = Object.assign(new Error('invalid input syntax for type uuid: "yamada.taro@example.jp"\nsecond line 090-1234-5678'), { code: '22P02' });

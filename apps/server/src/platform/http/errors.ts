@@ -5,7 +5,7 @@
  */
 import type { FastifyBaseLogger, FastifyError, FastifyInstance } from 'fastify';
 import { ERROR_STATUS, type ErrorBody, type ErrorCode } from '@mamori/contracts';
-import { isAppError, type AppError } from '../errors.ts';
+import { errorForLog, isAppError, type AppError } from '../errors.ts';
 
 function body(code: ErrorCode, message: string, requestId: string, details?: unknown): ErrorBody {
   return { error: { code, message, requestId, ...(details === undefined ? {} : { details }) } };
@@ -19,15 +19,6 @@ export function appErrorReply(err: AppError, requestId: string): { status: numbe
     if (d?.retryAfterSeconds) retryAfter = String(d.retryAfterSeconds);
   }
   return { status: err.status, body: body(err.code, err.message, requestId, err.details), retryAfter };
-}
-
-/**
- * What the log keeps of an unexpected error: its type, its code and the stack's frames alone. The
- * stack's first lines repeat the message, which may hold what the request carried (a driver's
- * "invalid input syntax for type uuid: …", say).
- */
-export function errorForLog(err: Error & { code?: unknown }): { type: string; code: unknown; stack: string | undefined } {
-  return { type: err.name, code: err.code, stack: err.stack?.split('\n').filter((l) => /^\s+at /.test(l)).join('\n') };
 }
 
 /** The answer to an error that is not an AppError: 500 `internal`, logged (type, code, frames) without its message or anything from the request. */

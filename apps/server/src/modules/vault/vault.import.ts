@@ -55,13 +55,13 @@ async function closeWorkers(workers: ImportWorkers | null): Promise<void> {
   if (workers) await workers.close();
 }
 
-/** Rows read (and, while the file is valid, written) so far; `workerRows`: how many of the rows written were encoded on worker threads. */
 /**
  * Where an import is: `write` — rows read, checked and written so far (every PROGRESS_EVERY rows);
  * `index` — every row is in and the search index is being rebuilt (only when the load dropped it,
  * RecordLoader's `rebuild`: the longest part after the rows, seconds per million rows); `commit` — the
  * import's audit event and the commit; `done` — committed. A file with problems ends in an error
- * after `write`, without the later phases.
+ * after `write`, without the later phases. `rows`: rows read so far; `workerRows`: how many of the rows
+ * written were encoded on worker threads.
  */
 export type ImportProgress = { phase: 'write' | 'index' | 'commit' | 'done'; rows: number; workerRows: number };
 export type ImportProblem = { line: number; field?: string; problem: string };

@@ -2,6 +2,7 @@
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
+import { request } from './target.ts';
 
 export async function openOutput(file: string | undefined): Promise<{ stream: Writable; close(): Promise<void> }> {
   if (!file) return { stream: process.stdout, close: async () => undefined };
@@ -41,18 +42,7 @@ export async function streamOnlineExport(
   out: Writable,
   onProgress: (done: number, total: number) => void,
 ): Promise<number> {
-  if (!target.token) throw new Error('A Mamori server is running on this data folder: set MAMORI_TOKEN to an API token (mamori token create) to act through it.');
-  const res = await fetch(new URL(route, target.url), { headers: { authorization: `Bearer ${target.token}` } });
-  if (!res.ok || !res.body) {
-    const text = await res.text();
-    let e: { code?: string; message?: string; details?: unknown } | undefined;
-    try {
-      e = (JSON.parse(text) as { error?: typeof e }).error;
-    } catch {
-      e = undefined;
-    }
-    throw Object.assign(new Error(e ? `${e.code}: ${e.message}` : `HTTP ${res.status}`), { details: e?.details });
-  }
+  const res = await request(target, 'GET', route);
   const total = Number(res.headers.get('x-mamori-count') ?? '0');
   let lines = 0;
   let lastByte = 0x0a;

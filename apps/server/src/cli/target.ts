@@ -4,6 +4,9 @@
  * the data folder itself and acts as the token's user, or as the local operator (system actor).
  */
 import { readFile } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
+import { Readable } from 'node:stream';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import path from 'node:path';
 import type { Config } from '../config/config.ts';
 import { openContext } from '../platform/bootstrap.ts';
@@ -42,21 +45,36 @@ function apiError(json: ErrorLine | null, status: number): Error {
   return Object.assign(new Error(e ? `${e.code}: ${e.message}` : `HTTP ${status}`), { details: e?.details });
 }
 
-function send(target: { url: string; token: string | null }, method: string, route: string, body: unknown, headers: Record<string, string>): Promise<Response> {
+/** The error an answer that is not 2xx stands for: its error body's code and message, or its status (a proxy's HTML page, say). */
+async function failure(res: Response): Promise<Error> {
+  const text = await res.text();
+  let json: ErrorLine | null;
+  try {
+    json = text ? (JSON.parse(text) as ErrorLine) : null;
+  } catch {
+    json = null;
+  }
+  return apiError(json, res.status);
+}
+
+/**
+ * A request to the running server with the CLI's API token (MAMORI_TOKEN); an answer that is not 2xx
+ * is thrown as its error (`code: message`, with the details).
+ */
+export async function request(target: { url: string; token: string | null }, method: string, route: string, body?: unknown, headers: Record<string, string> = {}): Promise<Response> {
   if (!target.token) throw new Error('A Mamori server is running on this data folder: set MAMORI_TOKEN to an API token (mamori token create) to act through it.');
-  return fetch(new URL(route, target.url), {
+  const res = await fetch(new URL(route, target.url), {
     method,
     headers: { authorization: `Bearer ${target.token}`, ...headers },
     ...(body === undefined ? {} : { body, duplex: 'half' }),
   } as RequestInit);
+  if (!res.ok) throw await failure(res);
+  return res;
 }
 
 export async function api<T>(target: { url: string; token: string | null }, method: string, route: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
-  const res = await send(target, method, route, body, headers);
-  const text = await res.text();
-  const json = text ? (JSON.parse(text) as unknown) : null;
-  if (!res.ok) throw apiError(json as ErrorLine | null, res.status);
-  return json as T;
+  const text = await (await request(target, method, route, body, headers)).text();
+  return (text ? JSON.parse(text) : null) as T;
 }
 
 /**
@@ -65,27 +83,14 @@ export async function api<T>(target: { url: string; token: string | null }, meth
  * `{"result": …}` returned or an error thrown as `api` throws it.
  */
 export async function apiProgress<P, T>(target: { url: string; token: string | null }, method: string, route: string, body: unknown, headers: Record<string, string>, onProgress: (p: P) => void): Promise<T> {
-  const res = await send(target, method, route, body, { ...headers, accept: 'application/x-ndjson' });
-  if (!res.ok || !res.body) {
-    const text = await res.text();
-    throw apiError(text ? (JSON.parse(text) as ErrorLine) : null, res.status);
-  }
-  let last: ({ progress?: P; result?: T } & ErrorLine) | null = null;
-  let pending = '';
-  const take = (line: string) => {
-    if (line.trim() === '') return;
+  const res = await request(target, method, route, body, { ...headers, accept: 'application/x-ndjson' });
+  let last: { progress?: P; result?: T } & ErrorLine = {};
+  for await (const line of createInterface({ input: Readable.fromWeb(res.body as WebReadableStream), crlfDelay: Infinity })) {
+    if (line.trim() === '') continue;
     last = JSON.parse(line) as typeof last;
-    if (last?.progress !== undefined) onProgress(last.progress);
-  };
-  const decoder = new TextDecoder();
-  for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
-    const lines = (pending + decoder.decode(chunk, { stream: true })).split('\n');
-    pending = lines.pop()!;
-    lines.forEach(take);
+    if (last.progress !== undefined) onProgress(last.progress);
   }
-  take(pending + decoder.decode());
-  const outcome = last as ({ progress?: P; result?: T } & ErrorLine) | null;
-  if (outcome?.result !== undefined) return outcome.result;
-  if (outcome?.error) throw apiError(outcome, outcome.status ?? res.status);
+  if (last.result !== undefined) return last.result;
+  if (last.error) throw apiError(last, last.status ?? res.status);
   throw new Error('The answer ended without an outcome (was the connection cut?): check whether the operation took effect (an import commits or rolls back as a whole) before trying it again.');
 }

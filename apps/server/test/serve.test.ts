@@ -74,6 +74,12 @@ test('first start, restart, and the CLI offline and through the server', { timeo
   assert.match(bad ?? '', /import\.invalid/);
   assert.match(bad ?? '', /"line": 3/);
   assert.doesNotMatch(bad ?? '', /not-mail/);
+  // A good file: after the bar of bytes read, the steps without a measure are named (not a terminal: one line each).
+  await writeFile(csv, 'company_name,prefecture,person_name,email\n守り商事,東京都,山田 太郎,taro@example.jp\n');
+  const good = await run(process.execPath, [BIN, 'import', 'contacts', csv], { env: env() });
+  assert.match(good.stdout, /^imported 1 rows in /m);
+  assert.match(good.stderr, /^import contacts: 1 rows written; rebuilding the search index…$/m);
+  assert.match(good.stderr, /^import contacts: committing…$/m);
 
   // Restart: nothing is seeded again, the data and the token are still there; online CLI works.
   const second = await start();

@@ -40,17 +40,17 @@ function rawProblem(raw: string): string | null {
   return null;
 }
 
-/** The checks of the field's kind, on `raw.normalize('NFKC').trim()`. */
+/** The checks of the field's kind, on `raw.normalize('NFKC').trim()` (which is in NFKC: normalizeTrimmedForIndex takes it as it is). */
 function trimmedProblem(kind: FieldKind, v: string): string | null {
   switch (kind) {
     case 'email':
       return /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(v) ? null : 'not an e-mail address';
     case 'phone': {
-      const d = normalizeForIndex('phone', v);
+      const d = normalizeTrimmedForIndex('phone', v);
       return /^0\d{9,10}$/.test(d) ? null : 'not a Japanese phone number (10 or 11 digits starting with 0)';
     }
     case 'postal_code':
-      return /^\d{7}$/.test(normalizeForIndex('postal_code', v)) ? null : 'not a postal code (7 digits)';
+      return /^\d{7}$/.test(normalizeTrimmedForIndex('postal_code', v)) ? null : 'not a postal code (7 digits)';
     case 'number':
       return /^[\d\s-]+$/.test(v) ? null : 'not a number';
     case 'date':

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { normalizeForIndex, normalizePrefix, type SearchKind } from './vault.normalize.ts';
+import { normalizeForIndex, normalizePrefix, normalizeTrimmedForIndex, type SearchKind } from './vault.normalize.ts';
 
 const KINDS: SearchKind[] = ['text', 'name', 'kana', 'phone', 'email', 'postal_code', 'number'];
 
@@ -99,4 +99,62 @@ void test('normalizePrefix: NFKC, no whitespace, ASCII lower case', () => {
   assert.equal(normalizePrefix('ABC　Corp'), 'abccorp');
   // Only ASCII is lower-cased.
   assert.equal(normalizePrefix('Σ'), 'Σ');
+});
+
+// The definitions as they were before normalisation skipped NFKC passes after edits that change
+// nothing (2026-11-27). Stored search terms were derived with them: the functions must give exactly
+// their results, for every input, or stored terms stop matching.
+const v1 = (() => {
+  const nfkc = (s: string) => s.normalize('NFKC');
+  const ws = /\s+/gu;
+  const strip = (s: string) => nfkc(s.replace(ws, ''));
+  const digits = (s: string) => s.replace(/[^0-9]/g, '');
+  const lower = (s: string) => {
+    let cur = s;
+    for (let i = 0; i < 4; i++) {
+      const next = nfkc(cur.toLowerCase());
+      if (next === cur) return cur;
+      cur = next;
+    }
+    return cur;
+  };
+  const forIndex = (kind: SearchKind, value: string): string => {
+    const v = nfkc(nfkc(value).trim().replace(ws, ' '));
+    switch (kind) {
+      case 'text': return v;
+      case 'name': return strip(v);
+      case 'kana': return nfkc(strip(v).replace(/[\u3041-\u3096\u309D\u309E]/gu, (c) => String.fromCharCode(c.charCodeAt(0) + 0x60)));
+      case 'phone': { const d = digits(v); return /^81[1-9]/.test(d) ? '0' + d.slice(2) : d; }
+      case 'email': return lower(v);
+      case 'postal_code':
+      case 'number': return digits(v);
+    }
+  };
+  const prefix = (value: string) => strip(strip(value).replace(/[A-Z]+/g, (m) => m.toLowerCase()));
+  return { forIndex, prefix };
+})();
+
+void test('normalisation gives exactly the results of its first definition (stored terms keep matching)', () => {
+  fc.assert(
+    fc.property(fc.constantFrom(...KINDS), anyString, (kind, s) => {
+      assert.equal(normalizeForIndex(kind, s), v1.forIndex(kind, s));
+      assert.equal(normalizeTrimmedForIndex(kind, s.normalize('NFKC').trim()), v1.forIndex(kind, s));
+      assert.equal(normalizePrefix(s), v1.prefix(s));
+    }),
+    { numRuns: 5000 },
+  );
+  for (const s of ['J\u030c', 'Ǆ', 'ǅ\u0301', 'A\u030a', ' \u0301x', 'ｶ\uff9e ｷ', 'ＡＢＣ　ｄｅｆ', 'İstanbul', 'ΣΑΣ', '\u00a8a', 'a\u00a0b']) {
+    for (const kind of KINDS) assert.equal(normalizeForIndex(kind, s), v1.forIndex(kind, s), `${kind} ${JSON.stringify(s)}`);
+    assert.equal(normalizePrefix(s), v1.prefix(s), JSON.stringify(s));
+  }
+});
+
+void test('trimming a string in NFKC leaves it in NFKC (what normalizeTrimmedForIndex relies on)', () => {
+  fc.assert(
+    fc.property(anyString, (s) => {
+      const t = s.normalize('NFKC').trim();
+      assert.equal(t.normalize('NFKC'), t);
+    }),
+    { numRuns: 5000 },
+  );
 });

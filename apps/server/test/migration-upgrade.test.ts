@@ -3,7 +3,8 @@
  * - 0010 and 0019: every term row keyed by (dataset_id, field name) becomes one keyed by
  *   record_term(the field's integer id, the same term bytes) for the same record, and the new code's
  *   search terms find the converted rows;
- * - 0020: records' public values, stored as jsonb, read back the same from the json column.
+ * - 0020: records' public values, stored as jsonb, read back the same from the json column;
+ * - 0021: records keyed by (dataset_id, id), their only index.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -142,4 +143,21 @@ test('0020 keeps every record\'s public values, now in a json column', async () 
     rows.map((r) => [r.id, r.public]),
     [...RECORDS.entries()].map(([i, id]) => [id, publicOf(i)]).sort((a, b) => String(a[0]).localeCompare(String(b[0]))),
   );
+});
+
+test('0021 keys records by (dataset_id, id) with one index, keeping every record', async () => {
+  const db = database.db;
+  await migrate(database); // a no-op when the tests above have run
+  const indexes = (await sql<{ name: string; def: string }>`SELECT indexname AS name, indexdef AS def FROM pg_indexes WHERE tablename = 'records' ORDER BY 1`.execute(db)).rows;
+  assert.deepEqual(indexes.map((i) => i.name), ['records_pkey']);
+  assert.match(indexes[0]!.def, /UNIQUE INDEX records_pkey ON (public\.)?records USING btree \(dataset_id, id\)/);
+  const kept = (await sql<{ id: string }>`SELECT id FROM records WHERE dataset_id = ${DATASET} ORDER BY id`.execute(db)).rows;
+  assert.deepEqual(kept.map((r) => r.id), [...RECORDS].sort());
+  // The pair stays unique, and nothing is written by a statement that breaks it.
+  const now = new Date();
+  await assert.rejects(
+    sql`INSERT INTO records (id, dataset_id, public, created_at, updated_at) VALUES (${newId()}, ${DATASET}, '{}', ${now}, ${now}), (${RECORDS[0]}, ${DATASET}, '{}', ${now}, ${now})`.execute(db),
+    (e: Error & { code?: string }) => e.code === '23505',
+  );
+  assert.equal((await sql<{ n: number }>`SELECT count(*)::int AS n FROM records`.execute(db)).rows[0]!.n, RECORDS.length);
 });

@@ -2,7 +2,8 @@
 //
 // The read gate over real HTTP: audited, policy-checked, masked single-record reads
 //   GET /api/datasets/contacts/records/<id>?purpose=営業活動   (Authorization: Bearer <API token>)
-// against the same number of raw point lookups (`SELECT * FROM records WHERE id = $1` through `pg`,
+// against the same number of raw point lookups by the table's key (`SELECT * FROM records WHERE
+// dataset_id = $1 AND id = $2`, ADR 0020) through `pg`,
 // same pool size, same concurrency) on the same database in the same run.
 //
 // The server is the real app (buildApp + app.listen on 127.0.0.1:0, the audit sequencer running
@@ -378,7 +379,7 @@ async function startWrk(init: LoadInit): Promise<LoadGen> {
   };
 }
 
-async function rawPhase(pool: pg.Pool, ids: string[], durationMs: number, record: boolean): Promise<PhaseResult> {
+async function rawPhase(pool: pg.Pool, datasetId: string, ids: string[], durationMs: number, record: boolean): Promise<PhaseResult> {
   let count = 0;
   let rows = 0;
   const lat: number[] = [];
@@ -387,7 +388,7 @@ async function rawPhase(pool: pg.Pool, ids: string[], durationMs: number, record
   const loop = async () => {
     while (performance.now() < end) {
       const t0 = performance.now();
-      const r = await pool.query('SELECT * FROM records WHERE id = $1', [ids[(Math.random() * ids.length) | 0]]);
+      const r = await pool.query('SELECT * FROM records WHERE dataset_id = $1 AND id = $2', [datasetId, ids[(Math.random() * ids.length) | 0]]);
       count++;
       rows += r.rowCount ?? 0;
       if (record) lat.push(performance.now() - t0);
@@ -554,20 +555,22 @@ async function anchorPhases(
   const pool = new pg.Pool({ connectionString: url, max: POOL });
   const app = Fastify({ logger: false });
   let mode: AnchorMode = 'one_statement';
-  const read = `SELECT id, public, encode(sealed, 'base64') AS sealed, key_id, updated_at FROM records WHERE id = $1`;
+  // By the table's key (ADR 0020): the route is the contacts dataset's.
+  const dataset = await ctx.db.selectFrom('datasets').select('id').where('name', '=', 'contacts').executeTakeFirstOrThrow();
+  const read = `SELECT id, public, encode(sealed, 'base64') AS sealed, key_id, updated_at FROM records WHERE dataset_id = $1 AND id = $2`;
   app.get<{ Params: { id: string }; Querystring: { purpose?: string } }>('/api/datasets/contacts/records/:id', async (req, reply) => {
     const payload = JSON.stringify({
       at: new Date().toISOString(), actor: { user: 'bench', ip: req.ip, ua: req.headers['user-agent'] ?? null }, action: 'record.read',
       records: [req.params.id], purpose: req.query.purpose ?? null, decision: 'allow', request: randomUUID(),
     });
     if (mode === 'one_statement') {
-      const r = await pool.query({ name: 'anchor-one', text: `WITH a AS (INSERT INTO bench_anchor_audit (payload) VALUES ($2)) ${read}`, values: [req.params.id, payload] });
+      const r = await pool.query({ name: 'anchor-one', text: `WITH a AS (INSERT INTO bench_anchor_audit (payload) VALUES ($3)) ${read}`, values: [dataset.id, req.params.id, payload] });
       return r.rows[0] ?? reply.code(404).send({ error: 'not found' });
     }
     const c = await pool.connect();
     try {
       await c.query('BEGIN');
-      const r = await c.query({ name: 'anchor-read', text: read, values: [req.params.id] });
+      const r = await c.query({ name: 'anchor-read', text: read, values: [dataset.id, req.params.id] });
       await c.query({ name: 'anchor-audit', text: 'INSERT INTO bench_anchor_audit (payload) VALUES ($1)', values: [payload] });
       await c.query('COMMIT');
       return r.rows[0] ?? reply.code(404).send({ error: 'not found' });
@@ -640,8 +643,8 @@ async function main(): Promise<void> {
     const raw = new pg.Pool({ connectionString: bench.url, max: POOL });
     let rawStats: Measured;
     try {
-      await rawPhase(raw, ids, WARMUP_SECONDS * 1000, false);
-      rawStats = await measure('raw SELECT', ctx.db, () => rawPhase(raw, ids, SECONDS * 1000, true));
+      await rawPhase(raw, dataset.id, ids, WARMUP_SECONDS * 1000, false);
+      rawStats = await measure('raw SELECT', ctx.db, () => rawPhase(raw, dataset.id, ids, SECONDS * 1000, true));
     } finally {
       await raw.end();
     }

@@ -132,9 +132,8 @@ async function main(): Promise<void> {
        END $$`,
       'CREATE TRIGGER records_dataset_check AFTER INSERT ON records REFERENCING NEW TABLE AS new_records FOR EACH STATEMENT EXECUTE FUNCTION records_dataset_check()',
     ], () => copy(`COPY records ${cols} FROM STDIN (FORMAT binary)`, recordBytes));
-    await step('records_no_fk_no_dataset_idx', ['ALTER TABLE records DROP CONSTRAINT records_dataset_id_fkey', 'DROP INDEX records_dataset_idx'], () => copy(`COPY records ${cols} FROM STDIN (FORMAT binary)`, recordBytes));
-    // Migration 0021: one index, the primary key (dataset_id, id), instead of the key (id) and the index (dataset_id, id).
-    await step('records_pk_dataset_id', ['ALTER TABLE records DROP CONSTRAINT records_pkey', 'DROP INDEX records_dataset_idx', 'ALTER TABLE records ADD PRIMARY KEY (dataset_id, id)'], () => copy(`COPY records ${cols} FROM STDIN (FORMAT binary)`, recordBytes));
+    // The layout before migration 0021 (ADR 0020): the key (id) and the index (dataset_id, id), against the one key (dataset_id, id).
+    await step('records_before_0021', ['ALTER TABLE records DROP CONSTRAINT records_pkey', 'ALTER TABLE records ADD PRIMARY KEY (id)', 'CREATE INDEX records_dataset_idx ON records (dataset_id, id)'], () => copy(`COPY records ${cols} FROM STDIN (FORMAT binary)`, recordBytes));
     await step('records_heap_only', ['CREATE TABLE r (LIKE records INCLUDING DEFAULTS)'], () => copy(`COPY r ${cols} FROM STDIN (FORMAT binary)`, recordBytes));
     await step('records_heap_only_public_text', ['CREATE TABLE r (LIKE records INCLUDING DEFAULTS)', 'ALTER TABLE r ALTER public TYPE text'], () => copy(`COPY r ${cols} FROM STDIN (FORMAT binary)`, recordBytes));
     await step('records_heap_only_public_jsonb', ['CREATE TABLE r (LIKE records INCLUDING DEFAULTS)', 'ALTER TABLE r ALTER public TYPE jsonb'], () => copy(`COPY r ${cols} FROM STDIN (FORMAT binary)`, recordJsonbBytes));

@@ -550,13 +550,14 @@ type AnchorMode = keyof typeof ANCHOR_IN_ISSUE;
 async function anchorPhases(
   ctx: Awaited<ReturnType<typeof openBenchContext>>['ctx'], url: string,
   init: LoadInit,
+  /** The contacts dataset, whose records the anchor's route reads. */
+  datasetId: string,
 ): Promise<Record<string, unknown>> {
   await sql`CREATE TABLE IF NOT EXISTS bench_anchor_audit (id bigserial PRIMARY KEY, at timestamptz NOT NULL DEFAULT now(), payload text NOT NULL)`.execute(ctx.db);
   const pool = new pg.Pool({ connectionString: url, max: POOL });
   const app = Fastify({ logger: false });
   let mode: AnchorMode = 'one_statement';
   // By the table's key (ADR 0020): the route is the contacts dataset's.
-  const dataset = await ctx.db.selectFrom('datasets').select('id').where('name', '=', 'contacts').executeTakeFirstOrThrow();
   const read = `SELECT id, public, encode(sealed, 'base64') AS sealed, key_id, updated_at FROM records WHERE dataset_id = $1 AND id = $2`;
   app.get<{ Params: { id: string }; Querystring: { purpose?: string } }>('/api/datasets/contacts/records/:id', async (req, reply) => {
     const payload = JSON.stringify({
@@ -564,13 +565,13 @@ async function anchorPhases(
       records: [req.params.id], purpose: req.query.purpose ?? null, decision: 'allow', request: randomUUID(),
     });
     if (mode === 'one_statement') {
-      const r = await pool.query({ name: 'anchor-one', text: `WITH a AS (INSERT INTO bench_anchor_audit (payload) VALUES ($3)) ${read}`, values: [dataset.id, req.params.id, payload] });
+      const r = await pool.query({ name: 'anchor-one', text: `WITH a AS (INSERT INTO bench_anchor_audit (payload) VALUES ($3)) ${read}`, values: [datasetId, req.params.id, payload] });
       return r.rows[0] ?? reply.code(404).send({ error: 'not found' });
     }
     const c = await pool.connect();
     try {
       await c.query('BEGIN');
-      const r = await c.query({ name: 'anchor-read', text: read, values: [dataset.id, req.params.id] });
+      const r = await c.query({ name: 'anchor-read', text: read, values: [datasetId, req.params.id] });
       await c.query({ name: 'anchor-audit', text: 'INSERT INTO bench_anchor_audit (payload) VALUES ($1)', values: [payload] });
       await c.query('COMMIT');
       return r.rows[0] ?? reply.code(404).send({ error: 'not found' });
@@ -701,7 +702,7 @@ async function main(): Promise<void> {
           sequencer = null;
           sequencerCompare = await compareSequencers(ctx, loadgen, phases);
         }
-        if (ANCHOR) anchor = await anchorPhases(ctx, bench.url, loadgenInit);
+        if (ANCHOR) anchor = await anchorPhases(ctx, bench.url, loadgenInit, dataset.id);
         for (const r of phases) {
           requests += r.count;
           ok += r.statuses['200'] ?? 0;

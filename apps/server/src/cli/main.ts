@@ -14,8 +14,9 @@ import { seed } from '../platform/seed.ts';
 import { identity } from '../modules/identity/index.ts';
 import * as lifecycle from '../modules/lifecycle/index.ts';
 import { createClientToken } from '../modules/scim/index.ts';
-import { importRecords, rewrapAllDatasetKeys, type ImportProgress } from '../modules/vault/index.ts';
+import { importRecords, rewrapAllDatasetKeys, type ImportProgress, type ImportResult } from '../modules/vault/index.ts';
 import { parseImportBatches, type ImportFormat } from '../modules/vault/vault.import-parse.ts';
+import type { ImportStreamProgress } from '../modules/vault/vault.import-stream.ts';
 import { integrateAll } from '../modules/audit/index.ts';
 import { exportRange } from '../modules/audit/audit.export.ts';
 import { traceFile } from '../modules/extraction/index.ts';
@@ -92,7 +93,7 @@ program
       let sent = 0;
       const stream = createReadStream(file).on('data', (c) => upload.update((sent += c.length), size));
       try {
-        const r = await apiProgress<{ phase: ImportProgress['phase']; rows: number; bytes: number; totalBytes: number }, { imported: number }>(
+        const r = await apiProgress<ImportStreamProgress, ImportResult>(
           target, 'POST', `/api/datasets/${encodeURIComponent(dataset)}/import?format=${format}`, Readable.toWeb(stream), { 'content-type': 'application/octet-stream' },
           (p) => {
             upload.stop();

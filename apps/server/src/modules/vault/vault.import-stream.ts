@@ -19,6 +19,9 @@ export const PROGRESS_TYPE = 'application/x-ndjson';
 /** Longest silence of the stream while the import runs: the last progress line is said again after it. */
 export const KEEP_ALIVE_MS = 10_000;
 
+/** A progress line's content: the import's step and rows, and the bytes of the spooled file read so far. */
+export type ImportStreamProgress = { phase: ImportProgress['phase']; rows: number; bytes: number; totalBytes: number };
+
 /** Runs the import, reporting the bytes of the file read and its progress. */
 export type ImportRun = (onBytes: (n: number) => void, onProgress: (p: ImportProgress) => void) => Promise<ImportResult>;
 
@@ -35,7 +38,10 @@ export function importLines(totalBytes: number, run: ImportRun, requestId: strin
     quiet.unref();
   };
   let bytes = 0;
-  const progress = (phase: ImportProgress['phase'], rows: number) => say((last = `${JSON.stringify({ progress: { phase, rows, bytes, totalBytes } })}\n`));
+  const progress = (phase: ImportProgress['phase'], rows: number) => {
+    const p: ImportStreamProgress = { phase, rows, bytes, totalBytes };
+    say((last = `${JSON.stringify({ progress: p })}\n`));
+  };
   const end = (outcome: unknown) => {
     clearTimeout(quiet);
     if (!out.destroyed) out.write(`${JSON.stringify(outcome)}\n`);

@@ -83,3 +83,14 @@ void test('an indexer refuses to exist when its HMAC does not match node:crypto 
   }
   assert.equal(new BlindIndexer(deriveFieldKey(INDEX_KEY, 'phone')).token('0312345678').toString('hex'), PINNED_TOKEN);
 });
+
+void test('nothing derived from a value stays in the indexer after its token (block, inner digest, state)', () => {
+  const indexer = new BlindIndexer(deriveFieldKey(INDEX_KEY, 'email'));
+  const inside = indexer as unknown as { block: Uint8Array; outerView: DataView; sha: { get(): number[] } };
+  for (const s of ['taro.yamada@example.jp', 'あ'.repeat(19) /* 57 bytes: the general path */]) {
+    indexer.token(s);
+    assert.ok(inside.block.every((b) => b === 0), `block zeroed after ${s.length} characters`);
+    assert.ok(new Uint8Array(inside.outerView.buffer, 0, 32).every((b) => b === 0), 'inner digest zeroed');
+    assert.deepEqual(inside.sha.get(), [0, 0, 0, 0, 0, 0, 0, 0]);
+  }
+});

@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { referenceParseDelimited, referenceParseImport } from '../../../test/support/csv-parse-reference.ts';
-import { DelimitedParser, parseDelimited } from './vault.import-csv.ts';
+import { CHUNK_RECORDS, DelimitedParser, parseDelimited, parseDelimitedChunk, splitDelimited, type DelimitedChunk } from './vault.import-csv.ts';
 import { ImportParseError, type ImportLimits, type ImportRow } from './vault.import-errors.ts';
 import { parseImportBatches } from './vault.import-parse.ts';
 
@@ -158,9 +158,54 @@ function tally(o: Outcome): void {
 async function compareOnText(text: string, cuts: number[], delimiter: Delimiter, limits: ImportLimits, encodingErrorLine: number | null): Promise<void> {
   const pieces = cutText(text, cuts);
   const expected = await referenceOutcome((seen) => referenceParseDelimited(textSource(pieces, encodingErrorLine), delimiter, limits, seen));
-  const actual = await newOutcome(parseDelimited(textSource(pieces, encodingErrorLine), delimiter, limits));
   tally(expected);
-  assert.deepEqual(actual, expected);
+  // As the import reads it too: cut into chunks of whole records (the default, and one or two
+  // records a chunk so that most texts are cut), each chunk parsed on its own.
+  for (const chunkRecords of [CHUNK_RECORDS, 1, 2]) {
+    assert.deepEqual(await splitOutcome(splitDelimited(textSource(pieces, encodingErrorLine), delimiter, limits, chunkRecords), chunkRecords !== CHUNK_RECORDS), expected);
+  }
+}
+
+/**
+ * How the splitter handed texts on, with chunks of one or two records: in several chunks; with an error found by
+ * parsing a chunk; with an error thrown by the splitter itself (the header, or the parser after it took
+ * over at a quote it refuses or an overlong record); with rows from that parser.
+ */
+const splits = new Map<string, number>();
+function count(kind: string): void {
+  splits.set(kind, (splits.get(kind) ?? 0) + 1);
+}
+
+/** The rows and error of splitDelimited's output, its chunks parsed one by one as the import does. */
+async function splitOutcome(batches: AsyncIterable<readonly ImportRow[] | DelimitedChunk>, tallied: boolean): Promise<Outcome> {
+  const rows: ImportRow[] = [];
+  let chunks = 0;
+  const seen = (kind: string) => tallied && count(kind);
+  try {
+    for await (const batch of batches) {
+      if (Array.isArray(batch)) {
+        seen('rows from the parser');
+        rows.push(...(batch as ImportRow[]));
+        continue;
+      }
+      const chunk = batch as DelimitedChunk;
+      if (++chunks === 3) seen('3 or more chunks');
+      // A chunk that is not the last ends just after a record delimiter.
+      if (!chunk.last) assert.match(chunk.texts.at(-1)!, /[\r\n]$/);
+      assert.ok(chunk.texts.every((t) => t !== ''), 'no empty piece');
+      const parsed = parseDelimitedChunk(chunk);
+      assert.ok(parsed.rows.length <= chunk.records, 'a chunk holds at most as many rows as it counts records');
+      rows.push(...parsed.rows);
+      if (parsed.failure !== undefined) {
+        seen('error in a chunk');
+        return { rows, error: failureOf(parsed.failure) };
+      }
+    }
+    return { rows, error: null };
+  } catch (err) {
+    seen('error from the splitter');
+    return { rows, error: failureOf(err) };
+  }
 }
 
 const cutsArb = fc.oneof(
@@ -278,6 +323,11 @@ test('the differential runs met every outcome', (t) => {
     'import.invalid_encoding: Line N: invalid byte sequence for UTF-N',
   ];
   for (const kind of kinds) assert.ok(at(kind) >= 20, `${kind}: met ${at(kind)} times\n${JSON.stringify([...met.entries()], null, 1)}`);
+  // Cut into one-record chunks, texts were split into several chunks, and the parser took over from the splitter.
+  t.diagnostic(JSON.stringify(Object.fromEntries(splits)));
+  for (const kind of ['3 or more chunks', 'error in a chunk', 'error from the splitter', 'rows from the parser']) {
+    assert.ok((splits.get(kind) ?? 0) >= 20, `${kind}: ${splits.get(kind) ?? 0}`);
+  }
 });
 
 test('rows come out per piece of text, and the rows before an error come out before it', async () => {

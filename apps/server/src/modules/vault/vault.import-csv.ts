@@ -24,6 +24,12 @@
  *
  * Rows come out in arrays, one per text chunk, so the import pays the async iteration once per
  * chunk instead of once per row.
+ *
+ * For the import the text is first cut into chunks of whole records (splitDelimited: the header is
+ * read, then only where records end is found, by the same rules without building values), and each
+ * chunk is parsed on its own by whichever thread encodes its rows (parseDelimitedChunk; ADR 0013,
+ * amended). parseDelimited is that, in one thread; the differential test holds it, at several chunk
+ * sizes, to the reference.
  */
 import { ImportParseError, tooLong, type ImportLimits, type ImportRow } from './vault.import-errors.ts';
 
@@ -119,8 +125,26 @@ export class DelimitedParser {
     this.maxRecordSize = limits.maxColumns * (limits.maxFieldLength + 1) * 4;
   }
 
+  /**
+   * A parser that starts at the beginning of a record on physical line `line`, after the header
+   * `header`: what parses one chunk of text cut at record ends (parseDelimitedChunk).
+   */
+  static resume(delimiter: ',' | '\t', limits: ImportLimits, header: readonly string[], line: number): DelimitedParser {
+    const parser = new DelimitedParser(delimiter, limits);
+    parser.header = [...header];
+    parser.plainKeys = !header.includes('__proto__');
+    parser.line = line;
+    parser.recordLine = line;
+    return parser;
+  }
+
   get hasHeader(): boolean {
     return this.header !== undefined;
+  }
+
+  /** The header's column names, once read. */
+  get columns(): readonly string[] | undefined {
+    return this.header;
   }
 
   /** Parses one piece of text; returns the rows it completed. After a failure it does nothing. */
@@ -337,16 +361,309 @@ export class DelimitedParser {
   }
 }
 
+/** Most records (blank lines included) in a chunk of text cut by splitDelimited: the import's chunk of rows. */
+export const CHUNK_RECORDS = 2000;
+/** A chunk is cut at the first record end after this many characters, however few records it holds. */
+const CHUNK_CHARS = 4 << 20;
+
 /**
- * CSV (delimiter ",") or TSV (TAB) rows from decoded text, in arrays. The text source runs ahead of
- * the parser, so an encoding error found there is held back until the valid text before it is
- * parsed: errors come out in file order, and the rows before an error come out before it.
+ * Delimited text cut at record ends, with what parsing it needs: the header, the physical line of its
+ * first character and the limits. Parsed by parseDelimitedChunk on whichever thread encodes its rows
+ * (ADR 0013, amended): the import's thread then only finds where records end. Plain data, so it can
+ * be sent to a worker thread; `encodingError` is only ever set on the last chunk.
  */
-export async function* parseDelimited(
+export type DelimitedChunk = {
+  readonly delimiter: ',' | '\t';
+  readonly limits: ImportLimits;
+  readonly header: readonly string[];
+  /**
+   * Whole records from the start of one, ending after a record delimiter, or at the end of the file
+   * when `last`: the decoder's pieces of text, as they came (joining them into one string costs more
+   * than parsing them one after the other).
+   */
+  readonly texts: readonly string[];
+  /** Physical line (1-based) of the text's first character. */
+  readonly line: number;
+  /** Record delimiters in the text (blank lines included), plus one when `last`: at least as many as its rows. */
+  readonly records: number;
+  /** The end of the file's text: its last record may lack a delimiter, and the decoder's error may follow it. */
+  readonly last: boolean;
+  readonly encodingError?: ImportParseError;
+};
+
+/** A chunk's rows, and the first error in it (after those rows, as DelimitedParser reports it). */
+export function parseDelimitedChunk(chunk: DelimitedChunk): { rows: ImportRow[]; failure: ImportParseError | undefined } {
+  const parser = DelimitedParser.resume(chunk.delimiter, chunk.limits, chunk.header, chunk.line);
+  let rows: ImportRow[] = [];
+  for (const text of chunk.texts) {
+    const more = parser.push(text);
+    if (rows.length === 0) rows = more;
+    else for (const row of more) rows.push(row);
+    if (parser.failure !== undefined) break;
+  }
+  // A chunk that is not the last ends at a record end, so end() finds nothing pending there.
+  if (parser.failure === undefined) for (const row of parser.end(chunk.last ? chunk.encodingError : undefined)) rows.push(row);
+  return { rows, failure: parser.failure ?? (chunk.last ? chunk.encodingError : undefined) };
+}
+
+/**
+ * Where records end in delimited text, as DelimitedParser cuts them, without building any value: the
+ * same four states, quote rules and line counting, over pieces of text cut anywhere. `scan` fills
+ * `ends` with the position just after each record delimiter (empty lines included) in the piece and
+ * `lines` with the physical line that follows it. At a quote the parser refuses it stops and sets
+ * `invalid`: from there the text goes to the parser itself, which reports the error.
+ */
+class RecordEnds {
+  private state = FIELD_START;
+  /** Physical line of the next character. */
+  line = 1;
+  /** The previous piece ended with CR (a following LF belongs to it). */
+  lastWasCR = false;
+  invalid = false;
+  /** Characters of all pieces before this one, and the absolute position just after the last record delimiter. */
+  private before = 0;
+  lastEnd = 0;
+  readonly ends: number[] = [];
+  readonly lines: number[] = [];
+
+  constructor(private readonly delimiter: number) {}
+
+  scan(text: string): void {
+    const ends = this.ends;
+    const lines = this.lines;
+    ends.length = 0;
+    lines.length = 0;
+    const len = text.length;
+    const delimiter = this.delimiter;
+    let state = this.state;
+    let line = this.line;
+    // The LF of a CRLF whose CR ended the previous piece: in a quoted value, data on the CR's line; else the rest of a record delimiter.
+    let i = this.lastWasCR && text.charCodeAt(0) === LF ? 1 : 0;
+    // The next quote, LF and CR at or after i (len: none), found by indexOf: most records have no quote.
+    const next = (c: string, from: number) => {
+      const at = text.indexOf(c, from);
+      return at < 0 ? len : at;
+    };
+    let quote = next('"', i);
+    let lf = next('\n', i);
+    let cr = next('\r', i);
+    while (i < len) {
+      if (state === QUOTED) {
+        if (quote < i) quote = next('"', i);
+        // Line breaks inside the quoted value: CR, and LF unless it ends a CRLF.
+        if (lf < i) lf = next('\n', i);
+        if (cr < i) cr = next('\r', i);
+        if (lf < quote || cr < quote) {
+          for (let j = i; j < quote; j++) {
+            const c = text.charCodeAt(j);
+            if (c === CR) line++;
+            else if (c === LF && (j > 0 ? text.charCodeAt(j - 1) !== CR : !this.lastWasCR)) line++;
+          }
+        }
+        if (quote === len) break;
+        state = AFTER_QUOTE;
+        i = quote + 1;
+        continue;
+      }
+      let end: number;
+      if (state === AFTER_QUOTE) {
+        const c = text.charCodeAt(i);
+        if (c === QUOTE) {
+          state = QUOTED; // an escaped quote
+          quote = next('"', ++i);
+          continue;
+        }
+        if (c === NUL) {
+          state = UNQUOTED; // csv-parse's quirk (see DelimitedParser)
+          i++;
+          continue;
+        }
+        if (c === delimiter) {
+          state = FIELD_START;
+          i++;
+          continue;
+        }
+        if (c !== LF && c !== CR) {
+          this.invalid = true;
+          break;
+        }
+        end = i;
+      } else {
+        // FIELD_START or UNQUOTED: up to the next line break, where only a quote matters.
+        if (quote < i) quote = next('"', i);
+        if (lf < i) lf = next('\n', i);
+        if (cr < i) cr = next('\r', i);
+        end = lf < cr ? lf : cr;
+        if (quote < end) {
+          // Only a value's first character may open a quote: after a delimiter, or where a value starts.
+          if (quote > i ? text.charCodeAt(quote - 1) !== delimiter : state !== FIELD_START) {
+            this.invalid = true;
+            break;
+          }
+          state = QUOTED;
+          i = quote + 1;
+          quote = next('"', i);
+          continue;
+        }
+        if (end === len) {
+          // The piece ends inside a record.
+          state = text.charCodeAt(len - 1) === delimiter ? FIELD_START : UNQUOTED;
+          break;
+        }
+      }
+      // A record delimiter at `end` (CRLF is one).
+      if (text.charCodeAt(end) === CR && end + 1 < len && text.charCodeAt(end + 1) === LF) end++;
+      state = FIELD_START;
+      i = end + 1;
+      ends.push(i);
+      lines.push(++line);
+    }
+    this.state = state;
+    this.line = line;
+    this.lastWasCR = len > 0 && text.charCodeAt(len - 1) === CR;
+    if (ends.length > 0) this.lastEnd = this.before + ends[ends.length - 1]!;
+    this.before += len;
+  }
+
+  /** Characters read since the last record delimiter. */
+  get sinceLastEnd(): number {
+    return this.before - this.lastEnd;
+  }
+}
+
+/**
+ * Cuts delimited text into chunks of whole records (see splitDelimited), a piece at a time: `push`
+ * returns what the piece completed, `end` what is left. Errors are thrown, after the rows before them.
+ */
+class DelimitedSplitter {
+  /** Reads the blank lines and the header, one record at a time; and, once the finder gives up, everything left. */
+  private parser: DelimitedParser;
+  private sequential = false;
+  private header: readonly string[] | undefined;
+  private readonly ends: RecordEnds;
+  /** The bound on one record the parser enforces (its max_record_size), in characters. */
+  private readonly longestRecord: number;
+  /** The current chunk's text from earlier pieces, its first line and its record delimiters so far. */
+  private parts: string[] = [];
+  private partsLength = 0;
+  private line = 1;
+  private records = 0;
+  /** The current chunk starts with the LF of a CRLF whose CR ended the previous chunk: not its text. */
+  private skipLF = false;
+  private out: (ImportRow[] | DelimitedChunk)[] = [];
+
+  constructor(
+    private readonly delimiter: ',' | '\t',
+    private readonly limits: ImportLimits,
+    private readonly chunkRecords: number,
+  ) {
+    this.parser = new DelimitedParser(delimiter, limits);
+    this.ends = new RecordEnds(delimiter.charCodeAt(0));
+    this.longestRecord = limits.maxColumns * (limits.maxFieldLength + 1) * 4;
+  }
+
+  push(text: string): (ImportRow[] | DelimitedChunk)[] {
+    this.out = [];
+    if (text === '') return this.out;
+    if (this.sequential) {
+      this.parsed(this.parser.push(text));
+      return this.out;
+    }
+    const ends = this.ends;
+    // (While the header is being read the parser itself skips that LF.)
+    let from = this.header !== undefined && this.skipLF && text.charCodeAt(0) === LF ? 1 : 0;
+    this.skipLF = false;
+    ends.scan(text);
+    const n = ends.ends.length;
+    let k = 0;
+    // The blank lines and the header, one record at a time.
+    for (; k < n && this.header === undefined; k++) {
+      const end = ends.ends[k]!;
+      this.parsed(this.parser.push(text.slice(from, end)));
+      from = end;
+      this.line = ends.lines[k]!;
+      this.header = this.parser.columns;
+    }
+    for (; k < n; k++) {
+      const end = ends.ends[k]!;
+      if (++this.records < this.chunkRecords && this.partsLength + end - from < CHUNK_CHARS) continue;
+      this.parts.push(from === 0 && end === text.length ? text : text.slice(from, end));
+      this.out.push({ delimiter: this.delimiter, limits: this.limits, header: this.header!, texts: this.parts, line: this.line, records: this.records, last: false });
+      this.parts = [];
+      this.partsLength = 0;
+      from = end;
+      this.line = ends.lines[k]!;
+      this.records = 0;
+    }
+    if (from === text.length) this.skipLF = ends.lastWasCR;
+    if (ends.invalid || ends.sinceLastEnd > this.longestRecord) {
+      // The parser takes over from the start of the current chunk (or goes on reading the header).
+      if (this.header !== undefined) this.parser = DelimitedParser.resume(this.delimiter, this.limits, this.header, this.line);
+      this.sequential = true;
+      const parts = this.parts;
+      this.parts = [];
+      for (const part of parts) this.parsed(this.parser.push(part));
+      this.parsed(this.parser.push(text.slice(from)));
+    } else if (this.header === undefined) {
+      // The rest of a record that may be the header: the parser keeps it until the record ends.
+      this.parsed(this.parser.push(text.slice(from)));
+    } else if (from < text.length) {
+      this.parts.push(from === 0 ? text : text.slice(from));
+      this.partsLength += text.length - from;
+    }
+    return this.out;
+  }
+
+  /** The text is complete: what is left, the decoder's error (if any) with the last chunk. */
+  end(encodingError?: ImportParseError): (ImportRow[] | DelimitedChunk)[] {
+    this.out = [];
+    if (this.header === undefined || this.sequential) {
+      this.parsed(this.parser.end(encodingError));
+      if (encodingError !== undefined) throw encodingError;
+      if (!this.parser.hasHeader) throw new ImportParseError('import.no_header', 1, 'The file has no header row');
+      return this.out;
+    }
+    if (this.parts.length > 0 || encodingError !== undefined) {
+      this.out.push({
+        delimiter: this.delimiter, limits: this.limits, header: this.header, texts: this.parts, line: this.line, records: this.records + 1, last: true,
+        ...(encodingError ? { encodingError } : {}),
+      });
+    }
+    return this.out;
+  }
+
+  /** Rows the parser gave (kept for the caller), then its error. */
+  private parsed(rows: ImportRow[]): void {
+    if (rows.length > 0) this.out.push(rows);
+    if (this.parser.failure !== undefined) {
+      const failure = this.parser.failure;
+      // The rows before the error come out before it: the caller takes them from `pending`.
+      this.pending = this.out;
+      throw failure;
+    }
+  }
+
+  /** What a push or end had completed when it threw. */
+  pending: (ImportRow[] | DelimitedChunk)[] = [];
+}
+
+/**
+ * CSV (delimiter ",") or TSV (TAB) from decoded text, as the import takes it: the header is read here,
+ * then the text comes out in chunks of whole records (DelimitedChunk, at most `chunkRecords` records)
+ * for parseDelimitedChunk. Only where the records end is found here, by the parser's own rules
+ * (RecordEnds). Text where that finder meets a quote the parser refuses, or a record longer than the
+ * parser accepts, is parsed here from the start of its chunk on and comes out as rows (the rows
+ * before the error, then the error): the outcome is exactly that of one parser over the whole text
+ * (tested against the csv-parse-based reference, vault.import-csv.test.ts). The text source runs
+ * ahead of the parser, so an encoding error found there is held back until the valid text before it
+ * is parsed: errors come out in file order, and the rows before an error come out before it.
+ */
+export async function* splitDelimited(
   texts: AsyncIterable<string>,
   delimiter: ',' | '\t',
   limits: ImportLimits,
-): AsyncGenerator<ImportRow[], void, undefined> {
+  chunkRecords = CHUNK_RECORDS,
+): AsyncGenerator<readonly ImportRow[] | DelimitedChunk, void, undefined> {
   let encodingError: ImportParseError | undefined;
   async function* holdEncodingError(): AsyncGenerator<string, void, undefined> {
     try {
@@ -356,16 +673,38 @@ export async function* parseDelimited(
       else throw err;
     }
   }
-
-  const parser = new DelimitedParser(delimiter, limits);
+  const splitter = new DelimitedSplitter(delimiter, limits, chunkRecords);
+  const step = (run: () => (ImportRow[] | DelimitedChunk)[]): { out: (ImportRow[] | DelimitedChunk)[]; failure?: unknown } => {
+    try {
+      return { out: run() };
+    } catch (failure) {
+      return { out: splitter.pending, failure };
+    }
+  };
   for await (const text of holdEncodingError()) {
-    const rows = parser.push(text);
-    if (rows.length > 0) yield rows;
-    if (parser.failure !== undefined) throw parser.failure;
+    const { out, failure } = step(() => splitter.push(text));
+    yield* out;
+    if (failure !== undefined) throw failure;
   }
-  const rows = parser.end(encodingError);
-  if (rows.length > 0) yield rows;
-  if (parser.failure !== undefined) throw parser.failure;
-  if (encodingError !== undefined) throw encodingError;
-  if (!parser.hasHeader) throw new ImportParseError('import.no_header', 1, 'The file has no header row');
+  const { out, failure } = step(() => splitter.end(encodingError));
+  yield* out;
+  if (failure !== undefined) throw failure;
+}
+
+/** CSV or TSV rows from decoded text, in arrays: splitDelimited's chunks parsed as they come. */
+export async function* parseDelimited(
+  texts: AsyncIterable<string>,
+  delimiter: ',' | '\t',
+  limits: ImportLimits,
+  chunkRecords = CHUNK_RECORDS,
+): AsyncGenerator<ImportRow[], void, undefined> {
+  for await (const batch of splitDelimited(texts, delimiter, limits, chunkRecords)) {
+    if (Array.isArray(batch)) {
+      yield batch as ImportRow[];
+      continue;
+    }
+    const { rows, failure } = parseDelimitedChunk(batch as DelimitedChunk);
+    if (rows.length > 0) yield rows;
+    if (failure !== undefined) throw failure;
+  }
 }

@@ -12,13 +12,16 @@
  * for them.
  *
  * The pieces: vault.import-decode.ts (bytes → text, encoding detection, bad bytes pinned to their
- * line), vault.import-csv.ts (the CSV/TSV state machine, ADR 0011), JSON Lines here.
+ * line), vault.import-csv.ts (the CSV/TSV state machine, ADR 0011, and the splitter that cuts CSV/TSV
+ * text into chunks of records for the import), JSON Lines here. parseImportBatches gives rows;
+ * splitImportBatches, what importRecords takes, gives CSV/TSV as chunks of text instead.
  */
 import { decodeInput, type ByteSource } from './vault.import-decode.ts';
-import { parseDelimited } from './vault.import-csv.ts';
+import { parseDelimited, splitDelimited, type DelimitedChunk } from './vault.import-csv.ts';
 import { ImportParseError, tooLong, type ImportLimits, type ImportRow } from './vault.import-errors.ts';
 
 export { detectEncoding } from './vault.import-decode.ts';
+export { parseDelimitedChunk, type DelimitedChunk } from './vault.import-csv.ts';
 export { ImportParseError, type ImportParseErrorCode, type ImportRow } from './vault.import-errors.ts';
 
 export type ImportFormat = 'csv' | 'tsv' | 'jsonl';
@@ -111,15 +114,35 @@ async function* parseJsonLines(texts: AsyncIterable<string>, limits: ImportLimit
  * Lines: one object per line whose values are strings, numbers (converted with String) or null
  * (field omitted). Blank lines are skipped in all formats.
  */
+/** What the import takes: rows, or CSV/TSV text cut at record ends, parsed where its rows are encoded (parseDelimitedChunk). */
+export type ImportBatch = readonly ImportRow[] | DelimitedChunk;
+
+function importLimits(options: ImportParseOptions): ImportLimits {
+  return { maxFieldLength: options.maxFieldLength ?? DEFAULT_MAX_FIELD_LENGTH, maxColumns: options.maxColumns ?? DEFAULT_MAX_COLUMNS };
+}
+
+/**
+ * As parseImportBatches, for importRecords: JSON Lines come out as rows, CSV and TSV as chunks of
+ * text cut at record ends (splitDelimited), which the import parses on whichever thread encodes them.
+ * The outcome, rows and errors, is the same.
+ */
+export async function* splitImportBatches(
+  input: ByteSource,
+  format: ImportFormat,
+  options: ImportParseOptions = {},
+): AsyncGenerator<ImportBatch, void, undefined> {
+  const limits = importLimits(options);
+  const texts = decodeInput(input, options.onBytes);
+  if (format === 'jsonl') yield* parseJsonLines(texts, limits);
+  else yield* splitDelimited(texts, format === 'csv' ? ',' : '\t', limits);
+}
+
 export async function* parseImportBatches(
   input: ByteSource,
   format: ImportFormat,
   options: ImportParseOptions = {},
 ): AsyncGenerator<ImportRow[], void, undefined> {
-  const limits: ImportLimits = {
-    maxFieldLength: options.maxFieldLength ?? DEFAULT_MAX_FIELD_LENGTH,
-    maxColumns: options.maxColumns ?? DEFAULT_MAX_COLUMNS,
-  };
+  const limits = importLimits(options);
   const texts = decodeInput(input, options.onBytes);
   switch (format) {
     case 'csv':

@@ -26,7 +26,7 @@ import { downloadExtraction, requestExtraction, runExtraction } from '../apps/se
 import { systemActor, type Actor } from '../apps/server/src/modules/identity/index.ts';
 import { importRecords } from '../apps/server/src/modules/vault/index.ts';
 import { DEMO_CONTACT_FIELDS, writeDemoCsv } from '../apps/server/src/modules/vault/vault.demo-data.ts';
-import { parseImportBatches } from '../apps/server/src/modules/vault/vault.import-parse.ts';
+import { splitImportBatches } from '../apps/server/src/modules/vault/vault.import-parse.ts';
 import type { GrantId, UserId } from '../apps/server/src/platform/ids.ts';
 import { seed } from '../apps/server/src/platform/seed.ts';
 import { tuneRuntime, V8_FLAGS } from '../apps/server/src/platform/runtime.ts';
@@ -60,7 +60,7 @@ async function main(): Promise<void> {
     await writeDemoCsv(file, ROWS, 42);
     await seed(ctx, { demo: true, demoContacts: 0 });
     const system = systemActor({ ip: null, userAgent: 'mamori-bench', deviceId: null });
-    await importRecords(ctx, system, 'contacts', () => parseImportBatches(createReadStream(file), 'csv', {}));
+    await importRecords(ctx, system, 'contacts', () => splitImportBatches(createReadStream(file), 'csv', {}));
     // VACUUM too: autovacuum of the freshly loaded table must not run during the timed parts.
     await sql`VACUUM ANALYZE records`.execute(ctx.db);
     log(`setup: ${ROWS} contacts imported in ${round((performance.now() - t0) / 1000, 1)} s`);

@@ -17,14 +17,15 @@ import pg from 'pg';
 import { systemActor } from '../apps/server/src/modules/identity/index.ts';
 import { importRecords } from '../apps/server/src/modules/vault/index.ts';
 import { writeDemoCsv } from '../apps/server/src/modules/vault/vault.demo-data.ts';
-import { parseImportBatches } from '../apps/server/src/modules/vault/vault.import-parse.ts';
+import { splitImportBatches } from '../apps/server/src/modules/vault/vault.import-parse.ts';
 import { seed } from '../apps/server/src/platform/seed.ts';
 import { intArg, log, openBenchContext, round } from './support.ts';
 
 const ROWS = intArg(process.argv[2], 1_000_000, 'rows');
 const ROUNDS = intArg(process.env.INDEX_ROUNDS, 3, 'INDEX_ROUNDS');
 const SIZES = (process.env.INDEX_MEMORY ?? '48MB,64MB,96MB,256MB').split(',');
-const WORKERS = (process.env.INDEX_WORKERS ?? '2').split(',').map((w) => intArg(w, 2, 'INDEX_WORKERS'));
+// 0 workers: the leader sorts alone.
+const WORKERS = (process.env.INDEX_WORKERS ?? '2').split(',').map((w) => (w.trim() === '0' ? 0 : intArg(w, 2, 'INDEX_WORKERS')));
 for (const s of SIZES) if (!/^\d+(kB|MB|GB)$/.test(s)) throw new Error(`INDEX_MEMORY: ${s} is not a size such as 64MB`);
 
 async function main(): Promise<void> {
@@ -36,7 +37,7 @@ async function main(): Promise<void> {
     await seed(ctx, { demo: true, demoContacts: 0 });
     const t0 = performance.now();
     const actor = systemActor({ ip: null, userAgent: 'mamori-bench', deviceId: null });
-    await importRecords(ctx, actor, 'contacts', () => parseImportBatches(createReadStream(file), 'csv', {}), () => undefined, {});
+    await importRecords(ctx, actor, 'contacts', () => splitImportBatches(createReadStream(file), 'csv', {}), () => undefined, {});
     log(`imported ${ROWS} rows in ${round((performance.now() - t0) / 1000, 1)} s`);
 
     const client = new pg.Client({ connectionString: bench.url });

@@ -30,7 +30,7 @@ import { sequenceAll } from '../apps/server/src/modules/audit/index.ts';
 import { systemActor } from '../apps/server/src/modules/identity/index.ts';
 import { importRecords, type ImportProgress } from '../apps/server/src/modules/vault/index.ts';
 import { DEMO_CONTACT_FIELDS, writeDemoCsv } from '../apps/server/src/modules/vault/vault.demo-data.ts';
-import { parseImportBatches } from '../apps/server/src/modules/vault/vault.import-parse.ts';
+import { splitImportBatches } from '../apps/server/src/modules/vault/vault.import-parse.ts';
 import { seed } from '../apps/server/src/platform/seed.ts';
 import { printResult } from './lib.ts';
 import { cpuDelta, intArg, log, openBenchContext, postgresCpuMs, postgresCpuSampler, round, threadCpu } from './support.ts';
@@ -102,7 +102,7 @@ async function main(): Promise<void> {
     const threads = threadCpu();
     const cpu0 = process.cpuUsage();
     t0 = performance.now();
-    const result = await importRecords(ctx, actor, 'contacts', () => parseImportBatches(createReadStream(file), 'csv', {}), onProgress, WORKERS === undefined ? {} : { workers: WORKERS });
+    const result = await importRecords(ctx, actor, 'contacts', () => splitImportBatches(createReadStream(file), 'csv', {}), onProgress, WORKERS === undefined ? {} : { workers: WORKERS });
     const mamoriMs = performance.now() - t0;
     const cpu = process.cpuUsage(cpu0);
     const byThread = threads.stop();

@@ -12,7 +12,7 @@ import { sql } from 'kysely';
 import { systemActor } from '../src/modules/identity/index.ts';
 import { importRecords, type ImportOptions, type ImportProgress, type ImportResult } from '../src/modules/vault/index.ts';
 import { loadDataset } from '../src/modules/vault/vault.datasets.ts';
-import { parseImportBatches } from '../src/modules/vault/vault.import-parse.ts';
+import { parseImportBatches, splitImportBatches } from '../src/modules/vault/vault.import-parse.ts';
 import { ImportEncoder } from '../src/modules/vault/vault.import-encode.ts';
 import { ImportWorkers } from '../src/modules/vault/vault.import-workers.ts';
 import { newId } from '../src/platform/ids.ts';
@@ -37,11 +37,14 @@ function csv(tag: string, edit?: (lines: string[]) => void, rows = ROWS): Buffer
   return Buffer.from(lines.join('\r\n') + '\r\n');
 }
 
-/** The file in 4 KiB pieces: rows reach the import in many small arrays. */
-function rowsOf(file: Buffer) {
+/**
+ * The file in 4 KiB pieces, as the import reads a CSV: chunks of text, parsed where they are encoded
+ * (`rows`: parsed on the import's thread first, so that rows cross threads, as JSON Lines rows do).
+ */
+function rowsOf(file: Buffer, as: 'text' | 'rows' = 'text') {
   const chunks: Buffer[] = [];
   for (let i = 0; i < file.length; i += 4096) chunks.push(file.subarray(i, i + 4096));
-  return () => parseImportBatches(Readable.from(chunks), 'csv', {});
+  return () => (as === 'text' ? splitImportBatches : parseImportBatches)(Readable.from(chunks), 'csv', {});
 }
 
 type Stored = { id: string; public: Record<string, string>; personal: Record<string, string>; terms: string[] };
@@ -83,15 +86,15 @@ async function assertStoredAlike(single: ImportResult, other: ImportResult, tag:
   return b;
 }
 
-async function run(file: Buffer, options: ImportOptions) {
+async function run(file: Buffer, options: ImportOptions, as: 'text' | 'rows' = 'text') {
   let last: ImportProgress | null = null;
-  const r = await importRecords(t.ctx, operator, 'contacts', rowsOf(file), (p) => (last = p), options);
+  const r = await importRecords(t.ctx, operator, 'contacts', rowsOf(file, as), (p) => (last = p), options);
   return { ...r, progress: last as ImportProgress | null };
 }
 
-async function reportOf(file: Buffer, options: ImportOptions) {
+async function reportOf(file: Buffer, options: ImportOptions, as: 'text' | 'rows' = 'text') {
   try {
-    await importRecords(t.ctx, operator, 'contacts', rowsOf(file), () => undefined, options);
+    await importRecords(t.ctx, operator, 'contacts', rowsOf(file, as), () => undefined, options);
   } catch (e) {
     assert.ok(e instanceof AppError);
     assert.equal(e.code, 'import.invalid');
@@ -121,6 +124,12 @@ describe('import on worker threads', () => {
     assert.equal(threaded.progress?.workerRows, ROWS, 'every row of the threaded import was encoded on a worker');
     const b = await assertStoredAlike(single, threaded, 'w', ROWS);
     assert.equal(b[ROWS - 1]!.personal.email, 'w.4499@workers.example.jp');
+    // The range the audit event names is that of the records stored (ids are minted per record a chunk may hold).
+    assert.deepEqual([b[0]!.id, b[ROWS - 1]!.id], [threaded.firstId, threaded.lastId]);
+    // Rows parsed on the import's thread and sent to the workers (the way JSON Lines go) store the same.
+    const rows = await run(file, { workers: 2, workersAfterRows: 0 }, 'rows');
+    assert.equal(rows.progress?.workerRows, ROWS);
+    await assertStoredAlike(single, rows, 'w', ROWS);
     // No plaintext of a personal field in the raw rows the workers wrote.
     const dump = await sql<{ t: string }>`
       SELECT string_agg(x, ' ') AS t FROM (
@@ -158,6 +167,26 @@ describe('import on worker threads', () => {
     assert.deepEqual(d.problems.map((p) => [p.line, p.field ?? null]), [[12, 'email'], [2601, 'direct_phone'], [4401, null]]);
     assert.equal(d.problemCount, 3);
     assert.ok(!JSON.stringify(threaded).includes('not-an-email'), 'the bad value is not echoed');
+    assert.deepEqual(await counts(), before, 'nothing was imported');
+  });
+
+  test('a malformed row in a chunk a worker parses ends the report there, before an error the reading meets later', async () => {
+    const file = csv('z', (lines) => {
+      lines[11] = lines[11]!.replace(/z\.\d+@workers\.example\.jp/, 'not-an-email');
+      lines[2600] += ',one column too many'; // second chunk: found by the worker that parses it
+      lines[3000] = lines[3000]!.replace(/z\.\d+@workers\.example\.jp/, 'also-not-an-email'); // after it: not reported
+      lines[4400] = lines[4400]!.replace('ヘイレツ', 'ヘイ"レツ'); // a quote inside a value: the reading itself fails here
+    });
+    const before = await counts();
+    const single = await reportOf(file, { workers: 0 }, 'rows');
+    const threaded = await reportOf(file, { workers: 2, workersAfterRows: 0 });
+    const shared = await reportOf(file, { workers: 1, workersAfterRows: 0, workerQueue: 1 });
+    assert.deepEqual(threaded, single);
+    assert.deepEqual(shared, single);
+    const d = threaded as { problems: { line: number; field?: string; problem: string }[]; problemCount: number };
+    assert.deepEqual(d.problems.map((p) => [p.line, p.field ?? null]), [[12, 'email'], [2601, null]]);
+    assert.match(d.problems[1]!.problem, /expected 10 columns, found 11/);
+    assert.equal(d.problemCount, 2);
     assert.deepEqual(await counts(), before, 'nothing was imported');
   });
 

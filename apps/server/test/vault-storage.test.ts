@@ -10,7 +10,7 @@ import { sql } from 'kysely';
 import { systemActor } from '../src/modules/identity/index.ts';
 import { importRecords, type ImportProgress } from '../src/modules/vault/index.ts';
 import { DEMO_CONTACT_FIELDS } from '../src/modules/vault/vault.demo-data.ts';
-import { parseImportBatches, type ImportFormat } from '../src/modules/vault/vault.import-parse.ts';
+import { splitImportBatches, type ImportFormat } from '../src/modules/vault/vault.import-parse.ts';
 import { integrateAll, leafHash, merkleRoot } from '../src/modules/audit/index.ts';
 import { AppError } from '../src/platform/errors.ts';
 import { signIn, startTestApp, type Session, type TestApp } from './support/app.ts';
@@ -20,7 +20,7 @@ const operator = systemActor({ ip: '127.0.0.1', userAgent: 'test', deviceId: nul
 const HEADER = 'corporate_number,company_name,prefecture,person_name,person_name_kana,email,direct_phone,mobile_phone';
 
 function rowsOf(bytes: Uint8Array, format: ImportFormat = 'csv') {
-  return () => parseImportBatches(Readable.from([bytes]), format, {});
+  return () => splitImportBatches(Readable.from([bytes]), format, {});
 }
 
 /** The CPO and a handler, signed in once for the whole file (a second sign-in would change the password again). */
@@ -99,7 +99,7 @@ describe('import', () => {
     const file = Buffer.from(lines.join('\r\n') + '\r\n');
     const chunks: Buffer[] = [];
     for (let i = 0; i < file.length; i += 4096) chunks.push(file.subarray(i, i + 4096));
-    const rows = () => parseImportBatches(Readable.from(chunks), 'csv', {});
+    const rows = () => splitImportBatches(Readable.from(chunks), 'csv', {});
     await assert.rejects(importRecords(t.ctx, operator, 'contacts', rows), (e: unknown) => {
       assert.ok(e instanceof AppError);
       assert.equal(e.code, 'import.invalid');

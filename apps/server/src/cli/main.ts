@@ -15,7 +15,7 @@ import { identity } from '../modules/identity/index.ts';
 import * as lifecycle from '../modules/lifecycle/index.ts';
 import { createClientToken } from '../modules/scim/index.ts';
 import { importRecords, rewrapAllDatasetKeys, type ImportProgress, type ImportResult } from '../modules/vault/index.ts';
-import { parseImportBatches, type ImportFormat } from '../modules/vault/vault.import-parse.ts';
+import { splitImportBatches, type ImportFormat } from '../modules/vault/vault.import-parse.ts';
 import type { ImportStreamProgress } from '../modules/vault/vault.import-stream.ts';
 import { integrateAll } from '../modules/audit/index.ts';
 import { exportRange } from '../modules/audit/audit.export.ts';
@@ -111,7 +111,7 @@ program
     }
     try {
       let bytes = 0;
-      const r = await importRecords(target.ctx, target.actor, dataset, () => parseImportBatches(createReadStream(file), format, { onBytes: (n) => bar?.update((bytes += n), size) }), (p) => onPhase(p.phase, p.rows));
+      const r = await importRecords(target.ctx, target.actor, dataset, () => splitImportBatches(createReadStream(file), format, { onBytes: (n) => bar?.update((bytes += n), size) }), (p) => onPhase(p.phase, p.rows));
       const secs = (Date.now() - started) / 1000;
       process.stdout.write(`imported ${r.imported} rows in ${secs.toFixed(1)} s (${Math.round(r.imported / secs)} rows/s)\n`);
     } finally {

@@ -10,6 +10,8 @@
  */
 import { BinaryCopyRows, encodeTimestamptz, uuidBytes } from '../../platform/db/copy-binary.ts';
 import { RecordCodec, type FieldProblem } from './vault.codec.ts';
+import { parseDelimitedChunk, type DelimitedChunk } from './vault.import-csv.ts';
+import type { ImportParseError } from './vault.import-errors.ts';
 import { DatasetKeys } from './vault.keys.ts';
 import type { DatasetView } from './vault.types.ts';
 
@@ -26,6 +28,9 @@ export type EncodedChunk = {
   records: Buffer | null;
   terms: Buffer | null;
 };
+
+/** A chunk of delimited text encoded: its rows parsed (`rows` of them), and the parse error that ended them, if any. */
+export type EncodedText = EncodedChunk & { rows: number; failure: ImportParseError | undefined };
 
 /** What a worker thread needs to build the same encoder (plain data: it crosses threads). */
 export type EncoderSetup = {
@@ -70,6 +75,21 @@ export class ImportEncoder {
     let b = this.keyIds.get(keyId);
     if (!b) this.keyIds.set(keyId, (b = Buffer.from(keyId, 'utf8')));
     return b;
+  }
+
+  /**
+   * Parses a chunk of CSV or TSV text (parseDelimitedChunk) and encodes the rows before its first
+   * error, if any, as `encode` does; `ids` holds one per record the chunk counts (at least one a row).
+   */
+  encodeText(chunk: DelimitedChunk, ids: readonly string[] | null): EncodedText {
+    const { rows, failure } = parseDelimitedChunk(chunk);
+    const lines = new Array<number>(rows.length);
+    const values = new Array<Record<string, string>>(rows.length);
+    for (let i = 0; i < rows.length; i++) {
+      lines[i] = rows[i]!.line;
+      values[i] = rows[i]!.values;
+    }
+    return { ...this.encode(lines, values, ids), rows: rows.length, failure };
   }
 
   /**

@@ -1,19 +1,26 @@
 /**
  * Worker threads for a large import: each runs the import's encoder (vault.import-encode.ts) on the
- * chunks of rows it is sent, so that validation, sealing, blind indexes and COPY rows (most of the
- * import's CPU time in Node) run beside the thread that parses and feeds PostgreSQL. Results come back
- * in whatever order the workers finish; the import applies them in the order it sent them.
+ * chunks it is sent, CSV/TSV text it parses itself or rows, so that parsing, validation, sealing,
+ * blind indexes and COPY rows (most of the import's CPU time in Node) run beside the thread that
+ * reads the file and feeds PostgreSQL. Results come back in whatever order the workers finish; the
+ * import applies them in the order it sent them.
  *
  * Workers take about a second to start (they load TypeScript through tsx), so the import starts them
  * only once a file proves large and goes on with its own thread meanwhile (vault.import.ts).
  */
 import { Worker } from 'node:worker_threads';
-import type { EncodedChunk, EncoderSetup } from './vault.import-encode.ts';
+import type { DelimitedChunk } from './vault.import-csv.ts';
+import type { EncodedText, EncoderSetup } from './vault.import-encode.ts';
+import { ImportParseError, type ImportParseErrorCode } from './vault.import-errors.ts';
 
 const WORKER_URL = new URL('./vault.import.worker.mjs', import.meta.url);
 
-type Pending = { resolve(v: EncodedChunk): void; reject(e: Error): void };
-type Answer = { id: number; error?: string; ready?: true; problems: EncodedChunk['problems']; problemCount: number; records: Uint8Array | null; terms: Uint8Array | null };
+type Pending = { resolve(v: EncodedText): void; reject(e: Error): void };
+type Failure = { code: ImportParseErrorCode; line: number; message: string; column?: number };
+type Answer = {
+  id: number; error?: string; ready?: true; rows: number; failure: Failure | null;
+  problems: EncodedText['problems']; problemCount: number; records: Uint8Array | null; terms: Uint8Array | null;
+};
 
 function asBuffer(u: Uint8Array | null): Buffer | null {
   return u === null ? null : Buffer.from(u.buffer, u.byteOffset, u.byteLength);
@@ -45,7 +52,13 @@ export class ImportWorkers {
         const p = w.pending.get(msg.id);
         w.pending.delete(msg.id);
         if (msg.error !== undefined) p?.reject(new Error(msg.error));
-        else p?.resolve({ problems: msg.problems, problemCount: msg.problemCount, records: asBuffer(msg.records), terms: asBuffer(msg.terms) });
+        else {
+          const f = msg.failure;
+          p?.resolve({
+            rows: msg.rows, failure: f === null ? undefined : new ImportParseError(f.code, f.line, f.message, f.column),
+            problems: msg.problems, problemCount: msg.problemCount, records: asBuffer(msg.records), terms: asBuffer(msg.terms),
+          });
+        }
       });
       const fail = (err: Error) => {
         this.failed ??= err;
@@ -63,14 +76,24 @@ export class ImportWorkers {
     return this.workers.length;
   }
 
-  /** Sends a chunk to the worker with the fewest in hand. */
-  run(lines: number[], values: Record<string, string>[], ids: string[] | null): Promise<EncodedChunk> {
+  /** Sends a chunk of rows to the worker with the fewest in hand. */
+  run(lines: number[], values: Record<string, string>[], ids: string[] | null): Promise<EncodedText> {
+    return this.send({ lines, values, ids });
+  }
+
+  /** Sends a chunk of CSV/TSV text to be parsed and encoded there (not one that carries the decoder's error: it stays on the import's thread). */
+  runText(chunk: DelimitedChunk, ids: string[] | null): Promise<EncodedText> {
+    if (chunk.encodingError) return Promise.reject(new Error('a chunk with an encoding error is encoded on the import thread'));
+    return this.send({ chunk, ids });
+  }
+
+  private send(message: { lines?: number[]; values?: Record<string, string>[]; chunk?: DelimitedChunk; ids: string[] | null }): Promise<EncodedText> {
     if (this.failed) return Promise.reject(this.failed);
     const w = this.workers.reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
     const id = this.next++;
-    return new Promise<EncodedChunk>((resolve, reject) => {
+    return new Promise<EncodedText>((resolve, reject) => {
       w.pending.set(id, { resolve, reject });
-      w.worker.postMessage({ id, lines, values, ids });
+      w.worker.postMessage({ id, ...message });
     });
   }
 

@@ -10,8 +10,10 @@
  * work done up to its first bad line, which the rollback discards.
  *
  * Rows are validated and encoded in chunks (vault.import-encode.ts); once a file is long enough, on
- * worker threads (vault.import-workers.ts) while this thread parses and feeds the database. Ids are
- * minted here and chunk results applied here in file order, so the outcome is the same (ADR 0013).
+ * worker threads (vault.import-workers.ts) while this thread reads and feeds the database. CSV and TSV
+ * reach the import as text cut at record ends (splitImportBatches), parsed on whichever thread encodes
+ * the chunk, so rows never cross threads (ADR 0013, amended). Ids are minted here and chunk results
+ * applied here in file order, so the outcome is the same.
  */
 import type { AppContext } from '../../platform/context.ts';
 import { AppError } from '../../platform/errors.ts';
@@ -21,21 +23,22 @@ import { authorize, evaluate } from '../access-policy/index.ts';
 import { appendAudit, appendAuditAlone } from '../audit/index.ts';
 import { availableParallelism } from 'node:os';
 import { RecordLoader } from './vault.bulk.repository.ts';
-import { ImportEncoder, type EncodedChunk } from './vault.import-encode.ts';
+import { CHUNK_RECORDS, type DelimitedChunk } from './vault.import-csv.ts';
+import { ImportEncoder, type EncodedText } from './vault.import-encode.ts';
 import { ImportWorkers } from './vault.import-workers.ts';
 import { loadDataset } from './vault.datasets.ts';
-import { ImportParseError, type ImportRow } from './vault.import-parse.ts';
+import { ImportParseError, type ImportBatch, type ImportRow } from './vault.import-parse.ts';
 
 export const MAX_REPORTED_PROBLEMS = 100;
 const PROGRESS_EVERY = 5000;
-/** Rows encoded together (on a worker, or on the import's thread). */
-const CHUNK_ROWS = 2000;
+/** Rows encoded together (on a worker, or on the import's thread): as many as a chunk of CSV text holds. */
+const CHUNK_ROWS = CHUNK_RECORDS;
 /**
  * Chunks each worker may have to do before the import's thread encodes the next chunk itself (at
  * 1,000,000 rows on two cores: 23,081–23,619 rows/s with 3, 20,823–23,060 with 2; ADR 0013).
  */
 const WORKER_QUEUE = 3;
-/** A file this long is worth the workers' start-up (about a second). */
+/** A file this long (rows, or records in chunks of text) is worth the workers' start-up (about a second). */
 export const WORKERS_AFTER_ROWS = 20_000;
 
 /**
@@ -60,8 +63,8 @@ async function closeWorkers(workers: ImportWorkers | null): Promise<void> {
  * `index` — every row is in and the search index is being rebuilt (only when the load dropped it,
  * RecordLoader's `rebuild`: the longest part after the rows, seconds per million rows); `commit` — the
  * import's audit event and the commit; `done` — committed. A file with problems ends in an error
- * after `write`, without the later phases. `rows`: rows read so far; `workerRows`: how many of the rows
- * written were encoded on worker threads.
+ * after `write`, without the later phases. `rows`: rows parsed and checked so far (and written, while
+ * the file is valid); `workerRows`: how many of the rows written were encoded on worker threads.
  */
 export type ImportProgress = { phase: 'write' | 'index' | 'commit' | 'done'; rows: number; workerRows: number };
 export type ImportProblem = { line: number; field?: string; problem: string };
@@ -86,8 +89,8 @@ export async function importRecords(
   ctx: AppContext,
   actor: Actor,
   datasetName: string,
-  /** The rows, in arrays (parseImportBatches yields one per chunk of the file). */
-  openRows: () => AsyncIterable<readonly ImportRow[]>,
+  /** The file: rows in arrays, or CSV/TSV text in chunks (splitImportBatches; parseImportBatches gives rows only). */
+  openRows: () => AsyncIterable<ImportBatch>,
   onProgress: (p: ImportProgress) => void = () => undefined,
   options: ImportOptions = {},
 ): Promise<ImportResult> {
@@ -112,89 +115,123 @@ export async function importRecords(
       const loader = await RecordLoader.open(bulk, options.rebuildIndexUpTo);
       // Chunks encoded or being encoded (on a worker or on this thread), in the order they were read; applied in that order.
       // `done`: the result is there (set when it settles), so applying it will not wait.
-      const inFlight: { ids: string[] | null; result: Promise<EncodedChunk>; onWorker: boolean; done: boolean }[] = [];
+      const inFlight: { ids: string[] | null; result: Promise<EncodedText>; onWorker: boolean; done: boolean }[] = [];
       if (workersAfterRows === 0 && workerCount > 0) {
         workers = new ImportWorkers(ImportEncoder.setup(ds.view, ds.keys, ds.codec, at), workerCount);
         await workers.ready;
       }
       let lines: number[] = [];
       let values: Record<string, string>[] = [];
+      /** Records read (rows, and the records chunks of text count): when to start the workers. */
+      let recordsRead = 0;
+      /** The first parse error in file order: nothing after it is read or reported, as one parser would stop there. */
+      let parseError: ImportParseError | null = null;
 
-      /** Takes a chunk's result into the report, and while the file is valid, into the database. */
-      const apply = async (ids: string[] | null, r: EncodedChunk, onWorker: boolean): Promise<void> => {
+      /** Takes a chunk's result into the count and the report, and while the file is valid, into the database. */
+      const apply = async (ids: string[] | null, r: EncodedText, onWorker: boolean): Promise<void> => {
+        if (parseError) return;
+        const before = rows;
+        rows += r.rows;
         problemCount += r.problemCount;
         for (const p of r.problems) if (problems.length < MAX_REPORTED_PROBLEMS) problems.push(p);
-        if (problemCount > 0 || ids === null || r.records === null || r.terms === null || ids.length === 0) return;
-        if (onWorker) workerRows += ids.length;
-        firstId ??= ids[0]!;
-        lastId = ids[ids.length - 1]!;
-        const wait = loader.addRows(r.records, r.terms, ids.length);
-        if (wait) await wait;
-      };
-      const dispatch = async (): Promise<void> => {
-        if (values.length === 0) return;
-        // Ids are minted here, in reading order, so that they ascend through the file whichever thread encodes it.
-        const ids = problemCount === 0 ? values.map(() => newId<'RecordId'>()) : null;
-        const chunkLines = lines;
-        const chunkValues = values;
-        lines = [];
-        values = [];
-        // The workers, once ready, take chunks while they have fewer than `workerQueue` each to do; past
-        // that (and without workers) this thread encodes the chunk itself rather than wait idle for them
-        // (it has CPU to spare: parsing and feeding PostgreSQL take a fraction of what encoding does).
-        const ready = workers?.isReady ? workers : null;
-        const share = ready ? ready.size * workerQueue : 0;
-        if (ready && inFlight.length < share) {
-          const job = { ids, result: ready.run(chunkLines, chunkValues, ids), onWorker: true, done: false };
-          job.result.then(() => (job.done = true), () => (job.done = true)); // a failure surfaces when applied, in order
-          inFlight.push(job);
-        } else {
-          inFlight.push({ ids, result: Promise.resolve(encoder.encode(chunkLines, chunkValues, ids)), onWorker: false, done: true });
+        if (r.failure) parseError = r.failure;
+        if (!(problemCount > 0 || parseError || ids === null || r.records === null || r.terms === null || r.rows === 0)) {
+          if (onWorker) workerRows += r.rows;
+          firstId ??= ids[0]!;
+          lastId = ids[r.rows - 1]!;
+          const wait = loader.addRows(r.records, r.terms, r.rows);
+          if (wait) await wait;
         }
-        // Apply, in order, what is ready; wait for the oldest only when more than one chunk beyond the workers' share is held.
-        while (inFlight.length > 0 && (inFlight[0]!.done || inFlight.length > share + 1)) await drainOne();
+        if (Math.floor(rows / PROGRESS_EVERY) !== Math.floor(before / PROGRESS_EVERY)) onProgress({ phase: 'write', rows, workerRows });
       };
       const drainOne = async (): Promise<void> => {
         const c = inFlight.shift()!;
         await apply(c.ids, await c.result, c.onWorker);
       };
+      /**
+       * Encodes a chunk of `count` rows or records: on a worker while the workers, once ready, have fewer
+       * than `workerQueue` chunks each to do; past that (and without workers) on this thread rather than
+       * wait idle for them (it has CPU to spare: reading and feeding PostgreSQL take a fraction of what
+       * encoding does).
+       */
+      const encode = async (count: number, onWorker: ((w: ImportWorkers, ids: string[] | null) => Promise<EncodedText>) | null, here: (ids: string[] | null) => EncodedText): Promise<void> => {
+        // Ids are minted here, in reading order, so that they ascend through the file whichever thread encodes it.
+        const ids = problemCount === 0 && !parseError ? Array.from({ length: count }, () => newId<'RecordId'>()) : null;
+        const ready = workers?.isReady ? workers : null;
+        const share = ready ? ready.size * workerQueue : 0;
+        if (ready && onWorker && inFlight.length < share) {
+          const job = { ids, result: onWorker(ready, ids), onWorker: true, done: false };
+          job.result.then(() => (job.done = true), () => (job.done = true)); // a failure surfaces when applied, in order
+          inFlight.push(job);
+        } else {
+          inFlight.push({ ids, result: Promise.resolve(here(ids)), onWorker: false, done: true });
+        }
+        // Apply, in order, what is ready; wait for the oldest only when more than one chunk beyond the workers' share is held.
+        while (inFlight.length > 0 && (inFlight[0]!.done || inFlight.length > share + 1)) await drainOne();
+      };
+      /** Encodes the rows gathered so far. */
+      const dispatch = async (): Promise<void> => {
+        if (values.length === 0) return;
+        const chunkLines = lines;
+        const chunkValues = values;
+        lines = [];
+        values = [];
+        await encode(chunkValues.length, (w, ids) => w.run(chunkLines, chunkValues, ids), (ids) => ({ ...encoder.encode(chunkLines, chunkValues, ids), rows: chunkValues.length, failure: undefined }));
+      };
+      /** The fields being imported must be allowed, as they become known (a header names them all; JSON Lines rows may add some). */
+      const allowColumns = (names: Iterable<string>): void => {
+        let newColumn = false;
+        for (const k of names) {
+          if (!columns.has(k)) {
+            columns.add(k);
+            newColumn = true;
+          }
+        }
+        // Evaluated purely here: a denial is audited after the rollback.
+        if (newColumn) {
+          const d = evaluate({ actor, action: 'record.import', dataset: ds.policy, fields: [...columns], now: ctx.clock.now() });
+          if (d.effect !== 'allow') throw new FieldsDenied();
+          decision = d;
+        }
+      };
+      const startWorkers = (): void => {
+        // A large file: start the workers (about a second), going on alone until they are ready.
+        if (recordsRead > workersAfterRows && workerCount > 0 && workers === null) {
+          workers = new ImportWorkers(ImportEncoder.setup(ds.view, ds.keys, ds.codec, at), workerCount);
+        }
+      };
 
-      let parseError: ImportParseError | null = null;
+      let readError: ImportParseError | null = null;
       try {
         for await (const batch of openRows()) {
-          for (const row of batch) {
-            rows++;
-            let newColumn = false;
-            for (const k in row.values) {
-              if (!columns.has(k)) {
-                columns.add(k);
-                newColumn = true;
-              }
+          if (Array.isArray(batch)) {
+            for (const row of batch as readonly ImportRow[]) {
+              allowColumns(Object.keys(row.values));
+              lines.push(row.line);
+              values.push(row.values);
+              recordsRead++;
+              if (values.length >= CHUNK_ROWS) await dispatch();
             }
-            // The fields being imported must be allowed, as they become known (a header names them all;
-            // JSON Lines rows may add some). Evaluated purely here: a denial is audited after the rollback.
-            if (newColumn) {
-              const d = evaluate({ actor, action: 'record.import', dataset: ds.policy, fields: [...columns], now: ctx.clock.now() });
-              if (d.effect !== 'allow') throw new FieldsDenied();
-              decision = d;
-            }
-            lines.push(row.line);
-            values.push(row.values);
-            if (values.length >= CHUNK_ROWS) await dispatch();
-            if (rows % PROGRESS_EVERY === 0) onProgress({ phase: 'write', rows, workerRows });
-            // A large file: start the workers (about a second), going on alone until they are ready.
-            if (rows === workersAfterRows + 1 && workerCount > 0 && workers === null) {
-              workers = new ImportWorkers(ImportEncoder.setup(ds.view, ds.keys, ds.codec, at), workerCount);
-            }
+          } else {
+            const chunk = batch as DelimitedChunk;
+            allowColumns(chunk.header);
+            await dispatch(); // rows before it, in order
+            recordsRead += chunk.records;
+            // The file's last chunk may carry the decoder's error, which stays on this thread.
+            await encode(chunk.records, chunk.encodingError ? null : (w, ids) => w.runText(chunk, ids), (ids) => encoder.encodeText(chunk, ids));
           }
+          startWorkers();
+          if (parseError) break;
         }
       } catch (e) {
         if (!(e instanceof ImportParseError)) throw e;
-        parseError = e;
+        readError = e;
       }
       // The rows read before the end (or before a parse error) are checked, and reported, in any case.
       await dispatch();
       while (inFlight.length > 0) await drainOne();
+      // An error in a chunk comes before one the reading met after it.
+      parseError ??= readError;
       if (parseError) {
         problemCount++;
         problems.push({ line: parseError.line, problem: parseError.message });

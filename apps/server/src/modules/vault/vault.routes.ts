@@ -13,7 +13,7 @@ import { createDataset, getDataset, listDatasets } from './vault.datasets.ts';
 import { createGrant, expireGrant, listGrants, revokeGrant } from './vault.grants.ts';
 import { importRecords } from './vault.import.ts';
 import { importLines, PROGRESS_TYPE, type ImportRun } from './vault.import-stream.ts';
-import { parseImportBatches, type ImportFormat } from './vault.import-parse.ts';
+import { splitImportBatches, type ImportFormat } from './vault.import-parse.ts';
 import { buildLedger } from './vault.ledger.ts';
 import { createRecord, deleteRecord, MAX_PAGE_SIZE, readRecord, searchRecords, unmaskField, updateRecord } from './vault.records.ts';
 
@@ -157,7 +157,7 @@ export function vaultRoutes(ctx: AppContext, opts: { spoolDir: string }): Fastif
       try {
         await pipeline(request.body as NodeJS.ReadableStream, createWriteStream(file, { mode: 0o600 }));
         const format = request.query.format as ImportFormat;
-        const run: ImportRun = (onBytes, onProgress) => importRecords(ctx, actor, request.params.name, () => parseImportBatches(createReadStream(file), format, { onBytes }), onProgress);
+        const run: ImportRun = (onBytes, onProgress) => importRecords(ctx, actor, request.params.name, () => splitImportBatches(createReadStream(file), format, { onBytes }), onProgress);
         if (!(request.headers.accept ?? '').includes(PROGRESS_TYPE)) return await run(() => undefined, () => undefined);
         const { size } = await stat(file);
         handedOver = true; // the stream removes the file when the import is over

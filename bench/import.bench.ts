@@ -102,7 +102,7 @@ async function main(): Promise<void> {
     const threads = threadCpu();
     const cpu0 = process.cpuUsage();
     t0 = performance.now();
-    const result = await importRecords(ctx, actor, 'contacts', () => splitImportBatches(createReadStream(file), 'csv', {}), onProgress, WORKERS === undefined ? {} : { workers: WORKERS });
+    const result = await importRecords(ctx, actor, 'contacts', () => splitImportBatches(createReadStream(file), 'csv', {}), onProgress, { sourceBytes: size, ...(WORKERS === undefined ? {} : { workers: WORKERS }) });
     const mamoriMs = performance.now() - t0;
     const cpu = process.cpuUsage(cpu0);
     const byThread = threads.stop();

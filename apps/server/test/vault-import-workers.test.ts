@@ -11,6 +11,7 @@ import { Readable } from 'node:stream';
 import { sql } from 'kysely';
 import { systemActor } from '../src/modules/identity/index.ts';
 import { importRecords, type ImportOptions, type ImportProgress, type ImportResult } from '../src/modules/vault/index.ts';
+import { WORKERS_FROM_BYTES } from '../src/modules/vault/vault.import.ts';
 import { loadDataset } from '../src/modules/vault/vault.datasets.ts';
 import { parseImportBatches, splitImportBatches } from '../src/modules/vault/vault.import-parse.ts';
 import { ImportEncoder } from '../src/modules/vault/vault.import-encode.ts';
@@ -188,6 +189,29 @@ describe('import on worker threads', () => {
     assert.match(d.problems[1]!.problem, /expected 10 columns, found 11/);
     assert.equal(d.problemCount, 2);
     assert.deepEqual(await counts(), before, 'nothing was imported');
+  });
+
+  test('a file known to be large starts the workers with the import, before its first row', async () => {
+    // 8,000 rows, fewer than the rows that start the workers otherwise, read slowly (four chunks
+    // 700 ms apart) so that a worker started with the import is ready before the end.
+    const file = csv('s', undefined, 8000);
+    const pieces: Buffer[] = [];
+    for (let i = 0; i < file.length; i += 4096) pieces.push(file.subarray(i, i + 4096));
+    const workerRows = async (options: ImportOptions): Promise<number> => {
+      async function* slowly(): AsyncGenerator<Buffer> {
+        for (let i = 0; i < pieces.length; i++) {
+          if (i > 0 && i % Math.ceil(pieces.length / 4) === 0) await new Promise((r) => setTimeout(r, 700));
+          yield pieces[i]!;
+        }
+      }
+      let last: ImportProgress | null = null;
+      const r = await importRecords(t.ctx, operator, 'contacts', () => splitImportBatches(slowly(), 'csv', {}), (p) => (last = p), options);
+      assert.equal(r.imported, 8000);
+      return (last as ImportProgress | null)?.workerRows ?? 0;
+    };
+    assert.ok(await workerRows({ workers: 1, sourceBytes: WORKERS_FROM_BYTES }) > 0, 'the worker encoded chunks of a file shorter than WORKERS_AFTER_ROWS');
+    // Smaller (as for a file of unknown size): no worker for so few rows.
+    assert.equal(await workerRows({ workers: 1, sourceBytes: WORKERS_FROM_BYTES - 1 }), 0);
   });
 
   test('a bad last line, with the workers started mid-file, still rolls back every record written before it', async () => {

@@ -111,7 +111,7 @@ program
     }
     try {
       let bytes = 0;
-      const r = await importRecords(target.ctx, target.actor, dataset, () => splitImportBatches(createReadStream(file), format, { onBytes: (n) => bar?.update((bytes += n), size) }), (p) => onPhase(p.phase, p.rows));
+      const r = await importRecords(target.ctx, target.actor, dataset, () => splitImportBatches(createReadStream(file), format, { onBytes: (n) => bar?.update((bytes += n), size) }), (p) => onPhase(p.phase, p.rows), { sourceBytes: size });
       const secs = (Date.now() - started) / 1000;
       process.stdout.write(`imported ${r.imported} rows in ${secs.toFixed(1)} s (${Math.round(r.imported / secs)} rows/s)\n`);
     } finally {

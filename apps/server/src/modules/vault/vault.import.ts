@@ -40,6 +40,8 @@ const CHUNK_ROWS = CHUNK_RECORDS;
 const WORKER_QUEUE = 3;
 /** A file this long (rows, or records in chunks of text) is worth the workers' start-up (about a second). */
 export const WORKERS_AFTER_ROWS = 20_000;
+/** A file known to be this large (about 15,000 contacts) starts the workers before its first row. */
+export const WORKERS_FROM_BYTES = 4 << 20;
 
 /**
  * The thread that parses and feeds PostgreSQL takes little (~7 µs of CPU a row once the encoding is
@@ -74,6 +76,12 @@ export type ImportOptions = {
   workers?: number;
   /** Rows read before the workers are started (default WORKERS_AFTER_ROWS; 0: from the first row, waiting for them to start). */
   workersAfterRows?: number;
+  /**
+   * The file's size in bytes, when the caller knows it (the CLI, a spooled upload): from
+   * WORKERS_FROM_BYTES on, the workers start with the import, not after WORKERS_AFTER_ROWS rows, and
+   * their start-up overlaps the import's own.
+   */
+  sourceBytes?: number;
   /** Chunks each worker may have to do before the import's thread encodes the next one itself (default WORKER_QUEUE). */
   workerQueue?: number;
   /** Most terms record_terms may already hold for the load to rebuild its index instead of maintaining it (RecordLoader). */
@@ -111,6 +119,9 @@ export async function importRecords(
   let workers: ImportWorkers | null = null;
   let workerRows = 0;
   try {
+    if (workerCount > 0 && workersAfterRows > 0 && (options.sourceBytes ?? 0) >= WORKERS_FROM_BYTES) {
+      workers = new ImportWorkers(ImportEncoder.setup(ds.view, ds.keys, ds.codec, at), workerCount);
+    }
     await ctx.database.bulkTransaction(async (bulk) => {
       const loader = await RecordLoader.open(bulk, options.rebuildIndexUpTo);
       // Chunks encoded or being encoded (on a worker or on this thread), in the order they were read; applied in that order.

@@ -157,9 +157,9 @@ export function vaultRoutes(ctx: AppContext, opts: { spoolDir: string }): Fastif
       try {
         await pipeline(request.body as NodeJS.ReadableStream, createWriteStream(file, { mode: 0o600 }));
         const format = request.query.format as ImportFormat;
-        const run: ImportRun = (onBytes, onProgress) => importRecords(ctx, actor, request.params.name, () => splitImportBatches(createReadStream(file), format, { onBytes }), onProgress);
-        if (!(request.headers.accept ?? '').includes(PROGRESS_TYPE)) return await run(() => undefined, () => undefined);
         const { size } = await stat(file);
+        const run: ImportRun = (onBytes, onProgress) => importRecords(ctx, actor, request.params.name, () => splitImportBatches(createReadStream(file), format, { onBytes }), onProgress, { sourceBytes: size });
+        if (!(request.headers.accept ?? '').includes(PROGRESS_TYPE)) return await run(() => undefined, () => undefined);
         handedOver = true; // the stream removes the file when the import is over
         return reply.header('content-type', `${PROGRESS_TYPE}; charset=utf-8`).send(importLines(size, run, request.id, request.log, removeFile));
       } finally {

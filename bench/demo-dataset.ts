@@ -1,5 +1,5 @@
 // The demo contacts dataset in memory, with fresh random keys and no database: what the import's
-// profiles without PostgreSQL (import-stages, import-threads) encode with.
+// and export's profiles without PostgreSQL (import-stages, import-threads, export-stages) encode with.
 import { randomBytes } from 'node:crypto';
 import { wrapDataKey } from '../apps/server/src/platform/crypto/envelope.ts';
 import { newId } from '../apps/server/src/platform/ids.ts';

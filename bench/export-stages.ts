@@ -11,16 +11,13 @@
 // of the time goes. Each figure is the minimum over the repeats; prints one JSON line last.
 import { randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
-import { wrapDataKey } from '../apps/server/src/platform/crypto/envelope.ts';
 import { newId } from '../apps/server/src/platform/ids.ts';
-import { RecordCodec } from '../apps/server/src/modules/vault/vault.codec.ts';
-import { DEMO_CONTACT_FIELDS, generateDemoContacts } from '../apps/server/src/modules/vault/vault.demo-data.ts';
-import { DatasetKeys, keyAad } from '../apps/server/src/modules/vault/vault.keys.ts';
-import type { DatasetField, DatasetView } from '../apps/server/src/modules/vault/vault.types.ts';
+import { generateDemoContacts } from '../apps/server/src/modules/vault/vault.demo-data.ts';
 // @ts-expect-error plain JS (the workers' module)
 import { createTransform } from '../apps/server/src/modules/extraction/extraction.transform.core.mjs';
 import { createTransformPool, type TransformSetup } from '../apps/server/src/modules/extraction/extraction.transform.ts';
 import { framePacked } from '../apps/server/src/modules/extraction/extraction.repository.ts';
+import { demoDataset } from './demo-dataset.ts';
 import { printResult } from './lib.ts';
 import { benchRuntime, intArg, log, round, threadCpuMs } from './support.ts';
 
@@ -41,19 +38,9 @@ function jsonbText(o: Record<string, string>): string {
 }
 
 function packBatches(): { batches: Buffer[]; setup: TransformSetup } {
-  const datasetId = newId<'DatasetId'>();
-  const fields: DatasetField[] = DEMO_CONTACT_FIELDS.map((f, position) => ({
-    name: f.name, position, labelJa: f.labelJa, labelEn: f.labelEn, classification: f.classification, kind: f.kind, search: f.search,
-  }));
-  const view = { id: datasetId, name: 'contacts', fields } as unknown as DatasetView;
-  const keyring = { activeId: 'mk_0000000000000000', keys: new Map([['mk_0000000000000000', randomBytes(32)]]) };
-  const keyRows = (['data', 'index'] as const).map((purpose) => {
-    const keyId = `${purpose}-1`;
-    const { masterKeyId, wrapped } = wrapDataKey(keyring, randomBytes(32), keyAad(datasetId, purpose, keyId));
-    return { key_id: keyId, purpose, master_key_id: masterKeyId, wrapped, active: true };
-  });
-  const keys = DatasetKeys.fromRows(keyring, datasetId, keyRows);
-  const codec = new RecordCodec(view, keys, new Map(fields.map((f, i) => [f.name, i + 1])));
+  const { view, keys, codec } = demoDataset();
+  const datasetId = view.id;
+  const fields = view.fields;
   const records: { id: string; pub: Buffer; sealed: Buffer | null; keyId: Buffer | null }[] = [];
   for (const c of generateDemoContacts(ROWS, 42)) {
     const values: Record<string, string> = {};

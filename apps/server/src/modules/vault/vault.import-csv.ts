@@ -533,7 +533,8 @@ class RecordEnds {
 
 /**
  * Cuts delimited text into chunks of whole records (see splitDelimited), a piece at a time: `push`
- * returns what the piece completed, `end` what is left. Errors are thrown, after the rows before them.
+ * returns what the piece completed, `end` what is left. The first error stops it: it is kept in
+ * `failure`, after the rows and chunks before it.
  */
 class DelimitedSplitter {
   /** Reads the blank lines and the header, one record at a time; and, once the finder gives up, everything left. */
@@ -551,6 +552,7 @@ class DelimitedSplitter {
   /** The current chunk starts with the LF of a CRLF whose CR ended the previous chunk: not its text. */
   private skipLF = false;
   private out: (ImportRow[] | DelimitedChunk)[] = [];
+  failure: ImportParseError | undefined;
 
   constructor(
     private readonly delimiter: ',' | '\t',
@@ -564,7 +566,7 @@ class DelimitedSplitter {
 
   push(text: string): (ImportRow[] | DelimitedChunk)[] {
     this.out = [];
-    if (text === '') return this.out;
+    if (text === '' || this.failure !== undefined) return this.out;
     if (this.sequential) {
       this.parsed(this.parser.push(text));
       return this.out;
@@ -579,7 +581,7 @@ class DelimitedSplitter {
     // The blank lines and the header, one record at a time.
     for (; k < n && this.header === undefined; k++) {
       const end = ends.ends[k]!;
-      this.parsed(this.parser.push(text.slice(from, end)));
+      if (!this.parsed(this.parser.push(text.slice(from, end)))) return this.out;
       from = end;
       this.line = ends.lines[k]!;
       this.header = this.parser.columns;
@@ -602,7 +604,7 @@ class DelimitedSplitter {
       this.sequential = true;
       const parts = this.parts;
       this.parts = [];
-      for (const part of parts) this.parsed(this.parser.push(part));
+      for (const part of parts) if (!this.parsed(this.parser.push(part))) return this.out;
       this.parsed(this.parser.push(text.slice(from)));
     } else if (this.header === undefined) {
       // The rest of a record that may be the header: the parser keeps it until the record ends.
@@ -617,10 +619,11 @@ class DelimitedSplitter {
   /** The text is complete: what is left, the decoder's error (if any) with the last chunk. */
   end(encodingError?: ImportParseError): (ImportRow[] | DelimitedChunk)[] {
     this.out = [];
+    if (this.failure !== undefined) return this.out;
     if (this.header === undefined || this.sequential) {
-      this.parsed(this.parser.end(encodingError));
-      if (encodingError !== undefined) throw encodingError;
-      if (!this.parser.hasHeader) throw new ImportParseError('import.no_header', 1, 'The file has no header row');
+      if (this.parsed(this.parser.end(encodingError))) {
+        this.failure = encodingError ?? (this.parser.hasHeader ? undefined : new ImportParseError('import.no_header', 1, 'The file has no header row'));
+      }
       return this.out;
     }
     if (this.parts.length > 0 || encodingError !== undefined) {
@@ -632,19 +635,12 @@ class DelimitedSplitter {
     return this.out;
   }
 
-  /** Rows the parser gave (kept for the caller), then its error. */
-  private parsed(rows: ImportRow[]): void {
+  /** Keeps the rows the parser gave for the caller; false once the parser has failed (its error is then `failure`). */
+  private parsed(rows: ImportRow[]): boolean {
     if (rows.length > 0) this.out.push(rows);
-    if (this.parser.failure !== undefined) {
-      const failure = this.parser.failure;
-      // The rows before the error come out before it: the caller takes them from `pending`.
-      this.pending = this.out;
-      throw failure;
-    }
+    this.failure = this.parser.failure;
+    return this.failure === undefined;
   }
-
-  /** What a push or end had completed when it threw. */
-  pending: (ImportRow[] | DelimitedChunk)[] = [];
 }
 
 /**
@@ -674,21 +670,12 @@ export async function* splitDelimited(
     }
   }
   const splitter = new DelimitedSplitter(delimiter, limits, chunkRecords);
-  const step = (run: () => (ImportRow[] | DelimitedChunk)[]): { out: (ImportRow[] | DelimitedChunk)[]; failure?: unknown } => {
-    try {
-      return { out: run() };
-    } catch (failure) {
-      return { out: splitter.pending, failure };
-    }
-  };
   for await (const text of holdEncodingError()) {
-    const { out, failure } = step(() => splitter.push(text));
-    yield* out;
-    if (failure !== undefined) throw failure;
+    yield* splitter.push(text);
+    if (splitter.failure !== undefined) throw splitter.failure;
   }
-  const { out, failure } = step(() => splitter.end(encodingError));
-  yield* out;
-  if (failure !== undefined) throw failure;
+  yield* splitter.end(encodingError);
+  if (splitter.failure !== undefined) throw splitter.failure;
 }
 
 /** CSV or TSV rows from decoded text, in arrays: splitDelimited's chunks parsed as they come. */

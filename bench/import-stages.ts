@@ -13,7 +13,7 @@ import { newId } from '../apps/server/src/platform/ids.ts';
 import type { FieldProblem } from '../apps/server/src/modules/vault/vault.codec.ts';
 import { writeDemoCsv } from '../apps/server/src/modules/vault/vault.demo-data.ts';
 import { ImportEncoder } from '../apps/server/src/modules/vault/vault.import-encode.ts';
-import { parseDelimitedChunk, parseImportBatches, splitImportBatches, type DelimitedChunk } from '../apps/server/src/modules/vault/vault.import-parse.ts';
+import { parseDelimitedChunk, parseImportBatches, splitImportBatches, type DelimitedChunk, type ImportRow } from '../apps/server/src/modules/vault/vault.import-parse.ts';
 import type { LoadedDataset } from '../apps/server/src/modules/vault/vault.datasets.ts';
 import { demoDataset } from './demo-dataset.ts';
 import { benchRuntime, intArg, log, round } from './support.ts';
@@ -122,22 +122,19 @@ const STAGES: Stage[] = [
     run: async (data, ds) => {
       let n = 0;
       const encoder = new ImportEncoder(ds.codec, ds.view.id, new Date());
-      let lines: number[] = [];
-      let values: Record<string, string>[] = [];
+      let rows: ImportRow[] = [];
       const flush = () => {
-        const r = encoder.encode(lines, values, values.map(() => newId<'RecordId'>()));
-        if (r.problemCount === 0 && r.records !== null) n += values.length;
-        lines = [];
-        values = [];
+        const r = encoder.encode(rows, rows.map(() => newId<'RecordId'>()));
+        if (r.problemCount === 0 && r.records !== null) n += rows.length;
+        rows = [];
       };
-      for await (const rows of parseImportBatches(chunks(data), 'csv')) {
-        for (const row of rows) {
-          lines.push(row.line);
-          values.push(row.values);
-          if (values.length === 2000) flush();
+      for await (const batch of parseImportBatches(chunks(data), 'csv')) {
+        for (const row of batch) {
+          rows.push(row);
+          if (rows.length === 2000) flush();
         }
       }
-      if (values.length > 0) flush();
+      if (rows.length > 0) flush();
       return n;
     },
   },

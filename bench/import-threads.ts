@@ -14,7 +14,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { newId } from '../apps/server/src/platform/ids.ts';
 import { writeDemoCsv } from '../apps/server/src/modules/vault/vault.demo-data.ts';
-import { ImportEncoder, type EncodedText } from '../apps/server/src/modules/vault/vault.import-encode.ts';
+import { ImportEncoder, type EncodedChunk } from '../apps/server/src/modules/vault/vault.import-encode.ts';
 import { ImportWorkers } from '../apps/server/src/modules/vault/vault.import-workers.ts';
 import { parseImportBatches, splitImportBatches, type DelimitedChunk, type ImportRow } from '../apps/server/src/modules/vault/vault.import-parse.ts';
 import { demoDataset } from './demo-dataset.ts';
@@ -45,27 +45,24 @@ async function main(): Promise<void> {
   const ids = (n: number) => Array.from({ length: n }, () => newId<'RecordId'>());
 
   const drive = async (mode: 'rows' | 'text'): Promise<number> => {
-    const inFlight: Promise<EncodedText>[] = [];
+    const inFlight: Promise<EncodedChunk>[] = [];
     let n = 0;
-    const send = async (p: Promise<EncodedText>) => {
+    const send = async (p: Promise<EncodedChunk>) => {
       inFlight.push(p);
       if (inFlight.length >= IN_FLIGHT) n += (await inFlight.shift()!).rows;
     };
     if (mode === 'rows') {
-      let lines: number[] = [];
-      let values: Record<string, string>[] = [];
+      let rows: ImportRow[] = [];
       for await (const batch of parseImportBatches(pieces(), 'csv')) {
-        for (const r of batch as ImportRow[]) {
-          lines.push(r.line);
-          values.push(r.values);
-          if (values.length === CHUNK_ROWS) {
-            await send(pool.run(lines, values, ids(values.length)));
-            lines = [];
-            values = [];
+        for (const r of batch) {
+          rows.push(r);
+          if (rows.length === CHUNK_ROWS) {
+            await send(pool.run(rows, ids(rows.length)));
+            rows = [];
           }
         }
       }
-      if (values.length > 0) await send(pool.run(lines, values, ids(values.length)));
+      if (rows.length > 0) await send(pool.run(rows, ids(rows.length)));
     } else {
       for await (const batch of splitImportBatches(pieces(), 'csv')) {
         const chunk = batch as DelimitedChunk;

@@ -233,8 +233,8 @@ describe('a worker that dies', () => {
       assert.equal(await pool.ready, true);
       const names = HEADER.split(',');
       const lines = csv('d').toString('utf8').split('\r\n').slice(1, 2001);
-      const values = lines.map((l) => Object.fromEntries(l.split(',').map((v, i) => [names[i]!, v])));
-      const chunk = () => pool.run(values.map((_, i) => i + 2), values, values.map(() => newId<'RecordId'>()));
+      const rows = lines.map((l, i) => ({ line: i + 2, values: Object.fromEntries(l.split(',').map((v, k) => [names[k]!, v])) }));
+      const chunk = () => pool.run(rows, rows.map(() => newId<'RecordId'>()));
       // Both workers healthy: a chunk comes back encoded.
       const ok = await chunk();
       assert.equal(ok.problemCount, 0);

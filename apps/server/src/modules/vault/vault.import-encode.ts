@@ -11,7 +11,7 @@
 import { BinaryCopyRows, encodeTimestamptz, uuidBytes } from '../../platform/db/copy-binary.ts';
 import { RecordCodec, type FieldProblem } from './vault.codec.ts';
 import { parseDelimitedChunk, type DelimitedChunk } from './vault.import-csv.ts';
-import type { ImportParseError } from './vault.import-errors.ts';
+import type { ImportParseError, ImportRow } from './vault.import-errors.ts';
 import { DatasetKeys } from './vault.keys.ts';
 import type { DatasetView } from './vault.types.ts';
 
@@ -21,6 +21,10 @@ export const MAX_CHUNK_PROBLEMS = 100;
 export type ChunkProblem = { line: number; field: string; problem: string };
 
 export type EncodedChunk = {
+  /** Rows the chunk held (of a chunk of text: those parsed before its error, if any). */
+  rows: number;
+  /** The parse error that ended a chunk of text, if any (rows are never parsed wrong otherwise). */
+  failure: ImportParseError | undefined;
   /** Up to MAX_CHUNK_PROBLEMS, in line order. */
   problems: ChunkProblem[];
   problemCount: number;
@@ -28,9 +32,6 @@ export type EncodedChunk = {
   records: Buffer | null;
   terms: Buffer | null;
 };
-
-/** A chunk of delimited text encoded: its rows parsed (`rows` of them), and the parse error that ended them, if any. */
-export type EncodedText = EncodedChunk & { rows: number; failure: ImportParseError | undefined };
 
 /** What a worker thread needs to build the same encoder (plain data: it crosses threads). */
 export type EncoderSetup = {
@@ -81,37 +82,31 @@ export class ImportEncoder {
    * Parses a chunk of CSV or TSV text (parseDelimitedChunk) and encodes the rows before its first
    * error, if any, as `encode` does; `ids` holds one per record the chunk counts (at least one a row).
    */
-  encodeText(chunk: DelimitedChunk, ids: readonly string[] | null): EncodedText {
+  encodeText(chunk: DelimitedChunk, ids: readonly string[] | null): EncodedChunk {
     const { rows, failure } = parseDelimitedChunk(chunk);
-    const lines = new Array<number>(rows.length);
-    const values = new Array<Record<string, string>>(rows.length);
-    for (let i = 0; i < rows.length; i++) {
-      lines[i] = rows[i]!.line;
-      values[i] = rows[i]!.values;
-    }
-    return { ...this.encode(lines, values, ids), rows: rows.length, failure };
+    return { ...this.encode(rows, ids), failure };
   }
 
   /**
    * Checks every row of the chunk; writes them only when `ids` are given (one per row) and no row of
    * the chunk has a problem. The first problem stops the encoding, not the checking.
    */
-  encode(lines: readonly number[], values: readonly Record<string, string>[], ids: readonly string[] | null): EncodedChunk {
+  encode(rows: readonly ImportRow[], ids: readonly string[] | null): EncodedChunk {
     const problems: ChunkProblem[] = [];
     let problemCount = 0;
     let write = ids !== null;
-    const records = write ? new BinaryCopyRows(values.length * 640) : null;
-    const terms = write ? new BinaryCopyRows(values.length * 512) : null;
+    const records = write ? new BinaryCopyRows(rows.length * 640) : null;
+    const terms = write ? new BinaryCopyRows(rows.length * 512) : null;
     const { rowProblems, trimmed, codec } = this;
-    for (let i = 0; i < values.length; i++) {
-      const v = values[i]!;
+    for (let i = 0; i < rows.length; i++) {
+      const v = rows[i]!.values;
       rowProblems.length = 0;
       codec.check(v, rowProblems, trimmed);
       if (rowProblems.length > 0) {
         write = false;
         for (const p of rowProblems) {
           problemCount++;
-          if (problems.length < MAX_CHUNK_PROBLEMS) problems.push({ line: lines[i]!, field: p.field, problem: p.problem });
+          if (problems.length < MAX_CHUNK_PROBLEMS) problems.push({ line: rows[i]!.line, field: p.field, problem: p.problem });
         }
         continue;
       }
@@ -124,8 +119,7 @@ export class ImportEncoder {
       (r.keyId === null ? rr.null() : rr.raw(this.keyIdBytes(r.keyId))).raw(this.at).raw(this.at);
       for (const t of r.terms) terms!.row(2).int4Bytea(t.field, t.term).raw(idBytes);
     }
-    return write
-      ? { problems, problemCount, records: records!.done(), terms: terms!.done() }
-      : { problems, problemCount, records: null, terms: null };
+    const done = { rows: rows.length, failure: undefined, problems, problemCount };
+    return write ? { ...done, records: records!.done(), terms: terms!.done() } : { ...done, records: null, terms: null };
   }
 }

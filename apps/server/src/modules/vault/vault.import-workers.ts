@@ -10,16 +10,16 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { DelimitedChunk } from './vault.import-csv.ts';
-import type { EncodedText, EncoderSetup } from './vault.import-encode.ts';
-import { ImportParseError, type ImportParseErrorCode } from './vault.import-errors.ts';
+import type { EncodedChunk, EncoderSetup } from './vault.import-encode.ts';
+import { ImportParseError, type ImportParseErrorCode, type ImportRow } from './vault.import-errors.ts';
 
 const WORKER_URL = new URL('./vault.import.worker.mjs', import.meta.url);
 
-type Pending = { resolve(v: EncodedText): void; reject(e: Error): void };
+type Pending = { resolve(v: EncodedChunk): void; reject(e: Error): void };
 type Failure = { code: ImportParseErrorCode; line: number; message: string; column?: number };
 type Answer = {
   id: number; error?: string; ready?: true; rows: number; failure: Failure | null;
-  problems: EncodedText['problems']; problemCount: number; records: Uint8Array | null; terms: Uint8Array | null;
+  problems: EncodedChunk['problems']; problemCount: number; records: Uint8Array | null; terms: Uint8Array | null;
 };
 
 function asBuffer(u: Uint8Array | null): Buffer | null {
@@ -77,21 +77,21 @@ export class ImportWorkers {
   }
 
   /** Sends a chunk of rows to the worker with the fewest in hand. */
-  run(lines: number[], values: Record<string, string>[], ids: string[] | null): Promise<EncodedText> {
-    return this.send({ lines, values, ids });
+  run(rows: readonly ImportRow[], ids: string[] | null): Promise<EncodedChunk> {
+    return this.send({ rows, ids });
   }
 
   /** Sends a chunk of CSV/TSV text to be parsed and encoded there (not one that carries the decoder's error: it stays on the import's thread). */
-  runText(chunk: DelimitedChunk, ids: string[] | null): Promise<EncodedText> {
+  runText(chunk: DelimitedChunk, ids: string[] | null): Promise<EncodedChunk> {
     if (chunk.encodingError) return Promise.reject(new Error('a chunk with an encoding error is encoded on the import thread'));
     return this.send({ chunk, ids });
   }
 
-  private send(message: { lines?: number[]; values?: Record<string, string>[]; chunk?: DelimitedChunk; ids: string[] | null }): Promise<EncodedText> {
+  private send(message: { rows?: readonly ImportRow[]; chunk?: DelimitedChunk; ids: string[] | null }): Promise<EncodedChunk> {
     if (this.failed) return Promise.reject(this.failed);
     const w = this.workers.reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
     const id = this.next++;
-    return new Promise<EncodedText>((resolve, reject) => {
+    return new Promise<EncodedChunk>((resolve, reject) => {
       w.pending.set(id, { resolve, reject });
       w.worker.postMessage({ id, ...message });
     });

@@ -24,7 +24,7 @@ import { appendAudit, appendAuditAlone } from '../audit/index.ts';
 import { availableParallelism } from 'node:os';
 import { RecordLoader } from './vault.bulk.repository.ts';
 import { CHUNK_RECORDS, type DelimitedChunk } from './vault.import-csv.ts';
-import { ImportEncoder, type EncodedText } from './vault.import-encode.ts';
+import { ImportEncoder, type EncodedChunk } from './vault.import-encode.ts';
 import { ImportWorkers } from './vault.import-workers.ts';
 import { loadDataset } from './vault.datasets.ts';
 import { ImportParseError, type ImportBatch, type ImportRow } from './vault.import-parse.ts';
@@ -126,20 +126,20 @@ export async function importRecords(
       const loader = await RecordLoader.open(bulk, options.rebuildIndexUpTo);
       // Chunks encoded or being encoded (on a worker or on this thread), in the order they were read; applied in that order.
       // `done`: the result is there (set when it settles), so applying it will not wait.
-      const inFlight: { ids: string[] | null; result: Promise<EncodedText>; onWorker: boolean; done: boolean }[] = [];
+      const inFlight: { ids: string[] | null; result: Promise<EncodedChunk>; onWorker: boolean; done: boolean }[] = [];
       if (workersAfterRows === 0 && workerCount > 0) {
         workers = new ImportWorkers(ImportEncoder.setup(ds.view, ds.keys, ds.codec, at), workerCount);
         await workers.ready;
       }
-      let lines: number[] = [];
-      let values: Record<string, string>[] = [];
+      /** Rows read and not yet encoded (rows come as rows from JSON Lines; CSV and TSV come as text). */
+      let pending: ImportRow[] = [];
       /** Records read (rows, and the records chunks of text count): when to start the workers. */
       let recordsRead = 0;
       /** The first parse error in file order: nothing after it is read or reported, as one parser would stop there. */
       let parseError: ImportParseError | null = null;
 
       /** Takes a chunk's result into the count and the report, and while the file is valid, into the database. */
-      const apply = async (ids: string[] | null, r: EncodedText, onWorker: boolean): Promise<void> => {
+      const apply = async (ids: string[] | null, r: EncodedChunk, onWorker: boolean): Promise<void> => {
         if (parseError) return;
         const before = rows;
         rows += r.rows;
@@ -165,7 +165,7 @@ export async function importRecords(
        * wait idle for them (it has CPU to spare: reading and feeding PostgreSQL take a fraction of what
        * encoding does).
        */
-      const encode = async (count: number, onWorker: ((w: ImportWorkers, ids: string[] | null) => Promise<EncodedText>) | null, here: (ids: string[] | null) => EncodedText): Promise<void> => {
+      const encode = async (count: number, onWorker: ((w: ImportWorkers, ids: string[] | null) => Promise<EncodedChunk>) | null, here: (ids: string[] | null) => EncodedChunk): Promise<void> => {
         // Ids are minted here, in reading order, so that they ascend through the file whichever thread encodes it.
         const ids = problemCount === 0 && !parseError ? Array.from({ length: count }, () => newId<'RecordId'>()) : null;
         const ready = workers?.isReady ? workers : null;
@@ -182,12 +182,10 @@ export async function importRecords(
       };
       /** Encodes the rows gathered so far. */
       const dispatch = async (): Promise<void> => {
-        if (values.length === 0) return;
-        const chunkLines = lines;
-        const chunkValues = values;
-        lines = [];
-        values = [];
-        await encode(chunkValues.length, (w, ids) => w.run(chunkLines, chunkValues, ids), (ids) => ({ ...encoder.encode(chunkLines, chunkValues, ids), rows: chunkValues.length, failure: undefined }));
+        if (pending.length === 0) return;
+        const batch = pending;
+        pending = [];
+        await encode(batch.length, (w, ids) => w.run(batch, ids), (ids) => encoder.encode(batch, ids));
       };
       /** The fields being imported must be allowed, as they become known (a header names them all; JSON Lines rows may add some). */
       const allowColumns = (names: Iterable<string>): void => {
@@ -218,10 +216,9 @@ export async function importRecords(
           if (Array.isArray(batch)) {
             for (const row of batch as readonly ImportRow[]) {
               allowColumns(Object.keys(row.values));
-              lines.push(row.line);
-              values.push(row.values);
+              pending.push(row);
               recordsRead++;
-              if (values.length >= CHUNK_ROWS) await dispatch();
+              if (pending.length >= CHUNK_ROWS) await dispatch();
             }
           } else {
             const chunk = batch as DelimitedChunk;

@@ -89,8 +89,12 @@ async function assertStoredAlike(single: ImportResult, other: ImportResult, tag:
 
 async function run(file: Buffer, options: ImportOptions, as: 'text' | 'rows' = 'text') {
   let last: ImportProgress | null = null;
-  const r = await importRecords(t.ctx, operator, 'contacts', rowsOf(file, as), (p) => (last = p), options);
-  return { ...r, progress: last as ImportProgress | null };
+  const writes: number[] = [];
+  const r = await importRecords(t.ctx, operator, 'contacts', rowsOf(file, as), (p) => {
+    last = p;
+    if (p.phase === 'write') writes.push(p.rows);
+  }, options);
+  return { ...r, progress: last as ImportProgress | null, writes };
 }
 
 async function reportOf(file: Buffer, options: ImportOptions, as: 'text' | 'rows' = 'text') {
@@ -151,6 +155,10 @@ describe('import on worker threads', () => {
     assert.equal(shared.imported, rows);
     const onWorker = shared.progress?.workerRows ?? 0;
     assert.ok(onWorker > 0 && onWorker < rows, `both threads encoded chunks (worker: ${onWorker} of ${rows})`);
+    // Progress as the rows go in (the CLI's bar, the upload's progress lines): once past each 5,000,
+    // within the chunk of 2,000 that crossed it, whichever thread encoded it.
+    assert.equal(shared.writes.length, 2, `progress at ${shared.writes.join(', ')}`);
+    shared.writes.forEach((n, k) => assert.ok(n >= (k + 1) * 5000 && n < (k + 1) * 5000 + 2000, `progress ${k + 1} at ${n} rows`));
     await assertStoredAlike(single, shared, 'm', rows);
   });
 

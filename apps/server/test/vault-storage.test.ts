@@ -10,8 +10,10 @@ import { sql } from 'kysely';
 import { systemActor } from '../src/modules/identity/index.ts';
 import { importRecords, type ImportProgress } from '../src/modules/vault/index.ts';
 import { DEMO_CONTACT_FIELDS } from '../src/modules/vault/vault.demo-data.ts';
+import { splitDelimited } from '../src/modules/vault/vault.import-csv.ts';
 import { splitImportBatches, type ImportFormat } from '../src/modules/vault/vault.import-parse.ts';
 import { integrateAll, leafHash, merkleRoot } from '../src/modules/audit/index.ts';
+import type { BulkTransaction } from '../src/platform/db/database.ts';
 import { AppError } from '../src/platform/errors.ts';
 import { signIn, startTestApp, type Session, type TestApp } from './support/app.ts';
 
@@ -226,6 +228,38 @@ describe('import and the search index', () => {
     // A prefix range stays within its field (ADR 0017): 東京 is a prefix of these records' prefecture, 東京都, not of their company names.
     assert.deepEqual(await find([{ field: 'company_name', op: 'prefix', value: '東京' }, { field: 'email', op: 'exact', value: 'ia7@index-test.example.jp' }]), []);
     assert.equal((await find([{ field: 'prefecture', op: 'exact', value: '東京都' }, { field: 'email', op: 'exact', value: 'ia7@index-test.example.jp' }])).length, 1);
+  });
+
+  test('a maintained index takes the staged terms whenever they reach the threshold, and what is left at the end', async () => {
+    // The CSV is cut into chunks of 10 records, and a load batch is 10 records: 45 rows are five
+    // batches (10, 10, 10, 10, 5) of 8 terms a row. The merges are counted where the loader sends
+    // them, on the bulk transaction.
+    const importCountingMerges = async (tag: string, mergeTermBytes: number) => {
+      const statements: string[] = [];
+      const database = t.ctx.database;
+      const ctx = {
+        ...t.ctx,
+        database: {
+          ...database,
+          bulkTransaction: <T>(fn: (bulk: BulkTransaction) => Promise<T>) =>
+            database.bulkTransaction((bulk) => fn({ ...bulk, queue: (s, params) => (statements.push(s), bulk.queue(s, params)) })),
+        },
+      };
+      const terms = await countTerms();
+      const text = csvOf(tag, 45).toString('utf8');
+      const inTens = () => splitDelimited((async function* () { yield text; })(), ',', { maxFieldLength: 1000, maxColumns: 20 }, 10);
+      const r = await importRecords(ctx, operator, 'contacts', inTens, undefined, { rebuildIndexUpTo: 0, loadBatchRows: 10, mergeTermBytes });
+      assert.equal(r.imported, 45);
+      assert.equal((await countTerms()) - terms, 45 * 8, 'every term is in record_terms');
+      assert.ok(!statements.some((s) => s.startsWith('CREATE INDEX')), 'the index is maintained, not rebuilt');
+      for (const i of [0, 9, 10, 44]) assert.equal((await find([{ field: 'email', op: 'exact', value: `${tag}${i}@index-test.example.jp` }])).length, 1, `row ${i}`);
+      return statements.filter((s) => s.startsWith('INSERT INTO record_terms')).length;
+    };
+    assert.equal(await importCountingMerges('mg', 1), 5, 'a threshold every batch reaches: one merge a batch');
+    // A batch's term rows are ~3.6 kB here (binary COPY: five blind-index terms of 46 bytes a row and
+    // three public ones of ~45): 5 kB is reached by every second batch.
+    assert.equal(await importCountingMerges('mi', 5_000), 3, 'merged after the second and fourth batches, and at the end');
+    assert.equal(await importCountingMerges('mh', Number.MAX_SAFE_INTEGER), 1, 'a threshold never reached: one merge, at the end');
   });
 
   test('a rejected import rolls back everything, whichever way the index is kept: no records, no terms, the index as before', async () => {

@@ -12,8 +12,8 @@
  *   writes in every dataset wait for the import; that is why it is limited to a nearly empty table
  *   (see docs/adr/0005-import-term-index.md). A rollback restores the index as it was.
  * - merge: otherwise terms are staged per batch in a temporary table and inserted into record_terms
- *   sorted by the index key, which touches far fewer index pages than inserting in record order.
- *   Readers are not blocked.
+ *   sorted by the index key, which touches far fewer index pages than inserting in record order;
+ *   the staged terms are merged whenever they reach `mergeTermBytes`. Readers are not blocked.
  */
 import { sql } from 'kysely';
 import type { BulkTransaction, CopyWriter } from '../../platform/db/database.ts';
@@ -22,35 +22,50 @@ import { BINARY_COPY_HEADER, BINARY_COPY_TRAILER } from '../../platform/db/copy-
 const RECORD_COLUMNS = ['id', 'dataset_id', 'public', 'sealed', 'key_id', 'created_at', 'updated_at'] as const;
 /** A term row: its key, record_term(field id, term) (migration 0019), and the record. */
 const TERM_COLUMNS = ['term', 'record_id'] as const;
-/** Rows per batch: one COPY of records, then one of their terms. */
-const BATCH_ROWS = 25_000;
-/** Merge strategy: batches whose staged terms are inserted into record_terms together (larger sorted runs). */
-const MERGE_BATCHES = 4;
+/** Default for `batchRows`: records per batch, one COPY of records, then one of their terms. */
+export const BATCH_ROWS = 25_000;
+/**
+ * Default for `mergeTermBytes`: the staged terms (their binary COPY rows) that the merge strategy
+ * moves into record_terms at once. One sorted insert of more terms visits each leaf page of the
+ * index fewer times: 1,000,000 contacts imported into a database that held as many took PostgreSQL
+ * 56.8–68.5 µs a row merging at this size (18 batches of the demo's contacts, 452 bytes of term rows
+ * a record) against 69.3–79.0 every four batches, in four pairs of runs taking turns (bench/README,
+ * 2026-11-27). It also bounds the temporary table (about this much, plus a batch) whatever the
+ * number of searchable fields.
+ */
+export const MERGE_TERM_BYTES = 192 * 1024 * 1024;
 /** Default for `rebuildIndexUpTo`: rebuilding the index over this many existing terms takes a few seconds at most. */
 export const REBUILD_INDEX_UP_TO = 1_000_000;
 
 export type IndexStrategy = 'rebuild' | 'merge';
+
+export type LoaderOptions = {
+  /** The most terms record_terms may already hold for the index to be rebuilt rather than maintained (0: always maintain it). */
+  rebuildIndexUpTo?: number | undefined;
+  batchRows?: number | undefined;
+  mergeTermBytes?: number | undefined;
+};
 
 export class RecordLoader {
   private records: CopyWriter | null = null;
   /** The batch's term rows, as the encoder produced them (written to their COPY one after the other, never concatenated). */
   private termChunks: Buffer[] = [];
   private rowsInBatch = 0;
-  private unmergedBatches = 0;
+  /** Merge strategy: bytes of term rows copied into import_terms and not yet merged. */
+  private stagedTermBytes = 0;
   private previousBatch: Promise<unknown> = Promise.resolve();
 
   private constructor(
     private readonly bulk: BulkTransaction,
     readonly strategy: IndexStrategy,
     private readonly indexDefinition: string | null,
+    private readonly batchRows: number,
+    private readonly mergeTermBytes: number,
   ) {
   }
 
-  /**
-   * Opens the load. `rebuildIndexUpTo`: the most terms record_terms may already hold for the index to
-   * be rebuilt rather than maintained (0: always maintain it).
-   */
-  static async open(bulk: BulkTransaction, rebuildIndexUpTo = REBUILD_INDEX_UP_TO): Promise<RecordLoader> {
+  static async open(bulk: BulkTransaction, options: LoaderOptions = {}): Promise<RecordLoader> {
+    const { rebuildIndexUpTo = REBUILD_INDEX_UP_TO, batchRows = BATCH_ROWS, mergeTermBytes = MERGE_TERM_BYTES } = options;
     const db = bulk.executor;
     let strategy: IndexStrategy = 'merge';
     let indexDefinition: string | null = null;
@@ -78,7 +93,7 @@ export class RecordLoader {
       // cores (ADR 0013, amended).
       await sql`SET LOCAL maintenance_work_mem = '64MB'`.execute(db);
     }
-    return new RecordLoader(bulk, strategy, indexDefinition);
+    return new RecordLoader(bulk, strategy, indexDefinition, Math.max(1, batchRows), mergeTermBytes);
   }
 
   /**
@@ -93,7 +108,7 @@ export class RecordLoader {
     }
     if (terms.length > 0) this.termChunks.push(terms);
     this.rowsInBatch += count;
-    if (this.rowsInBatch >= BATCH_ROWS) {
+    if (this.rowsInBatch >= this.batchRows) {
       const written = this.records.write(records);
       written.catch(() => undefined); // end() in endBatch reports a failure
       return this.endBatch();
@@ -113,7 +128,7 @@ export class RecordLoader {
   private async endBatch(last = false): Promise<void> {
     const records = this.records;
     if (!records || this.rowsInBatch === 0) {
-      if (last && this.unmergedBatches > 0) this.previousBatch = this.mergeTerms(this.previousBatch);
+      if (last && this.stagedTermBytes > 0) this.previousBatch = this.mergeTerms(this.previousBatch);
       return;
     }
     await records.write(BINARY_COPY_TRAILER);
@@ -130,9 +145,9 @@ export class RecordLoader {
       // The bytes are already in memory: no need to wait for room; a failure surfaces through end().
       for (const b of [BINARY_COPY_HEADER, ...terms, BINARY_COPY_TRAILER]) copy.write(b).catch(() => undefined);
       done.push(copy.end());
-      if (this.strategy === 'merge') this.unmergedBatches++;
+      if (this.strategy === 'merge') for (const t of terms) this.stagedTermBytes += t.length;
     }
-    if (this.unmergedBatches >= MERGE_BATCHES || (last && this.unmergedBatches > 0)) done.push(this.mergeTerms());
+    if (this.stagedTermBytes > 0 && (last || this.stagedTermBytes >= this.mergeTermBytes)) done.push(this.mergeTerms());
     const batch = Promise.all(done);
     batch.catch(() => undefined);
     this.previousBatch = batch;
@@ -140,7 +155,7 @@ export class RecordLoader {
 
   /** Moves the staged terms into record_terms in index order (sent now, runs after what is queued). */
   private mergeTerms(after: Promise<unknown> = Promise.resolve()): Promise<unknown> {
-    this.unmergedBatches = 0;
+    this.stagedTermBytes = 0;
     const merged = Promise.all([
       after,
       this.bulk.queue('INSERT INTO record_terms (term, record_id) SELECT term, record_id FROM import_terms ORDER BY term, record_id'),

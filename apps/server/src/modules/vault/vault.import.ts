@@ -84,8 +84,12 @@ export type ImportOptions = {
   sourceBytes?: number;
   /** Chunks each worker may have to do before the import's thread encodes the next one itself (default WORKER_QUEUE). */
   workerQueue?: number;
-  /** Most terms record_terms may already hold for the load to rebuild its index instead of maintaining it (RecordLoader). */
+  /** Most terms record_terms may already hold for the load to rebuild its index instead of maintaining it (RecordLoader; default REBUILD_INDEX_UP_TO). */
   rebuildIndexUpTo?: number;
+  /** Records per load batch: one COPY of records, then one of their terms (default BATCH_ROWS). */
+  loadBatchRows?: number;
+  /** When the index is maintained: staged term bytes merged into record_terms at once (default MERGE_TERM_BYTES). */
+  mergeTermBytes?: number;
 };
 
 /** Ends the transaction (rolling it back) once the whole source was read and some rows were invalid. */
@@ -123,7 +127,7 @@ export async function importRecords(
       workers = new ImportWorkers(ImportEncoder.setup(ds.view, ds.keys, ds.codec, at), workerCount);
     }
     await ctx.database.bulkTransaction(async (bulk) => {
-      const loader = await RecordLoader.open(bulk, options.rebuildIndexUpTo);
+      const loader = await RecordLoader.open(bulk, { rebuildIndexUpTo: options.rebuildIndexUpTo, batchRows: options.loadBatchRows, mergeTermBytes: options.mergeTermBytes });
       // Chunks encoded or being encoded (on a worker or on this thread), in the order they were read; applied in that order.
       // `done`: the result is there (set when it settles), so applying it will not wait.
       const inFlight: { ids: string[] | null; result: Promise<EncodedChunk>; onWorker: boolean; done: boolean }[] = [];

@@ -44,7 +44,8 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { constants as perfConstants, monitorEventLoopDelay, performance, PerformanceObserver, type EntryType, type PerformanceEntry } from 'node:perf_hooks';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { constants as perfConstants, createHistogram, monitorEventLoopDelay, performance, PerformanceObserver, type EntryType, type PerformanceEntry } from 'node:perf_hooks';
 import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
 import pg from 'pg';
@@ -81,9 +82,18 @@ const READ_STATEMENTS = process.env.BENCH_READ_STATEMENTS ? intArg(process.env.B
 /**
  * Where the server's own thread stalls during `fn` (the server runs in this process): the event
  * loop's delay (p50, p99, max, ms) and V8's collection pauses (count, total and longest, ms, by kind),
- * to tell a tail of the gate's latency that Node causes from one PostgreSQL causes.
+ * to tell a tail of the gate's latency that Node causes from one PostgreSQL causes. `server`: also
+ * each request's time in it (`request_ms`), from Node's `request` event to the response handed to the
+ * kernel: against the load generator's latency, the part of the tail the server holds (the rest is
+ * spent in sockets, in the load generator, or waiting for a core before Node reads the request).
  */
-async function stalls<T>(fn: () => Promise<T>): Promise<{ result: T; stalls: Record<string, unknown> }> {
+async function stalls<T>(fn: () => Promise<T>, server?: Server): Promise<{ result: T; stalls: Record<string, unknown> }> {
+  const inServer = createHistogram();
+  const onRequest = (_req: IncomingMessage, res: ServerResponse): void => {
+    const t0 = process.hrtime.bigint();
+    res.once('finish', () => inServer.record(Math.max(1, Number(process.hrtime.bigint() - t0))));
+  };
+  server?.prependListener('request', onRequest);
   const loop = monitorEventLoopDelay({ resolution: 5 });
   const gc = new Map<string, { count: number; total_ms: number; max_ms: number }>();
   const kinds: Record<number, string> = {
@@ -107,11 +117,13 @@ async function stalls<T>(fn: () => Promise<T>): Promise<{ result: T; stalls: Rec
     return {
       result,
       stalls: {
+        ...(server && inServer.count > 0 ? { request_ms: { p50: round(inServer.percentile(50) / 1e6, 1), p99: round(inServer.percentile(99) / 1e6, 1), max: round(inServer.max / 1e6, 1) } } : {}),
         event_loop_delay_ms: { p50: round(loop.percentile(50) / 1e6, 1), p99: round(loop.percentile(99) / 1e6, 1), max: round(loop.max / 1e6, 1) },
         gc_pauses: Object.fromEntries([...gc].map(([k, g]) => [k, { count: g.count, total_ms: round(g.total_ms), max_ms: round(g.max_ms, 1) }])),
       },
     };
   } finally {
+    server?.off('request', onRequest);
     loop.disable();
     obs.disconnect();
   }
@@ -689,7 +701,7 @@ async function main(): Promise<void> {
         phases.push(await loadgen.run(WARMUP_SECONDS * 1000, false));
         batches0 = readBatchStats(ctx);
         ({ result: gate, statements: pgStatements } = await statementsDuring(ctx.db, () => measure('gate (HTTP)', ctx.db, async () => {
-          const r = await perfRecorded(ctx.db, () => profiled(() => stalls(() => loadgen.run(SECONDS * 1000, true))));
+          const r = await perfRecorded(ctx.db, () => profiled(() => stalls(() => loadgen.run(SECONDS * 1000, true), app.server)));
           phases.push(r.result);
           serverStalls = r.stalls;
           return r.result;

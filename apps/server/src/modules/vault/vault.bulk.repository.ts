@@ -22,7 +22,7 @@ import { BINARY_COPY_HEADER, BINARY_COPY_TRAILER } from '../../platform/db/copy-
 const RECORD_COLUMNS = ['id', 'dataset_id', 'public', 'sealed', 'key_id', 'created_at', 'updated_at'] as const;
 /** A term row: its key, record_term(field id, term) (migration 0019), and the record. */
 const TERM_COLUMNS = ['term', 'record_id'] as const;
-/** Default for `batchRows`: records per batch, one COPY of records, then one of their terms. */
+/** Default for `loadBatchRows`: records per batch, one COPY of records, then one of their terms. */
 export const BATCH_ROWS = 25_000;
 /**
  * Default for `mergeTermBytes`: the staged terms (their binary COPY rows) that the merge strategy
@@ -39,11 +39,14 @@ export const REBUILD_INDEX_UP_TO = 1_000_000;
 
 export type IndexStrategy = 'rebuild' | 'merge';
 
+/** How a load is done (importRecords takes them among its options). */
 export type LoaderOptions = {
-  /** The most terms record_terms may already hold for the index to be rebuilt rather than maintained (0: always maintain it). */
-  rebuildIndexUpTo?: number | undefined;
-  batchRows?: number | undefined;
-  mergeTermBytes?: number | undefined;
+  /** The most terms record_terms may already hold for the index to be rebuilt rather than maintained (default REBUILD_INDEX_UP_TO; 0: always maintain it). */
+  rebuildIndexUpTo?: number;
+  /** Records per load batch (default BATCH_ROWS). */
+  loadBatchRows?: number;
+  /** When the index is maintained: staged term bytes merged into record_terms at once (default MERGE_TERM_BYTES). */
+  mergeTermBytes?: number;
 };
 
 export class RecordLoader {
@@ -65,7 +68,7 @@ export class RecordLoader {
   }
 
   static async open(bulk: BulkTransaction, options: LoaderOptions = {}): Promise<RecordLoader> {
-    const { rebuildIndexUpTo = REBUILD_INDEX_UP_TO, batchRows = BATCH_ROWS, mergeTermBytes = MERGE_TERM_BYTES } = options;
+    const { rebuildIndexUpTo = REBUILD_INDEX_UP_TO, loadBatchRows = BATCH_ROWS, mergeTermBytes = MERGE_TERM_BYTES } = options;
     const db = bulk.executor;
     let strategy: IndexStrategy = 'merge';
     let indexDefinition: string | null = null;
@@ -93,7 +96,7 @@ export class RecordLoader {
       // cores (ADR 0013, amended).
       await sql`SET LOCAL maintenance_work_mem = '64MB'`.execute(db);
     }
-    return new RecordLoader(bulk, strategy, indexDefinition, Math.max(1, batchRows), mergeTermBytes);
+    return new RecordLoader(bulk, strategy, indexDefinition, Math.max(1, loadBatchRows), mergeTermBytes);
   }
 
   /**

@@ -22,7 +22,7 @@ import type { Actor } from '../identity/index.ts';
 import { authorize, evaluate } from '../access-policy/index.ts';
 import { appendAudit, appendAuditAlone } from '../audit/index.ts';
 import { availableParallelism } from 'node:os';
-import { RecordLoader } from './vault.bulk.repository.ts';
+import { RecordLoader, type LoaderOptions } from './vault.bulk.repository.ts';
 import { CHUNK_RECORDS, type DelimitedChunk } from './vault.import-csv.ts';
 import { ImportEncoder, type EncodedChunk } from './vault.import-encode.ts';
 import { ImportWorkers } from './vault.import-workers.ts';
@@ -71,7 +71,7 @@ async function closeWorkers(workers: ImportWorkers | null): Promise<void> {
 export type ImportProgress = { phase: 'write' | 'index' | 'commit' | 'done'; rows: number; workerRows: number };
 export type ImportProblem = { line: number; field?: string; problem: string };
 export type ImportResult = { imported: number; firstId: string | null; lastId: string | null };
-export type ImportOptions = {
+export type ImportOptions = LoaderOptions & {
   /** Worker threads that encode rows beside the import's thread (default: see defaultWorkers; 0: none). */
   workers?: number;
   /** Rows read before the workers are started (default WORKERS_AFTER_ROWS; 0: from the first row, waiting for them to start). */
@@ -84,12 +84,6 @@ export type ImportOptions = {
   sourceBytes?: number;
   /** Chunks each worker may have to do before the import's thread encodes the next one itself (default WORKER_QUEUE). */
   workerQueue?: number;
-  /** Most terms record_terms may already hold for the load to rebuild its index instead of maintaining it (RecordLoader; default REBUILD_INDEX_UP_TO). */
-  rebuildIndexUpTo?: number;
-  /** Records per load batch: one COPY of records, then one of their terms (default BATCH_ROWS). */
-  loadBatchRows?: number;
-  /** When the index is maintained: staged term bytes merged into record_terms at once (default MERGE_TERM_BYTES). */
-  mergeTermBytes?: number;
 };
 
 /** Ends the transaction (rolling it back) once the whole source was read and some rows were invalid. */
@@ -127,7 +121,7 @@ export async function importRecords(
       workers = new ImportWorkers(ImportEncoder.setup(ds.view, ds.keys, ds.codec, at), workerCount);
     }
     await ctx.database.bulkTransaction(async (bulk) => {
-      const loader = await RecordLoader.open(bulk, { rebuildIndexUpTo: options.rebuildIndexUpTo, batchRows: options.loadBatchRows, mergeTermBytes: options.mergeTermBytes });
+      const loader = await RecordLoader.open(bulk, options);
       // Chunks encoded or being encoded (on a worker or on this thread), in the order they were read; applied in that order.
       // `done`: the result is there (set when it settles), so applying it will not wait.
       const inFlight: { ids: string[] | null; result: Promise<EncodedChunk>; onWorker: boolean; done: boolean }[] = [];

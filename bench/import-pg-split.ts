@@ -118,6 +118,8 @@ async function main(): Promise<void> {
       }
     };
     const cols = '(id, dataset_id, public, sealed, key_id, created_at, updated_at)';
+    // record_terms is partitioned by dataset (migration 0022): COPY into it routes each row to the
+    // demo dataset's partition, and its index statements act on that partition's index.
     await step('records', [], () => copy(`COPY records ${cols} FROM STDIN (FORMAT binary)`, recordBytes));
     await step('records_no_fk', ['ALTER TABLE records DROP CONSTRAINT records_dataset_id_fkey'], () => copy(`COPY records ${cols} FROM STDIN (FORMAT binary)`, recordBytes));
     await step('records_stmt_trigger_instead_of_fk', [

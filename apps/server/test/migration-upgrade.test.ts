@@ -4,7 +4,9 @@
  *   record_term(the field's integer id, the same term bytes) for the same record, and the new code's
  *   search terms find the converted rows;
  * - 0020: records' public values, stored as jsonb, read back the same from the json column;
- * - 0021: records keyed by (dataset_id, id), their only index.
+ * - 0021: records keyed by (dataset_id, id), their only index;
+ * - 0022: each dataset a block of field ids and a partition of record_terms, every term moved into its
+ *   dataset's partition under the renumbered field id.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -160,4 +162,22 @@ test('0021 keys records by (dataset_id, id) with one index, keeping every record
     (e: Error & { code?: string }) => e.code === '23505',
   );
   assert.equal((await sql<{ n: number }>`SELECT count(*)::int AS n FROM records`.execute(db)).rows[0]!.n, RECORDS.length);
+});
+
+test('0022 renumbers each dataset\'s fields within its block and moves every term into its dataset\'s partition', async () => {
+  const db = database.db;
+  await migrate(database); // a no-op when the tests above have run
+  const datasets = (await sql<{ id: string; term_block: number }>`SELECT id, term_block FROM datasets ORDER BY created_at, id`.execute(db)).rows;
+  assert.equal(new Set(datasets.map((d) => d.term_block)).size, 2);
+  const fields = (await sql<{ dataset_id: string; name: string; position: number; term_field: number }>`SELECT dataset_id, name, position, term_field FROM dataset_fields`.execute(db)).rows;
+  for (const f of fields) assert.equal(f.term_field, datasets.find((d) => d.id === f.dataset_id)!.term_block * 256 + f.position);
+  // Each term in the partition of the dataset its field belongs to (the 9 terms of before 0010: six of DATASET, three of OTHER).
+  const placed = (await sql<{ partition: string; field: number; n: number }>`
+    SELECT tableoid::regclass::text AS partition, ('x' || encode(substring(term FOR 4), 'hex'))::bit(32)::int AS field, count(*)::int AS n
+    FROM record_terms GROUP BY 1, 2 ORDER BY 1, 2`.execute(db)).rows;
+  const expected = [[DATASET, 'email'], [DATASET, 'company_name'], [OTHER, 'email']].map(([d, name]) => {
+    const f = fields.find((x) => x.dataset_id === d && x.name === name)!;
+    return { partition: `record_terms_${datasets.find((x) => x.id === d)!.term_block}`, field: f.term_field, n: RECORDS.length };
+  });
+  assert.deepEqual(placed, expected.sort((a, b) => a.partition.localeCompare(b.partition) || a.field - b.field));
 });

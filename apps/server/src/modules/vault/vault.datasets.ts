@@ -17,6 +17,8 @@ import type { DatasetField, DatasetView } from './vault.types.ts';
 
 export type LoadedDataset = {
   view: DatasetView;
+  /** The dataset's block of field ids, which names its partition of record_terms (datasets.term_block, migration 0022). */
+  termBlock: number;
   keys: DatasetKeys;
   /** The fields compiled for encoding, decoding and search terms. */
   codec: RecordCodec;
@@ -74,6 +76,7 @@ export async function loadDataset(ctx: AppContext, name: string): Promise<Loaded
   const keys = DatasetKeys.fromRows(ctx.keyring, d.id, await repo.keysOf(d.id));
   const loaded: LoadedDataset = {
     view,
+    termBlock: d.term_block,
     keys,
     codec: new RecordCodec(view, keys, new Map(fieldRows.map((f) => [f.name, f.term_field]))),
     policy: { id: view.id, ownerUserId: view.ownerUserId, purposes: view.purposes, fields: view.fields.map((f) => ({ name: f.name, classification: f.classification })) },
@@ -82,6 +85,9 @@ export async function loadDataset(ctx: AppContext, name: string): Promise<Loaded
   cache.set(name, loaded);
   return loaded;
 }
+
+/** The most fields a dataset has (the route's limit too). */
+export const MAX_FIELDS = 200;
 
 export type CreateDatasetInput = {
   name: string;
@@ -99,6 +105,8 @@ export type CreateDatasetInput = {
 
 export async function createDataset(ctx: AppContext, actor: Actor, input: CreateDatasetInput): Promise<DatasetView> {
   await authorize(ctx, { actor, action: 'dataset.create' });
+  // A dataset's fields are numbered within its block of 256 field ids (migration 0022).
+  if (input.fields.length === 0 || input.fields.length > MAX_FIELDS) throw new AppError('request.invalid', `A dataset has 1 to ${MAX_FIELDS} fields.`, { field: 'fields' });
   const names = new Set<string>();
   for (const f of input.fields) {
     if (!/^[a-z][a-z0-9_]{0,62}$/.test(f.name)) throw new AppError('dataset.invalid_field', 'Field names are lower-case letters, digits and _.', { field: f.name });

@@ -121,7 +121,7 @@ export async function importRecords(
       workers = new ImportWorkers(ImportEncoder.setup(ds.view, ds.keys, ds.codec, at), workerCount);
     }
     await ctx.database.bulkTransaction(async (bulk) => {
-      const loader = await RecordLoader.open(bulk, options);
+      const loader = await RecordLoader.open(bulk, ds.termBlock, options);
       // Chunks encoded or being encoded (on a worker or on this thread), in the order they were read; applied in that order.
       // `done`: the result is there (set when it settles), so applying it will not wait.
       const inFlight: { ids: string[] | null; result: Promise<EncodedChunk>; onWorker: boolean; done: boolean }[] = [];
@@ -245,6 +245,9 @@ export async function importRecords(
       if (problemCount > 0) throw new InvalidRows();
       if (loader.strategy === 'rebuild') onProgress({ phase: 'index', rows, workerRows });
       await loader.finish();
+      if (loader.swapped === false) {
+        ctx.logger.warn({ datasetId: ds.view.id, rows }, 'import: the term partition could not be swapped (its lock was held by long readers); the terms were inserted into it through its index');
+      }
       onProgress({ phase: 'commit', rows, workerRows });
       await appendAudit(bulk.executor, ctx.clock, actor, {
         action: 'record.import', decision: 'allow', rule: decision.rule, reason: decision.reason.en, result: 'ok',

@@ -10,6 +10,7 @@ import { invalidateActors, type Actor } from '../identity/index.ts';
 import { authorize, type Decision } from '../access-policy/index.ts';
 import { appendAudit, auditColumns, buildAuditPayload, type AuditEventInput } from '../audit/index.ts';
 import { maskValue, validateValue } from './vault.codec.ts';
+import { lockTermWriters } from './vault.bulk.repository.ts';
 import { loadDataset, type LoadedDataset } from './vault.datasets.ts';
 import { vaultRepository, type RecordRow } from './vault.repository.ts';
 import { AuditedReadBatcher, type AuditedRead, type ReadBatchStats } from './vault.read-batch.ts';
@@ -149,6 +150,7 @@ export async function createRecord(ctx: AppContext, actor: Actor, datasetName: s
   const id = newId<'RecordId'>();
   const enc = ds.codec.encode(id, values);
   await ctx.db.transaction().execute(async (tx) => {
+    await lockTermWriters(tx, ds.termBlock);
     await vaultRepository(tx).insertRecords(ds.view.id, [{ id, ...enc }], ctx.clock.now());
     await appendAudit(tx, ctx.clock, actor, {
       action: 'record.create', decision: 'allow', rule: decision.rule, reason: decision.reason.en, result: 'ok',
@@ -166,6 +168,7 @@ export async function updateRecord(ctx: AppContext, actor: Actor, datasetName: s
   const problems = checkValues(ds, values);
   if (problems.length > 0) throw new AppError('record.invalid', 'Some values are not valid.', { problems });
   return ctx.db.transaction().execute(async (tx) => {
+    await lockTermWriters(tx, ds.termBlock);
     const repo = vaultRepository(tx);
     const row = await repo.recordForUpdate(ds.view.id, recordId);
     if (!row) throw new AppError('not_found', 'No such record.');
@@ -191,6 +194,7 @@ export async function deleteRecord(ctx: AppContext, actor: Actor, datasetName: s
   const decision = await authorize(ctx, { actor, action: 'record.delete', dataset: ds.policy, fields }, { recordIds: isUuid(recordId) ? [recordId] : [] });
   if (!isUuid(recordId)) throw new AppError('not_found', 'No such record.');
   await ctx.db.transaction().execute(async (tx) => {
+    await lockTermWriters(tx, ds.termBlock);
     const repo = vaultRepository(tx);
     const row = await repo.recordForUpdate(ds.view.id, recordId);
     if (!row) throw new AppError('not_found', 'No such record.');

@@ -9,7 +9,7 @@ import { pipeline } from 'node:stream/promises';
 import { randomBytes } from 'node:crypto';
 import type { AppContext } from '../../platform/context.ts';
 import { requireActor } from '../../platform/http/auth.ts';
-import { createDataset, getDataset, listDatasets } from './vault.datasets.ts';
+import { MAX_FIELDS, createDataset, getDataset, listDatasets } from './vault.datasets.ts';
 import { createGrant, expireGrant, listGrants, revokeGrant } from './vault.grants.ts';
 import { importRecords } from './vault.import.ts';
 import { importLines, PROGRESS_TYPE, type ImportRun } from './vault.import-stream.ts';
@@ -51,7 +51,7 @@ export function vaultRoutes(ctx: AppContext, opts: { spoolDir: string }): Fastif
             classification: lit(CLASSIFICATIONS),
             kind: lit(FIELD_KINDS),
             search: lit(SEARCH_MODES),
-          }, { additionalProperties: false }), { minItems: 1, maxItems: 200 }),
+          }, { additionalProperties: false }), { minItems: 1, maxItems: MAX_FIELDS }),
         }, { additionalProperties: false }),
       },
     }, async (request, reply) => reply.status(201).send({ dataset: await createDataset(ctx, requireActor(request), request.body) }));

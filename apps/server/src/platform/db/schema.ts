@@ -83,6 +83,8 @@ export interface DB {
     created_at: Timestamp;
     updated_at: Timestamp;
     version: Generated<number>;
+    /** The dataset's block of field ids, and its partition of record_terms (migration 0022); set by the database, never changed. */
+    term_block: ColumnType<number, never, never>;
   };
   dataset_fields: {
     dataset_id: string;
@@ -93,7 +95,7 @@ export interface DB {
     classification: string;
     kind: string;
     search: string;
-    /** Database-wide id of the field in record_terms (migration 0010). */
+    /** Database-wide id of the field in record_terms: the dataset's term_block × 256 + position, set by the database (migrations 0010, 0022). */
     term_field: ColumnType<number, never, never>;
   };
   dataset_keys: {

@@ -1,0 +1,242 @@
+/**
+ * Search terms partitioned by dataset (migration 0022, ADR 0021):
+ * - each dataset's field ids lie in its own block and its terms in its own partition, which holds
+ *   nothing else;
+ * - an import that rebuilds the index builds a new table for its dataset and swaps it in for the
+ *   partition at the end; another dataset's partition is not touched, and a rejected import leaves
+ *   nothing behind;
+ * - while it runs, searches in every dataset and writes in the others go on, and writes in its own
+ *   dataset wait for it; when the swap cannot have its lock, the terms go into the partition instead.
+ *   (On PostgreSQL the import and the others run on their own connections at the same time. The
+ *   embedded PGlite is one connection: there every transaction runs after the one before, so these
+ *   run after the import and check the same outcome.)
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Readable } from 'node:stream';
+import pg from 'pg';
+import { sql } from 'kysely';
+import { systemActor } from '../src/modules/identity/index.ts';
+import { createDataset, importRecords, type ImportOptions } from '../src/modules/vault/index.ts';
+import { splitDelimited } from '../src/modules/vault/vault.import-csv.ts';
+import { splitImportBatches, type ImportBatch } from '../src/modules/vault/vault.import-parse.ts';
+import { AppError } from '../src/platform/errors.ts';
+import { signIn, startTestApp, type Session, type TestApp } from './support/app.ts';
+
+let t: TestApp;
+let handler: Session;
+const system = systemActor({ ip: '127.0.0.1', userAgent: 'test', deviceId: null });
+const PURPOSE = 'データ整備';
+const CONTACTS_HEADER = 'corporate_number,company_name,prefecture,person_name,person_name_kana,email,direct_phone,mobile_phone';
+
+const contactsCsv = (tag: string, n: number) =>
+  [CONTACTS_HEADER, ...Array.from({ length: n }, (_, i) =>
+    `7000012050002,区画${tag}${i}株式会社,大阪府,区画 ${tag}${i},クカク タロウ,${tag}${i}@contacts.example.jp,06-5555-${1000 + i},080-5555-${1000 + i}`)].join('\n');
+const clientsCsv = (tag: string, n: number, bad?: number) =>
+  ['company_name,email,person_name', ...Array.from({ length: n }, (_, i) =>
+    `委託${tag}${i}株式会社,${i === bad ? 'not-an-address' : `${tag}${i}@clients.example.jp`},委託 ${tag}${i}`)].join('\n');
+const rowsOf = (csv: string) => () => splitImportBatches(Readable.from([Buffer.from(csv)]), 'csv', {});
+
+const blockOf = async (dataset: string) =>
+  (await t.ctx.db.selectFrom('datasets').select('term_block').where('name', '=', dataset).executeTakeFirstOrThrow()).term_block;
+const partitionOid = async (dataset: string) =>
+  (await sql<{ oid: number }>`SELECT ${`record_terms_${await blockOf(dataset)}`}::regclass::oid::int AS oid`.execute(t.ctx.db)).rows[0]!.oid;
+/** The partition's terms, as one sorted list (to see that nothing in it changed). */
+const termsOf = async (dataset: string) =>
+  (await sql<{ k: string }>`SELECT encode(term, 'hex') || '/' || record_id AS k FROM ${sql.table(`record_terms_${await blockOf(dataset)}`)} ORDER BY 1`.execute(t.ctx.db)).rows.map((r) => r.k);
+
+async function find(dataset: string, field: string, value: string, op: 'exact' | 'prefix' = 'exact'): Promise<number> {
+  const r = await handler.request('POST', `/api/datasets/${dataset}/records/search`, { purpose: PURPOSE, criteria: [{ field, op, value }], limit: 100 });
+  assert.equal(r.status, 200, JSON.stringify(r.json));
+  return r.json.records.length;
+}
+
+before(async () => {
+  t = await startTestApp({ demoContacts: 0 });
+  await createDataset(t.ctx, system, {
+    name: 'clients', labelJa: '受託データ', labelEn: 'Entrusted data', ownerUserId: (await t.ctx.db.selectFrom('users').select('id').where('login', '=', 'owner').executeTakeFirstOrThrow()).id,
+    purposes: [PURPOSE],
+    fields: [
+      { name: 'company_name', labelJa: '会社名', labelEn: 'Company', classification: 'public', kind: 'text', search: 'prefix' },
+      { name: 'email', labelJa: 'メール', labelEn: 'E-mail', classification: 'personal', kind: 'email', search: 'exact' },
+      { name: 'person_name', labelJa: '氏名', labelEn: 'Name', classification: 'personal', kind: 'name', search: 'exact' },
+    ],
+  });
+  const cpo = await signIn(t, 'cpo');
+  handler = await signIn(t, 'handler');
+  const users = await cpo.request('GET', '/api/users?limit=100');
+  const h = users.json.users.find((x: { login: string }) => x.login === 'handler');
+  const owner = await signIn(t, 'owner');
+  for (const [dataset, fields] of [['contacts', ['company_name', 'email']], ['clients', ['company_name', 'email', 'person_name']]] as const) {
+    const g = await owner.request('POST', `/api/datasets/${dataset}/grants`, {
+      subjectType: 'user', subjectId: h.id, fields, purposes: [PURPOSE], canWrite: true, validUntil: '2027-01-31T00:00:00Z', reason: 'partition test',
+    });
+    assert.equal(g.status, 201, JSON.stringify(g.json));
+  }
+});
+after(async () => t.close());
+
+test('each dataset has its block of field ids and a partition of record_terms that holds only its terms', async () => {
+  const datasets = await t.ctx.db.selectFrom('datasets').select(['id', 'name', 'term_block']).execute();
+  assert.equal(new Set(datasets.map((d) => d.term_block)).size, datasets.length, 'blocks are distinct');
+  for (const d of datasets) {
+    const fields = await t.ctx.db.selectFrom('dataset_fields').select(['position', 'term_field']).where('dataset_id', '=', d.id).execute();
+    for (const f of fields) assert.equal(f.term_field, d.term_block * 256 + f.position, `${d.name}: field id = block × 256 + position`);
+  }
+  const partitions = (await sql<{ name: string; bound: string }>`
+    SELECT c.relname AS name, pg_get_expr(c.relpartbound, c.oid) AS bound FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+    WHERE i.inhparent = 'record_terms'::regclass ORDER BY 1`.execute(t.ctx.db)).rows;
+  const hex = (n: number) => Buffer.from([n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255]).toString('hex');
+  assert.deepEqual(partitions, datasets.map((d) => ({
+    name: `record_terms_${d.term_block}`,
+    bound: `FOR VALUES FROM ('\\x${hex(d.term_block * 256)}') TO ('\\x${hex((d.term_block + 1) * 256)}')`,
+  })).sort((a, b) => a.name.localeCompare(b.name)));
+
+  // A term goes to its field's dataset, and nowhere else: not into another dataset's partition, not
+  // into record_terms at all when no dataset has the field.
+  const contactsField = (await t.ctx.db.selectFrom('dataset_fields').select('term_field').where('name', '=', 'email')
+    .where('dataset_id', '=', datasets.find((d) => d.name === 'contacts')!.id).executeTakeFirstOrThrow()).term_field;
+  const id = '01900000-0000-7000-8000-000000000001';
+  await assert.rejects(sql`INSERT INTO ${sql.table(`record_terms_${await blockOf('clients')}`)} VALUES (record_term(${contactsField}, '\\x01'), ${id})`.execute(t.ctx.db),
+    (e: Error & { code?: string }) => e.code === '23514');
+  await assert.rejects(sql`INSERT INTO record_terms VALUES (record_term(${Math.max(...datasets.map((d) => d.term_block)) * 256 + 256}, '\\x01'), ${id})`.execute(t.ctx.db),
+    (e: Error & { code?: string }) => e.code === '23514');
+  // The block is the dataset's for good.
+  await assert.rejects(sql`UPDATE datasets SET term_block = term_block + 100 WHERE name = 'clients'`.execute(t.ctx.db), /term block never changes/);
+});
+
+test('an import rebuilds its own dataset\'s partition and no other; a rejected one leaves nothing behind', async () => {
+  await importRecords(t.ctx, system, 'contacts', rowsOf(contactsCsv('a', 20)));
+  const contactsTerms = await termsOf('contacts');
+  const contactsOid = await partitionOid('contacts');
+  const clientsOid = await partitionOid('clients');
+
+  await importRecords(t.ctx, system, 'clients', rowsOf(clientsCsv('a', 20)));
+  assert.notEqual(await partitionOid('clients'), clientsOid, 'the new table replaced the partition of the dataset imported into');
+  assert.equal(await partitionOid('contacts'), contactsOid, 'the other dataset\'s partition is the same table');
+  assert.deepEqual(await termsOf('contacts'), contactsTerms, 'holding the same terms');
+  assert.equal((await termsOf('clients')).length, 20 * 3);
+  assert.equal(await find('clients', 'email', 'A7@clients.example.jp'), 1);
+  assert.equal(await find('clients', 'company_name', '委託a1', 'prefix'), 11);
+  assert.equal(await find('contacts', 'email', 'a7@contacts.example.jp'), 1);
+
+  // Again into the same dataset: its existing terms are carried into the new table.
+  await importRecords(t.ctx, system, 'clients', rowsOf(clientsCsv('b', 5)));
+  assert.equal((await termsOf('clients')).length, 25 * 3);
+  assert.equal(await find('clients', 'email', 'a19@clients.example.jp'), 1);
+  assert.equal(await find('clients', 'person_name', '委託b4'), 1);
+
+  // Maintained instead (the partition counts as large): the same table, the terms inserted into it.
+  const maintained = await partitionOid('clients');
+  await importRecords(t.ctx, system, 'clients', rowsOf(clientsCsv('c', 5)), undefined, { rebuildIndexUpTo: 0 });
+  assert.equal(await partitionOid('clients'), maintained);
+  assert.equal(await find('clients', 'email', 'c2@clients.example.jp'), 1);
+
+  const before = await termsOf('clients');
+  await assert.rejects(importRecords(t.ctx, system, 'clients', rowsOf(clientsCsv('d', 30, 17))), (e: unknown) => e instanceof AppError && e.code === 'import.invalid');
+  assert.equal(await partitionOid('clients'), maintained, 'a rejected import leaves the partition in place');
+  assert.deepEqual(await termsOf('clients'), before);
+  const tables = (await sql<{ n: string }>`SELECT relname AS n FROM pg_class WHERE relname LIKE 'record\\_terms\\_%\\_load%'`.execute(t.ctx.db)).rows;
+  assert.deepEqual(tables, [], 'and no table of its own');
+
+  // One index a partition, each a partition of record_terms_lookup_idx.
+  const indexes = (await sql<{ n: number; attached: number }>`
+    SELECT (SELECT count(*)::int FROM pg_index x JOIN pg_inherits i ON i.inhrelid = x.indrelid WHERE i.inhparent = 'record_terms'::regclass) AS n,
+      (SELECT count(*)::int FROM pg_inherits WHERE inhparent = 'record_terms_lookup_idx'::regclass) AS attached`.execute(t.ctx.db)).rows[0]!;
+  assert.deepEqual(indexes, { n: 2, attached: 2 });
+});
+
+/** A deferred promise. */
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+/** The rows of `csv`, the first batch at once and the others once `gate` opens (`reached` resolves when the import waits there). */
+function pausedRows(csv: string, reached: () => void, gate: Promise<void>) {
+  return async function* (): AsyncIterable<ImportBatch> {
+    let first = true;
+    for await (const batch of splitDelimited((async function* () { yield csv; })(), ',', { maxFieldLength: 1000, maxColumns: 20 }, 10)) {
+      yield batch;
+      if (first) {
+        first = false;
+        reached();
+        await gate;
+      }
+    }
+  };
+}
+
+test('while an import rebuilds a partition, searches and the other datasets\' writes go on; its dataset\'s writes wait for it', async () => {
+  const concurrent = t.database.url !== null;
+  const clientsOid = await partitionOid('clients');
+  const reached = deferred();
+  const gate = deferred();
+  if (!concurrent) gate.resolve();
+  const importing = importRecords(t.ctx, system, 'clients', pausedRows(clientsCsv('p', 40), reached.resolve, gate.promise));
+  let waitingWrite: Promise<{ status: number; json: { id?: string } }> | null = null;
+  if (concurrent) try {
+    await reached.promise;
+    const within = <T>(p: Promise<T>, what: string) =>
+      Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what} waited for the import`)), 10_000))]);
+    assert.equal(await within(find('contacts', 'email', 'a3@contacts.example.jp'), 'a search in another dataset'), 1);
+    assert.equal(await within(find('clients', 'email', 'a3@clients.example.jp'), 'a search in the dataset being imported into'), 1);
+    const other = await within(handler.request('POST', '/api/datasets/contacts/records', { values: { company_name: '並行株式会社', email: 'during@contacts.example.jp' } }), 'a write in another dataset');
+    assert.equal(other.status, 201, JSON.stringify(other.json));
+    // A write in the dataset being imported into waits on the import's lock until it commits.
+    waitingWrite = handler.request('POST', '/api/datasets/clients/records', { values: { company_name: '待機株式会社', email: 'waited@clients.example.jp' } });
+    const watcher = new pg.Client({ connectionString: t.database.url! });
+    await watcher.connect();
+    try {
+      for (let i = 0; ; i++) {
+        const w = await watcher.query(`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND classid = 7285011 AND objid = $1`, [await blockOf('clients')]);
+        if (w.rows[0].n === 1) break;
+        assert.ok(i < 200, 'the write waits on the import\'s lock');
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    } finally {
+      await watcher.end();
+    }
+  } finally {
+    gate.resolve(); // also when an assertion failed, so that the import ends and the test does
+  }
+  assert.equal((await importing).imported, 40);
+  if (!waitingWrite) {
+    assert.equal((await handler.request('POST', '/api/datasets/contacts/records', { values: { company_name: '並行株式会社', email: 'during@contacts.example.jp' } })).status, 201);
+    waitingWrite = handler.request('POST', '/api/datasets/clients/records', { values: { company_name: '待機株式会社', email: 'waited@clients.example.jp' } });
+  }
+  const written = await waitingWrite;
+  assert.equal(written.status, 201, JSON.stringify(written.json));
+  assert.notEqual(await partitionOid('clients'), clientsOid, 'the import swapped its table in');
+  assert.equal(await find('clients', 'email', 'waited@clients.example.jp'), 1, 'the waiting write landed in the new partition');
+  assert.equal(await find('clients', 'email', 'p39@clients.example.jp'), 1);
+  assert.equal(await find('contacts', 'email', 'during@contacts.example.jp'), 1);
+});
+
+test('when the swap cannot have its lock, the imported terms go into the partition through its index', async () => {
+  const options: ImportOptions = { swapAttempts: 2, swapWaitMs: 50 };
+  const clientsOid = await partitionOid('clients');
+  const termsBefore = (await termsOf('clients')).length;
+  // A long reader of record_terms (on PostgreSQL; PGlite's one connection has no other reader).
+  const reader = t.database.url ? new pg.Client({ connectionString: t.database.url }) : null;
+  if (reader) {
+    await reader.connect();
+    await reader.query('BEGIN');
+    await reader.query('LOCK TABLE ONLY record_terms IN ACCESS SHARE MODE');
+  }
+  try {
+    await importRecords(t.ctx, system, 'clients', rowsOf(clientsCsv('s', 10)), undefined, options);
+  } finally {
+    if (reader) {
+      await reader.query('COMMIT');
+      await reader.end();
+    }
+  }
+  if (reader) assert.equal(await partitionOid('clients'), clientsOid, 'the partition stayed');
+  else assert.notEqual(await partitionOid('clients'), clientsOid, 'nothing held the lock: swapped');
+  assert.equal((await termsOf('clients')).length, termsBefore + 10 * 3, 'each term once');
+  assert.equal(await find('clients', 'email', 's9@clients.example.jp'), 1);
+  assert.equal(await find('clients', 'email', 'p0@clients.example.jp'), 1, 'and the terms it had');
+  assert.deepEqual((await sql`SELECT 1 FROM pg_class WHERE relname LIKE 'record\\_terms\\_%\\_load%'`.execute(t.ctx.db)).rows, []);
+});

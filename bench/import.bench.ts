@@ -16,7 +16,8 @@
 // both sampled from /proc every 100 ms so that threads and processes that end early are counted.
 //
 // Environment knobs: BENCH_POOL (default 20 as in production); BENCH_IMPORT_WORKERS (the import's
-// `workers` option; unset: its default, one worker on two cores, ADR 0013); BENCH_PRELOAD=1|other (below).
+// `workers` option; unset: its default, one worker on two cores, ADR 0013); BENCH_PRELOAD=1|other and
+// BENCH_REBUILD_RATIO (below).
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { loadavg } from 'node:os';
@@ -40,13 +41,16 @@ const POOL = intArg(process.env.BENCH_POOL, 20, 'BENCH_POOL');
 const SEED = 42;
 const WORKERS = process.env.BENCH_IMPORT_WORKERS === undefined || process.env.BENCH_IMPORT_WORKERS === '' ? undefined : Number(process.env.BENCH_IMPORT_WORKERS);
 // BENCH_PRELOAD=1: the same file imported once before the timed import (not timed), so that the timed
-// one meets a dataset that already holds its rows' search terms: the path of every import into a
-// dataset past its first million terms, which maintains the dataset's term index instead of
-// rebuilding it (ADR 0005). BENCH_PRELOAD=other: the untimed import goes into another dataset with the
-// same fields, so the timed one is a first import into its dataset beside a database that holds as
-// many rows (ADR 0021: it rebuilds its own partition).
+// one meets a dataset that already holds as many search terms: its partition is at most twice the
+// import's, so it is rebuilt (ADR 0021); with BENCH_REBUILD_RATIO=0 it is maintained instead (one
+// sorted insert of the import's terms, the path of any import into a much larger dataset).
+// BENCH_PRELOAD=other: the untimed import goes into another dataset with the same fields, so the timed
+// one is a first import into its dataset beside a database that holds as many rows.
 const PRELOAD_INTO = process.env.BENCH_PRELOAD === '1' ? 'contacts' : process.env.BENCH_PRELOAD === 'other' ? 'contacts_preload' : null;
 const PRELOAD = PRELOAD_INTO !== null;
+// BENCH_REBUILD_RATIO=<n>: the timed import's `rebuildRatio` (unset: its default; 0: rebuilt only under `rebuildIndexUpTo`).
+const REBUILD_RATIO = process.env.BENCH_REBUILD_RATIO ? Number(process.env.BENCH_REBUILD_RATIO) : undefined;
+if (REBUILD_RATIO !== undefined && !(REBUILD_RATIO >= 0)) throw new Error(`BENCH_REBUILD_RATIO must be a number ≥ 0, got ${process.env.BENCH_REBUILD_RATIO}`);
 
 function rate(rows: number, ms: number): number {
   return (rows / ms) * 1000;
@@ -123,7 +127,9 @@ async function main(): Promise<void> {
     const threads = threadCpu();
     const cpu0 = process.cpuUsage();
     t0 = performance.now();
-    const result = await importRecords(ctx, actor, 'contacts', load, onProgress, { sourceBytes: size, ...(WORKERS === undefined ? {} : { workers: WORKERS }) });
+    const result = await importRecords(ctx, actor, 'contacts', load, onProgress, {
+      sourceBytes: size, ...(WORKERS === undefined ? {} : { workers: WORKERS }), ...(REBUILD_RATIO === undefined ? {} : { rebuildRatio: REBUILD_RATIO }),
+    });
     const mamoriMs = performance.now() - t0;
     const cpu = process.cpuUsage(cpu0);
     const byThread = threads.stop();
@@ -170,6 +176,7 @@ async function main(): Promise<void> {
         postgres_cpu_us_per_row_by_kind: pgCpu ? Object.fromEntries(Object.entries(pgCpu.byKind).map(([k, ms]) => [k, round((ms * 1000) / ROWS)])) : null,
         preloaded_rows: PRELOAD ? ROWS : 0,
         preloaded_into: PRELOAD_INTO,
+        rebuild_ratio: REBUILD_RATIO ?? 'default',
         workers: WORKERS ?? 'default',
         worker_rows: workerRows,
         copy_cpu_us_per_row: { node: round(copyNodeUs), postgres: copyPgMs === null ? null : round((copyPgMs * 1000) / ROWS) },

@@ -10,7 +10,6 @@ import { sql } from 'kysely';
 import { systemActor } from '../src/modules/identity/index.ts';
 import { importRecords, type ImportProgress } from '../src/modules/vault/index.ts';
 import { DEMO_CONTACT_FIELDS } from '../src/modules/vault/vault.demo-data.ts';
-import { splitDelimited } from '../src/modules/vault/vault.import-csv.ts';
 import { splitImportBatches, type ImportFormat } from '../src/modules/vault/vault.import-parse.ts';
 import { integrateAll, leafHash, merkleRoot } from '../src/modules/audit/index.ts';
 import type { BulkTransaction } from '../src/platform/db/database.ts';
@@ -206,17 +205,17 @@ describe('import and the search index', () => {
   });
 
   test('imports into a non-empty dataset keep every record findable, whether the index is rebuilt or maintained', async () => {
-    // The first import rebuilds the index (record_terms is nearly empty); the second must maintain it.
-    // Their progress names the steps after the rows: the rebuild only when there is one (30 rows: no `write` step yet).
+    // The first import rebuilds the index (the partition is nearly empty); the second must maintain it.
+    // Their progress names the steps after the rows (30 rows: no `write` step yet).
     const phases = (into: ImportProgress['phase'][]) => (p: ImportProgress) => {
       if (into.at(-1) !== p.phase) into.push(p.phase);
     };
     const aPhases: ImportProgress['phase'][] = [];
     const bPhases: ImportProgress['phase'][] = [];
     const a = await importRecords(t.ctx, operator, 'contacts', rowsOf(csvOf('ia', 30)), phases(aPhases));
-    const b = await importRecords(t.ctx, operator, 'contacts', rowsOf(csvOf('ib', 30)), phases(bPhases), { rebuildIndexUpTo: 0 });
+    const b = await importRecords(t.ctx, operator, 'contacts', rowsOf(csvOf('ib', 30)), phases(bPhases), { rebuildIndexUpTo: 0, rebuildRatio: 0 });
     assert.deepEqual(aPhases, ['index', 'commit', 'done']);
-    assert.deepEqual(bPhases, ['commit', 'done']);
+    assert.deepEqual(bPhases, ['index', 'commit', 'done']);
     assert.equal(a.imported + b.imported, 60);
     assert.ok(await indexExists());
     assert.equal((await find([{ field: 'email', op: 'exact', value: 'IA7@index-test.example.jp' }])).length, 1, 'blind index, first import');
@@ -230,36 +229,49 @@ describe('import and the search index', () => {
     assert.equal((await find([{ field: 'prefecture', op: 'exact', value: '東京都' }, { field: 'email', op: 'exact', value: 'ia7@index-test.example.jp' }])).length, 1);
   });
 
-  test('a maintained index takes the staged terms whenever they reach the threshold, and what is left at the end', async () => {
-    // The CSV is cut into chunks of 10 records, and a load batch is 10 records: 45 rows are five
-    // batches (10, 10, 10, 10, 5) of 8 terms a row. The merges are counted where the loader sends
-    // them, on the bulk transaction.
-    const importCountingMerges = async (tag: string, mergeTermBytes: number) => {
+  test('an import rebuilds a partition that holds at most twice its terms, and maintains a larger one', async () => {
+    // The statements the loader sends at the end are seen where it sends them, on the bulk transaction.
+    const importSeeing = async (tag: string, rows: number) => {
       const statements: string[] = [];
       const database = t.ctx.database;
-      const ctx = {
-        ...t.ctx,
-        database: {
-          ...database,
-          bulkTransaction: <T>(fn: (bulk: BulkTransaction) => Promise<T>) =>
-            database.bulkTransaction((bulk) => fn({ ...bulk, queue: (s, params) => (statements.push(s), bulk.queue(s, params)) })),
-        },
-      };
+      const seen = (bulk: BulkTransaction): BulkTransaction => ({
+        ...bulk,
+        // Kysely runs a statement through the executor's getExecutor().executeQuery.
+        executor: new Proxy(bulk.executor, {
+          get: (target, key) => {
+            const value = Reflect.get(target, key, target);
+            if (typeof value !== 'function') return value;
+            if (key !== 'getExecutor') return value.bind(target);
+            return () => {
+              const executor = value.call(target);
+              return new Proxy(executor, {
+                get: (e, k) => {
+                  const v = Reflect.get(e, k, e);
+                  if (typeof v !== 'function') return v;
+                  return k === 'executeQuery' ? (q: { sql: string }, ...rest: unknown[]) => (statements.push(q.sql), v.call(e, q, ...rest)) : v.bind(e);
+                },
+              });
+            };
+          },
+        }),
+      });
+      const ctx = { ...t.ctx, database: { ...database, bulkTransaction: <T>(fn: (bulk: BulkTransaction) => Promise<T>) => database.bulkTransaction((bulk) => fn(seen(bulk))) } };
       const terms = await countTerms();
-      const text = csvOf(tag, 45).toString('utf8');
-      const inTens = () => splitDelimited((async function* () { yield text; })(), ',', { maxFieldLength: 1000, maxColumns: 20 }, 10);
-      const r = await importRecords(ctx, operator, 'contacts', inTens, undefined, { rebuildIndexUpTo: 0, loadBatchRows: 10, mergeTermBytes });
-      assert.equal(r.imported, 45);
-      assert.equal((await countTerms()) - terms, 45 * 8, 'every term is in record_terms');
-      assert.ok(!statements.some((s) => s.startsWith('CREATE INDEX')), 'the index is maintained, not rebuilt');
-      for (const i of [0, 9, 10, 44]) assert.equal((await find([{ field: 'email', op: 'exact', value: `${tag}${i}@index-test.example.jp` }])).length, 1, `row ${i}`);
-      return statements.filter((s) => s.startsWith('INSERT INTO record_terms')).length;
+      // rebuildIndexUpTo 0: the ratio alone decides.
+      const r = await importRecords(ctx, operator, 'contacts', rowsOf(csvOf(tag, rows)), undefined, { rebuildIndexUpTo: 0 });
+      assert.equal(r.imported, rows);
+      assert.equal((await countTerms()) - terms, rows * 8, 'every term is in record_terms');
+      for (const i of [0, rows - 1]) assert.equal((await find([{ field: 'email', op: 'exact', value: `${tag}${i}@index-test.example.jp` }])).length, 1, `row ${i}`);
+      return {
+        rebuilt: statements.some((q) => q.includes('mamori_swap_term_partition')),
+        merged: statements.filter((q) => q.startsWith('INSERT INTO record_terms ')).length,
+      };
     };
-    assert.equal(await importCountingMerges('mg', 1), 5, 'a threshold every batch reaches: one merge a batch');
-    // A batch's term rows are ~3.6 kB here (binary COPY: five blind-index terms of 46 bytes a row and
-    // three public ones of ~45): 5 kB is reached by every second batch.
-    assert.equal(await importCountingMerges('mi', 5_000), 3, 'merged after the second and fourth batches, and at the end');
-    assert.equal(await importCountingMerges('mh', Number.MAX_SAFE_INTEGER), 1, 'a threshold never reached: one merge, at the end');
+    const held = await countTerms(); // all in the contacts partition: the only dataset with records
+    assert.ok(held > 100);
+    // 8 terms a row: a partition of `held` terms is at most twice an import of held / 16 rows.
+    assert.deepEqual(await importSeeing('mg', 5), { rebuilt: false, merged: 1 }, 'a small import into a larger partition: one sorted insert');
+    assert.deepEqual(await importSeeing('rr', Math.ceil((held + 40) / 16)), { rebuilt: true, merged: 0 }, 'an import half the partition\'s size rebuilds it');
   });
 
   test('a rejected import rolls back everything, whichever way the index is kept: no records, no terms, the index as before', async () => {

@@ -5,8 +5,9 @@
  * - an import that rebuilds the index builds a new table for its dataset and swaps it in for the
  *   partition at the end; another dataset's partition is not touched, and a rejected import leaves
  *   nothing behind;
- * - while it runs, searches in every dataset and writes in the others go on, and writes in its own
- *   dataset wait for it; when the swap cannot have its lock, the terms go into the partition instead.
+ * - while its rows stream in, searches and writes in every dataset go on; at its end it waits for the
+ *   writes in its dataset under way and carries them into the new partition (later ones wait for it);
+ *   when the swap cannot have its lock, the terms go into the partition instead.
  *   (On PostgreSQL the import and the others run on their own connections at the same time. The
  *   embedded PGlite is one connection: there every transaction runs after the one before, so these
  *   run after the import and check the same outcome.)
@@ -128,7 +129,7 @@ test('an import rebuilds its own dataset\'s partition and no other; a rejected o
 
   // Maintained instead (the partition counts as large): the same table, the terms inserted into it.
   const maintained = await partitionOid('clients');
-  await importRecords(t.ctx, system, 'clients', rowsOf(clientsCsv('c', 5)), undefined, { rebuildIndexUpTo: 0 });
+  await importRecords(t.ctx, system, 'clients', rowsOf(clientsCsv('c', 5)), undefined, { rebuildIndexUpTo: 0, rebuildRatio: 0 });
   assert.equal(await partitionOid('clients'), maintained);
   assert.equal(await find('clients', 'email', 'c2@clients.example.jp'), 1);
 
@@ -168,50 +169,75 @@ function pausedRows(csv: string, reached: () => void, gate: Promise<void>) {
   };
 }
 
-test('while an import rebuilds a partition, searches and the other datasets\' writes go on; its dataset\'s writes wait for it', async () => {
+test('while an import runs, searches and writes go on; at its end, writes in its dataset wait until the new partition is in', async () => {
   const concurrent = t.database.url !== null;
   const clientsOid = await partitionOid('clients');
+  const block = await blockOf('clients');
+  const field = (await t.ctx.db.selectFrom('dataset_fields as f').innerJoin('datasets as d', 'd.id', 'f.dataset_id').select('f.term_field')
+    .where('d.name', '=', 'clients').where('f.name', '=', 'company_name').executeTakeFirstOrThrow()).term_field;
+  const heldTerm = Buffer.from('保留中の書き込み', 'utf8');
+  const heldRecord = '01900000-0000-7000-8000-0000000000ff';
   const reached = deferred();
   const gate = deferred();
   if (!concurrent) gate.resolve();
   const importing = importRecords(t.ctx, system, 'clients', pausedRows(clientsCsv('p', 40), reached.resolve, gate.promise));
-  let waitingWrite: Promise<{ status: number; json: { id?: string } }> | null = null;
-  if (concurrent) try {
-    await reached.promise;
-    const within = <T>(p: Promise<T>, what: string) =>
-      Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what} waited for the import`)), 10_000))]);
-    assert.equal(await within(find('contacts', 'email', 'a3@contacts.example.jp'), 'a search in another dataset'), 1);
-    assert.equal(await within(find('clients', 'email', 'a3@clients.example.jp'), 'a search in the dataset being imported into'), 1);
-    const other = await within(handler.request('POST', '/api/datasets/contacts/records', { values: { company_name: '並行株式会社', email: 'during@contacts.example.jp' } }), 'a write in another dataset');
-    assert.equal(other.status, 201, JSON.stringify(other.json));
-    // A write in the dataset being imported into waits on the import's lock until it commits.
-    waitingWrite = handler.request('POST', '/api/datasets/clients/records', { values: { company_name: '待機株式会社', email: 'waited@clients.example.jp' } });
-    const watcher = new pg.Client({ connectionString: t.database.url! });
-    await watcher.connect();
-    try {
-      for (let i = 0; ; i++) {
-        const w = await watcher.query(`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND classid = 7285011 AND objid = $1`, [await blockOf('clients')]);
-        if (w.rows[0].n === 1) break;
-        assert.ok(i < 200, 'the write waits on the import\'s lock');
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    } finally {
-      await watcher.end();
+  const write = (dataset: string, email: string) =>
+    handler.request('POST', `/api/datasets/${dataset}/records`, { values: { company_name: '並行株式会社', email } });
+  /** Polls until a request of the term writers' lock of `block` in `mode` is waiting. */
+  const waitingFor = async (client: pg.Client, mode: 'ExclusiveLock' | 'ShareLock') => {
+    for (let i = 0; ; i++) {
+      const w = await client.query(`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND classid = 7285011 AND objid = $1 AND mode = $2`, [block, mode]);
+      if (w.rows[0].n === 1) return;
+      assert.ok(i < 200, `a ${mode} of the term writers' lock is waited for`);
+      await new Promise((r) => setTimeout(r, 50));
     }
-  } finally {
-    gate.resolve(); // also when an assertion failed, so that the import ends and the test does
+  };
+  if (concurrent) {
+    const writer = new pg.Client({ connectionString: t.database.url! });
+    const watcher = new pg.Client({ connectionString: t.database.url! });
+    await Promise.all([writer.connect(), watcher.connect()]);
+    try {
+      await reached.promise;
+      const within = <T>(p: Promise<T>, what: string) =>
+        Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what} waited for the import`)), 10_000))]);
+      // While the rows stream in, nobody waits: searches in both datasets, writes in both.
+      assert.equal(await within(find('contacts', 'email', 'a3@contacts.example.jp'), 'a search in another dataset'), 1);
+      assert.equal(await within(find('clients', 'email', 'a3@clients.example.jp'), 'a search in the dataset being imported into'), 1);
+      assert.equal((await within(write('contacts', 'during@contacts.example.jp'), 'a write in another dataset')).status, 201);
+      assert.equal((await within(write('clients', 'during@clients.example.jp'), 'a write in the dataset being imported into')).status, 201);
+      // A write in the dataset still open when the import reaches its end: the import waits for it
+      // before it copies the partition, and the write's term is carried into the new partition.
+      await writer.query('BEGIN');
+      await writer.query('SELECT pg_advisory_xact_lock_shared(7285011, $1)', [block]);
+      await writer.query('INSERT INTO record_terms (term, record_id) VALUES (record_term($1, $2), $3)', [field, heldTerm, heldRecord]);
+      gate.resolve();
+      await waitingFor(watcher, 'ExclusiveLock');
+      // A write that comes now waits behind the import until it commits.
+      const queued = write('clients', 'queued@clients.example.jp');
+      await waitingFor(watcher, 'ShareLock');
+      await writer.query('COMMIT');
+      assert.equal((await importing).imported, 40);
+      assert.equal((await queued).status, 201);
+    } finally {
+      gate.resolve(); // also when an assertion failed, so that the import ends and the test does
+      await importing.catch(() => undefined);
+      await Promise.all([writer.end(), watcher.end()]);
+    }
+  } else {
+    assert.equal((await importing).imported, 40);
+    assert.equal((await write('contacts', 'during@contacts.example.jp')).status, 201);
+    assert.equal((await write('clients', 'during@clients.example.jp')).status, 201);
+    assert.equal((await write('clients', 'queued@clients.example.jp')).status, 201);
+    await sql`INSERT INTO record_terms (term, record_id) VALUES (record_term(${field}, ${heldTerm}), ${heldRecord})`.execute(t.ctx.db);
   }
-  assert.equal((await importing).imported, 40);
-  if (!waitingWrite) {
-    assert.equal((await handler.request('POST', '/api/datasets/contacts/records', { values: { company_name: '並行株式会社', email: 'during@contacts.example.jp' } })).status, 201);
-    waitingWrite = handler.request('POST', '/api/datasets/clients/records', { values: { company_name: '待機株式会社', email: 'waited@clients.example.jp' } });
-  }
-  const written = await waitingWrite;
-  assert.equal(written.status, 201, JSON.stringify(written.json));
   assert.notEqual(await partitionOid('clients'), clientsOid, 'the import swapped its table in');
-  assert.equal(await find('clients', 'email', 'waited@clients.example.jp'), 1, 'the waiting write landed in the new partition');
+  assert.equal(await find('clients', 'email', 'during@clients.example.jp'), 1, 'the write made during the import is in the new partition');
+  assert.equal(await find('clients', 'email', 'queued@clients.example.jp'), 1, 'and the one that waited for it');
+  assert.equal((await sql<{ n: number }>`SELECT count(*)::int AS n FROM record_terms WHERE term = record_term(${field}, ${heldTerm}) AND record_id = ${heldRecord}`.execute(t.ctx.db)).rows[0]!.n, 1,
+    'so is the term of the write the import waited for');
   assert.equal(await find('clients', 'email', 'p39@clients.example.jp'), 1);
   assert.equal(await find('contacts', 'email', 'during@contacts.example.jp'), 1);
+  await sql`DELETE FROM record_terms WHERE record_id = ${heldRecord}`.execute(t.ctx.db);
 });
 
 test('when the swap cannot have its lock, the imported terms go into the partition through its index', async () => {

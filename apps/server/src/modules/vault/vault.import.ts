@@ -62,8 +62,8 @@ async function closeWorkers(workers: ImportWorkers | null): Promise<void> {
 
 /**
  * Where an import is: `write` — rows read, checked and written so far (every PROGRESS_EVERY rows);
- * `index` — every row is in and the search index is being rebuilt (only when the load dropped it,
- * RecordLoader's `rebuild`: the longest part after the rows, seconds per million rows); `commit` — the
+ * `index` — every row is in and its search terms are being put into the dataset's index (RecordLoader's
+ * rebuild or merge: the longest part after the rows, seconds per million rows); `commit` — the
  * import's audit event and the commit; `done` — committed. A file with problems ends in an error
  * after `write`, without the later phases. `rows`: rows parsed and checked so far (and written, while
  * the file is valid); `workerRows`: how many of the rows written were encoded on worker threads.
@@ -243,7 +243,7 @@ export async function importRecords(
         problems.push({ line: parseError.line, problem: parseError.message });
       }
       if (problemCount > 0) throw new InvalidRows();
-      if (loader.strategy === 'rebuild') onProgress({ phase: 'index', rows, workerRows });
+      onProgress({ phase: 'index', rows, workerRows });
       await loader.finish();
       if (loader.swapped === false) {
         ctx.logger.warn({ datasetId: ds.view.id, rows }, 'import: the term partition could not be swapped (its lock was held by long readers); the terms were inserted into it through its index');

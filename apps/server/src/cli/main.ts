@@ -73,7 +73,7 @@ program
     const label = `import ${dataset}`;
     const started = Date.now();
     // The bar follows the file's bytes as the import reads them (rows are written as they are read);
-    // after the last row, the steps without a measure (the index rebuild, the commit) are named.
+    // after the last row, the steps without a measure (the search index, the commit) are named.
     // (Created when the import starts: its rate counts from there, not from the upload's start.)
     let bar: ProgressBar | null = target.mode === 'offline' ? createProgressBar(label, 'bytes') : null;
     const phase = createPhaseLine(label);

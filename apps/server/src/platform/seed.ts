@@ -89,7 +89,7 @@ export async function seed(
   });
   if (opts.demoContacts > 0) {
     await importRecords(ctx, system, 'contacts', () => demoRows(opts.demoContacts), (p) => {
-      // The bar counts rows; the steps after the last row (index rebuild, commit) end at the total.
+      // The bar counts rows; the steps after the last row (the search index, the commit) end at the total.
       if (p.phase === 'write' || p.phase === 'done') opts.onProgress?.(p.rows, opts.demoContacts);
     });
   }

@@ -29,8 +29,9 @@ const TERM_WRITERS = 7285011;
 
 /**
  * Taken (shared) by a transaction that writes a dataset's records, as its first statement, before it
- * touches record_terms: an import that rebuilds the dataset's partition holds it exclusively, so such
- * writes wait for the import instead of writing into the partition it is replacing. Taking it first
+ * touches record_terms: an import that rebuilds the dataset's partition holds it exclusively from
+ * before it copies the partition until it commits, so such writes wait for it instead of writing into
+ * the partition it is replacing. Taking it first
  * keeps the order of locks the same as the import's (lock, then record_terms), so the two cannot
  * deadlock.
  */
@@ -51,8 +52,8 @@ const TERM_COLUMNS = ['term', 'record_id'] as const;
 export const BATCH_ROWS = 25_000;
 /**
  * A partition holding at most this many times the import's terms is rebuilt rather than maintained.
- * 1,000,000 contacts into a dataset holding as many (9 M terms each): rebuilt 20,885 rows/s, merged
- * 13,608 (bench/README, 2026-11-27, thirteenth session); copying and sorting the partition's terms
+ * 1,000,000 contacts into a dataset holding as many (9 M terms each): rebuilt 19,991–20,885 rows/s,
+ * merged 13,608–15,496 (bench/README, 2026-11-27, thirteenth session); copying and sorting the partition's terms
  * costs about a third of inserting as many through the index, so the two meet near three times.
  */
 export const REBUILD_RATIO = 2;
@@ -63,7 +64,7 @@ export type IndexStrategy = 'rebuild' | 'merge';
 
 /** How a load is done (importRecords takes them among its options). */
 export type LoaderOptions = {
-  /** The most terms the dataset's partition may hold for its index to be rebuilt whatever the import's size (default REBUILD_INDEX_UP_TO). */
+  /** The most terms the dataset's partition may hold for its index to be rebuilt whatever the import's size (default REBUILD_INDEX_UP_TO; 0: the ratio alone decides). */
   rebuildIndexUpTo?: number;
   /** The partition is also rebuilt when it holds at most this many times the import's terms (default REBUILD_RATIO; 0 with `rebuildIndexUpTo` 0: always maintained). */
   rebuildRatio?: number;
@@ -161,7 +162,7 @@ export class RecordLoader {
     // (one scan of its table) only when the partition is past rebuildIndexUpTo.
     const atMost = async (table: string, limit: number) =>
       (await sql<{ n: number }>`SELECT count(*)::int AS n FROM (SELECT 1 FROM ${sql.table(table)} LIMIT ${limit + 1}) t`.execute(db)).rows[0]!.n <= limit;
-    let rebuild = await atMost(partition, rebuildIndexUpTo);
+    let rebuild = rebuildIndexUpTo > 0 && (await atMost(partition, rebuildIndexUpTo));
     if (!rebuild && rebuildRatio > 0) {
       const imported = (await sql<{ n: number }>`SELECT count(*)::int AS n FROM ${loaded}`.execute(db)).rows[0]!.n;
       rebuild = await atMost(partition, Math.floor(imported * rebuildRatio));

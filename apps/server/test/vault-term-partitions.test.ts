@@ -102,6 +102,12 @@ test('each dataset has its block of field ids and a partition of record_terms th
     (e: Error & { code?: string }) => e.code === '23514');
   await assert.rejects(sql`INSERT INTO record_terms VALUES (record_term(${Math.max(...datasets.map((d) => d.term_block)) * 256 + 256}, '\\x01'), ${id})`.execute(t.ctx.db),
     (e: Error & { code?: string }) => e.code === '23514');
+  // At most 200 fields: a dataset's fields are numbered within its block of 256.
+  await assert.rejects(createDataset(t.ctx, system, {
+    name: 'too_wide', labelJa: '広すぎる', labelEn: 'Too wide', ownerUserId: (await t.ctx.db.selectFrom('users').select('id').where('login', '=', 'owner').executeTakeFirstOrThrow()).id,
+    purposes: [PURPOSE], fields: Array.from({ length: 201 }, (_, i) => ({ name: `f${i}`, labelJa: 'f', labelEn: 'f', classification: 'public' as const, kind: 'text' as const, search: 'none' as const })),
+  }), (e: unknown) => e instanceof AppError && e.code === 'request.invalid');
+  assert.equal((await t.ctx.db.selectFrom('datasets').select('id').where('name', '=', 'too_wide').execute()).length, 0);
   // The block is the dataset's for good.
   await assert.rejects(sql`UPDATE datasets SET term_block = term_block + 100 WHERE name = 'clients'`.execute(t.ctx.db), /term block never changes/);
 });

@@ -60,8 +60,6 @@ export const REBUILD_RATIO = 2;
 /** Default for `rebuildIndexUpTo`: rebuilding the index over this many existing terms takes a few seconds at most. */
 export const REBUILD_INDEX_UP_TO = 1_000_000;
 
-export type IndexStrategy = 'rebuild' | 'merge';
-
 /** How a load is done (importRecords takes them among its options). */
 export type LoaderOptions = {
   /** The most terms the dataset's partition may hold for its index to be rebuilt whatever the import's size (default REBUILD_INDEX_UP_TO; 0: the ratio alone decides). */
@@ -88,8 +86,6 @@ export class RecordLoader {
   private termChunks: Buffer[] = [];
   private rowsInBatch = 0;
   private previousBatch: Promise<unknown> = Promise.resolve();
-  /** How the terms were put in the partition (set by finish). */
-  strategy: IndexStrategy | null = null;
   /** Rebuild: whether the new table replaced the partition (false when the swap's lock was not had and the terms were inserted instead). */
   swapped: boolean | null = null;
 
@@ -167,7 +163,6 @@ export class RecordLoader {
       const imported = (await sql<{ n: number }>`SELECT count(*)::int AS n FROM ${loaded}`.execute(db)).rows[0]!.n;
       rebuild = await atMost(partition, Math.floor(imported * rebuildRatio));
     }
-    this.strategy = rebuild ? 'rebuild' : 'merge';
     if (!rebuild) {
       await sql`INSERT INTO record_terms (term, record_id) SELECT term, record_id FROM ${loaded} ORDER BY term, record_id`.execute(db);
       await sql`DROP TABLE ${loaded}`.execute(db);

@@ -115,7 +115,10 @@ test('sign in with the IdP: MFA at the IdP counts, one factor gets Mamori’s MF
   await third.page.goto('/');
   idp.setNextLogin('idp-nobody');
   await third.page.getByRole('link', { name: 'Test IdP でログイン' }).click();
-  await third.page.getByText('この IdP アカウントでは Mamori にログインできません').waitFor();
+  // The alert first, then its words: a refusal of another kind fails here saying which it was.
+  const refusal = third.page.getByRole('alert');
+  await refusal.waitFor();
+  assert.match((await refusal.textContent()) ?? '', /この IdP アカウントでは Mamori にログインできません/);
   assert.equal(new URL(third.page.url()).search, '', 'the error code is taken out of the address bar');
   await screenshot(third.page, 'sso-04-refused');
   assert.deepEqual(unexpectedErrors(third.log), []);

@@ -6,15 +6,18 @@
  *   partition at the end; another dataset's partition is not touched, and a rejected import leaves
  *   nothing behind;
  * - while its rows stream in, searches and writes in every dataset go on; at its end it waits for the
- *   writes in its dataset under way and carries them into the new partition (later ones wait for it);
- *   when the swap cannot have its lock, the terms go into the partition instead.
+ *   writes in its dataset under way and carries them into the new partition (later ones — a new
+ *   record, a change, a deletion — wait for it);
+ * - imports into one dataset take turns, and one into another dataset does not wait for them;
+ * - when the swap cannot have its lock, the terms go into the partition instead, and the operator is
+ *   told in the log (with no value of the records).
  *   (On PostgreSQL the import and the others run on their own connections at the same time. The
  *   embedded PGlite is one connection: there every transaction runs after the one before, so these
  *   run after the import and check the same outcome.)
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Readable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import pg from 'pg';
 import { sql } from 'kysely';
 import { systemActor } from '../src/modules/identity/index.ts';
@@ -22,6 +25,7 @@ import { createDataset, importRecords, type ImportOptions } from '../src/modules
 import { splitDelimited } from '../src/modules/vault/vault.import-csv.ts';
 import { splitImportBatches, type ImportBatch } from '../src/modules/vault/vault.import-parse.ts';
 import { AppError } from '../src/platform/errors.ts';
+import { createLogger } from '../src/platform/logger.ts';
 import { signIn, startTestApp, type Session, type TestApp } from './support/app.ts';
 
 let t: TestApp;
@@ -186,15 +190,18 @@ test('while an import runs, searches and writes go on; at its end, writes in its
   const reached = deferred();
   const gate = deferred();
   if (!concurrent) gate.resolve();
+  const ids: string[] = [];
   const importing = importRecords(t.ctx, system, 'clients', pausedRows(clientsCsv('p', 40), reached.resolve, gate.promise));
   const write = (dataset: string, email: string) =>
     handler.request('POST', `/api/datasets/${dataset}/records`, { values: { company_name: '並行株式会社', email } });
-  /** Polls until a request of the term writers' lock of `block` in `mode` is waiting. */
-  const waitingFor = async (client: pg.Client, mode: 'ExclusiveLock' | 'ShareLock') => {
+  const update = (id: string, email: string) => handler.request('PATCH', `/api/datasets/clients/records/${id}`, { values: { email } });
+  const remove = (id: string) => handler.request('DELETE', `/api/datasets/clients/records/${id}`);
+  /** Polls until `n` requests of the term writers' lock of `block` in `mode` are waiting. */
+  const waitingFor = async (client: pg.Client, mode: 'ExclusiveLock' | 'ShareLock', n = 1) => {
     for (let i = 0; ; i++) {
       const w = await client.query(`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND classid = 7285011 AND objid = $1 AND mode = $2`, [block, mode]);
-      if (w.rows[0].n === 1) return;
-      assert.ok(i < 200, `a ${mode} of the term writers' lock is waited for`);
+      if (w.rows[0].n === n) return;
+      assert.ok(i < 200, `${n} request(s) of ${mode} on the term writers' lock are waited for (${w.rows[0].n} are)`);
       await new Promise((r) => setTimeout(r, 50));
     }
   };
@@ -210,7 +217,11 @@ test('while an import runs, searches and writes go on; at its end, writes in its
       assert.equal(await within(find('contacts', 'email', 'a3@contacts.example.jp'), 'a search in another dataset'), 1);
       assert.equal(await within(find('clients', 'email', 'a3@clients.example.jp'), 'a search in the dataset being imported into'), 1);
       assert.equal((await within(write('contacts', 'during@contacts.example.jp'), 'a write in another dataset')).status, 201);
-      assert.equal((await within(write('clients', 'during@clients.example.jp'), 'a write in the dataset being imported into')).status, 201);
+      const during = await within(write('clients', 'during@clients.example.jp'), 'a write in the dataset being imported into');
+      assert.equal(during.status, 201);
+      const doomed = await within(write('clients', 'doomed@clients.example.jp'), 'a write in the dataset being imported into');
+      assert.equal(doomed.status, 201);
+      ids.push(during.json.id, doomed.json.id);
       // A write in the dataset still open when the import reaches its end: the import waits for it
       // before it copies the partition, and the write's term is carried into the new partition.
       await writer.query('BEGIN');
@@ -218,32 +229,83 @@ test('while an import runs, searches and writes go on; at its end, writes in its
       await writer.query('INSERT INTO record_terms (term, record_id) VALUES (record_term($1, $2), $3)', [field, heldTerm, heldRecord]);
       gate.resolve();
       await waitingFor(watcher, 'ExclusiveLock');
-      // A write that comes now waits behind the import until it commits.
-      const queued = write('clients', 'queued@clients.example.jp');
-      await waitingFor(watcher, 'ShareLock');
+      // Writes that come now (a new record, a change, a deletion) wait behind the import until it commits.
+      const queued = [write('clients', 'queued@clients.example.jp'), update(ids[0]!, 'moved@clients.example.jp'), remove(ids[1]!)];
+      await waitingFor(watcher, 'ShareLock', 3);
       await writer.query('COMMIT');
       assert.equal((await importing).imported, 40);
-      assert.equal((await queued).status, 201);
+      assert.deepEqual((await Promise.all(queued)).map((r) => r.status), [201, 200, 200]);
     } finally {
-      gate.resolve(); // also when an assertion failed, so that the import ends and the test does
+      // Also when an assertion failed, so that the import ends and the test does.
+      await writer.query('ROLLBACK'); // (after the COMMIT, nothing to roll back)
+      gate.resolve();
       await importing.catch(() => undefined);
       await Promise.all([writer.end(), watcher.end()]);
     }
   } else {
     assert.equal((await importing).imported, 40);
     assert.equal((await write('contacts', 'during@contacts.example.jp')).status, 201);
-    assert.equal((await write('clients', 'during@clients.example.jp')).status, 201);
+    for (const email of ['during@clients.example.jp', 'doomed@clients.example.jp']) {
+      const r = await write('clients', email);
+      assert.equal(r.status, 201);
+      ids.push(r.json.id);
+    }
     assert.equal((await write('clients', 'queued@clients.example.jp')).status, 201);
+    assert.equal((await update(ids[0]!, 'moved@clients.example.jp')).status, 200);
+    assert.equal((await remove(ids[1]!)).status, 200);
     await sql`INSERT INTO record_terms (term, record_id) VALUES (record_term(${field}, ${heldTerm}), ${heldRecord})`.execute(t.ctx.db);
   }
   assert.notEqual(await partitionOid('clients'), clientsOid, 'the import swapped its table in');
-  assert.equal(await find('clients', 'email', 'during@clients.example.jp'), 1, 'the write made during the import is in the new partition');
-  assert.equal(await find('clients', 'email', 'queued@clients.example.jp'), 1, 'and the one that waited for it');
+  assert.equal(await find('clients', 'email', 'moved@clients.example.jp'), 1, 'the record written during the import is in the new partition, with the change that waited for it');
+  assert.equal(await find('clients', 'email', 'during@clients.example.jp'), 0, 'and its old e-mail is gone');
+  assert.equal(await find('clients', 'company_name', '並行', 'prefix'), 2, 'the deletion that waited took the record\'s terms with it');
+  assert.equal((await sql<{ n: number }>`SELECT count(*)::int AS n FROM record_terms WHERE record_id = ${ids[1]!}`.execute(t.ctx.db)).rows[0]!.n, 0);
+  assert.equal(await find('clients', 'email', 'queued@clients.example.jp'), 1, 'and the record that waited for it');
   assert.equal((await sql<{ n: number }>`SELECT count(*)::int AS n FROM record_terms WHERE term = record_term(${field}, ${heldTerm}) AND record_id = ${heldRecord}`.execute(t.ctx.db)).rows[0]!.n, 1,
     'so is the term of the write the import waited for');
   assert.equal(await find('clients', 'email', 'p39@clients.example.jp'), 1);
   assert.equal(await find('contacts', 'email', 'during@contacts.example.jp'), 1);
   await sql`DELETE FROM record_terms WHERE record_id = ${heldRecord}`.execute(t.ctx.db);
+});
+
+test('imports into one dataset take turns; an import into another dataset does not wait for them', async () => {
+  const concurrent = t.database.url !== null;
+  const block = await blockOf('clients');
+  const reached = deferred();
+  const gate = deferred();
+  if (!concurrent) gate.resolve();
+  const first = importRecords(t.ctx, system, 'clients', pausedRows(clientsCsv('t', 30), reached.resolve, gate.promise));
+  let second: Promise<{ imported: number }>;
+  if (concurrent) {
+    const watcher = new pg.Client({ connectionString: t.database.url! });
+    await watcher.connect();
+    try {
+      await reached.promise;
+      second = importRecords(t.ctx, system, 'clients', rowsOf(clientsCsv('u', 5)));
+      // The second waits for the first's turn (seen in pg_locks) before it makes its table of terms.
+      for (let i = 0; ; i++) {
+        const w = await watcher.query(`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND classid = 7285010 AND objid = $1`, [block]);
+        if (w.rows[0].n === 1) break;
+        assert.ok(i < 200, 'the second import into the dataset waits for the first');
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const other = importRecords(t.ctx, system, 'contacts', rowsOf(contactsCsv('v', 5)));
+      const late = await Promise.race([other, new Promise<null>((r) => setTimeout(() => r(null), 10_000))]);
+      assert.equal(late?.imported, 5, 'an import into another dataset ran meanwhile');
+    } finally {
+      gate.resolve();
+      await watcher.end();
+    }
+  } else {
+    second = importRecords(t.ctx, system, 'clients', rowsOf(clientsCsv('u', 5)));
+    assert.equal((await importRecords(t.ctx, system, 'contacts', rowsOf(contactsCsv('v', 5)))).imported, 5);
+  }
+  assert.equal((await first).imported, 30);
+  assert.equal((await second).imported, 5);
+  // Whichever ended last rebuilt from a partition holding the other's terms: both are found.
+  assert.equal(await find('clients', 'email', 't29@clients.example.jp'), 1);
+  assert.equal(await find('clients', 'email', 'u4@clients.example.jp'), 1);
+  assert.equal(await find('contacts', 'email', 'v4@contacts.example.jp'), 1);
 });
 
 test('when the swap cannot have its lock, the imported terms go into the partition through its index', async () => {
@@ -257,16 +319,29 @@ test('when the swap cannot have its lock, the imported terms go into the partiti
     await reader.query('BEGIN');
     await reader.query('LOCK TABLE ONLY record_terms IN ACCESS SHARE MODE');
   }
+  // The import's log, as the operator sees it.
+  const lines: string[] = [];
+  const logger = t.ctx.logger;
+  t.ctx.logger = createLogger('info', new Writable({ write: (chunk: Buffer, _enc, done) => { lines.push(chunk.toString()); done(); } }));
   try {
     await importRecords(t.ctx, system, 'clients', rowsOf(clientsCsv('s', 10)), undefined, options);
   } finally {
+    t.ctx.logger = logger;
     if (reader) {
       await reader.query('COMMIT');
       await reader.end();
     }
   }
-  if (reader) assert.equal(await partitionOid('clients'), clientsOid, 'the partition stayed');
-  else assert.notEqual(await partitionOid('clients'), clientsOid, 'nothing held the lock: swapped');
+  const warnings = lines.map((l) => JSON.parse(l) as { level: number; msg: string }).filter((l) => l.level >= 40);
+  if (reader) {
+    assert.equal(await partitionOid('clients'), clientsOid, 'the partition stayed');
+    assert.equal(warnings.length, 1, 'the operator is told the swap fell back');
+    assert.match(warnings[0]!.msg, /could not be swapped/);
+    assert.doesNotMatch(lines.join(''), /clients\.example\.jp|委託/, 'and the log holds no value of the records');
+  } else {
+    assert.notEqual(await partitionOid('clients'), clientsOid, 'nothing held the lock: swapped');
+    assert.deepEqual(warnings, [], 'and nothing to warn about');
+  }
   assert.equal((await termsOf('clients')).length, termsBefore + 10 * 3, 'each term once');
   assert.equal(await find('clients', 'email', 's9@clients.example.jp'), 1);
   assert.equal(await find('clients', 'email', 'p0@clients.example.jp'), 1, 'and the terms it had');

@@ -5,7 +5,8 @@
  * the IdP's keep-alive time). A real HTTPS peer with the test CA plays each part:
  *   - a reused connection reset before any answer: the call is sent again on a new connection, body
  *     and all, and a call whose new connections are reset too is refused, not sent forever;
- *   - an idle connection is dropped before the peer's announced `Keep-Alive: timeout` runs out.
+ *   - an idle connection is dropped before the peer's announced `Keep-Alive: timeout` runs out, and
+ *     a call waiting longer than that idle time for its answer is not cut off by it.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,7 +15,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { tlsFetch } from '../src/platform/http/tls-fetch.ts';
 import { testPki } from './support/tls.ts';
 
-type Mode = 'reset-reused' | 'reset-after-first' | 'hint-never-close';
+type Mode = 'reset-reused' | 'reset-after-first' | 'hint-never-close' | 'slow';
 let mode: Mode = 'reset-reused';
 let peer: https.Server;
 let base = '';
@@ -42,7 +43,7 @@ before(async () => {
       }
       if (mode === 'hint-never-close') res.setHeader('Keep-Alive', 'timeout=2');
       res.setHeader('content-type', 'text/plain');
-      res.end(`ok ${body}`);
+      setTimeout(() => res.end(`ok ${body}`), mode === 'slow' ? 600 : 0);
     });
   });
   peer.on('secureConnection', (s: Socket) => connections.push(s));
@@ -94,4 +95,12 @@ test('a kept connection is reused while fresh, and dropped a second before the p
   await new Promise((r) => setTimeout(r, 1_600));
   assert.equal((await post(f, 'c')).status, 200);
   assert.deepEqual(seen.map((s) => s.connection), [1, 1, 2], 'the idle connection was dropped after 1 s, not reused');
+});
+
+test('a call whose answer takes longer than the idle limit is answered, on a new connection and on a kept one', async () => {
+  reset('slow');
+  const f = tlsFetch({ ca, idleMs: 200 });
+  assert.equal(await (await post(f, 'x')).text(), 'ok code=x');
+  assert.equal(await (await post(f, 'y')).text(), 'ok code=y');
+  assert.deepEqual(seen.map((s) => s.connection), [1, 1], 'the second call went out on the kept connection');
 });

@@ -19,6 +19,8 @@ export type TlsFetchOptions = {
   key?: string | null;
   timeoutMs?: number;
   maxBodyBytes?: number;
+  /** How long a kept connection may stay idle (default IDLE_MS); a call in progress is not idle. */
+  idleMs?: number;
 };
 
 export type TlsFetch = (url: string, init: { method: string; headers?: Record<string, string>; body?: unknown; signal?: AbortSignal | null }) => Promise<Response>;
@@ -47,7 +49,7 @@ export function tlsFetch(opts: TlsFetchOptions = {}): TlsFetch {
   const agent = new https.Agent({
     keepAlive: true,
     // The idle time of a kept connection; Node lowers it to a second under the peer's Keep-Alive hint.
-    timeout: IDLE_MS,
+    timeout: opts.idleMs ?? IDLE_MS,
     rejectUnauthorized: true,
     minVersion: 'TLSv1.2',
     ...(opts.ca ? { ca: opts.ca } : {}),

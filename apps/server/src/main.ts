@@ -48,20 +48,8 @@ export async function serve(config: Config): Promise<void> {
     ? await startSubmissionServer(ctx, { port: sub.port, host: sub.host, name: sub.name, cert: await readFile(sub.certFile, 'utf8'), key: await readFile(sub.keyFile, 'utf8') }, gateway)
     : null;
   if (submission) process.stdout.write(`SMTP submission (STARTTLS) on ${sub!.host}:${submission.port}\n`);
-  await app.listen({ port: config.port, host: config.host });
-  const address = app.server.address();
-  const port = typeof address === 'object' && address ? address.port : config.port;
-  const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
-  // Lets `mamori` commands find the running server (the embedded database belongs to this process).
-  const serverFile = path.join(config.dataDir, SERVER_FILE);
-  await writeFile(serverFile, JSON.stringify({ pid: process.pid, url, startedAt: new Date().toISOString() }), { mode: 0o600 });
-  process.stdout.write(`Mamori listening on ${url}\n`);
-
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    ctx.logger.info({ signal }, 'shutting down');
+  /** Everything started above, stopped in order (the HTTP app first, the database last). */
+  const shutdown = async () => {
     await app.close();
     await approvalExpiry.stop();
     await siemExport.stop();
@@ -75,6 +63,28 @@ export async function serve(config: Config): Promise<void> {
     await sequencer.stop();
     await outbox.stop();
     await ctx.database.close();
+  };
+  try {
+    await app.listen({ port: config.port, host: config.host });
+  } catch (err) {
+    // A port in use, say: the jobs started above would keep the process alive, serving nothing.
+    await shutdown();
+    throw err;
+  }
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const url = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
+  // Lets `mamori` commands find the running server (the embedded database belongs to this process).
+  const serverFile = path.join(config.dataDir, SERVER_FILE);
+  await writeFile(serverFile, JSON.stringify({ pid: process.pid, url, startedAt: new Date().toISOString() }), { mode: 0o600 });
+  process.stdout.write(`Mamori listening on ${url}\n`);
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    ctx.logger.info({ signal }, 'shutting down');
+    await shutdown();
     await rm(serverFile, { force: true });
     process.exit(0);
   };

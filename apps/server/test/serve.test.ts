@@ -1,13 +1,15 @@
 /**
  * Black-box: the real `mamori` command in child processes — first start prints the one-time
  * passwords once and listens; a restart keeps everything; CLI commands work offline (opening the
- * data folder) and online (through the running server with MAMORI_TOKEN).
+ * data folder) and online (through the running server with MAMORI_TOKEN); on a port already taken it
+ * says so and exits.
  * With DATABASE_URL (the PostgreSQL stage of CI) the same command runs on a fresh database there,
  * in production mode: key files made by `mamori keys init`, demo data asked for explicitly.
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
+import net from 'node:net';
 import path from 'node:path';
 import { BIN, run, scratch, stop, type Scratch } from './support/process.ts';
 
@@ -88,4 +90,21 @@ test('first start, restart, and the CLI offline and through the server', { timeo
   const { stdout: online } = await run(process.execPath, [BIN, 'audit', 'tail', '-n', '3'], { env: env({ MAMORI_TOKEN: token.trim() }) });
   assert.equal(online.trim().split('\n').length, 3);
   await stop(second.child);
+
+  // A port already taken: the server says so and exits, rather than live on serving nothing (its jobs
+  // were started before it listens); the data folder is closed properly and the CLI opens it after.
+  const taken = net.createServer();
+  await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
+  try {
+    const port = (taken.address() as net.AddressInfo).port;
+    const third = s.serve({ PORT: String(port) });
+    const ended = await Promise.race([third.exited, new Promise<null>((r) => setTimeout(() => r(null), 120_000))]);
+    assert.ok(ended, `the server exits when its port is taken:\n${third.output()}`);
+    assert.equal(ended.code, 1);
+    assert.match(third.output(), new RegExp(`EADDRINUSE.*127\\.0\\.0\\.1:${port}`));
+  } finally {
+    await new Promise((r) => taken.close(r));
+  }
+  const { stdout: afterwards } = await run(process.execPath, [BIN, 'audit', 'tail', '-n', '1'], { env: env() });
+  assert.equal(afterwards.trim().split('\n').length, 1);
 });

@@ -22,6 +22,9 @@ import { createProgressBar } from './cli/progress.ts';
 
 export const SERVER_FILE = 'server.json';
 
+/** The order in which `serve` stops what it started: no new request first, the audit sequencer and the outbox last. */
+const STOP_ORDER = ['app', 'approvalExpiry', 'siemExport', 'monitor', 'retirement', 'broadcast', 'extractionRunner', 'submission', 'transmissionWorker', 'transmissionReviews', 'sequencer', 'outbox'] as const;
+
 export async function serve(config: Config): Promise<void> {
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   const ctx = await openContext(config);
@@ -31,43 +34,46 @@ export async function serve(config: Config): Promise<void> {
   if (seeded.created) printCredentials(seeded.credentials, config);
 
   const gateway: TransmissionSettings = { relay: await loadRelaySettings(config), maxBytes: config.gateway.maxMessageBytes, messageIdDomain: config.gateway.messageIdDomain };
-  const app = await buildApp(ctx, { secureCookies: config.secureCookies, trustProxy: config.trustProxy, dataDir: config.dataDir, transmissions: gateway });
-  const siemExport = await startSiemExport(ctx, config.siem);
-  const sequencer = startSequencer(ctx);
-  const approvalExpiry = startApprovalExpiry(ctx);
-  const outbox = startOutboxWorker(ctx);
-  const monitor = startMonitor(ctx);
-  const retirement = startRetirementJob(ctx);
-  // Other nodes' revocations empty this node's actor cache at once (PostgreSQL LISTEN/NOTIFY).
-  const broadcast = await startActorBroadcast(ctx);
-  const extractionRunner = startExtractionRunner(ctx, { dir: path.join(config.dataDir, 'exports') });
-  const transmissionWorker = startTransmissionWorker(ctx, gateway.relay);
-  const transmissionReviews = startTransmissionReviews(ctx);
-  const sub = config.gateway.submission;
-  const submission = sub
-    ? await startSubmissionServer(ctx, { port: sub.port, host: sub.host, name: sub.name, cert: await readFile(sub.certFile, 'utf8'), key: await readFile(sub.keyFile, 'utf8') }, gateway)
-    : null;
-  if (submission) process.stdout.write(`SMTP submission (STARTTLS) on ${sub!.host}:${submission.port}\n`);
-  /** Everything started above, stopped in order (the HTTP app first, the database last). */
+  // Each part's stop, set once it has started; `shutdown` stops them in STOP_ORDER (the HTTP app
+  // first), then closes the database. A failure part-way (a port in use, an unreadable certificate)
+  // stops what did start: its jobs would otherwise keep the process alive, serving nothing.
+  const stops: Partial<Record<(typeof STOP_ORDER)[number], () => Promise<unknown>>> = {};
   const shutdown = async () => {
-    await app.close();
-    await approvalExpiry.stop();
-    await siemExport.stop();
-    await monitor.stop();
-    await retirement.stop();
-    await broadcast.close();
-    await extractionRunner.stop();
-    await submission?.close();
-    await transmissionWorker.stop();
-    await transmissionReviews.stop();
-    await sequencer.stop();
-    await outbox.stop();
+    for (const part of STOP_ORDER) await stops[part]?.();
     await ctx.database.close();
   };
+  const app = await buildApp(ctx, { secureCookies: config.secureCookies, trustProxy: config.trustProxy, dataDir: config.dataDir, transmissions: gateway });
+  stops.app = () => app.close();
   try {
+    const siemExport = await startSiemExport(ctx, config.siem);
+    stops.siemExport = () => siemExport.stop();
+    const sequencer = startSequencer(ctx);
+    stops.sequencer = () => sequencer.stop();
+    const approvalExpiry = startApprovalExpiry(ctx);
+    stops.approvalExpiry = () => approvalExpiry.stop();
+    const outbox = startOutboxWorker(ctx);
+    stops.outbox = () => outbox.stop();
+    const monitor = startMonitor(ctx);
+    stops.monitor = () => monitor.stop();
+    const retirement = startRetirementJob(ctx);
+    stops.retirement = () => retirement.stop();
+    // Other nodes' revocations empty this node's actor cache at once (PostgreSQL LISTEN/NOTIFY).
+    const broadcast = await startActorBroadcast(ctx);
+    stops.broadcast = () => broadcast.close();
+    const extractionRunner = startExtractionRunner(ctx, { dir: path.join(config.dataDir, 'exports') });
+    stops.extractionRunner = () => extractionRunner.stop();
+    const transmissionWorker = startTransmissionWorker(ctx, gateway.relay);
+    stops.transmissionWorker = () => transmissionWorker.stop();
+    const transmissionReviews = startTransmissionReviews(ctx);
+    stops.transmissionReviews = () => transmissionReviews.stop();
+    const sub = config.gateway.submission;
+    if (sub) {
+      const submission = await startSubmissionServer(ctx, { port: sub.port, host: sub.host, name: sub.name, cert: await readFile(sub.certFile, 'utf8'), key: await readFile(sub.keyFile, 'utf8') }, gateway);
+      stops.submission = () => submission.close();
+      process.stdout.write(`SMTP submission (STARTTLS) on ${sub.host}:${submission.port}\n`);
+    }
     await app.listen({ port: config.port, host: config.host });
   } catch (err) {
-    // A port in use, say: the jobs started above would keep the process alive, serving nothing.
     await shutdown();
     throw err;
   }

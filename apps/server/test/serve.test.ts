@@ -11,7 +11,8 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
-import { BIN, run, scratch, stop, type Scratch } from './support/process.ts';
+import { BIN, run, scratch, stop, type Scratch, type Server } from './support/process.ts';
+import { testPki } from './support/tls.ts';
 
 let s: Scratch | undefined;
 after(async () => s?.cleanup());
@@ -97,11 +98,18 @@ test('first start, restart, and the CLI offline and through the server', { timeo
   await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
   try {
     const port = (taken.address() as net.AddressInfo).port;
-    const third = s.serve({ PORT: String(port) });
-    const ended = await Promise.race([third.exited, new Promise<null>((r) => setTimeout(() => r(null), 120_000))]);
-    assert.ok(ended, `the server exits when its port is taken:\n${third.output()}`);
-    assert.equal(ended.code, 1);
-    assert.match(third.output(), new RegExp(`EADDRINUSE.*127\\.0\\.0\\.1:${port}`));
+    const pki = await testPki();
+    await writeFile(path.join(dir, 'submission.crt'), pki.cert);
+    await writeFile(path.join(dir, 'submission.key'), pki.key, { mode: 0o600 });
+    const submission = { MAMORI_SUBMISSION_PORT: String(port), MAMORI_SUBMISSION_CERT_FILE: path.join(dir, 'submission.crt'), MAMORI_SUBMISSION_KEY_FILE: path.join(dir, 'submission.key') };
+    // The HTTP port, then the SMTP submission port (started before the HTTP app listens).
+    for (const [what, extra] of [['HTTP', { PORT: String(port) }], ['submission', { PORT: '0', ...submission }]] as const) {
+      const third: Server = s.serve(extra);
+      const ended: Awaited<Server['exited']> | null = await Promise.race([third.exited, new Promise<null>((r) => setTimeout(() => r(null), 120_000))]);
+      assert.ok(ended, `the server exits when its ${what} port is taken:\n${third.output()}`);
+      assert.equal(ended.code, 1);
+      assert.match(third.output(), new RegExp(`EADDRINUSE.*127\\.0\\.0\\.1:${port}`));
+    }
   } finally {
     await new Promise((r) => taken.close(r));
   }

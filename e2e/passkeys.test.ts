@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import type { Browser } from 'playwright-core';
 import { launchBrowser, openPage, screenshot, unexpectedErrors } from './support/browser.ts';
 import { NEW_PASSWORD, signIn } from './support/console.ts';
-import { freePort, startServer, type RunningServer } from './support/server.ts';
+import { onFreePort, startServer, type RunningServer } from './support/server.ts';
 
 let server: RunningServer;
 let browser: Browser;
@@ -18,9 +18,10 @@ let origin = '';
 
 before(async () => {
   // WebAuthn binds a passkey to a host name (never an IP address): the console is opened at localhost.
-  const port = await freePort();
-  origin = `http://localhost:${port}`;
-  server = await startServer({ contacts: 50, port, env: { MAMORI_PUBLIC_URL: origin } });
+  server = await onFreePort((port) => {
+    origin = `http://localhost:${port}`;
+    return startServer({ contacts: 50, port, env: { MAMORI_PUBLIC_URL: origin } });
+  });
   browser = await launchBrowser();
 });
 

@@ -16,7 +16,7 @@ import type { Browser } from 'playwright-core';
 import { startTestIdp, type TestIdp } from '../apps/server/test/support/idp.ts';
 import { launchBrowser, openPage, screenshot, unexpectedErrors } from './support/browser.ts';
 import { NEW_PASSWORD, totpCode } from './support/console.ts';
-import { freePort, startServer, type RunningServer } from './support/server.ts';
+import { onFreePort, startServer, type RunningServer } from './support/server.ts';
 
 let server: RunningServer;
 let browser: Browser;
@@ -50,21 +50,26 @@ async function adminApi(): Promise<(method: string, url: string, body?: unknown)
 }
 
 before(async () => {
-  const port = await freePort();
-  origin = `http://localhost:${port}`;
-  idp = await startTestIdp({ redirectUris: [`${origin}/api/auth/oidc/callback`] });
   dir = await mkdtemp(path.join(tmpdir(), 'mamori-e2e-sso-'));
-  await writeFile(path.join(dir, 'ca.pem'), idp.ca);
-  await writeFile(path.join(dir, 'oidc.secret'), idp.clientSecret, { mode: 0o600 });
-  server = await startServer({
-    contacts: 50, port,
-    env: {
-      MAMORI_PUBLIC_URL: origin, MAMORI_OIDC_ISSUER: idp.issuer, MAMORI_OIDC_CLIENT_ID: idp.clientId,
-      MAMORI_OIDC_CLIENT_SECRET_FILE: path.join(dir, 'oidc.secret'), MAMORI_OIDC_CA_FILE: path.join(dir, 'ca.pem'),
-      MAMORI_OIDC_LABEL: 'Test IdP', MAMORI_OIDC_SCOPES: 'openid email profile groups', MAMORI_OIDC_GROUP_ROLES: 'mamori-handlers=handler',
-      // The demo users have no externalId (no SCIM here): this test matches first logins by e-mail.
-      MAMORI_OIDC_MATCH_EMAIL: 'true', MAMORI_OIDC_MFA_AMR: 'mfa',
-    },
+  // The IdP knows Mamori's callback by its port: a new port, a new IdP.
+  server = await onFreePort(async (port) => {
+    origin = `http://localhost:${port}`;
+    idp = await startTestIdp({ redirectUris: [`${origin}/api/auth/oidc/callback`] });
+    await writeFile(path.join(dir, 'ca.pem'), idp.ca);
+    await writeFile(path.join(dir, 'oidc.secret'), idp.clientSecret, { mode: 0o600 });
+    return startServer({
+      contacts: 50, port,
+      env: {
+        MAMORI_PUBLIC_URL: origin, MAMORI_OIDC_ISSUER: idp.issuer, MAMORI_OIDC_CLIENT_ID: idp.clientId,
+        MAMORI_OIDC_CLIENT_SECRET_FILE: path.join(dir, 'oidc.secret'), MAMORI_OIDC_CA_FILE: path.join(dir, 'ca.pem'),
+        MAMORI_OIDC_LABEL: 'Test IdP', MAMORI_OIDC_SCOPES: 'openid email profile groups', MAMORI_OIDC_GROUP_ROLES: 'mamori-handlers=handler',
+        // The demo users have no externalId (no SCIM here): this test matches first logins by e-mail.
+        MAMORI_OIDC_MATCH_EMAIL: 'true', MAMORI_OIDC_MFA_AMR: 'mfa',
+      },
+    }).catch(async (err: unknown) => {
+      await idp.close();
+      throw err;
+    });
   });
   const admin = await adminApi();
   for (const login of ['sato.sso@example.jp', 'suzuki.sso@example.jp']) {

@@ -30,6 +30,22 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+/**
+ * Runs `start` with a port that was free a moment ago, for a server whose public URL must name its
+ * port before it starts. Should another process take the port meanwhile, the server exits with
+ * EADDRINUSE and `start` runs again with another port.
+ */
+export async function onFreePort<T>(start: (port: number) => Promise<T>, attempts = 3): Promise<T> {
+  for (let i = 1; ; i++) {
+    const port = await freePort();
+    try {
+      return await start(port);
+    } catch (err) {
+      if (i >= attempts || !/EADDRINUSE/.test(String(err))) throw err;
+    }
+  }
+}
+
 export async function startServer(opts: { contacts?: number; port?: number; env?: Record<string, string> } = {}): Promise<RunningServer> {
   const dir = await mkdtemp(path.join(tmpdir(), 'mamori-e2e-'));
   const env: NodeJS.ProcessEnv = { ...process.env, MAMORI_DATA_DIR: dir, PORT: String(opts.port ?? 0), MAMORI_DEMO_CONTACTS: String(opts.contacts ?? 300), LOG_LEVEL: 'warn', ...opts.env };
@@ -39,7 +55,7 @@ export async function startServer(opts: { contacts?: number; port?: number; env?
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const url = await new Promise<string>((resolve, reject) => {
+  const listening = new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start:\n${out}`)), 180_000);
     const check = () => {
       const m = /Mamori listening on (http:\/\/[\d.]+:\d+)/.exec(out);
@@ -50,10 +66,16 @@ export async function startServer(opts: { contacts?: number; port?: number; env?
       }
     };
     child.stdout!.on('data', check);
-    child.once('exit', (code) => {
+    // 'close', not 'exit': by then its last words (an EADDRINUSE, say) are in `out`.
+    child.once('close', (code) => {
       clearTimeout(timer);
       reject(new Error(`server exited with ${code}:\n${out}`));
     });
+  });
+  const url = await listening.catch(async (err: unknown) => {
+    child.kill('SIGKILL');
+    await rm(dir, { recursive: true, force: true });
+    throw err;
   });
   const passwords = new Map<string, string>();
   for (const m of out.matchAll(/^ {2}([a-z]+) +(\S+) {3}/gm)) passwords.set(m[1]!, m[2]!);

@@ -104,3 +104,14 @@ test('a call whose answer takes longer than the idle limit is answered, on a new
   assert.equal(await (await post(f, 'y')).text(), 'ok code=y');
   assert.deepEqual(seen.map((s) => s.connection), [1, 1], 'the second call went out on the kept connection');
 });
+
+test('a URL that is not https, or no URL at all, is refused as a rejected promise, as fetch refuses, and nothing is sent', async () => {
+  reset('reset-reused');
+  const f = tlsFetch({ ca });
+  for (const [url, why] of [[base.replace('https:', 'http:'), /only https/], ['not a url', /Invalid URL/]] as const) {
+    let call: Promise<Response> | undefined;
+    assert.doesNotThrow(() => (call = f(url, { method: 'GET' })));
+    await assert.rejects(call!, why);
+  }
+  assert.deepEqual(seen, []);
+});

@@ -57,9 +57,10 @@ export function tlsFetch(opts: TlsFetchOptions = {}): TlsFetch {
   });
   const timeoutMs = opts.timeoutMs ?? 15_000;
   const maxBody = opts.maxBodyBytes ?? 2 * 1024 * 1024;
-  return (url, init) => {
+  // async: a bad URL or body is a rejected promise, as fetch gives, not a throw.
+  return async (url, init) => {
     const u = new URL(url);
-    if (u.protocol !== 'https:') return Promise.reject(new Error('tls-fetch: only https:// URLs'));
+    if (u.protocol !== 'https:') throw new Error('tls-fetch: only https:// URLs');
     const body = bodyBytes(init.body);
     const headers: Record<string, string> = { ...(init.headers ?? {}) };
     if (body && init.body instanceof URLSearchParams && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) {

@@ -164,6 +164,21 @@ function deferred(): { promise: Promise<void>; resolve: () => void } {
   return { promise, resolve };
 }
 
+/** Advisory lock spaces of vault.bulk.repository.ts (two-int form, keyed by the dataset's term block). */
+const IMPORTS = 7285010;
+const TERM_WRITERS = 7285011;
+type LockMode = 'ExclusiveLock' | 'ShareLock';
+
+/** Polls (on its own connection) until `n` requests of advisory lock (`space`, `key`) in `mode` are waiting. */
+async function advisoryWaiters(client: pg.Client, space: number, key: number, mode: LockMode, n: number): Promise<void> {
+  for (let i = 0; ; i++) {
+    const w = await client.query(`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND classid = $1 AND objid = $2 AND mode = $3`, [space, key, mode]);
+    if (w.rows[0].n === n) return;
+    assert.ok(i < 200, `${n} request(s) of ${mode} on advisory lock (${space}, ${key}) are waited for (${w.rows[0].n} are)`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 /** The rows of `csv`, the first batch at once and the others once `gate` opens (`reached` resolves when the import waits there). */
 function pausedRows(csv: string, reached: () => void, gate: Promise<void>) {
   return async function* (): AsyncIterable<ImportBatch> {
@@ -196,15 +211,7 @@ test('while an import runs, searches and writes go on; at its end, writes in its
     handler.request('POST', `/api/datasets/${dataset}/records`, { values: { company_name: '並行株式会社', email } });
   const update = (id: string, email: string) => handler.request('PATCH', `/api/datasets/clients/records/${id}`, { values: { email } });
   const remove = (id: string) => handler.request('DELETE', `/api/datasets/clients/records/${id}`);
-  /** Polls until `n` requests of the term writers' lock of `block` in `mode` are waiting. */
-  const waitingFor = async (client: pg.Client, mode: 'ExclusiveLock' | 'ShareLock', n = 1) => {
-    for (let i = 0; ; i++) {
-      const w = await client.query(`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND classid = 7285011 AND objid = $1 AND mode = $2`, [block, mode]);
-      if (w.rows[0].n === n) return;
-      assert.ok(i < 200, `${n} request(s) of ${mode} on the term writers' lock are waited for (${w.rows[0].n} are)`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  };
+  const waitingFor = (client: pg.Client, mode: LockMode, n = 1) => advisoryWaiters(client, TERM_WRITERS, block, mode, n);
   if (concurrent) {
     const writer = new pg.Client({ connectionString: t.database.url! });
     const watcher = new pg.Client({ connectionString: t.database.url! });
@@ -225,7 +232,7 @@ test('while an import runs, searches and writes go on; at its end, writes in its
       // A write in the dataset still open when the import reaches its end: the import waits for it
       // before it copies the partition, and the write's term is carried into the new partition.
       await writer.query('BEGIN');
-      await writer.query('SELECT pg_advisory_xact_lock_shared(7285011, $1)', [block]);
+      await writer.query('SELECT pg_advisory_xact_lock_shared($1, $2)', [TERM_WRITERS, block]);
       await writer.query('INSERT INTO record_terms (term, record_id) VALUES (record_term($1, $2), $3)', [field, heldTerm, heldRecord]);
       gate.resolve();
       await waitingFor(watcher, 'ExclusiveLock');
@@ -283,12 +290,7 @@ test('imports into one dataset take turns; an import into another dataset does n
       await reached.promise;
       second = importRecords(t.ctx, system, 'clients', rowsOf(clientsCsv('u', 5)));
       // The second waits for the first's turn (seen in pg_locks) before it makes its table of terms.
-      for (let i = 0; ; i++) {
-        const w = await watcher.query(`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND classid = 7285010 AND objid = $1`, [block]);
-        if (w.rows[0].n === 1) break;
-        assert.ok(i < 200, 'the second import into the dataset waits for the first');
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      await advisoryWaiters(watcher, IMPORTS, block, 'ExclusiveLock', 1);
       const other = importRecords(t.ctx, system, 'contacts', rowsOf(contactsCsv('v', 5)));
       const late = await Promise.race([other, new Promise<null>((r) => setTimeout(() => r(null), 10_000))]);
       assert.equal(late?.imported, 5, 'an import into another dataset ran meanwhile');

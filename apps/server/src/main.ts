@@ -28,23 +28,24 @@ const STOP_ORDER = ['app', 'approvalExpiry', 'siemExport', 'monitor', 'retiremen
 export async function serve(config: Config): Promise<void> {
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   const ctx = await openContext(config);
-  const bar = createProgressBar('デモデータ / demo contacts');
-  const seeded = await seed(ctx, { demo: config.demo, demoContacts: config.demoContacts, onProgress: (done, total) => bar.update(done, total) });
-  bar.stop();
-  if (seeded.created) printCredentials(seeded.credentials, config);
-
-  const gateway: TransmissionSettings = { relay: await loadRelaySettings(config), maxBytes: config.gateway.maxMessageBytes, messageIdDomain: config.gateway.messageIdDomain };
   // Each part's stop, set once it has started; `shutdown` stops them in STOP_ORDER (the HTTP app
-  // first), then closes the database. A failure part-way (a port in use, an unreadable certificate)
-  // stops what did start: its jobs would otherwise keep the process alive, serving nothing.
+  // first), then closes the database. A failure part-way (the seed, a port in use, an unreadable
+  // certificate) stops what did start: its jobs would otherwise keep the process alive, serving nothing.
   const stops: Partial<Record<(typeof STOP_ORDER)[number], () => Promise<unknown>>> = {};
   const shutdown = async () => {
     for (const part of STOP_ORDER) await stops[part]?.();
     await ctx.database.close();
   };
-  const app = await buildApp(ctx, { secureCookies: config.secureCookies, trustProxy: config.trustProxy, dataDir: config.dataDir, transmissions: gateway });
-  stops.app = () => app.close();
+  let app: Awaited<ReturnType<typeof buildApp>>;
   try {
+    const bar = createProgressBar('デモデータ / demo contacts');
+    const seeded = await seed(ctx, { demo: config.demo, demoContacts: config.demoContacts, onProgress: (done, total) => bar.update(done, total) });
+    bar.stop();
+    if (seeded.created) printCredentials(seeded.credentials, config);
+
+    const gateway: TransmissionSettings = { relay: await loadRelaySettings(config), maxBytes: config.gateway.maxMessageBytes, messageIdDomain: config.gateway.messageIdDomain };
+    app = await buildApp(ctx, { secureCookies: config.secureCookies, trustProxy: config.trustProxy, dataDir: config.dataDir, transmissions: gateway });
+    stops.app = () => app.close();
     const siemExport = await startSiemExport(ctx, config.siem);
     stops.siemExport = () => siemExport.stop();
     const sequencer = startSequencer(ctx);

@@ -4,8 +4,9 @@
  * compiler tsx itself runs — bundles from the sources and caches under `node_modules/.cache`, instead
  * of some 200 modules each passed through tsx's loader hooks. Every start pays for those hooks
  * (resolution and loading round trips to the hooks' thread), about 1.5 s of a 3 s start here; one
- * cached file loads in a fraction of that. Packages stay outside the bundle (loaded from
- * node_modules as before); the workspace's own packages (`@mamori/…`) are bundled, being TypeScript.
+ * cached file loads in a fraction of that. The workspace's own packages (`@mamori/…`, TypeScript) and
+ * the small pure-JavaScript packages of BUNDLED_PACKAGES are bundled; other packages load from
+ * node_modules as before (a cache directory outside the installation gets a link to it).
  *
  * The cache is only ever used when it was built from exactly the files on disk: the record beside it
  * lists every input with its size and modification time, each start compares them (a stat per file,
@@ -17,13 +18,28 @@
  * `import.meta.url` in a bundled source is replaced by that source's own file URL, so that files found
  * next to a module (worker scripts, SQL migrations, the web console) are found where they are.
  */
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 /** Bumped when the way bundles are built changes: older records are then stale. */
-const FORMAT = 1;
+const FORMAT = 2;
+
+/**
+ * Packages bundled with the sources rather than loaded from node_modules (with whatever they import):
+ * plain JavaScript of many small modules, which Node otherwise resolves and compiles one by one at
+ * every start (kysely alone is ~0.2 s of a start, TypeBox another ~0.2 s). Packages that find files
+ * of their own at run time (PGlite's WASM, pino's worker transports), native ones (argon2) and those
+ * a start rarely needs stay outside.
+ */
+export const BUNDLED_PACKAGES = ['kysely', '@sinclair/typebox', 'fflate', '@holiday-jp/holiday_jp', 'commander', 'csv-parse', '@noble/hashes', 'otpauth', 'scim2-parse-filter', 'iconv-lite'];
+
+/** The package a bare import names (`@scope/name/sub` → `@scope/name`). */
+function packageOf(specifier) {
+  const parts = specifier.split('/');
+  return specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0];
+}
 const RECORD = 'current.json';
 
 /**
@@ -51,6 +67,38 @@ export function freshBundle(cacheDir, entry) {
   return rec;
 }
 
+/** The node_modules folder the command's packages load from: the nearest one above this file. */
+function packagesDir() {
+  for (let dir = path.dirname(fileURLToPath(import.meta.url)); ; dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, 'node_modules'))) return path.join(dir, 'node_modules');
+    if (path.dirname(dir) === dir) return null;
+  }
+}
+
+/**
+ * The bundle imports the packages left outside it by name, and Node looks for them in the
+ * node_modules folders above the bundle's own file. A cache directory outside the installation
+ * (MAMORI_CLI_CACHE_DIR=/var/cache/mamori) has none: it gets a link named node_modules to the
+ * installation's.
+ */
+function linkPackages(cacheDir) {
+  const packages = packagesDir();
+  if (!packages || path.resolve(cacheDir).startsWith(path.dirname(packages) + path.sep)) return;
+  const link = path.join(cacheDir, 'node_modules');
+  try {
+    if (readlinkSync(link) === packages) return;
+    rmSync(link, { force: true });
+  } catch {
+    // No link yet.
+  }
+  try {
+    symlinkSync(packages, link, 'junction');
+  } catch (e) {
+    // Another start made it meanwhile.
+    if (!(e instanceof Error && 'code' in e && e.code === 'EEXIST')) throw e;
+  }
+}
+
 /**
  * Bundles `entry` into a new directory under `cacheDir` and records it; returns the bundle's path.
  * Throws when esbuild is missing or the cache cannot be written.
@@ -60,17 +108,27 @@ export async function buildBundle(cacheDir, entry) {
   const { build } = await import('esbuild');
   const started = Date.now();
   mkdirSync(cacheDir, { recursive: true });
+  linkPackages(cacheDir);
   const id = `b${started.toString(36)}-${process.pid}`;
   const dir = path.join(cacheDir, id);
   const out = path.join(dir, 'main.mjs');
   const result = await build({
     entryPoints: [entry], bundle: true, platform: 'node', format: 'esm', target: 'node20', outfile: out,
+    // A bundled CommonJS package's `require` of a Node module (or of a package left outside) needs one.
+    banner: { js: "import { createRequire as __mamoriCreateRequire } from 'node:module'; const require = __mamoriCreateRequire(import.meta.url);" },
     metafile: true, sourcemap: 'linked', sourcesContent: false, logLevel: 'silent', legalComments: 'none',
     plugins: [{
       name: 'mamori',
       setup(b) {
-        // Packages load from node_modules at run time, as they do under tsx; only `@mamori/…` (TypeScript) is bundled.
-        b.onResolve({ filter: /^[^./]/ }, (a) => (a.path.startsWith('@mamori/') ? undefined : { path: a.path, external: true }));
+        // Packages load from node_modules at run time, as they do under tsx, except `@mamori/…`
+        // (TypeScript), the BUNDLED_PACKAGES and what those import (found from where they are).
+        const bundled = new Set(BUNDLED_PACKAGES);
+        const inBundledPackage = (file) => BUNDLED_PACKAGES.some((p) => file.includes(`${path.sep}node_modules${path.sep}${p.split('/').join(path.sep)}${path.sep}`));
+        b.onResolve({ filter: /^[^./]/ }, (a) => {
+          if (a.path.startsWith('node:')) return { path: a.path, external: true };
+          if (a.path.startsWith('@mamori/') || bundled.has(packageOf(a.path)) || inBundledPackage(a.importer)) return undefined;
+          return { path: a.path, external: true };
+        });
         b.onLoad({ filter: /\.[cm]?[jt]s$/ }, async (a) => {
           const text = await readFile(a.path, 'utf8');
           const loader = /\.[cm]?ts$/.test(a.path) ? 'ts' : 'js';
@@ -125,6 +183,13 @@ export function defaultCacheDir(serverDir) {
 export async function loadEntry(entry, cacheDir) {
   const rec = freshBundle(cacheDir, entry);
   let file = rec ? path.join(cacheDir, rec.dir, 'main.mjs') : null;
+  if (file) {
+    try {
+      linkPackages(cacheDir);
+    } catch {
+      file = null; // the packages could not be found from the bundle: build again, or run the sources
+    }
+  }
   if (!file) {
     try {
       file = await buildBundle(cacheDir, entry);

@@ -6,23 +6,25 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { freshBundle, loadEntry } from '../bin/bundle.mjs';
 
-type Probe = { value: string; beside: string; name: string };
+type Probe = { value: string; beside: string; name: string; pino?: string };
 const probe = () => (globalThis as { bundleProbe?: Probe }).bundleProbe;
 
-async function project(): Promise<{ dir: string; entry: string; cache: string; setValue(v: string): Promise<void> }> {
+/** A project in a temporary folder; `withPackage`: its entry also imports a package the bundle leaves outside (pino). */
+async function project(opts: { withPackage?: boolean } = {}): Promise<{ dir: string; entry: string; cache: string; setValue(v: string): Promise<void> }> {
   const dir = await mkdtemp(path.join(tmpdir(), 'mamori-bundle-'));
   const entry = path.join(dir, 'entry.ts');
   await writeFile(entry, [
     "import { value } from './sub/value.ts';",
     "import { basename } from 'node:path';",
+    ...(opts.withPackage ? ["import pino from 'pino';"] : []),
     'const name: string = basename(new URL(import.meta.url).pathname);',
-    "(globalThis as { bundleProbe?: unknown }).bundleProbe = { value, beside: new URL('./data.txt', import.meta.url).href, name };",
+    `(globalThis as { bundleProbe?: unknown }).bundleProbe = { value, beside: new URL('./data.txt', import.meta.url).href, name${opts.withPackage ? ', pino: typeof pino' : ''} };`,
   ].join('\n'));
   const past = new Date(Date.now() - 120_000);
   await utimes(entry, past, past);
@@ -96,6 +98,23 @@ test('a source changed while its bundle is built is not recorded, and bundles an
     const left = await readdir(p.cache);
     assert.ok(!left.includes('b0old-1'), 'a bundle two hours old is removed');
     assert.ok(left.includes('b0recent-2'), 'a recent one stays (a start may be loading it)');
+  } finally {
+    await rm(p.dir, { recursive: true, force: true });
+  }
+});
+
+test('a cache outside the installation still finds the packages the bundle leaves outside', async () => {
+  // As MAMORI_CLI_CACHE_DIR=/var/cache/mamori: nothing above the bundle's file holds a node_modules.
+  const p = await project({ withPackage: true });
+  try {
+    assert.equal(await loadEntry(p.entry, p.cache), 'bundle');
+    assert.equal(probe()?.pino, 'function', 'pino is loaded from the installation');
+    // The link to the installation's packages is gone (a cleaned cache folder): a start from the
+    // fresh bundle makes it again.
+    await rm(path.join(p.cache, 'node_modules'));
+    assert.ok(freshBundle(p.cache, p.entry));
+    assert.equal(await loadEntry(p.entry, p.cache), 'bundle');
+    assert.ok((await stat(path.join(p.cache, 'node_modules', 'pino', 'package.json'))).isFile());
   } finally {
     await rm(p.dir, { recursive: true, force: true });
   }

@@ -15,6 +15,7 @@ import { installErrorHandler } from './platform/http/errors.ts';
 import { SESSION_COOKIE, resolveActor } from './platform/http/auth.ts';
 import { createMetrics } from './platform/http/metrics.ts';
 import { leanResponder, leanServerFactory, type LeanRoutes } from './platform/http/lean.ts';
+import { lazyValidation } from './platform/http/lazy-validation.ts';
 import { installSecurityHeaders, webConsole } from './platform/http/static.ts';
 import { identityRoutes } from './modules/identity/identity.routes.ts';
 import { oidcRoutes } from './modules/identity/identity.oidc-routes.ts';
@@ -57,18 +58,22 @@ export const JSON_BODY_LIMIT = 1024 * 1024;
 
 export async function buildApp(ctx: AppContext, options: AppOptions): Promise<FastifyInstance> {
   const lean: LeanRoutes = { routes: [], closing: false };
+  // Each route's validators are compiled at its first request, not all before listening.
+  const validation = lazyValidation();
   const app = Fastify({
     loggerInstance: ctx.logger as unknown as FastifyBaseLogger,
     trustProxy: options.trustProxy,
     bodyLimit: JSON_BODY_LIMIT,
     // Unknown properties are rejected (not silently dropped) and types are not coerced in bodies.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
+    schemaController: { compilersFactory: { buildValidator: validation.buildValidator } },
     requestIdHeader: false,
     genReqId: () => crypto.randomUUID(),
     // The audited record read is answered before Fastify's router (ADR 0012, platform/http/lean.ts).
     serverFactory: leanServerFactory(lean),
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as FastifyInstance;
 
+  app.decorate('compileAllValidators', validation.compileAll);
   installErrorHandler(app);
   await app.register(cookie);
   await app.register(swagger, {

@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
+import { deadline } from './support/deadline.ts';
 import { BIN, run, scratch, stop, type Scratch, type Server } from './support/process.ts';
 import { testPki } from './support/tls.ts';
 
@@ -105,7 +106,7 @@ test('first start, restart, and the CLI offline and through the server', { timeo
     // The HTTP port, then the SMTP submission port (started before the HTTP app listens).
     for (const [what, extra] of [['HTTP', { PORT: String(port) }], ['submission', { PORT: '0', ...submission }]] as const) {
       const third: Server = s.serve(extra);
-      const ended: Awaited<Server['exited']> | null = await Promise.race([third.exited, new Promise<null>((r) => setTimeout(() => r(null), 120_000))]);
+      const ended = await deadline(third.exited, 120_000, () => null);
       assert.ok(ended, `the server exits when its ${what} port is taken:\n${third.output()}`);
       assert.equal(ended.code, 1);
       assert.match(third.output(), new RegExp(`EADDRINUSE.*127\\.0\\.0\\.1:${port}`));

@@ -27,6 +27,7 @@ import { splitImportBatches, type ImportBatch } from '../src/modules/vault/vault
 import { AppError } from '../src/platform/errors.ts';
 import { createLogger } from '../src/platform/logger.ts';
 import { signIn, startTestApp, type Session, type TestApp } from './support/app.ts';
+import { deadline } from './support/deadline.ts';
 
 let t: TestApp;
 let handler: Session;
@@ -218,8 +219,9 @@ test('while an import runs, searches and writes go on; at its end, writes in its
     await Promise.all([writer.connect(), watcher.connect()]);
     try {
       await reached.promise;
-      const within = <T>(p: Promise<T>, what: string) =>
-        Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what} waited for the import`)), 10_000))]);
+      const within = <T>(p: Promise<T>, what: string) => deadline(p, 10_000, () => {
+        throw new Error(`${what} waited for the import`);
+      });
       // While the rows stream in, nobody waits: searches in both datasets, writes in both.
       assert.equal(await within(find('contacts', 'email', 'a3@contacts.example.jp'), 'a search in another dataset'), 1);
       assert.equal(await within(find('clients', 'email', 'a3@clients.example.jp'), 'a search in the dataset being imported into'), 1);
@@ -292,7 +294,7 @@ test('imports into one dataset take turns; an import into another dataset does n
       // The second waits for the first's turn (seen in pg_locks) before it makes its table of terms.
       await advisoryWaiters(watcher, IMPORTS, block, 'ExclusiveLock', 1);
       const other = importRecords(t.ctx, system, 'contacts', rowsOf(contactsCsv('v', 5)));
-      const late = await Promise.race([other, new Promise<null>((r) => setTimeout(() => r(null), 10_000))]);
+      const late = await deadline(other, 10_000, () => null);
       assert.equal(late?.imported, 5, 'an import into another dataset ran meanwhile');
     } finally {
       gate.resolve();

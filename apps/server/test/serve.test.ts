@@ -1,8 +1,8 @@
 /**
  * Black-box: the real `mamori` command in child processes — first start prints the one-time
  * passwords once and listens; a restart keeps everything; CLI commands work offline (opening the
- * data folder) and online (through the running server with MAMORI_TOKEN); on a port already taken it
- * says so and exits.
+ * data folder) and online (through the running server with MAMORI_TOKEN); on a port already taken,
+ * or a file it cannot read, it says so and exits.
  * With DATABASE_URL (the PostgreSQL stage of CI) the same command runs on a fresh database there,
  * in production mode: key files made by `mamori keys init`, demo data asked for explicitly.
  */
@@ -114,6 +114,14 @@ test('first start, restart, and the CLI offline and through the server', { timeo
   } finally {
     await new Promise((r) => taken.close(r));
   }
+  // A failure before any port is taken (here the relay's CA file, read once the demo data is in
+  // place): the same exit, the message naming the file.
+  const missing = path.join(dir, 'relay-ca-missing.pem');
+  const fourth = s.serve({ MAMORI_RELAY_URL: 'smtps://relay.example.jp:465', MAMORI_RELAY_CA_FILE: missing });
+  const ended = await deadline(fourth.exited, 120_000, () => null);
+  assert.ok(ended, `the server exits when its relay's CA file cannot be read:\n${fourth.output()}`);
+  assert.equal(ended.code, 1);
+  assert.ok(fourth.output().includes(`ENOENT: no such file or directory, open '${missing}'`), fourth.output());
   const { stdout: afterwards } = await run(process.execPath, [BIN, 'audit', 'tail', '-n', '1'], { env: env() });
   assert.equal(afterwards.trim().split('\n').length, 1);
 });

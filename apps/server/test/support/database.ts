@@ -3,7 +3,8 @@
  * admin URL, as `npm run test:pg` and .ci/run set it) a throwaway database on that PostgreSQL server.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { openAsBlob } from 'node:fs';
+import { link, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
@@ -18,7 +19,9 @@ const CACHE = path.resolve(HERE, '../../../../node_modules/.cache/mamori-test');
  * A migrated PGlite data directory, made once and kept (keyed by PGlite's version and the migrations'
  * contents) under node_modules/.cache: a fresh PGlite otherwise runs initdb and every migration again
  * in each test file, seconds of the suite's time each. The first test files that find none make it
- * (two at once both write a whole file and rename it into place: either is complete).
+ * (two at once both write a whole file; the first to finish links it into place and the other's is
+ * dropped). Once in place the file is never replaced: test files read it as a Blob backed by the
+ * file, which can no longer be read if the file changes under it.
  */
 /** A name for the migrations as they are (and `extra`, e.g. the engine's version). */
 async function migrationsKey(extra: string): Promise<string> {
@@ -31,7 +34,8 @@ async function migratedTemplate(): Promise<Blob> {
   const pkg = JSON.parse(await readFile(path.resolve(HERE, '../../../../node_modules/@electric-sql/pglite/package.json'), 'utf8')) as { version: string };
   const file = path.join(CACHE, `pglite-migrated-${await migrationsKey(pkg.version)}.tar`);
   try {
-    return new Blob([await readFile(file)]);
+    // Backed by the file, not read into a buffer and copied into a Blob first (0.4 s of each test database).
+    return await openAsBlob(file);
   } catch {
     const database = await openDatabase({ databaseUrl: null });
     await migrate(database);
@@ -40,7 +44,13 @@ async function migratedTemplate(): Promise<Blob> {
     await mkdir(CACHE, { recursive: true });
     const part = `${file}.${process.pid}.part`;
     await writeFile(part, bytes);
-    await rename(part, file);
+    try {
+      await link(part, file);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    } finally {
+      await rm(part, { force: true });
+    }
     return new Blob([bytes]);
   }
 }

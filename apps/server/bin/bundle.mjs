@@ -25,6 +25,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 /** Bumped when the way bundles are built changes: older records are then stale. */
 const FORMAT = 2;
+const RECORD = 'current.json';
 
 /**
  * Packages bundled with the sources rather than loaded from node_modules (with whatever they import):
@@ -40,7 +41,6 @@ function packageOf(specifier) {
   const parts = specifier.split('/');
   return specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0];
 }
-const RECORD = 'current.json';
 
 /**
  * @typedef {{ format: number; node: string; entry: string; dir: string; inputs: [string, number, number][] }} BundleRecord

@@ -93,8 +93,10 @@ test('first start, restart, and the CLI offline and through the server', { timeo
   assert.equal(online.trim().split('\n').length, 3);
   await stop(second.child);
 
-  // A port already taken: the server says so and exits, rather than live on serving nothing (its jobs
-  // were started before it listens); the data folder is closed properly and the CLI opens it after.
+  // A failure while it starts — its HTTP port taken, its SMTP submission port taken (started before
+  // the HTTP app listens), a file it cannot read (the relay's CA, read once the demo data is in
+  // place) — and the server says so and exits, rather than live on serving nothing (its jobs were
+  // started before it listens); the data folder is closed properly and the CLI opens it after.
   const taken = net.createServer();
   await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
   try {
@@ -103,25 +105,24 @@ test('first start, restart, and the CLI offline and through the server', { timeo
     await writeFile(path.join(dir, 'submission.crt'), pki.cert);
     await writeFile(path.join(dir, 'submission.key'), pki.key, { mode: 0o600 });
     const submission = { MAMORI_SUBMISSION_PORT: String(port), MAMORI_SUBMISSION_CERT_FILE: path.join(dir, 'submission.crt'), MAMORI_SUBMISSION_KEY_FILE: path.join(dir, 'submission.key') };
-    // The HTTP port, then the SMTP submission port (started before the HTTP app listens).
-    for (const [what, extra] of [['HTTP', { PORT: String(port) }], ['submission', { PORT: '0', ...submission }]] as const) {
-      const third: Server = s.serve(extra);
-      const ended = await deadline(third.exited, 120_000, () => null);
-      assert.ok(ended, `the server exits when its ${what} port is taken:\n${third.output()}`);
+    const missing = path.join(dir, 'relay-ca-missing.pem');
+    const inUse = new RegExp(`EADDRINUSE.*127\\.0\\.0\\.1:${port}`);
+    const literally = (text: string) => new RegExp(text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+    const failures: [string, Record<string, string>, RegExp][] = [
+      ['its HTTP port is taken', { PORT: String(port) }, inUse],
+      ['its submission port is taken', { PORT: '0', ...submission }, inUse],
+      ["its relay's CA file cannot be read", { MAMORI_RELAY_URL: 'smtps://relay.example.jp:465', MAMORI_RELAY_CA_FILE: missing }, literally(`ENOENT: no such file or directory, open '${missing}'`)],
+    ];
+    for (const [what, extra, message] of failures) {
+      const failed: Server = s.serve(extra);
+      const ended = await deadline(failed.exited, 120_000, () => null);
+      assert.ok(ended, `the server exits when ${what}:\n${failed.output()}`);
       assert.equal(ended.code, 1);
-      assert.match(third.output(), new RegExp(`EADDRINUSE.*127\\.0\\.0\\.1:${port}`));
+      assert.match(failed.output(), message);
     }
   } finally {
     await new Promise((r) => taken.close(r));
   }
-  // A failure before any port is taken (here the relay's CA file, read once the demo data is in
-  // place): the same exit, the message naming the file.
-  const missing = path.join(dir, 'relay-ca-missing.pem');
-  const fourth = s.serve({ MAMORI_RELAY_URL: 'smtps://relay.example.jp:465', MAMORI_RELAY_CA_FILE: missing });
-  const ended = await deadline(fourth.exited, 120_000, () => null);
-  assert.ok(ended, `the server exits when its relay's CA file cannot be read:\n${fourth.output()}`);
-  assert.equal(ended.code, 1);
-  assert.ok(fourth.output().includes(`ENOENT: no such file or directory, open '${missing}'`), fourth.output());
   const { stdout: afterwards } = await run(process.execPath, [BIN, 'audit', 'tail', '-n', '1'], { env: env() });
   assert.equal(afterwards.trim().split('\n').length, 1);
 });

@@ -15,6 +15,13 @@ const HERE = path.dirname(fileURLToPath(import.meta.url));
 const MIGRATIONS = path.resolve(HERE, '../../src/platform/db/migrations');
 const CACHE = path.resolve(HERE, '../../../../node_modules/.cache/mamori-test');
 
+/** A name for the migrations as they are (and `extra`, e.g. the engine's version). */
+async function migrationsKey(extra: string): Promise<string> {
+  const hash = createHash('sha256').update(extra);
+  for (const f of (await readdir(MIGRATIONS)).sort()) hash.update(f).update(await readFile(path.join(MIGRATIONS, f)));
+  return hash.digest('hex').slice(0, 16);
+}
+
 /**
  * A migrated PGlite data directory, made once and kept (keyed by PGlite's version and the migrations'
  * contents) under node_modules/.cache: a fresh PGlite otherwise runs initdb and every migration again
@@ -23,13 +30,6 @@ const CACHE = path.resolve(HERE, '../../../../node_modules/.cache/mamori-test');
  * dropped). Once in place the file is never replaced: test files read it as a Blob backed by the
  * file, which can no longer be read if the file changes under it.
  */
-/** A name for the migrations as they are (and `extra`, e.g. the engine's version). */
-async function migrationsKey(extra: string): Promise<string> {
-  const hash = createHash('sha256').update(extra);
-  for (const f of (await readdir(MIGRATIONS)).sort()) hash.update(f).update(await readFile(path.join(MIGRATIONS, f)));
-  return hash.digest('hex').slice(0, 16);
-}
-
 async function migratedTemplate(): Promise<Blob> {
   const pkg = JSON.parse(await readFile(path.resolve(HERE, '../../../../node_modules/@electric-sql/pglite/package.json'), 'utf8')) as { version: string };
   const file = path.join(CACHE, `pglite-migrated-${await migrationsKey(pkg.version)}.tar`);

@@ -15,7 +15,6 @@
  */
 import * as nodeCrypto from 'node:crypto';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { sql } from 'kysely';
@@ -23,7 +22,7 @@ import { copyOutAll } from '../apps/server/src/platform/db/copy-out.ts';
 import { integrateAll } from '../apps/server/src/modules/audit/index.ts';
 import { VERIFY_CHUNK, verifyAuditLog } from '../apps/server/src/modules/audit/audit.verify.ts';
 import { printResult } from './lib.ts';
-import { cpuDelta, intArg, log, openBenchContext, postgresCpuMs, round } from './support.ts';
+import { cpuDelta, intArg, log, openBenchContext, postgresCpuMs, postgresCpuSampler, round, threadCpu } from './support.ts';
 
 /** `crypto.hash` returning a latin1 string (no Buffer per digest), as audit.tree.mjs calls it; @types/node omits that encoding. */
 const oneShot = nodeCrypto.hash as unknown as (algorithm: string, data: Uint8Array, encoding: 'latin1') => string;
@@ -48,21 +47,25 @@ try {
     await integrateAll(ctx);
     log(`  ${done + n}`);
   }
+  // A log is verified long after most of it was written: settled, vacuumed. Without this, the
+  // autovacuum of the rows just written runs beside the timed phases (PostgreSQL's CPU per event
+  // 2.0–2.2 µs instead of 1.1 in four runs of 2026-11-27 night).
+  await sql`VACUUM (ANALYZE) audit_events, audit_tree_tiles, audit_pending`.execute(ctx.db);
 
   // The baselines, in a function: the payloads and leaves are garbage before verification starts (a
   // heap of 600,000 objects would make every full GC of the verification's main thread dearer).
   const { baseline, baselineCreateHash, bytesPerEvent } = await baselines();
   const floor = await readingFloor(N, baseline);
   log(`floor: the payloads alone by binary COPY in ${floor.seconds} s, PostgreSQL ${floor.postgres_cpu_us_per_event} µs and this process ${floor.node_cpu_us_per_event} µs of CPU per event; with one bare leaf hash each (${floor.leaf_hash_us_per_event} µs) no verifier on ${floor.cores} cores passes ${floor.ceiling_events_per_s} events/s`);
-  const pg0 = await postgresCpuMs(ctx.db);
-  const main0 = mainThreadCpuUs();
+  const pgSampler = await postgresCpuSampler(ctx.db);
+  const threads = threadCpu();
   const cpu0 = process.cpuUsage();
   const t = performance.now();
   const report = await verifyAuditLog(ctx.db, { key: ctx.auditLog.key, witnesses: ctx.auditLog.witnesses });
   const secs = (performance.now() - t) / 1000;
   const cpu = process.cpuUsage(cpu0);
-  const mainUs = mainThreadCpuUs() - main0;
-  const pgMs = cpuDelta(pg0, await postgresCpuMs(ctx.db));
+  const byThread = threads.stop();
+  const pgCpu = pgSampler?.stop() ?? null;
   if (!report.ok) throw new Error(`verification failed: ${JSON.stringify(report.problem)}`);
   if (report.treeSize !== N) throw new Error(`verification covered ${report.treeSize} events, not ${N}`);
   const value = report.treeSize / secs;
@@ -72,12 +75,16 @@ try {
     baseline_is: 'one-shot crypto.hash(sha256) per leaf (0x00 ‖ payload, Buffers in memory), one core',
     baseline_createhash: Math.round(baselineCreateHash),
     floor,
+    // The main thread (COPY reading, joining the chunk roots, checkpoints), the verification's worker
+    // threads, Node's other threads (V8's compiler and collector helpers, libuv) and PostgreSQL.
     cpu_us_per_event: {
       node: round((cpu.user + cpu.system) / report.treeSize, 2),
-      node_main_thread: round(mainUs / report.treeSize, 2),
-      node_workers: round((cpu.user + cpu.system - mainUs) / report.treeSize, 2),
-      postgres: pgMs === null ? null : round((pgMs * 1000) / report.treeSize, 2),
+      node_main_thread: byThread ? round((byThread.main * 1000) / report.treeSize, 2) : null,
+      node_workers: byThread ? round((byThread.started * 1000) / report.treeSize, 2) : null,
+      node_other: byThread ? round((byThread.others * 1000) / report.treeSize, 2) : null,
+      postgres: pgCpu ? round((pgCpu.total * 1000) / report.treeSize, 2) : null,
     },
+    postgres_cpu_us_per_event_by_kind: pgCpu ? Object.fromEntries(Object.entries(pgCpu.byKind).map(([k, ms]) => [k, round((ms * 1000) / report.treeSize, 2)])) : null,
     load_avg_1m: round(loadavg()[0] ?? 0, 2),
   } });
 } finally {
@@ -142,11 +149,4 @@ async function readPayloads(n: number): Promise<number> {
     bytes += b.length;
   }
   return bytes;
-}
-
-/** CPU microseconds of this process's main thread so far (/proc; the workers are the rest of process.cpuUsage). */
-function mainThreadCpuUs(): number {
-  const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[11]) + Number(f[12])) * 10_000; // utime + stime, at USER_HZ = 100
 }

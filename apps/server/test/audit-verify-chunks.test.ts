@@ -169,3 +169,24 @@ test('a payload the scanner leaves to the database (an escape in its action) is 
   assert.equal((await verifyAuditLog(ctx.db, opts({ chunk: 16, workers: 2 }))).problem, null);
   same(await tampered((tx) => sql`UPDATE audit_events SET action = 'odd' WHERE log_index = ${index}`.execute(tx).then(() => undefined)), 'column_mismatch', index);
 });
+
+test('chunks far larger than the ones before them (events with large details) are read into memory grown for them, and verify the same', async () => {
+  // The chunks of 16 so far hold ~12 KB each; these events make chunks of ~110 KB, larger than any
+  // memory verification has handed a worker before them in the run.
+  const first = (await integrateAll(ctx)).treeSize;
+  for (let n = 0; n < 48; n++) {
+    await appendAudit(ctx.db, ctx.clock, systemActor({ ip: null, userAgent: null, deviceId: null }), {
+      action: 'record.read', decision: 'allow', rule: 'test', reason: `large ${n}`, result: 'ok', details: { n, note: 'x'.repeat(6_000) },
+    });
+  }
+  const r = await integrateAll(ctx);
+  assert.equal(r.treeSize, first + 48);
+  const state = (await sql<{ root_hash: Buffer }>`SELECT root_hash FROM audit_tree_state`.execute(ctx.db)).rows[0]!;
+  const report = await verifyAuditLog(ctx.db, opts({ chunk: 16, workers: 2 }));
+  assert.equal(report.problem, null);
+  assert.equal(report.treeSize, first + 48);
+  assert.equal(report.rootHash, state.root_hash.toString('base64'));
+  // A changed byte in the last of them is found where it is.
+  const last = first + 47;
+  same(await tampered((tx) => sql`UPDATE audit_events SET payload = replace(payload, 'xxxx', 'xxxy') WHERE log_index = ${last}`.execute(tx).then(() => undefined)), 'altered', last);
+});

@@ -9,9 +9,10 @@
  * pair), and apart from it the first event whose columns disagree with its bytes (or that it leaves to
  * the database to decide).
  *
- * In:  { id, start, expect, events: ArrayBuffer, eventsLength, pairs: ArrayBuffer, pairsLength, cuts: number[] }
- *      events: COPY (log_index, payload, leaf_hash, at, actor_user_id, action, dataset_id, record_ids, decision)
- *      pairs:  COPY (tile, hashes) of the rows of level-1 nodes (32 a row) holding [start / 2, (start + size) / 2)
+ * In:  { id, start, expect, memory: SharedArrayBuffer, eventsLength, pairsOffset, pairsLength, cuts: number[] }
+ *      memory[0, eventsLength): COPY (log_index, payload, leaf_hash, at, actor_user_id, action, dataset_id, record_ids, decision)
+ *      memory[pairsOffset, + pairsLength): COPY (tile, hashes) of the rows of level-1 nodes (32 a row) holding [start / 2, (start + size) / 2)
+ *      The memory is the parent's, shared: this worker may write into that range until it answers.
  *      cuts:   prefix lengths r (1 ≤ r ≤ size) whose compact range is wanted
  * Out: { id, count, stop, problem, column, undecided, cuts: [{ r, hashes }], prefix }
  *
@@ -20,7 +21,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { nodeHashInto, prefixRange, sha256Into } from './audit.tree.mjs';
-import { COLUMNS, DISAGREE, UNDECIDED, compareColumns } from './audit.columns.mjs';
+import { AGREE, COLUMNS, DISAGREE, compareColumns } from './audit.columns.mjs';
 
 const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
 
@@ -81,7 +82,11 @@ const upperBufs = [];
 const int8 = (b, o) => b.readInt32BE(o) * 4294967296 + b.readUInt32BE(o + 4);
 
 /** @param {Buffer} a @param {number} ao @param {Buffer} b @param {number} bo */
-const same32 = (a, ao, b, bo) => a.compare(b, bo, bo + 32, ao, ao + 32) === 0;
+const same32 = (a, ao, b, bo) => {
+  // A byte loop: Buffer#compare is a call into C++ that costs more than 32 comparisons here.
+  for (let k = 0; k < 32; k++) if (a[ao + k] !== b[bo + k]) return false;
+  return true;
+};
 
 const scratch = Buffer.allocUnsafe(32);
 /** Is SHA-256(0x01 ‖ l ‖ r) equal to `want`? */
@@ -91,23 +96,108 @@ function nodeIs(lb, lo, rb, ro, want, wo) {
   return same32(scratch, 0, want, wo);
 }
 
-/**
- * @param {{ id: number; start: number; expect: number; events: ArrayBuffer; eventsLength: number; pairs: ArrayBuffer; pairsLength: number; cuts: number[] }} msg
- */
-export function check(msg) {
-  const { start, expect } = msg;
-  const b = Buffer.from(msg.events, 0, msg.eventsLength);
-  const pb = Buffer.from(msg.pairs, 0, msg.pairsLength);
-  const F = 9;
-  const ev = frame(b, F, expect, evFrames);
-  const pr = frame(pb, 2, 64, prFrames);
-  const m = ev.count;
-  const { off, len } = ev;
-  const index = (/** @type {number} */ i) => int8(b, /** @type {number} */ (off[i * F]));
+const F = 9; // fields of an events COPY tuple
 
-  // The stored pair hashes by pair position in the chunk: rows of up to 32 (tile t holds the pairs
-  // 32·t, 32·t + 1, …).
-  const half = Math.max(1, expect >> 1);
+/**
+ * SHA-256(0x00 ‖ payload) of event i into leaves[32·i, 32·i + 32), without a copy: the byte before
+ * the payload (its length's last byte, already read) becomes the prefix.
+ * @param {Buffer} b @param {Int32Array} off @param {Int32Array} len @param {number} i @param {Buffer} leaves
+ */
+function hashLeaf(b, off, len, i, leaves) {
+  const po = /** @type {number} */ (off[i * F + 1]);
+  const pl = Math.max(0, /** @type {number} */ (len[i * F + 1]));
+  b[po - 1] = 0;
+  sha256Into(b.subarray(po - 1, po + pl), leaves, i * 32);
+}
+
+/** What the walk over a chunk's events found besides the position it stopped at. */
+class Found {
+  /** @type {any} */
+  problem = null;
+  /** @type {{ index: number; detail: string } | null} */
+  column = null;
+  /** @type {number[]} */
+  undecided = [];
+  bad = [0];
+}
+
+/*
+ * The checks are split into small functions, each loop in its own: V8 optimises a long-running loop
+ * by compiling its whole function again for each loop it enters it at (on-stack replacement), and
+ * with everything in one function that compilation cost ~100 ms per worker and verification.
+ */
+
+/**
+ * Every event in log order until the first problem of the tree: its index, its leaf re-hashed and
+ * compared with the stored one, its columns against its bytes, every pair hash. Returns how many
+ * events verified.
+ * @param {Buffer} b @param {Buffer} pb @param {Int32Array} off @param {Int32Array} len @param {number} m
+ * @param {number} start @param {Int32Array} pairAt @param {Buffer} leaves @param {Buffer} level1 @param {Found} found
+ */
+function walk(b, pb, off, len, m, start, pairAt, leaves, level1, found) {
+  let i = 0;
+  for (; i < m; i++) {
+    const want = start + i;
+    if (int8(b, /** @type {number} */ (off[i * F])) !== want) {
+      found.problem = missing(b, off, i, want);
+      break;
+    }
+    hashLeaf(b, off, len, i, leaves);
+    if (len[i * F + 2] !== 32 || !same32(leaves, i * 32, b, /** @type {number} */ (off[i * F + 2]))) {
+      found.problem = leafProblem(b, off, len, m, i, want, leaves);
+      break;
+    }
+    const po = /** @type {number} */ (off[i * F + 1]);
+    const c = compareColumns(b, po, po + Math.max(0, /** @type {number} */ (len[i * F + 1])), b, off, len, i * F + 3, found.bad);
+    // A column that disagrees with authentic bytes is reported only if the tree verifies (the main
+    // thread decides): the first one is kept and the walk goes on.
+    if (c !== AGREE && found.column === null) {
+      if (c === DISAGREE) found.column = { index: want, detail: `column ${COLUMNS[/** @type {number} */ (found.bad[0])]} of event ${want} does not match its stored bytes` };
+      else found.undecided.push(i);
+    }
+    if (i % 2 === 1) {
+      const p = i >> 1;
+      nodeHashInto(leaves, (i - 1) * 32, leaves, i * 32, level1, p * 32);
+      const so = /** @type {number} */ (pairAt[p]);
+      // The pair hashes stored at integration pin the order of the leaves: a whole row moved to
+      // another index (payload and leaf hash together) no longer matches them.
+      if (so >= 0 && !same32(level1, p * 32, pb, so)) {
+        for (let j = i + 1; j < m; j++) hashLeaf(b, off, len, j, leaves);
+        found.problem = classifyPair(start + i - 1, i, pb, so, leaves, m, (/** @type {number} */ j) => int8(b, /** @type {number} */ (off[j * F])));
+        break;
+      }
+    }
+  }
+  return i;
+}
+
+/** @param {Buffer} b @param {Int32Array} off @param {number} i @param {number} want */
+function missing(b, off, i, want) {
+  return { kind: 'missing', index: want, detail: `no event at index ${want} (next stored index is ${int8(b, /** @type {number} */ (off[i * F]))})` };
+}
+
+/**
+ * Event i's bytes do not hash to its stored leaf: a payload whose hash is stored at another index
+ * was moved there, not edited.
+ * @param {Buffer} b @param {Int32Array} off @param {Int32Array} len @param {number} m @param {number} i @param {number} want @param {Buffer} leaves
+ */
+function leafProblem(b, off, len, m, i, want, leaves) {
+  for (let j = 0; j < m; j++) {
+    if (j !== i && len[j * F + 2] === 32 && same32(leaves, i * 32, b, /** @type {number} */ (off[j * F + 2]))) {
+      const other = int8(b, /** @type {number} */ (off[j * F]));
+      return { kind: 'reordered', index: Math.min(want, other), detail: `events at ${want} and ${other} were swapped` };
+    }
+  }
+  // The main thread still looks for the hash elsewhere in the log.
+  return { kind: 'altered', index: want, detail: `the bytes of event ${want} do not hash to its leaf`, leaf: Buffer.from(leaves.subarray(i * 32, i * 32 + 32)) };
+}
+
+/**
+ * The stored pair hashes by pair position in the chunk (their offsets in pb, -1 where none): rows of
+ * up to 32 (tile t holds the pairs 32·t, 32·t + 1, …).
+ * @param {Buffer} pb @param {{ count: number; off: Int32Array; len: Int32Array }} pr @param {number} start @param {number} half
+ */
+function indexPairs(pb, pr, start, half) {
   if (pairAtBuf.length < half) pairAtBuf = new Int32Array(half);
   const pairAt = pairAtBuf.subarray(0, half).fill(-1);
   for (let j = 0; j < pr.count; j++) {
@@ -119,72 +209,14 @@ export function check(msg) {
       if (local >= 0 && local < half) pairAt[local] = ho + k * 32;
     }
   }
+  return pairAt;
+}
 
-  if (leafBuf.length < Math.max(1, m) * 32) leafBuf = Buffer.allocUnsafe(Math.max(1, m) * 32);
-  if (level1Buf.length < Math.max(1, m >> 1) * 32) level1Buf = Buffer.allocUnsafe(Math.max(1, m >> 1) * 32);
-  const leaves = leafBuf;
-  const level1 = level1Buf;
-  /** @type {number[]} */
-  const undecided = [];
-  const bad = [0];
-  /** @type {any} */
-  let problem = null;
-  /** @type {{ index: number; detail: string } | null} */
-  let column = null;
-  const hashLeaf = (/** @type {number} */ i) => {
-    const po = /** @type {number} */ (off[i * F + 1]);
-    const pl = Math.max(0, /** @type {number} */ (len[i * F + 1]));
-    // 0x00 ‖ payload without a copy: the byte before the payload (the length's last byte, already read) becomes the prefix.
-    b[po - 1] = 0;
-    sha256Into(b.subarray(po - 1, po + pl), leaves, i * 32);
-  };
-  const storedLeafOk = (/** @type {number} */ i) => len[i * F + 2] === 32;
-
-  let i = 0;
-  for (; i < m; i++) {
-    const idx = index(i);
-    const want = start + i;
-    if (idx !== want) {
-      problem = { kind: 'missing', index: want, detail: `no event at index ${want} (next stored index is ${idx})` };
-      break;
-    }
-    hashLeaf(i);
-    const lo = /** @type {number} */ (off[i * F + 2]);
-    if (!storedLeafOk(i) || !same32(leaves, i * 32, b, lo)) {
-      // A payload whose hash is stored at another index was moved there, not edited.
-      let twin = -1;
-      for (let j = 0; j < m; j++) if (j !== i && storedLeafOk(j) && same32(leaves, i * 32, b, /** @type {number} */ (off[j * F + 2]))) { twin = j; break; }
-      if (twin >= 0) {
-        const other = index(twin);
-        problem = { kind: 'reordered', index: Math.min(want, other), detail: `events at ${want} and ${other} were swapped` };
-      } else {
-        // The main thread still looks for the hash elsewhere in the log.
-        problem = { kind: 'altered', index: want, detail: `the bytes of event ${want} do not hash to its leaf`, leaf: Buffer.from(leaves.subarray(i * 32, i * 32 + 32)) };
-      }
-      break;
-    }
-    const po = /** @type {number} */ (off[i * F + 1]);
-    const c = compareColumns(b, po, po + Math.max(0, /** @type {number} */ (len[i * F + 1])), b, off, len, i * F + 3, bad);
-    // A column that disagrees with authentic bytes is reported only if the tree verifies (the main
-    // thread decides): the first one is kept and the walk goes on.
-    if (c === DISAGREE && column === null) column = { index: want, detail: `column ${COLUMNS[/** @type {number} */ (bad[0])]} of event ${want} does not match its stored bytes` };
-    else if (c === UNDECIDED && column === null) undecided.push(i);
-    if (i % 2 === 1) {
-      const p = i >> 1;
-      nodeHashInto(leaves, (i - 1) * 32, leaves, i * 32, level1, p * 32);
-      const so = /** @type {number} */ (pairAt[p]);
-      // The pair hashes stored at integration pin the order of the leaves: a whole row moved to
-      // another index (payload and leaf hash together) no longer matches them.
-      if (so >= 0 && !same32(level1, p * 32, pb, so)) {
-        for (let j = i + 1; j < m; j++) hashLeaf(j);
-        problem = classifyPair(start + i - 1, i, pb, so, leaves, m, index);
-        break;
-      }
-    }
-  }
-  const stop = i;
-
-  // The chunk's subtree over the verified prefix, and the compact ranges of the checkpoint cuts.
+/**
+ * The levels of the chunk's subtree over its first `stop` leaves (level 0 = the leaves).
+ * @param {Buffer} leaves @param {Buffer} level1 @param {number} stop
+ */
+function buildLevels(leaves, level1, stop) {
   const levels = [leaves, level1];
   for (let k = 2, span = 4; span <= stop; k++, span *= 2) {
     const below = /** @type {Buffer} */ (levels[k - 1]);
@@ -194,9 +226,31 @@ export function check(msg) {
     for (let j = 0; j < n; j++) nodeHashInto(below, 2 * j * 32, below, (2 * j + 1) * 32, out, j * 32);
     levels.push(out);
   }
+  return levels;
+}
+
+/**
+ * @param {{ id: number; start: number; expect: number; memory: SharedArrayBuffer; eventsLength: number; pairsOffset: number; pairsLength: number; cuts: number[] }} msg
+ */
+export function check(msg) {
+  const { start, expect } = msg;
+  const b = Buffer.from(msg.memory, 0, msg.eventsLength);
+  const pb = Buffer.from(msg.memory, msg.pairsOffset, msg.pairsLength);
+  const ev = frame(b, F, expect, evFrames);
+  const pr = frame(pb, 2, 64, prFrames);
+  const m = ev.count;
+  const pairAt = indexPairs(pb, pr, start, Math.max(1, expect >> 1));
+  if (leafBuf.length < Math.max(1, m) * 32) leafBuf = Buffer.allocUnsafe(Math.max(1, m) * 32);
+  if (level1Buf.length < Math.max(1, m >> 1) * 32) level1Buf = Buffer.allocUnsafe(Math.max(1, m >> 1) * 32);
+  const found = new Found();
+  const stop = walk(b, pb, ev.off, ev.len, m, start, pairAt, leafBuf, level1Buf, found);
+
+  // The chunk's subtree over the verified prefix, and the compact ranges of the checkpoint cuts.
+  const levels = buildLevels(leafBuf, level1Buf, stop);
   const cuts = msg.cuts.filter((r) => r <= stop).map((r) => ({ r, hashes: Buffer.concat(prefixRange(levels, r)) }));
   // The compact range of everything verified here: the chunk's root when all of it was.
   const prefix = Buffer.concat(prefixRange(levels, stop));
+  const { problem, column, undecided } = found;
   return { id: msg.id, count: m, stop, problem: problem ? { pos: stop, ...problem } : null, column, undecided: undecided.map((u) => start + u), cuts, prefix };
 }
 

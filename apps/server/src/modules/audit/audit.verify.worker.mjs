@@ -123,8 +123,9 @@ class Found {
 
 /*
  * The checks are split into small functions, each loop in its own: V8 optimises a long-running loop
- * by compiling its whole function again for each loop it enters it at (on-stack replacement), and
- * with everything in one function that compilation cost ~100 ms per worker and verification.
+ * by compiling its whole function again for each loop it enters it at (on-stack replacement). With
+ * everything in one function that was all of `check`, four or five times a worker, and the first
+ * chunk ran slower (ADR 0010, amendment of 2026-11-27).
  */
 
 /**

@@ -1,6 +1,7 @@
 /**
  * The bell in the console header: the unread count, and the latest notifications in a panel. Opening
- * one marks it read and goes to its screen. Refreshed every 30 s and on every navigation.
+ * one marks it read, marks every screen's data stale, and goes to its screen. Refreshed every 30 s
+ * and on every navigation.
  */
 import { useEffect, useState } from 'react';
 import { ActionIcon, Button, Divider, Group, Indicator, Popover, ScrollArea, Stack, Text, UnstyledButton } from '@mantine/core';
@@ -55,6 +56,9 @@ export function NotificationBell() {
                   onClick={() => {
                     if (n.readAt === null) read.mutate([n.id]);
                     setOpened(false);
+                    // What the notification tells of (a decision, an alert) is news to the screens
+                    // holding that data: they fetch it again rather than show what they held.
+                    void qc.invalidateQueries();
                     if (n.link) navigate(n.link.split('?')[0]!);
                   }}
                 >

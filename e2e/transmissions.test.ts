@@ -104,7 +104,9 @@ test('compose with an attachment → the approver approves → delivered once ov
   await ap.getByRole('link', { name: '送信台帳' }).click();
   const row = ap.getByTestId('register-row').filter({ hasText: 'お見積りの送付' });
   await row.waitFor();
-  assert.equal((await row.getByTestId('transmission-state').textContent())?.trim(), '送信済み');
+  // Delivered: the relay has the message, and the register says so once the worker has recorded it
+  // (the register refreshes itself while a transmission is on its way).
+  await row.getByTestId('transmission-state').filter({ hasText: '送信済み' }).waitFor();
   assert.match((await row.textContent()) ?? '', /加藤 真一 \(approver\)/);
   assert.match((await row.textContent()) ?? '', /伊藤 大輔 \(handler\)/);
   await screenshot(ap, '62-transmission-register');

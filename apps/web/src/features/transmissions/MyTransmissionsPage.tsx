@@ -8,7 +8,7 @@ import { Empty, Loading } from '../../components/states.tsx';
 import { useLang } from '../../i18n/index.ts';
 import { formatDateTime } from '../../lib/format.ts';
 import { navigate } from '../../app/router.ts';
-import { cancelTransmission, confirmTransmission, myTransmissions } from './api.ts';
+import { cancelTransmission, confirmTransmission, myTransmissions, refetchWhileInFlight } from './api.ts';
 import { Details, TransmissionStateBadge } from './parts.tsx';
 
 const KEY = ['transmissions', 'mine'] as const;
@@ -49,7 +49,7 @@ export default function MyTransmissionsPage() {
   const q = useQuery({
     queryKey: KEY,
     queryFn: myTransmissions,
-    refetchInterval: (query) => ((query.state.data ?? []).some((x) => ['pending_approval', 'queued'].includes(x.state)) ? 3000 : false),
+    refetchInterval: refetchWhileInFlight,
   });
   if (q.isPending) return <Loading />;
   if (q.error) return <ErrorAlert error={q.error} onRetry={() => void q.refetch()} />;

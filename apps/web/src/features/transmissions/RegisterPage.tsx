@@ -1,4 +1,7 @@
-/** The transmission register: what went where, when, approved by whom; filter by state and period; CSV for audits. */
+/**
+ * The transmission register: what went where, when, approved by whom; filter by state and period; CSV
+ * for audits. Refreshed every 3 s while a listed transmission awaits approval or delivery.
+ */
 import { useState } from 'react';
 import { Anchor, Group, Select, Stack, Table, Text } from '@mantine/core';
 import { useQuery } from '@tanstack/react-query';
@@ -8,14 +11,14 @@ import { ErrorAlert } from '../../components/ErrorAlert.tsx';
 import { Empty, Loading } from '../../components/states.tsx';
 import { useLang } from '../../i18n/index.ts';
 import { formatDateTime } from '../../lib/format.ts';
-import { register, registerCsvUrl, type RegisterFilter } from './api.ts';
+import { refetchWhileInFlight, register, registerCsvUrl, type RegisterFilter } from './api.ts';
 import { Details, TransmissionStateBadge } from './parts.tsx';
 
 export default function RegisterPage() {
   const { t } = useTranslation();
   const lang = useLang();
   const [filter, setFilter] = useState<RegisterFilter>({});
-  const q = useQuery({ queryKey: ['transmissions', 'register', filter], queryFn: () => register(filter) });
+  const q = useQuery({ queryKey: ['transmissions', 'register', filter], queryFn: () => register(filter), refetchInterval: refetchWhileInFlight });
   return (
     <Stack gap="sm">
       <Text size="sm">{t('transmissions.register.intro')}</Text>

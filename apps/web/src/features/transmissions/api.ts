@@ -12,6 +12,12 @@ export type RegisterFilter = { state?: TransmissionState | null; from?: string |
 function registerQuery(f: RegisterFilter): Record<string, string | undefined> {
   return { state: f.state ?? undefined, from: f.from ?? undefined, to: f.to ?? undefined };
 }
+/**
+ * A list's refetch interval: every 3 s while one of its transmissions waits for approval or for
+ * delivery (its state changes without the viewer doing anything), otherwise none.
+ */
+export const refetchWhileInFlight = (query: { state: { data: readonly TransmissionView[] | undefined } }): number | false =>
+  (query.state.data ?? []).some((x) => x.state === 'pending_approval' || x.state === 'queued') ? 3000 : false;
 export const register = (f: RegisterFilter) => api.get<{ transmissions: TransmissionView[] }>('/api/transmissions/register', { query: registerQuery(f) }).then((r) => r.transmissions);
 /** A plain same-origin link: the session cookie goes with it; nothing personal in the URL. */
 export function registerCsvUrl(f: RegisterFilter): string {

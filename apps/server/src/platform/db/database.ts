@@ -156,6 +156,34 @@ export type OpenOptions = {
   loadDataDir?: Blob;
 };
 
+/** PostgreSQL's own lines that say why a start failed (its log lines carry a time and process prefix). */
+const START_FAILURE = /\b(FATAL|PANIC|ERROR|DETAIL|HINT):\s+(.*)$/;
+
+/**
+ * Starts the embedded PostgreSQL. When it cannot start, PGlite says only "PGlite failed to initialize
+ * properly" (or, after a PANIC, "Aborted()"): the error then names the data folder and carries what
+ * PostgreSQL itself said (its stderr, kept while it starts: no query text or data, only the server's
+ * start-up messages — a control file from another version, a checkpoint record recovery cannot find).
+ */
+async function startPGlite(options: OpenOptions): Promise<PGlite> {
+  const said: string[] = [];
+  let starting = true;
+  const onStderr = (line: string): boolean => {
+    const m = starting ? START_FAILURE.exec(line) : null;
+    if (m) said.push(`${m[1]}: ${m[2]}`);
+    return false;
+  };
+  try {
+    return await PGlite.create({ ...(options.dataDir ? { dataDir: options.dataDir } : {}), ...(options.loadDataDir ? { loadDataDir: options.loadDataDir } : {}), onStderr });
+  } catch (e) {
+    const where = options.dataDir ? ` in ${options.dataDir}` : '';
+    const why = said.length > 0 ? `: ${said.slice(-6).join(' ')}` : '';
+    throw new Error(`the embedded database${where} did not start${why} (PGlite: ${e instanceof Error ? e.message : String(e)})`, { cause: e });
+  } finally {
+    starting = false;
+  }
+}
+
 export async function openDatabase(options: OpenOptions): Promise<Database> {
   if (options.databaseUrl) {
     const pool = new pg.Pool({
@@ -275,7 +303,7 @@ export async function openDatabase(options: OpenOptions): Promise<Database> {
     const prepared = async <R>(name: string, text: string, values: unknown[]): Promise<R[]> => (await pool.query({ name, text, values })).rows as R[];
     return { db, engine: 'postgres', pool, bulkTransaction, prepared, close: () => db.destroy() };
   }
-  const pglite = await PGlite.create({ ...(options.dataDir ? { dataDir: options.dataDir } : {}), ...(options.loadDataDir ? { loadDataDir: options.loadDataDir } : {}) });
+  const pglite = await startPGlite(options);
   const pool = new PGlitePool(pglite);
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool: pool as unknown as pg.Pool, cursor: PGLITE_CURSOR }) });
   const bulkTransaction = <T>(fn: (bulk: BulkTransaction) => Promise<T>): Promise<T> =>

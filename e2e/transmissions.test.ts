@@ -7,8 +7,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { launchBrowser, openPage, screenshot, unexpectedErrors } from './support/browser.ts';
@@ -16,11 +15,13 @@ import { NEW_PASSWORD, signInner, totpCode } from './support/console.ts';
 import { startServer, type RunningServer } from './support/server.ts';
 import { startSmtpPeer, type SmtpPeer } from '../apps/server/test/support/smtp.ts';
 import { testPki } from '../apps/server/test/support/tls.ts';
+import { tempFolders } from '../apps/server/test/support/temp.ts';
 
 let server: RunningServer;
 let browser: Browser;
 let upstream: SmtpPeer;
 let signInAs: ReturnType<typeof signInner>;
+const tempDir = tempFolders('mamori-e2e-relay-');
 
 /** The administrator registers mail addresses through the API (the seed has none). */
 async function setEmails(emails: Record<string, string>): Promise<void> {
@@ -44,7 +45,7 @@ async function setEmails(emails: Record<string, string>): Promise<void> {
 
 before(async () => {
   upstream = await startSmtpPeer('starttls');
-  const dir = await mkdtemp(path.join(tmpdir(), 'mamori-e2e-relay-'));
+  const dir = await tempDir();
   const caFile = path.join(dir, 'ca.pem');
   await writeFile(caFile, (await testPki()).ca);
   server = await startServer({ contacts: 20, env: { MAMORI_RELAY_URL: upstream.url, MAMORI_RELAY_CA_FILE: caFile } });

@@ -5,13 +5,15 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { startTestApp, type TestApp } from './support/app.ts';
+import { tempFolders } from './support/temp.ts';
 import { generateDemoContacts } from '../src/modules/vault/vault.demo-data.ts';
 import { createVaultMatcher, scanBuffer, scanText } from '../src/modules/dlp/index.ts';
+
+const tempDir = tempFolders('mamori-dlp-');
 
 let t: TestApp;
 const CONTACTS = 40;
@@ -58,7 +60,7 @@ void test('vault_match: e-mails, phones, names and kana of the vault are found i
 });
 
 void test('mamori dlp scan --json prints one JSON object per finding with the stable keys', async () => {
-  const dir = await mkdtemp(path.join(tmpdir(), 'mamori-dlp-'));
+  const dir = await tempDir();
   await writeFile(path.join(dir, 'memo.txt'), '個人番号：123456789018\n電話 03-1234-5678\n');
   await writeFile(path.join(dir, 'list.csv'), '氏名,メール\n山田,taro@example.jp\n');
   const bin = path.join(import.meta.dirname, '..', 'bin', 'mamori.mjs');
@@ -77,7 +79,7 @@ void test('mamori dlp scan --json prints one JSON object per finding with the st
 });
 
 void test('mamori dlp scan (table): the first --max-findings of each file are shown, every finding is counted', async () => {
-  const dir = await mkdtemp(path.join(tmpdir(), 'mamori-dlp-'));
+  const dir = await tempDir();
   await writeFile(path.join(dir, 'phones.txt'), 'TEL 03-1234-5678\nTEL 03-1234-5679\nTEL 03-1234-5670\n');
   const bin = path.join(import.meta.dirname, '..', 'bin', 'mamori.mjs');
   const { stdout } = await promisify(execFile)(process.execPath, [bin, 'dlp', 'scan', '--max-findings', '1', dir], { env: { ...process.env, MAMORI_DATA_DIR: dir } });

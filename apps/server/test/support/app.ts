@@ -3,7 +3,7 @@
  * DATABASE_URL), a fresh keyring, the seed with a small demo dataset, and the Fastify app driven
  * through inject(). `signIn()` walks the real login path: password, forced change, TOTP.
  */
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -59,6 +59,7 @@ export async function startTestApp(opts: { demoContacts?: number; setup?: (app: 
     async close() {
       await app.close();
       await database.drop();
+      await rm(dir, { recursive: true, force: true });
     },
   };
 }

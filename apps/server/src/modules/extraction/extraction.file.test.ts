@@ -2,17 +2,19 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import iconv from 'iconv-lite';
 import { decryptFile, EncryptedFileWriter, sinkFor } from './extraction.file.ts';
 import { canaryPositions, Fingerprinter } from './extraction.watermark.ts';
 import { readLeakedFile } from './extraction.trace.ts';
+import { tempFolders } from '../../../test/support/temp.ts';
+
+const tempDir = tempFolders('mamori-export-');
 
 async function roundTrip(format: 'csv_utf8' | 'csv_sjis' | 'xlsx', rows: string[][]) {
-  const dir = await mkdtemp(path.join(tmpdir(), 'mamori-export-'));
+  const dir = await tempDir();
   const file = path.join(dir, 'x.mmx');
   const key = randomBytes(32);
   const w = new EncryptedFileWriter(file, key, 'export-1');
@@ -147,7 +149,7 @@ void test('the export workers write exactly the bytes the main thread would (dec
 });
 
 void test('an aborted file is closed before it is removed: it does not come back, and later writes are refused', async () => {
-  const dir = await mkdtemp(path.join(tmpdir(), 'mamori-export-'));
+  const dir = await tempDir();
   // Aborted at once, before the stream's deferred open: without waiting for the close, the open
   // would run after the removal and leave an empty file behind.
   const early = path.join(dir, 'early.part');
@@ -172,7 +174,7 @@ void test('an aborted file is closed before it is removed: it does not come back
 });
 
 void test('a long file waits for the disk without piling up listeners on its stream', async () => {
-  const dir = await mkdtemp(path.join(tmpdir(), 'mamori-export-'));
+  const dir = await tempDir();
   const warnings: string[] = [];
   const onWarning = (w: Error) => warnings.push(w.name);
   process.on('warning', onWarning);

@@ -6,28 +6,25 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, rm, unlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { openDatabase } from '../src/platform/db/database.ts';
+import { tempFolders } from './support/temp.ts';
+
+const tempDir = tempFolders('mamori-start-');
 
 async function damaged(damage: (pgdata: string) => Promise<void>, expect: RegExp): Promise<void> {
-  const dir = await mkdtemp(path.join(tmpdir(), 'mamori-start-'));
-  const pgdata = path.join(dir, 'pgdata');
-  try {
-    const database = await openDatabase({ databaseUrl: null, dataDir: pgdata });
-    await database.db.selectNoFrom((eb) => eb.val(1).as('one')).execute();
-    await database.close();
-    await damage(pgdata);
-    await assert.rejects(openDatabase({ databaseUrl: null, dataDir: pgdata }), (e: Error) => {
-      assert.ok(e.message.startsWith(`the embedded database in ${pgdata} did not start: `), e.message);
-      assert.match(e.message, expect);
-      assert.match(e.message, /\(PGlite: .+\)$/);
-      return true;
-    });
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  const pgdata = path.join(await tempDir(), 'pgdata');
+  const database = await openDatabase({ databaseUrl: null, dataDir: pgdata });
+  await database.db.selectNoFrom((eb) => eb.val(1).as('one')).execute();
+  await database.close();
+  await damage(pgdata);
+  await assert.rejects(openDatabase({ databaseUrl: null, dataDir: pgdata }), (e: Error) => {
+    assert.ok(e.message.startsWith(`the embedded database in ${pgdata} did not start: `), e.message);
+    assert.match(e.message, expect);
+    assert.match(e.message, /\(PGlite: .+\)$/);
+    return true;
+  });
 }
 
 test('a control file that is not one: the folder and PostgreSQL\'s FATAL, with its detail', async () => {

@@ -64,7 +64,8 @@ type ChunkResult = {
   cuts: { r: number; hashes: Uint8Array }[];
   prefix: Uint8Array;
 };
-type ChunkTask = { start: number; expect: number; memory: SharedArrayBuffer; eventsLength: number; pairsOffset: number; pairsLength: number; cuts: number[] };
+/** `memory` holds the events' COPY at [0, eventsLength) and the pairs' COPY right after it. */
+type ChunkTask = { start: number; expect: number; memory: SharedArrayBuffer; eventsLength: number; pairsLength: number; cuts: number[] };
 
 /** Events per chunk (one binary COPY, one worker task) unless `chunk` says otherwise. */
 export const VERIFY_CHUNK = 16_384;
@@ -88,18 +89,17 @@ type Slot = { memory: SharedArrayBuffer; view: Buffer };
 class ChunkSlots {
   private readonly free: Slot[] = [];
 
-  /** A slot holding `events` then `pairs` at `pairsOffset` (a new one when a free one is too small). */
-  fill(events: Buffer, pairs: Buffer): { slot: Slot; pairsOffset: number } {
-    const pairsOffset = events.length;
-    const need = pairsOffset + pairs.length;
+  /** A slot holding `events` and right after them `pairs` (a new one when a free one is too small). */
+  fill(events: Buffer, pairs: Buffer): Slot {
+    const need = events.length + pairs.length;
     let slot = this.free.pop();
     if (!slot || slot.view.length < need) {
       const memory = new SharedArrayBuffer(Math.max(need + (need >> 3), 1 << 16));
       slot = { memory, view: Buffer.from(memory) };
     }
     slot.view.set(events, 0);
-    slot.view.set(pairs, pairsOffset);
-    return { slot, pairsOffset };
+    slot.view.set(pairs, events.length);
+    return slot;
   }
 
   /** A slot whose worker has answered. */
@@ -161,10 +161,10 @@ export async function verifyAuditLog(db: Executor, opts: VerifyOptions): Promise
     const events = await repo.eventsCopy(start, start + chunk);
     const pairs = await repo.pairTilesCopy(start / 2, (start + chunk) / 2);
     const cuts = checkpointSizes.filter((s) => s > start && s <= start + chunk).map((s) => s - start);
-    const { slot, pairsOffset } = slots.fill(events, pairs);
+    const slot = slots.fill(events, pairs);
     recycleCopyBuffer(events.buffer as ArrayBuffer);
     recycleCopyBuffer(pairs.buffer as ArrayBuffer);
-    const task: ChunkTask = { start, expect, memory: slot.memory, eventsLength: events.length, pairsOffset, pairsLength: pairs.length, cuts };
+    const task: ChunkTask = { start, expect, memory: slot.memory, eventsLength: events.length, pairsLength: pairs.length, cuts };
     const result = pool.run(task).finally(() => slots.release(slot));
     result.catch(() => undefined); // awaited in order below, unless a problem ends the walk first
     return { start, expect, result };

@@ -9,9 +9,9 @@
  * pair), and apart from it the first event whose columns disagree with its bytes (or that it leaves to
  * the database to decide).
  *
- * In:  { id, start, expect, memory: SharedArrayBuffer, eventsLength, pairsOffset, pairsLength, cuts: number[] }
+ * In:  { id, start, expect, memory: SharedArrayBuffer, eventsLength, pairsLength, cuts: number[] }
  *      memory[0, eventsLength): COPY (log_index, payload, leaf_hash, at, actor_user_id, action, dataset_id, record_ids, decision)
- *      memory[pairsOffset, + pairsLength): COPY (tile, hashes) of the rows of level-1 nodes (32 a row) holding [start / 2, (start + size) / 2)
+ *      memory[eventsLength, + pairsLength): COPY (tile, hashes) of the rows of level-1 nodes (32 a row) holding [start / 2, (start + size) / 2)
  *      The memory is the parent's, shared: this worker may write into that range until it answers.
  *      cuts:   prefix lengths r (1 ≤ r ≤ size) whose compact range is wanted
  * Out: { id, count, stop, problem, column, undecided, cuts: [{ r, hashes }], prefix }
@@ -231,12 +231,12 @@ function buildLevels(leaves, level1, stop) {
 }
 
 /**
- * @param {{ id: number; start: number; expect: number; memory: SharedArrayBuffer; eventsLength: number; pairsOffset: number; pairsLength: number; cuts: number[] }} msg
+ * @param {{ id: number; start: number; expect: number; memory: SharedArrayBuffer; eventsLength: number; pairsLength: number; cuts: number[] }} msg
  */
 export function check(msg) {
   const { start, expect } = msg;
   const b = Buffer.from(msg.memory, 0, msg.eventsLength);
-  const pb = Buffer.from(msg.memory, msg.pairsOffset, msg.pairsLength);
+  const pb = Buffer.from(msg.memory, msg.eventsLength, msg.pairsLength);
   const ev = frame(b, F, expect, evFrames);
   const pr = frame(pb, 2, 64, prFrames);
   const m = ev.count;

@@ -22,7 +22,7 @@ import { copyOutAll } from '../apps/server/src/platform/db/copy-out.ts';
 import { integrateAll } from '../apps/server/src/modules/audit/index.ts';
 import { VERIFY_CHUNK, verifyAuditLog } from '../apps/server/src/modules/audit/audit.verify.ts';
 import { printResult } from './lib.ts';
-import { cpuDelta, intArg, log, openBenchContext, postgresCpuMs, postgresCpuSampler, round, threadCpu } from './support.ts';
+import { intArg, log, openBenchContext, postgresCpuSampler, round, threadCpu } from './support.ts';
 
 /** `crypto.hash` returning a latin1 string (no Buffer per digest), as audit.tree.mjs calls it; @types/node omits that encoding. */
 const oneShot = nodeCrypto.hash as unknown as (algorithm: string, data: Uint8Array, encoding: 'latin1') => string;
@@ -119,13 +119,13 @@ async function readingFloor(n: number, leafHashesPerS: number) {
   // Twice, the second measured: the first grows the COPY reader's buffer and meets the collection of
   // the baselines' garbage.
   await readPayloads(n);
-  const pg0 = await postgresCpuMs(ctx.db);
+  const pgSampler = await postgresCpuSampler(ctx.db);
   const cpu0 = process.cpuUsage();
   const t = performance.now();
   const bytes = await readPayloads(n);
   const seconds = (performance.now() - t) / 1000;
   const cpu = process.cpuUsage(cpu0);
-  const pgMs = cpuDelta(pg0, await postgresCpuMs(ctx.db));
+  const pgMs = pgSampler?.stop().total ?? null;
   if (bytes < n * 100) throw new Error(`floor: read only ${bytes} bytes for ${n} events`);
   const postgresUs = pgMs === null ? null : (pgMs * 1000) / n;
   const nodeUs = (cpu.user + cpu.system) / n;

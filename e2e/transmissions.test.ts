@@ -90,6 +90,12 @@ test('compose with an attachment → the approver approves → delivered once ov
   assert.match(scope, /見積書\.txt/);
   assert.ok(!scope.includes('120,000') && !scope.includes('ご確認ください'), 'neither the body nor the file content');
   await screenshot(ap, '61-transmission-approval');
+  // The register, opened beside the inbox before the approval: it shows the transmission waiting, and
+  // later delivered without being reloaded (it refreshes itself while one is on its way).
+  const watch = await approver.context.newPage();
+  await watch.goto('/transmissions/register');
+  const watched = watch.getByTestId('register-row').filter({ hasText: 'お見積りの送付' }).getByTestId('transmission-state');
+  await watched.filter({ hasText: '承認待ち' }).waitFor();
   await card.getByLabel(/^理由/).fill('取引先への見積送付として承認');
   await card.getByRole('button', { name: '承認する' }).click();
   await ap.getByText('承認待ちの申請はありません').waitFor();
@@ -101,6 +107,9 @@ test('compose with an attachment → the approver approves → delivered once ov
   assert.equal(m.secure, true);
   assert.deepEqual([...m.envelope.to].sort(), ['buyer@client.example', 'tanaka@mamori.example'], 'the supervisor in BCC');
   assert.equal(m.parsed.attachments[0]?.filename, '見積書.txt');
+
+  await watched.filter({ hasText: '送信済み' }).waitFor();
+  await watch.close();
 
   await ap.getByRole('link', { name: '送信台帳' }).click();
   const row = ap.getByTestId('register-row').filter({ hasText: 'お見積りの送付' });
